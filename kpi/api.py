@@ -61,6 +61,14 @@ def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None
         except OSError:
             pass  # no standard error (pythonw): the script's own error still names the guard
         raise SystemExit(1)
+    from kpi.errors import asked_by
+
+    with asked_by("python"):  # refused in the Python face's words, as its methods are
+        return _open(path, notify)
+
+
+def _open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None,
+          notify: Callable[[str], None] | None) -> Project:
     from kpi.catalogue import (
         PROJECT_FILE,
         bundled_project_dir,
@@ -82,7 +90,7 @@ def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None
 
             warnings.warn(f"no kpi.toml in {Path.cwd()} or any folder above it: opened the "
                           "bundled West Midlands sample (kpi.open(\"sample\") asks for it; "
-                          "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=3)
+                          "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=4)
     digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
     return opened(load_project_file(found, bundled=bundled), digest, notify=notify)
 
@@ -595,7 +603,11 @@ class Project:
         and no months; null for any other; `held_in_part`: the months it holds whose rows
         were loaded before the month ended (`store.unfinished`), so part of it, which no
         window counts, each with when its earliest file was written (`month`, and `loaded`
-        in ISO UTC), empty for none."""
+        in ISO UTC), empty for none; `rolls`: the months holding rolls taken at two or more
+        dates and how the dataset's `as_at` reads them (`engine.rolls_held`): each `month`,
+        its `dates` (how many days), its `last` day (ISO) and `read`, "last" (`as_at =
+        "last"` reads the last date's rows) or "refused" (no `as_at`: a snapshot's figure
+        reading the month is refused), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -604,7 +616,8 @@ class Project:
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
                                    "missing": [], "version": None, "parts_missing": None,
-                                   "declaration_changed": None, "held_in_part": []}
+                                   "declaration_changed": None, "held_in_part": [],
+                                   "rolls": []}
             if store.exists(project, spec.id):
                 try:
                     months = store.months(project, spec.id)
@@ -625,6 +638,9 @@ class Project:
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
+                    # Rolls taken at several dates of a month, and how `as_at` reads them:
+                    # said before a snapshot's figure is refused.
+                    row["rolls"] = engine.rolls_held(project, spec.id)
             if spec.replace_by:
                 # A month one part holds is no proof that every part's extract was loaded.
                 row["parts_missing"] = [
@@ -645,7 +661,9 @@ class Project:
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
                                                 "missing": pl.List(pl.String)})),
             "declaration_changed": pl.String,
-            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String}))},
+            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String})),
+            "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
+                                        "last": pl.String, "read": pl.String}))},
             orient="row")
 
     @_one_reading

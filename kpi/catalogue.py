@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ from kpi.errors import (
     ConfigError,
     UsageError,
     refuse_unsafe_text,
+    spelled,
     visible,
 )
 from kpi.periods import Month, Window, WindowKind
@@ -241,6 +243,20 @@ class DatasetSpec:
     # rows are read (`derive`), it changes no stored value, so it is left out of the
     # declaration's fingerprint (`kpi.store.spec_digest`, the repr).
     as_at: str | None = field(default=None, repr=False)
+    # `unique` given as a list: the columns after its first, whose values with the first's no
+    # two rows share (`unique = ["person", "as_at"]`, one row a person at each roll date).
+    # Out of the repr as `unique` is out of the fingerprint (`kpi.store.spec_fingerprint`).
+    unique_with: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def unique_columns(self) -> tuple[str, ...]:
+        """Every column `unique` names: none, its one column, or its list."""
+        return (self.unique, *self.unique_with) if self.unique else ()
+
+    @property
+    def unique_declared(self) -> str | list[str] | None:
+        """`unique` as kpi.toml declares it (a load's provenance records it)."""
+        return [*self.unique_columns] if self.unique_with else self.unique
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -258,6 +274,30 @@ class DatasetSpec:
     def publication_ends(self) -> frozenset[int]:
         """The months of the year (1-12) a publication of the source runs to."""
         return PUBLISHED[self.published]
+
+
+def _unique_columns(value: Any, columns: Sequence[ColumnSpec], where: str, needle: str,
+                    problems: _Problems) -> tuple[str | None, tuple[str, ...]]:
+    """A dataset's `unique`: a column's name (`"ref"`: no two rows share its value) or a list
+    of them (`["person", "as_at"]`: no two rows share all their values, as a roll lists each
+    person once at each date), as (the first, the others); None where it is not given or
+    refused."""
+    if value is None:
+        return None, ()
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if not names or not all(isinstance(n, str) and n for n in names):
+        problems.add(where, "unique", "must be a column's name, or a list of columns' names "
+                     "(each in quotes)", needle, r"^\s*unique\s*=")
+        return None, ()
+    for name in names:
+        if not any(c.name == name for c in columns):
+            problems.add(where, "unique", f"'{name}' is not one of its columns", needle,
+                         r"^\s*unique\s*=")
+            return None, ()
+    if len(set(names)) < len(names):
+        problems.add(where, "unique", "names a column twice", needle, r"^\s*unique\s*=")
+        return None, ()
+    return names[0], tuple(names[1:])
 
 
 # [datasets.X] as_at = "...": which rows of a month every figure reads (DatasetSpec.as_at).
@@ -738,7 +778,8 @@ def bundled_project_dir() -> Path:
         if (candidate / PROJECT_FILE).is_file():
             return candidate
     raise ConfigError("the bundled sample project is missing from this installation",
-                      hint="reinstall kpi, or pass --project")
+                      hint="reinstall kpi, or " + spelled("pass --project",
+                                                         "pass kpi.open() your project's folder"))
 
 
 def find_project_file(explicit: str | os.PathLike[str] | None = None,
@@ -757,8 +798,10 @@ def find_project_file(explicit: str | os.PathLike[str] | None = None,
         if path.is_dir():
             path = path / PROJECT_FILE
         if not path.is_file():
-            raise ConfigError(f"no project file at {path}",
-                              hint="pass a folder holding kpi.toml, or run 'kpi init'")
+            raise ConfigError(f"no project file at {path}", hint=spelled(
+                "pass a folder holding kpi.toml, or run 'kpi init'",
+                "pass kpi.open() a folder holding kpi.toml, or make one with 'kpi init' in a "
+                "terminal (no call of the Python face does it)"))
         return path, False
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):
@@ -1044,7 +1087,7 @@ _TEXT_KEYS = {
              "denominator_kpi", "population", "weights", "kind", "unit", "better", "status",
              "filter", "value", "numerator", "denominator", "baseline"),
     "checks": ("total",),
-    "datasets": ("description", "unique", "sheet"),
+    "datasets": ("description", "sheet"),  # `unique`: a name or a list (`_unique_columns`)
     "peers": ("column", "focus"),
     "project": ("data", "baseline", "snapshot_baseline"),
 }
@@ -1730,10 +1773,8 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                 problems.add(where, f"columns.{col.name}", f"is the name of one of kpi's own "
                              f"columns, unless it is the date column of type month "
                              f"({INTERNAL_HINT})", needle, rf"^\s*{re.escape(col.name)}\s*=")
-        unique = spec.get("unique")
-        if unique is not None and not any(c.name == unique for c in columns):
-            problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
-                         r"^\s*unique\s*=")
+        unique, unique_with = _unique_columns(spec.get("unique"), columns, where, needle,
+                                              problems)
         replace_by = spec.get("replace_by", [])
         replace_by = [replace_by] if isinstance(replace_by, str) else list(replace_by)
         for name in replace_by:
@@ -1760,7 +1801,8 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                          r"^\s*as_at\s*=")
             as_at = None
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
-                                      unique=unique, description=str(spec.get("description", "")),
+                                      unique=unique, unique_with=unique_with,
+                                      description=str(spec.get("description", "")),
                                       sources=tuple(_project_path(str(p))
                                                     for p in spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi.catalogue import Project
-from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
+from kpi.errors import MAX_NESTING, ConfigError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Month
 
 PAPER_KEYS = ("board", "date", "author", "job_title", "introduction", "equality_implications",
@@ -84,7 +84,7 @@ def load(project: Project, month: Month, path: Path | None) -> Commentary:
         if not path.is_file():
             return Commentary()
     elif not path.is_file():
-        raise UsageError(f"--commentary '{path}' is not a file",
+        raise UsageError(f"{option('--commentary')} '{path}' is not a file",
                          hint="pass a TOML file; see docs/board-paper.md for its tables")
     else:
         # Another month's file (commentary/2025-08.toml for September's paper): its text, on
@@ -92,7 +92,7 @@ def load(project: Project, month: Month, path: Path | None) -> Commentary:
         # commentary under another month's name, the paper refuses reading it.
         named = _MONTH_FILE.fullmatch(path.name)
         if named and named.group(1) != str(month):
-            raise UsageError(f"--commentary '{path}' is named for another month "
+            raise UsageError(f"{option('--commentary')} '{path}' is named for another month "
                              f"({named.group(1)}) than the paper's ({month})",
                              hint=f"this paper's commentary file is {month}.toml; to start it "
                                   f"from {path.name}, copy that file to {month}.toml and edit it")

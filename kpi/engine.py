@@ -600,15 +600,10 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
     key = (state, tuple(months) if months is not None else None)
     if state is not None and key in _ROLLS_CHECKED:
         return
-    labels = [c.name for c in spec.columns if c.type in (ColumnType.STR, ColumnType.BOOL)]
-    rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
-    day = "__day"
-    listed = (rows.group_by("month", snapshot_day(spec).alias(day), *labels)
-              .agg(pl.len().alias("__n")).collect())
-    events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
-    repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
-                .group_by("month", *labels).agg(pl.col(day).sort())
-                .filter(pl.col(day).list.len() > 1).sort("month", *labels).head(1))
+    labels = _roll_labels(spec)
+    listed, repeated = _rolls_proven(spec, scan, months)
+    day = _DAY
+    repeated = repeated.head(1)
     if repeated.height:
         found = repeated.row(0, named=True)
         days = [str(d) for d in found[day]]
@@ -633,6 +628,61 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
 
 # The labels a refusal of repeated rolls names, in the order the dataset declares them.
 LABELS_NAMED = 5
+
+_DAY = "__day"
+
+
+def _roll_labels(spec: DatasetSpec) -> list[str]:
+    """The columns that tell one entity of a roll from another: its text and true/false."""
+    return [c.name for c in spec.columns if c.type in (ColumnType.STR, ColumnType.BOOL)]
+
+
+def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame,
+                  months: Sequence[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the rows of `months` (every month where None) prove of rolls, in the one place
+    the refusal (`refuse_repeated_rolls`) and the listings (`rolls_held`) read it: each
+    month's rows by day and labels, counted (`listed`), and in the months where no day lists
+    two rows of the same labels, each entity listed on two or more days, with those days
+    (`repeated`, by month and labels)."""
+    labels = _roll_labels(spec)
+    rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
+    listed = (rows.group_by("month", snapshot_day(spec).alias(_DAY), *labels)
+              .agg(pl.len().alias("__n")).collect())
+    events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
+    repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
+                .group_by("month", *labels).agg(pl.col(_DAY).sort())
+                .filter(pl.col(_DAY).list.len() > 1).sort("month", *labels))
+    return listed, repeated
+
+
+def rolls_held(project: Project, dataset_id: str,
+               as_of: AsOf | None = None) -> list[dict[str, Any]]:
+    """The stored months of a dataset holding rolls taken at two or more dates, and how its
+    `as_at` reads them, so an analyst learns it before a figure is refused (`kpi datasets`,
+    `project.datasets()`, `kpi show`): with `as_at = "last"`, each month whose rows fall on two
+    or more days, read as its last date's rows (`read` "last"); with no `as_at`, where a
+    snapshot reads the dataset, each month its rows prove to hold rolls at several dates,
+    which every figure of the snapshot refuses (`read` "refused", `refuse_repeated_rolls`).
+    Each {"month", "dates" (how many days), "last" (the last day, ISO), "read"}, by month;
+    none for any other dataset (`as_at = "month"`, rows dated by a month, no snapshot)."""
+    spec = project.datasets[dataset_id]
+    date = spec.column(spec.date)
+    if (spec.as_at == "month" or spec.date_parts is not None or date is None
+            or date.type not in (ColumnType.DATE, ColumnType.DATETIME)):
+        return []
+    if spec.as_at is None and not any(k.is_snapshot and k.dataset == dataset_id
+                                      for k in project.kpis):
+        return []
+    scan = store.scan(project, dataset_id, as_of)
+    day = snapshot_day(spec)
+    held = (scan.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
+            .filter(pl.col("dates") > 1).sort("month").collect())
+    if spec.as_at is None:
+        _, repeated = _rolls_proven(spec, scan, None)
+        held = held.filter(pl.col("month").is_in(repeated.get_column("month").implode()))
+    read = "last" if spec.as_at == "last" else "refused"
+    return [{"month": row["month"], "dates": row["dates"], "last": row["last"].isoformat(),
+             "read": read} for row in held.iter_rows(named=True)]
 
 
 def _label(value: Any) -> str:
@@ -2436,7 +2486,8 @@ def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
         raise DataError(
             f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
             "holds, beside figures no Decimal column holds with it exactly",
-            hint="--format json carries every figure exactly")
+            hint=spelled("--format json carries every figure exactly",
+                         "the command line's --format json carries every figure exactly"))
     return pl.Decimal(38, scale), exact
 
 

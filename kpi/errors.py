@@ -66,7 +66,8 @@ PYTHON_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--by": "by",
                     "--focus": "focus", "--output": "output", "--template": "template",
                     "--quarantine": "quarantine", "--sheet": "sheet", "--parts": "parts",
                     "--allow-shrink": "allow_shrink", "--skip-bad-rows": "skip_bad_rows",
-                    "--from-source": "from_source", "--previous": "previous"}
+                    "--from-source": "from_source", "--previous": "previous",
+                    "--commentary": "commentary"}
 
 
 @contextmanager
@@ -242,6 +243,10 @@ REFUSAL_REASONS: dict[int, tuple[str, str]] = {
 def refusal(exc: OSError, path: object | None = None) -> SystemRefusal:
     """The one-line error for an operating-system refusal, naming the path at fault."""
     reason, hint = REFUSAL_REASONS.get(exc.errno or 0, (exc.strerror or str(exc), "check the path"))
+    if exc.errno == errno.EBADF:
+        hint = spelled(hint, "give output a file to write")
+    hint = hint.replace("run the command again", spelled("run the command again",
+                                                         "call it again"))
     where = path if path is not None else exc.filename
     message = f"{where}: {reason}" if where is not None else reason
     return SystemRefusal(message, hint=f"{hint}; nothing stored was changed")

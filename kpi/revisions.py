@@ -227,7 +227,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
     Every fault is the file's (exit 3), never the command line's."""
     hint = "pass the .figures.json written beside the last paper"
     if not path.is_file():
-        raise UsageError(f"--previous '{path}' is not a file", hint=hint)
+        raise UsageError(f"{option('--previous')} '{path}' is not a file", hint=hint)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:

@@ -364,8 +364,9 @@ def _corrupt(path: Path, reason: str) -> CorruptTable:
     return CorruptTable(f"{path}: the stored table cannot be read: {visible(reason)}",
                      hint=f"a commit file in {path / '_delta_log'} is damaged (a disk that "
                           "filled, a copy cut short): move the newest NNN.json aside to read "
-                          "the version before it, or reload the extracts (kpi history lists "
-                          "each file's sha256); see 'Reproducing and recovering a version' in "
+                          f"the version before it, or reload the extracts "
+                          f"({history_call(path.name, quoted=False)} lists each file's "
+                          "sha256); see 'Reproducing and recovering a version' in "
                           "docs/guarantees.md")
 
 
@@ -401,10 +402,33 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
     table.load_as_version(max(made))
 
 
-def history_call(dataset_id: str) -> str:
+def history_call(dataset_id: str, *, quoted: bool = True) -> str:
     """How the face that asked lists a dataset's versions: 'kpi history crimes' on the
-    command line, project.history('crimes') from Python."""
-    return spelled(f"'kpi history {dataset_id}'", f"project.history({dataset_id!r})")
+    command line (without quotes where not `quoted`), project.history('crimes') from
+    Python."""
+    command = f"kpi history {dataset_id}"
+    return spelled(f"'{command}'" if quoted else command, f"project.history({dataset_id!r})")
+
+
+def load_again_call(dataset_id: str) -> str:
+    """How the face that asked loads a dataset's extracts again: kpi ingest crimes ... on
+    the command line, project.ingest('crimes', [FILE, ...]) from Python."""
+    return spelled(f"kpi ingest {dataset_id} ...", f"project.ingest({dataset_id!r}, [FILE, ...])")
+
+
+def upgrade_call(dataset_id: str) -> str:
+    """How to store a dataset's wall-clock times as instants, which only the command line
+    does: run 'kpi upgrade crimes', and from Python, where no call does it, in a terminal."""
+    command = f"run 'kpi upgrade {dataset_id}'"
+    return spelled(command, f"{command} in a terminal (no call of the Python face does it)")
+
+
+def spelled_hint(template: str, dataset_id: str) -> str:
+    """A hint written with the calls of the face that asked (`kpi.errors.spelled`): its
+    {dataset}, and {load}, {history} and {upgrade} as `load_again_call`, `history_call` and
+    `upgrade_call` give them, so a notebook's refusal names what a notebook runs."""
+    return template.format(dataset=dataset_id, load=load_again_call(dataset_id),
+                           history=history_call(dataset_id), upgrade=upgrade_call(dataset_id))
 
 
 def _require_files(table, dataset_id: str) -> None:
@@ -520,25 +544,28 @@ def _as_uk_time(frame: pl.LazyFrame, schema: pl.Schema, dataset_id: str) -> pl.L
         if dtype.time_zone is not None:
             exprs.append(pl.col(name).dt.convert_time_zone(UK))
         else:
+            # The hint in the words of the face that made the scan: a notebook's LazyFrame
+            # (`project.scan`) is collected after the call that made it has returned.
             exprs.append(pl.col(name).map_batches(
-                functools.partial(_wall_clock_refused, dataset_id, name),
+                functools.partial(_wall_clock_refused, dataset_id, name,
+                                  spelled_hint(WALL_CLOCK_HINT, dataset_id)),
                 return_dtype=pl.Datetime("us", UK)))
     return frame.with_columns(exprs) if exprs else frame
 
 
-def _wall_clock_refused(dataset_id: str, column: str, _: Any) -> Any:
-    raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=column),
-                    hint=WALL_CLOCK_HINT.format(dataset=dataset_id))
+def _wall_clock_refused(dataset_id: str, column: str, hint: str, _: Any) -> Any:
+    raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=column), hint=hint)
 
 
 # A table whose datetime columns an earlier kpi stored as UK wall-clock time (see _as_uk_time).
 WALL_CLOCK = ("dataset '{dataset}' holds column '{column}' as UK wall-clock time, stored by an "
               "earlier kpi, which cannot give a duration or a comparison of instants across a "
               "change of the clocks")
-WALL_CLOCK_HINT = ("run 'kpi upgrade {dataset}' to store its times as instants in place (each "
-                   "read in the dataset's time_zone, the UK's by default), or move the table's "
-                   "folder ({dataset} in the data folder) aside and load its extracts again "
-                   "(kpi ingest {dataset} ...): kpi now stores each time's instant")
+# (Each a `spelled_hint` template.)
+WALL_CLOCK_HINT = ("{upgrade} to store its times as instants in place (each read in the "
+                   "dataset's time_zone, the UK's by default), or move the table's folder "
+                   "({dataset} in the data folder) aside and load its extracts again ({load}): "
+                   "kpi now stores each time's instant")
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
@@ -1202,10 +1229,9 @@ def _unrecorded(spec: DatasetSpec, path: Path, version: int, digest: str | None)
 UNRECORDED = ("it was loaded by an earlier kpi, which recorded no declaration, and kpi.toml's "
               "declaration of it is not the one that kpi read, so a change to its date column "
               "or a column's from cannot be told from any other")
-UNRECORDED_HINT = ("load every extract of it again (kpi ingest {dataset} ...; 'kpi history "
-                   "{dataset}' lists those stored), replacing every stored month, so the load "
-                   "records its declaration; or restore kpi.toml's declaration of it as it was "
-                   "when it was loaded")
+UNRECORDED_HINT = ("load every extract of it again ({load}; {history} lists those stored), "
+                   "replacing every stored month, so the load records its declaration; or "
+                   "restore kpi.toml's declaration of it as it was when it was loaded")
 
 
 def _same_type(stored: str, wanted: str) -> bool:
@@ -1247,7 +1273,7 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...
     _, found, widened = entry
     if found is not None:
         problem, hint = found
-        raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
+        raise DeclarationChanged(dataset_id, problem, spelled_hint(hint, dataset_id))
     return widened
 
 
@@ -1338,7 +1364,7 @@ def _drift_kept(dataset_id: str, drift: str, kept: str) -> DeclarationChanged:
     """A load under a changed declaration that would keep stored rows (`kept`) of the old."""
     return DeclarationChanged(
         dataset_id, f"{drift}; this load would keep the {kept} stored under it",
-        "nothing was written; " + DRIFT_HINT.format(dataset=dataset_id))
+        "nothing was written; " + spelled_hint(DRIFT_HINT, dataset_id))
 
 
 class DeclarationChanged(DataError):
@@ -1358,14 +1384,14 @@ class DeclarationChanged(DataError):
 
 
 DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's new name goes "
-              "beside the old in from = [...]), or load every extract again under it (kpi "
-              "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing "
-              "every stored month; where the extracts no longer cover them all, move the "
-              "table's folder ({dataset} in the data folder) aside first")
+              "beside the old in from = [...]), or load every extract again under it ({load}; "
+              "{history} lists those stored), replacing every stored month; where the "
+              "extracts no longer cover them all, move the table's folder ({dataset} in the "
+              "data folder) aside first")
 # Where the table's columns are not kpi.toml's, no load goes into it.
 COLUMNS_HINT = ("restore the dataset's columns in kpi.toml, or move the table's folder "
-                "({dataset} in the data folder) aside and load every extract again (kpi ingest "
-                "{dataset} ...; 'kpi history {dataset}' lists those stored)")
+                "({dataset} in the data folder) aside and load every extract again ({load}; "
+                "{history} lists those stored)")
 
 
 def _check_schema(project: Project, dataset_id: str, spec: DatasetSpec) -> str | None:
@@ -1383,7 +1409,8 @@ def _check_schema(project: Project, dataset_id: str, spec: DatasetSpec) -> str |
     if wall and [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
             == wanted:
         raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=wall[0]),
-                        hint="nothing was written; " + WALL_CLOCK_HINT.format(dataset=dataset_id))
+                        hint="nothing was written; " + spelled_hint(WALL_CLOCK_HINT,
+                                                                    dataset_id))
     shown = [f"{f['name']} ({f['type']})" for f in stored]
     raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match the "
                     f"stored table (stored: {', '.join(shown)})",

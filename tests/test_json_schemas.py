@@ -137,7 +137,7 @@ def test_the_datasets_of_a_new_project_validate(cli, tmp_path):
 OPTIONAL = {
     ("show", "properties/kpi/properties/definition"): {
         "what is counted", "filter", "value", "numerator", "denominator", "baseline",
-        "lag (months)", "breakdowns", "notes", "populations"},
+        "lag (months)", "breakdowns", "notes", "populations", "as_at"},
     ("show", ""): {"same_months_a_year_earlier"},
 }
 

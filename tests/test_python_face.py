@@ -449,6 +449,90 @@ def test_the_python_faces_hints_name_its_own_calls_not_commands(tmp_path):
         assert cli.stderr.splitlines()[-1] == f"Hint: {cli_hint}"
 
 
+def test_every_hint_a_notebook_meets_names_the_python_faces_calls(tmp_path):
+    """Hints raised outside kpi.api still named commands: `kpi.open()` of a folder without
+    kpi.toml hinted "run 'kpi init'"; a table whose declaration changed since its load,
+    "(kpi ingest incidents ...; 'kpi history incidents' lists those stored)"; a table an
+    earlier kpi stored as wall-clock times, "run 'kpi upgrade incidents' ... (kpi ingest
+    incidents ...)", also where a notebook collects `project.scan()` after the call; a
+    damaged table, "(kpi history lists each file's sha256)"; a paper's `previous` file that
+    is not one, "--previous '...' is not a file". Each is spelled for the face that raised it
+    (`kpi.errors.spelled`); the command line's words are unchanged."""
+    from test_instants import PROJECT, _plain_rows, old_store
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    root = _project(tmp_path)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "kpi.toml").write_text(PROJECT.format(source="") + (
+        '\n[[kpis]]\nid = "d"\ntitle = "D"\npriority = "p"\ndataset = "incidents"\n'
+        'kind = "sum"\nvalue = "closed - opened"\nunit = "seconds"\nbetter = "lower"\n'),
+        encoding="utf-8")
+    old_store(old, _plain_rows())
+    upgrade = ("{} to store its times as instants in place (each read in the dataset's "
+               "time_zone, the UK's by default), or move the table's folder (incidents in the "
+               "data folder) aside and load its extracts again ({}): kpi now stores each "
+               "time's instant")
+    wall_clock = (upgrade.format("run 'kpi upgrade incidents' in a terminal (no call of the "
+                                 "Python face does it)",
+                                 "project.ingest('incidents', [FILE, ...])"),
+                  upgrade.format("run 'kpi upgrade incidents'", "kpi ingest incidents ..."))
+    drift = ("restore the dataset's columns in kpi.toml, or move the table's folder "
+             "(incidents in the data folder) aside and load every extract again ({}; {} lists "
+             "those stored)")
+    cases = [  # where the command line asks, how it asks; the face's hint; the command line's
+        (lambda: kpi.open(empty), empty, ["summary", "--period", PERIOD],
+         "pass kpi.open() a folder holding kpi.toml, or make one with 'kpi init' in a "
+         "terminal (no call of the Python face does it)",
+         "pass a folder holding kpi.toml, or run 'kpi init'"),
+        (lambda: kpi.open(old).summary("2025-10"), old, ["summary", "--period", "2025-10"],
+         *wall_clock),
+        (lambda: kpi.open(old).scan("incidents").select(pl.col("closed").dt.hour()).collect(),
+         None, None, wall_clock[0], None),
+        (lambda: kpi.open(root).paper(PERIOD, "markdown", tmp_path / "board.md",
+                                      previous=tmp_path / "none.json"),
+         root, ["export", "markdown", "--period", PERIOD, "--output", tmp_path / "board.md",
+                "--previous", tmp_path / "none.json"],
+         "pass the .figures.json written beside the last paper",
+         "pass the .figures.json written beside the last paper"),
+    ]
+    # A column declared since the load, which the table does not hold.
+    toml = root / "kpi.toml"
+    moved = toml.read_text().replace('lpa = { type = "str", from = ["LPA"] }',
+                                     'lpa = { type = "str", from = ["LPA"] }\n'
+                                     'officer = { type = "str", required = false }')
+    changed = tmp_path / "changed"
+    shutil.copytree(root, changed)
+    (changed / "kpi.toml").write_text(moved)
+    cases.append((lambda: kpi.open(changed).summary(PERIOD), changed,
+                  ["summary", "--period", PERIOD],
+                  drift.format("project.ingest('incidents', [FILE, ...])",
+                               "project.history('incidents')"),
+                  drift.format("kpi ingest incidents ...", "'kpi history incidents'")))
+    for ask, folder, args, hint, cli_hint in cases:
+        with pytest.raises(KpiError) as refused:
+            ask()
+        assert refused.value.hint == hint
+        if folder is not None:
+            cli = inprocess.run(["--project", folder, *args])
+            assert cli.returncode == refused.value.exit_code, cli.stderr
+            assert cli.stderr.splitlines()[-1] == f"Hint: {cli_hint}"
+    with pytest.raises(UsageError) as refused:
+        kpi.open(root).paper(PERIOD, "markdown", tmp_path / "board.md",
+                             previous=tmp_path / "none.json")
+    assert refused.value.message == f"previous '{tmp_path / 'none.json'}' is not a file"
+    # A damaged commit file: the history of the dataset named as the face lists it.
+    log = root / "data" / "incidents" / "_delta_log"
+    newest = max(log.glob("*.json"))
+    newest.write_text(newest.read_text()[:40])
+    with pytest.raises(KpiError) as refused:
+        kpi.open(root).summary(PERIOD)
+    assert "(project.history('incidents') lists each file's sha256)" in str(refused.value.hint)
+    cli = inprocess.run(["--project", root, "summary", "--period", PERIOD])
+    assert "(kpi history incidents lists each file's sha256)" in cli.stderr
+
+
 def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
     """`months` and `as_of` took a Python int only: a number read from a frame (a NumPy
     integer) was refused as "months should be a whole number of at least 1, not

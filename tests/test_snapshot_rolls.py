@@ -453,3 +453,160 @@ def test_a_row_given_in_two_parts_of_one_month_is_found_only_by_unique(tmp_path,
     assert result.exit_code == 0, result.output
     trend = json.loads(result.stdout)["trend"]
     assert [row["value"] for row in trend if row["month"] == "2025-09"] == [4]
+
+
+def _roll(day: str, people: range, time: str = "") -> list[tuple]:
+    """One roll: officers P0.. (the first three minority), each listed once at `day`."""
+    return [(f"{day} {time}" if time else day, f"P{i}", "officer", i < 3) for i in people]
+
+
+def _csv(path: Path, rows: list[tuple], header: tuple = ("as_at", "person", "role",
+                                                         "minority")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_one_roll_loaded_twice_on_its_date_is_refused_where_its_id_is_unique_at_each_date(
+        tmp_path, cli):
+    """September's roll of 10 officers given twice on the 30th: five of them in a second
+    file of one extract (`--parts`), or all listed twice in one file. Nothing in the rows
+    tells it from events listing their labels twice on a day: the headcount read 15 and 20,
+    exit 0. A dataset of rolls declares its id unique at each date (`unique = ["person",
+    "as_at"]`): the load is refused naming the second row, and every month's roll, listing
+    the same people, still loads."""
+    folder = _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"],
+                    _roll("2025-08-29", range(10)), date_type="date")
+    _load(cli, folder, "staff")
+    september = _csv(tmp_path / "september.csv", _roll("2025-09-30", range(10)))
+    again = _csv(tmp_path / "again.csv", _roll("2025-09-30", range(5, 10)))
+    twice = _csv(tmp_path / "twice.csv", _roll("2025-09-30", range(10)) * 2)
+    parts = ["--project", folder, "ingest", "staff", september, again, "--parts"]
+    # What the rows cannot tell (docs/catalogue.md): by hand, 10 officers, read as 15 and 20.
+    for load, read in ((parts, 15), (["--project", folder, "ingest", "staff", twice], 20)):
+        assert cli(load).exit_code == 0
+        assert _figures(cli, folder)["officers"] == (10, read)
+
+    declared = 'unique = ["person", "as_at"]'
+    _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"],
+           _roll("2025-08-29", range(10)), declared, date_type="date")
+    _load(cli, folder, "staff")  # August's roll, its people listed once at its date
+    for load, person, second in (
+            (parts, "P5", "again.csv row 2"),
+            (["--project", folder, "ingest", "staff", twice], "P0", "twice.csv row 12")):
+        result = cli(load)
+        assert result.exit_code == 3, result.output
+        assert "Traceback" not in result.output
+        assert (f"expected each person once at each as_at (dataset 'staff' declares "
+                f"[\"person\", \"as_at\"]), found '{person}' with as_at 2025-09-30 again") in \
+            result.output, result.output
+        assert second in result.output
+        assert 'drop unique = ["person", "as_at"]' in result.output
+    # The roll given once: September loads beside August's roll of the same people.
+    assert cli(["--project", folder, "ingest", "staff", september]).exit_code == 0
+    assert _figures(cli, folder)["officers"] == (10, 10)
+
+
+@pytest.mark.parametrize("date_type", ["date", "datetime"])
+def test_a_roll_unique_at_each_date_is_checked_against_the_stored_parts_a_load_keeps(
+        tmp_path, cli, date_type):
+    """Two forces' rolls loaded part by part (`replace_by`): South's file also listing
+    North's officer N0 at the 30th is refused against the stored North rows (the same person
+    at the same date), a datetime compared as the instant (read as UK time, stored in
+    UTC)."""
+    toml = PEOPLE.replace('date = "as_at"\n', 'date = "as_at"\nreplace_by = "force"\n') \
+        .replace('person = "str"', 'person = "str"\nforce = "str"')
+    header = ("as_at", "force", "person", "role", "minority")
+    time = " 09:15" if date_type == "datetime" else ""
+    north = [(f"2025-09-30{time}", "North", f"N{i}", "officer", False) for i in range(4)]
+    south = [(f"2025-09-30{time}", "South", f"S{i}", "officer", False) for i in range(6)]
+    (tmp_path / "kpi.toml").write_text(toml.format(as_at='unique = ["person", "as_at"]',
+                                                   date_type=date_type), encoding="utf-8")
+    load = ["--project", tmp_path, "ingest", "staff"]
+    assert cli([*load, _csv(tmp_path / "north.csv", north, header)]).exit_code == 0
+    moved = [(f"2025-09-30{time}", "South", "N0", "officer", False)]
+    result = cli([*load, _csv(tmp_path / "south.csv", south + moved, header)])
+    assert result.exit_code == 3, result.output
+    assert (f"found 'N0' with as_at 2025-09-30{' 09:15:00' if time else ''}, which the store "
+            "already holds in 2025-09, a month this load does not replace") in result.output
+    assert "south.csv, row 8, column 'person'" in result.output, result.output
+    # North's roll again (its part replaced) and South's once: both load.
+    assert cli([*load, _csv(tmp_path / "south.csv", south, header)]).exit_code == 0
+    assert cli([*load, tmp_path / "north.csv"]).exit_code == 0
+
+
+def test_unique_is_a_column_or_a_list_of_columns(tmp_path):
+    for given, said in (('unique = ["person", "nobody"]', "'nobody' is not one of its columns"),
+                        ('unique = ["person", "person"]', "names a column twice"),
+                        ("unique = []", "must be a column's name, or a list of columns' names"),
+                        ("unique = 3", "must be a column's name, or a list of columns' names")):
+        _people(tmp_path, given)
+        with pytest.raises(ConfigError) as caught:
+            parse_project_file(tmp_path / "kpi.toml")
+        assert f"key 'unique': {said}" in str(caught.value), str(caught.value)
+    _people(tmp_path, 'unique = ["person", "as_at"]')
+    spec = parse_project_file(tmp_path / "kpi.toml").datasets["staff"]
+    assert (spec.unique, spec.unique_with) == ("person", ("as_at",))
+
+
+def test_the_listings_say_which_months_hold_rolls_at_several_dates_and_how_they_are_read(
+        tmp_path, cli):
+    """`kpi datasets` (each format), `project.datasets()` and `kpi show` say which stored
+    months hold rolls taken at several dates and how `as_at` reads them, before a summary
+    refuses them. By hand: August holds one roll (the 29th), September four (the 5th to the
+    26th)."""
+    import polars as pl
+
+    import kpi
+
+    folder = _people(tmp_path)
+    _load(cli, folder, "staff")
+    held = [{"month": "2025-09", "dates": 4, "last": "2025-09-26", "read": "refused"}]
+    listing = ["--project", folder, "datasets"]
+    result = cli([*listing, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["rolls"] == held
+    result = cli(listing)
+    assert result.exit_code == 0, result.output
+    assert "2025-09: rolls at 4 dates, refused (no as_at)" in result.stdout
+    # Said before a summary refuses, with the as_at to write.
+    assert ("Note: dataset 'staff' holds rolls taken at several dates in 2025-09: a "
+            "snapshot's figure reading such a month is refused") in result.output
+    assert 'Hint: write as_at = "last" in [datasets.staff]' in result.output
+    frame = kpi.open(folder / "kpi.toml").datasets()
+    assert frame["rolls"].to_list() == [held]
+
+    _people(tmp_path, 'as_at = "last"')
+    held = [{**held[0], "read": "last"}]
+    result = cli([*listing, "--format", "json"])
+    assert json.loads(result.stdout)[0]["rolls"] == held
+    result = cli(listing)
+    assert "2025-09: 4 dates, the last read (2025-09-26)" in result.stdout
+    assert "Note:" not in result.output
+    result = cli([*listing, "--format", "csv"])
+    assert result.stdout.splitlines()[0].endswith(",held_in_part,rolls")
+    assert result.stdout.splitlines()[1].endswith(',"2025-09: 4 dates, the last read '
+                                                  '(2025-09-26)"')
+    frame = kpi.open(folder / "kpi.toml").datasets()
+    assert frame.select(pl.col("rolls").list.first().struct.field("last")).item() == \
+        "2025-09-26"
+    result = cli(["--project", folder, "show", "officers", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kpi"]["definition"]["as_at"] == (
+        'each month\'s last date (as_at = "last"): 2025-09 holds rolls at 4 dates, '
+        "2025-09-26 read")
+
+
+def test_events_and_rolls_taken_once_a_month_list_no_rolls(tmp_path, cli):
+    """Events on several days of a month (the sample's incidents) and rows declared events
+    (`as_at = "month"`) list none: no figure refuses them, and every row is read."""
+    for as_at in ("", 'as_at = "month"'):
+        folder = _events(tmp_path, as_at)
+        _load(cli, folder, "incidents")
+        result = cli(["--project", folder, "datasets", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["rolls"] == []
+        assert "Rolls at several dates" not in cli(["--project", folder, "datasets"]).stdout

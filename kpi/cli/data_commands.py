@@ -107,6 +107,10 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     A month loaded before it ended is held in part: listed, with when it was loaded, as no
     window counts it until it is loaded again after it ends.
 
+    A month holding rolls taken at several dates is listed with how the dataset's `as_at`
+    reads it: its last date's rows, or, with no `as_at`, refused by every snapshot figure
+    reading it (said on stderr too, with the `as_at` to write).
+
     A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
     listing is the answer, and 'kpi ingest DATASET FILE' loads one. A dataset stored under
     another declaration than kpi.toml's is listed with its rows, version and what changed,
@@ -126,6 +130,16 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                 store.months(project._catalogue(), r["dataset"])
             except store.DeclarationChanged as exc:
                 note(f"Warning: {exc.message}: every figure of it is refused\nHint: {exc.hint}")
+    # Months holding rolls at several dates that a snapshot would refuse: said before it does.
+    for r in rows:
+        refused = [h["month"] for h in r["rolls"] if h["read"] == "refused"]
+        if refused:
+            from kpi.catalogue import AS_AT_HINT
+
+            hint = AS_AT_HINT.replace("the dataset's table", f"[datasets.{r['dataset']}]")
+            note(f"Note: dataset '{r['dataset']}' holds rolls taken at several dates in "
+                 f"{_listed(refused, 6)}: a snapshot's figure reading such a month is refused"
+                 f"\nHint: {hint}")
     if format == Format.JSON:
         from kpi.render import versioned
 
@@ -139,7 +153,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         frame = project.datasets().with_columns(
             pl.col("missing").list.join(" "),
             pl.Series("parts_missing", ["; ".join(_part_missing(r, 10**6)) for r in rows]),
-            pl.Series("held_in_part", [_in_part(r) for r in rows]))
+            pl.Series("held_in_part", [_in_part(r) for r in rows]),
+            pl.Series("rolls", [_rolls(r, 10**6) for r in rows]))
         emit_workbook([("Project", project.name), ("Made by", f"kpi {__version__}")],
                       [Sheet("Datasets", frame, "datasets")], output)
         return
@@ -147,11 +162,11 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         from kpi.render import escape_markdown, render_csv
 
         head = ("dataset", "rows", "first", "last", "missing", "version",
-                "declaration_changed", "held_in_part")
+                "declaration_changed", "held_in_part", "rolls")
         cells = [(r["dataset"], r["rows"], r["first"] or "", r["last"] or "",
                   " ".join([*r["missing"], *_part_missing(r, 10**6)]),
                   "" if r["version"] is None else r["version"],
-                  r["declaration_changed"] or "", _in_part(r)) for r in rows]
+                  r["declaration_changed"] or "", _in_part(r), _rolls(r, 10**6)) for r in rows]
         if format == Format.MARKDOWN:
             lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(escape_markdown(str(c), cell=True) for c in row) + " |"
@@ -173,8 +188,11 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
         # A month held in part is listed as held (First, Last) yet counted by no window.
         partly = any(r["held_in_part"] for r in rows)
+        # Months holding rolls taken at several dates, and how `as_at` reads them.
+        rolled = any(r["rolls"] for r in rows)
         for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version",
-                     *(["Held in part"] if partly else [])):
+                     *(["Held in part"] if partly else []),
+                     *(["Rolls at several dates"] if rolled else [])):
             table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
         for r in rows:
             missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
@@ -187,7 +205,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                 # Nothing is missing from a dataset that holds nothing: "—", not "none".
                 missing or ("none" if r["rows"] else "—"),
                 "—" if r["version"] is None else str(r["version"]),
-                *([_in_part(r) or "—"] if partly else []))))
+                *([_in_part(r) or "—"] if partly else []),
+                *([_rolls(r, 3) or "—"] if rolled else []))))
         console.print(table)
 
 
@@ -201,6 +220,21 @@ def _in_part(row: dict[str, Any]) -> str:
 
     return "; ".join(f"{h['month']} (loaded {loaded_day(datetime.fromisoformat(h['loaded']))}, "
                      "before it ended)" for h in row["held_in_part"])
+
+
+def _rolls(row: dict[str, Any], most: int) -> str:
+    """The months holding rolls at several dates and how each is read, as "2025-09: 4
+    dates, the last read (2025-09-26)" (`as_at = "last"`) or "2025-09: rolls at 4 dates,
+    refused (no as_at)"."""
+    said = [f"{h['month']}: {h['dates']} dates, the last read ({h['last']})"
+            if h["read"] == "last" else
+            f"{h['month']}: rolls at {h['dates']} dates, refused (no as_at)"
+            for h in row["rolls"]]
+    return "; ".join(said[:most]) + ("; ..." if len(said) > most else "")
+
+
+def _listed(months: list[str], most: int) -> str:
+    return ", ".join(months[:most]) + (" ..." if len(months) > most else "")
 
 
 def _part_missing(row: dict[str, Any], most: int) -> list[str]:

@@ -90,9 +90,18 @@ def show(
             note(f"Note: by {column}, the parts are ranked on their figures; kpi compare "
                  f"ranks them per 1,000 population ([population_by] {column}), so a part's "
                  "rank there may differ")
-    document = show_document(project.definition, got.result, month, vs, got.trend,
-                             got.breakdowns, got.verdict, got.same_months)
     kpi = got.result.kpi
+    rolls = None
+    if kpi.dataset is not None and project.definition.datasets[kpi.dataset].as_at == "last":
+        from kpi.engine import rolls_held
+
+        # The months of its windows holding several dates, each read at its last.
+        shown = {str(m) for measured in (got.result.current, got.result.comparison)
+                 if measured is not None for m in measured.window.months()}
+        rolls = [h for h in rolls_held(project.definition, kpi.dataset, cutoff)
+                 if h["month"] in shown]
+    document = show_document(project.definition, got.result, month, vs, got.trend,
+                             got.breakdowns, got.verdict, got.same_months, rolls)
     about = [("Project", project.name), ("KPI", f"{kpi.title} ({kpi.id})"),
              ("Unit", kpi.unit.value), ("Period", str(month)), ("Compared with", vs.value),
              ("Current window", got.result.current.window.label if got.result.current
@@ -104,7 +113,8 @@ def show(
                   unit_label=render.unit_name(kpi))
 
 
-def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
+def _definition(project: Project, kpi: KpiDef,
+                rolls: list[dict[str, Any]] | None = None) -> list[tuple[str, Any]]:
     from kpi import render
     from kpi.catalogue import PopulationSource
 
@@ -121,6 +131,9 @@ def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
         ("better", kpi.better.value), ("baseline", kpi.baseline), ("lag (months)", kpi.lag or None),
         ("status", kpi.status.value), ("breakdowns", ", ".join(kpi.breakdowns) or None),
         ("notes", kpi.notes or None),
+        # Which of a month's rows its dataset's figures read (`as_at`), and the months of
+        # the windows whose rows fall on several dates, each read at its last.
+        ("as_at", _as_at_words(project, kpi, rolls or [])),
         # Where the [population] figures a rate per 1,000 or a ratio of rates divides by come
         # from, as the paper says it (render.population_words).
         ("populations", render.population_words(PopulationSource(
@@ -130,6 +143,21 @@ def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
     # Keys that do not apply to this KPI are left out rather than shown empty.
     keep = {"id", "title", "priority", "kind", "dataset", "unit", "better", "status"}
     return [(key, value) for key, value in rows if value is not None or key in keep]
+
+
+def _as_at_words(project: Project, kpi: KpiDef, rolls: list[dict[str, Any]]) -> str | None:
+    """How the KPI's dataset declares which of a month's rows it reads, in words: "each
+    month's last date (as_at = "last"): 2025-09 holds rolls at 4 dates, 2025-09-26 read";
+    None where it declares nothing."""
+    spec = project.datasets.get(kpi.dataset or "")
+    if spec is None or spec.as_at is None:
+        return None
+    if spec.as_at == "month":
+        return 'every row of the month (as_at = "month")'
+    parts = " of each part" if spec.replace_by else ""
+    held = "; ".join(f"{h['month']} holds rolls at {h['dates']} dates, {h['last']} read"
+                     for h in rolls)
+    return f'each month\'s last date{parts} (as_at = "last")' + (f": {held}" if held else "")
 
 
 def _counted(kpi: KpiDef) -> str:
@@ -199,7 +227,8 @@ def _shown(kpi: KpiDef, digits: int | None = None) -> dict[str, Any]:
 
 def show_document(project: Project, result: KpiResult, period: Any, vs: Comparison,
                   trend: Any, breakdowns: dict[str, Any], verdict: Verdict,
-                  same_months: Series | None = None) -> Document:
+                  same_months: Series | None = None,
+                  rolls: list[dict[str, Any]] | None = None) -> Document:
     """The result of `kpi show` as a render.Document: sections for every format (the trend
     drawn as a sparkline in a terminal) and the JSON document. `verdict` is the summary's
     (`Project.detail`), whatever months the trend shows."""
@@ -209,8 +238,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
 
     kpi = result.kpi
     shown = _shown(kpi)
-    sections: list[Section] = [Section("Definition", ("field", "value"), _definition(project, kpi),
-                                       headers=False)]
+    sections: list[Section] = [Section("Definition", ("field", "value"),
+                                       _definition(project, kpi, rolls), headers=False)]
     windows = []
     for role, measured in (("current", result.current), ("comparison", result.comparison)):
         if measured is not None:
@@ -343,7 +372,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,
         "kpi": {**render.result_json(result, _titles(project), verdict),
-                "definition": dict(_definition(project, kpi))},
+                "definition": dict(_definition(project, kpi, rolls))},
         # (trend_rows hold each figure as its JSON gives it: render.figure_json above)
         "trend": [{"month": m, "value": v, "rolling_12": r} for m, v, r in trend_rows],
         "breakdowns": breakdown_json,

@@ -322,7 +322,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.rows, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
-                  "spec": _spec_fingerprint(spec), "unique": spec.unique,
+                  "spec": _spec_fingerprint(spec), "unique": spec.unique_declared,
                   store.DEFINITION_KEY: store.definition(spec)}
     if parts:
         provenance["parts"] = True
@@ -332,7 +332,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     latest = _same_as_latest(project, dataset_id, provenance, _earlier_fingerprints(spec))
     if latest is not None:
         same, was = latest
-        if spec.unique and was != spec.unique:
+        if spec.unique and was != spec.unique_declared:
             # Declared or moved since the rows were stored: the load's ids were checked
             # within it as they were read; check them against the stored rows it keeps.
             stored = store.stored_rows(project, dataset_id)

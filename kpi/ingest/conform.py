@@ -531,9 +531,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     rules = []
     if col.name == spec.date:
         rules.append((source, ~present, pl.lit(f"expected {_expected(col)}, found a blank")))
-    if col.name == spec.unique:
+    if col.name == spec.unique and not spec.unique_with:
         rules.append((source, ~present, pl.lit(f"expected an id (dataset '{spec.id}' declares "
                                                f"'{col.name}' unique), found a blank")))
+    elif col.name in spec.unique_columns and col.name != spec.date:
+        listed = ", ".join(f"'{n}'" for n in spec.unique_columns)
+        rules.append((source, ~present, pl.lit(f"expected a value (dataset '{spec.id}' "
+                                               f"declares {listed} unique together), found "
+                                               "a blank")))
     unparsed = present & value.is_null()
     if is_date:
         timed = (shown.str.contains(_TIME_OF_DAY) & ~shown.str.strip_chars().str.contains(_MIDNIGHT)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import DatasetSpec, polars_schema
+from kpi.catalogue import UK, ColumnType, DatasetSpec, polars_schema
 from kpi.dateparts import MONTH_TEXT
 from kpi.errors import CROSS_CHECK_HINT, DataError, UsageError, flag, located
 from kpi.ingest.common import (
@@ -519,7 +519,7 @@ class _Sink:
                         "month", maintain_order=True, as_dict=True).items():
                     self.months.add(month.strftime("%Y-%m"), part.drop("month").to_arrow())
             if self.ids is not None:
-                ids = rows.select(self.ids.key, FILE, ROW)
+                ids = rows.select(unique_value(self.spec), FILE, ROW)
                 if ids[self.ids.key].null_count():  # a filter copies every id, even keeping all
                     ids = ids.filter(pl.col(self.ids.key).is_not_null())
                 self.ids.add(ids)
@@ -718,10 +718,10 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
     file = extract.files[second[FILE]]
     column = extract.id_columns.get(file, key)
     raise DataError(located(extract.named.get(file, file),
-                            f"expected each {column} once (dataset '{spec.id}' declares "
-                            f"'{key}' unique), found '{_show(value)}' again (at {where})",
+                            f"expected {_expected_once(spec, column)}, found "
+                            f"{_shown_unique(spec, value)} again (at {where})",
                             row=_row_number(extract, second[FILE], second[ROW]), column=column),
-                    hint=f"remove the duplicates, or drop unique = \"{key}\" for "
+                    hint=f"remove the duplicates, or drop {_unique_written(spec)} for "
                          f"dataset '{spec.id}'")
 
 
@@ -772,7 +772,7 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
     assert key is not None
     assert extract.ids is not None, "a load of a unique dataset keeps its ids"
     staged = extract.ids.scan()
-    stored = kept.select(key, "month")
+    stored = kept.select(unique_value(spec), "month")
     shares = _shares(extract.rows)
     first = None
     for share in range(shares):
@@ -789,11 +789,71 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
         return
     file = extract.files[first[FILE]]
     column = extract.id_columns.get(file, key)
-    raise DataError(located(file, f"expected each {column} once (dataset '{spec.id}' declares "
-                                  f"'{key}' unique), found '{_show(first[key])}', which the "
-                                  f"store already holds in {first['month']}, a month this load "
-                                  "does not replace",
+    raise DataError(located(file, f"expected {_expected_once(spec, column)}, found "
+                                  f"{_shown_unique(spec, first[key])}, which the store already "
+                                  f"holds in {first['month']}, a month this load does not "
+                                  "replace",
                             row=_row_number(extract, first[FILE], first[ROW]), column=column),
                     hint=f"remove the row, load the month holding the stored one as well (a "
-                         f"load replaces the months it holds), or drop unique = \"{key}\" "
+                         f"load replaces the months it holds), or drop {_unique_written(spec)} "
                          f"for dataset '{spec.id}'")
+
+
+# The values of the columns a `unique` list names, one apart from the next in the one text the
+# checks compare (`unique_value`): the unit separator, which the conformer refuses in text.
+_APART = "\x1f"
+
+
+def unique_value(spec: DatasetSpec) -> pl.Expr:
+    """The value `unique` asks no two rows to share, named as its first column: that column's,
+    or where it names a list, each column's value as text, one apart from the next (a
+    datetime as its instant, the same whether read as UK time or stored in UTC), so the checks
+    of a load and of the stored rows it keeps compare one value a row, whatever the list."""
+    key = spec.unique
+    assert key is not None
+    if not spec.unique_with:
+        return pl.col(key)
+    parts = []
+    for name in spec.unique_columns:
+        column = spec.column(name)
+        value = pl.col(name)
+        if column is not None and column.type == ColumnType.DATETIME:
+            value = value.dt.epoch("us")
+        parts.append(value.cast(pl.String))
+    return pl.concat_str(parts, separator=_APART).alias(key)
+
+
+def _expected_once(spec: DatasetSpec, column: str) -> str:
+    """What `unique` expects, in a refusal's words: each ref once, or with a list, each person
+    once at each as_at."""
+    declared = spec.unique_declared
+    if not spec.unique_with:
+        return f"each {column} once (dataset '{spec.id}' declares '{declared}' unique)"
+    others = " and ".join(spec.unique_with)
+    return (f"each {column} once at each {others} (dataset '{spec.id}' declares "
+            f"{_unique_written(spec).removeprefix('unique = ')})")
+
+
+def _unique_written(spec: DatasetSpec) -> str:
+    """`unique` as kpi.toml writes it: unique = "ref", unique = ["person", "as_at"]."""
+    names = ", ".join(f'"{n}"' for n in spec.unique_columns)
+    return f"unique = [{names}]" if spec.unique_with else f"unique = {names}"
+
+
+def _shown_unique(spec: DatasetSpec, value: Any) -> str:
+    """A repeated value of `unique`: 'C2', or where it names a list, 'P0' with as_at
+    2025-09-30 (a datetime as UK time)."""
+    if not spec.unique_with:
+        return f"'{_show(value)}'"
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    texts = str(value).split(_APART)
+    shown = []
+    for name, text in zip(spec.unique_columns[1:], texts[1:], strict=True):
+        column = spec.column(name)
+        if column is not None and column.type == ColumnType.DATETIME:
+            instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(text))
+            text = str(instant.astimezone(ZoneInfo(UK)).replace(tzinfo=None))
+        shown.append(f"{name} {_show(text)}")
+    return f"'{_show(texts[0])}' with {' and '.join(shown)}"
