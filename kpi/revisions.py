@@ -586,10 +586,11 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                   in_unit(str(figure["shown"]), kpi),
                                   after if value is None or old is None
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
-    items += _revised_parts(project, parts, kpis, now, as_of)
+    revised_parts, gone = _revised_parts(project, parts, kpis, now, as_of)
+    items += revised_parts
     dropped = tuple(dict.fromkeys(
-        str(f.get("title") or f["kpi"]) for f in listed + parts
-        if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted))
+        [str(f.get("title") or f["kpi"]) for f in listed + parts
+         if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted] + gone))
     return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
                      unchecked=any("definition" not in f for f in listed),
                      parts_compared="parts" in last)
@@ -601,17 +602,28 @@ def _part_title(kpi, item: dict) -> str:
 
 
 def _revised_parts(project: Project, parts: list, kpis: list,
-                   now: dict[tuple[str, str], float], as_of: AsOf | None) -> list[Revision]:
+                   now: dict[tuple[str, str], float], as_of: AsOf | None
+                   ) -> tuple[list[Revision], list[str]]:
     """The figures of breakdowns' parts the last paper printed (`parts`) that the data now
     gives differently, each recomputed over the windows of the breakdown it was printed from,
     by the rules of a KPI's own figure: compared at its KPI's own places, and "no figure"
     where the part has none now, or where its KPI has no figure for the window (a month of
     it no longer held). A part the data gives now that the breakdown did not hold, where the
-    last paper printed every part of it (`held`), is listed as "no figure" then."""
+    last paper printed every part of it (`held`), is listed as "no figure" then. Also
+    returns the breakdowns by a column the KPI's dataset no longer has ("Incidents by
+    area"), which are not compared (a change of the project, not of the data)."""
     by_id = {k.id: k for k in kpis}
-    wanted = [p for p in parts if p["kpi"] in by_id]
+
+    def held_column(item: dict) -> bool:
+        dataset = project.datasets.get(by_id[item["kpi"]].source)
+        return dataset is not None and item["by"] in {
+            c.name for c in (*dataset.columns, *dataset.derived)}
+
+    wanted = [p for p in parts if p["kpi"] in by_id and held_column(p)]
+    gone = list(dict.fromkeys(f"{by_id[p['kpi']].title} by {p.get('by_label') or p['by']}"
+                              for p in parts if p["kpi"] in by_id and not held_column(p)))
     if not wanted:
-        return []
+        return [], gone
 
     def windows(item: dict) -> tuple[Window, Window | None]:
         current, comparison = item["windows"]
@@ -668,7 +680,7 @@ def _revised_parts(project: Project, parts: list, kpis: list,
             items.append(Revision(kpi.id, _part_title(kpi, {**item, "name": name}),
                                   str(item.get("window_label") or item["window"]),
                                   "no figure", render.number(row["current"], kpi)))
-    return items
+    return items, gone
 
 
 # The kinds whose part with no rows in a window totals 0 there (`kpi.paper._total`).

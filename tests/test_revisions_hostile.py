@@ -711,6 +711,33 @@ def test_a_part_figure_deleted_or_edited_by_hand_is_refused(tmp_path, cli):
     assert result.exit_code == 3 and "part figure 1 its windows" in result.stderr, result.output
 
 
+def test_a_breakdown_by_a_column_the_dataset_no_longer_has_is_said_not_compared(tmp_path, cli):
+    """The last paper broke a KPI down by a column its dataset no longer declares (a derived
+    column taken out of kpi.toml): its parts cannot be worked out again, which is a change of
+    the project, not of the data. Named as not compared, never a refusal of the paper nor a
+    list of parts revised to "no figure"."""
+    from kpi.revisions import _printed
+
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    for part in doc["parts"]:
+        part.update(by="area", by_label="area")
+    doc["printed"] = _printed(doc["figures"] + doc["quoted"], doc["parts"])
+    result, _, out = _export(cli, folder, tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "1 KPI(s) in the last paper but no longer reported, so not compared: Incidents by " \
+           "area." in appendix, appendix
+    assert "| Incidents" not in appendix
+
+
 def test_a_revised_figure_now_prints_to_the_places_the_last_paper_printed_it_to():
     """The last paper printed a figure beside its other window's to more places than its
     KPI's own ("5.04%" beside "4.96%"); revised, the figure now printed to its own places read
