@@ -284,12 +284,43 @@ class PlannedFigure:
 
 
 @dataclass(frozen=True)
+class PartFigure:
+    """A figure of one part of a KPI's breakdown that the paper prints, in any of its
+    sentences, captions, alt texts or figures (`_Builder._print_parts`, the one place they
+    are recorded): the part's current figure where the paper prints it (a ranking of levels,
+    the highest parts, a range, a top chart), and its comparison figure too where it prints
+    the part's change or draws both windows. `part` is the part's value as text (None: the
+    rows with no value in the column, printed as `name`); `held`, how many parts of the
+    breakdown have a figure in the current window, printed or not."""
+
+    result: KpiResult
+    column: str
+    label: str  # the column as the paper names it: "LPA"
+    part: str | None
+    name: str  # the part as the paper names it
+    role: str  # "current" or "comparison"
+    current: Window  # the breakdown's windows
+    comparison: Window | None
+    value: float
+    held: int
+
+    @property
+    def window(self) -> Window:
+        window = self.current if self.role == "current" else self.comparison
+        assert window is not None, "a comparison figure has its window"
+        return window
+
+
+@dataclass(frozen=True)
 class Paper:
     document: Document
     figures: tuple[PlannedFigure, ...]  # each drawn from BoardModel.figures[spec.id]
     # The other KPIs' figures its paragraphs quote (`quotes`), as (result, figure), in paper
     # order, each once: the figures file lists them, so a revision of one is found.
     quoted: tuple[tuple[KpiResult, Measured], ...] = ()
+    # Each figure of a part of a breakdown it prints (a sentence, a caption or alt text, a
+    # figure's bars), each once: the figures file lists them, so a revision of one is found.
+    parts: tuple[PartFigure, ...] = ()
 
     @property
     def markdown(self) -> str:
@@ -1430,6 +1461,7 @@ class _Builder:
         self.files_dir = files_dir.rstrip("/")
         self.figures: list[PlannedFigure] = []
         self.quoted: dict[tuple[str, str], tuple[KpiResult, Measured]] = {}
+        self.parts: dict[tuple, PartFigure] = {}
         # KPIs a list of whose parts prints to more places than the KPI's, so that two parts
         # that differ never read alike (render.ranked_digits, `_ranking`): the method says so.
         self.widened: set[str] = set()
@@ -1488,8 +1520,10 @@ class _Builder:
                             sections=tuple(sections), author=notes.author, issued=issued,
                             marking=self.project.marking, period=str(self.report.period),
                             project=self.project.name)
+        for figure in self.figures:
+            self._print_drawn(figure.spec)
         return Paper(document=document, figures=tuple(self.figures),
-                     quoted=tuple(self.quoted.values()))
+                     quoted=tuple(self.quoted.values()), parts=tuple(self.parts.values()))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -1597,6 +1631,8 @@ class _Builder:
                    f" among the KPIs compared; {uncompared} KPI(s) redefined or no longer "
                    f"reported since were not compared ({self._revision_appendix})."
                    if uncompared else
+                   " (none of the KPI or breakdown figures printed last time has changed)."
+                   if self.revised.parts_compared else
                    " (none of the KPI figures printed last time has changed; their "
                    "breakdowns are not compared)."))))
         rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
@@ -2127,6 +2163,71 @@ class _Builder:
         return blank_name(part for (kpi, by, *_), frame in self.breakdowns.items()
                           if kpi == kpi_id and by == column for part in frame["part"])
 
+    def _print_parts(self, result: KpiResult, column: str, comparison: Window | None,
+                     parts: Iterable, roles: Sequence[str]) -> None:
+        """Records the figures of `parts` (values of `column`) that the paper prints from
+        the breakdown of `result` over its current window and `comparison` (`roles`: the
+        current figure, and the comparison one where the part's change or both windows are
+        printed): the one place every part's figure printed is recorded (`Paper.parts`), so
+        the figures file lists it and `--previous` compares it."""
+        kpi = result.kpi
+        if result.current is None:
+            return
+        frame = self.breakdowns.get((kpi.id, column, result.current.window, comparison))
+        if frame is None:
+            return
+        rows = {r["part"]: r for r in frame.iter_rows(named=True)}
+        held = sum(1 for r in rows.values() if r["current"] is not None)
+        label = column_label(self.project, kpi, column)
+        blank = self._blank(kpi.id, column)
+        for part in parts:
+            row = rows.get(part)
+            if row is None:
+                continue
+            for role in roles:
+                window = result.current.window if role == "current" else comparison
+                if row[role] is None or window is None:
+                    continue
+                text = None if part is None else str(part)
+                self.parts.setdefault((kpi.id, column, text, role, window.code), PartFigure(
+                    result, column, label, text, _part_text(part, blank), role,
+                    result.current.window, comparison, row[role], held))
+
+    def _print_tested(self, result: KpiResult, column: str,
+                      tests: Sequence[stats.PartTest | stats.ShareTest]) -> None:
+        """The parts a sentence of parts that stand out or differ names, each with its
+        proportion in the current window or its change between the two."""
+        comparison = result.comparison.window if result.comparison else None
+        for test in tests:
+            roles = ("current",) if isinstance(test, stats.ShareTest) else (
+                "current", "comparison")
+            self._print_parts(result, column, comparison, [test.part], roles)
+
+    def _print_range(self, result: KpiResult, column: str, comparison: Window | None,
+                     rows: Sequence[Mapping], largest: bool = False) -> None:
+        """The parts a range prints (`parts_range`): those at its highest figure and, but
+        for the largest alone, at its lowest."""
+        figures = [r["current"] for r in rows]
+        ends = {max(figures)} if largest else {max(figures), min(figures)}
+        self._print_parts(result, column, comparison,
+                          [r["part"] for r in rows if r["current"] in ends], ("current",))
+
+    def _print_drawn(self, spec: ChartSpec) -> None:
+        """The parts a comparison or top chart the paper holds draws, each bar labelled with
+        its figure: both windows' figures of a comparison chart, the current of a top one."""
+        from kpi.charts import ChartType
+
+        data = self.model.figures.get(spec.id)
+        result = self.results.get(spec.kpis[0])
+        if spec.type not in (ChartType.COMPARE, ChartType.TOP) or data is None \
+                or data.parts is None or result is None or result.current is None \
+                or spec.by is None:
+            return
+        comparison = None if spec.type == ChartType.TOP or result.comparison is None \
+            else result.comparison.window
+        roles = ("current",) if comparison is None else ("current", "comparison")
+        self._print_parts(result, spec.by, comparison, data.parts["part"].to_list(), roles)
+
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
@@ -2171,8 +2272,9 @@ class _Builder:
         out = []
         blank = self._blank(kpi.id, column)
         found = part_standouts(result, column, self.breakdowns, self.config)
+        tested: list[stats.PartTest | stats.ShareTest] = []
         if found is not None:
-            out.append(_standout_sentence(label, found, blank))
+            out.append(_standout_sentence(label, found, blank, tested))
         # The parts that differ without standing out are said in the full paper; the board's
         # says where they are (its method text), as it does of the breakdowns it leaves out.
         unnamed = (differing_unnamed(result, column, self.breakdowns, self.config, found)
@@ -2180,7 +2282,8 @@ class _Builder:
         if unnamed:
             points = (self.config.standout_points if _proportion(kpi)
                       else self.config.standout_change_points)
-            out.append(_differing_sentence(label, unnamed, found, points, blank))
+            out.append(_differing_sentence(label, unnamed, found, points, blank, tested))
+        self._print_tested(result, column, tested)
         if len(rows) == 1:
             out.append(_only_part(kpi, label, rows[0], blank))
         elif found is not None and (len(rows) > RANK_LIMIT or (
@@ -2190,6 +2293,9 @@ class _Builder:
             pass
         elif len(rows) <= RANK_LIMIT and comparison is not None:
             out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
+            # each part named, with its change of its figures in the two windows
+            self._print_parts(result, column, comparison, [r["part"] for r in rows],
+                              ("current", "comparison"))
         else:
             # The highest places or offences: "not recorded" is none of them. Listed
             # highest first, two that differ never print alike (render.ranked_digits), and
@@ -2197,6 +2303,8 @@ class _Builder:
             named = [r for r in rows if r["part"] is not None and r["current"]]
             top = highest([r["current"] for r in named], TOP_PARTS, TOP_MOST)
             shown = [named[i] for i in top.shown]
+            self._print_parts(result, column, comparison, [r["part"] for r in shown],
+                              ("current",))
             figures = [r["current"] for r in shown] + (
                 [top.left_value] if top.left_value is not None else [])
             digits = render.ranked_digits(figures, kpi)
@@ -2301,9 +2409,12 @@ class _Builder:
         if spec.type == ChartType.COMPARE:
             found_parts = part_standouts(result, spec.by, self.breakdowns, self.config)
             if found_parts is not None:
-                return inlines(". ", _standout_sentence(
-                    self._column_label(result.kpi, spec.by), found_parts,
-                    self._blank(result.kpi.id, spec.by)))
+                tested: list[stats.PartTest | stats.ShareTest] = []
+                sentence = _standout_sentence(self._column_label(result.kpi, spec.by),
+                                              found_parts, self._blank(result.kpi.id, spec.by),
+                                              tested)
+                self._print_tested(result, spec.by, tested)
+                return inlines(". ", sentence)
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
         frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
@@ -2315,6 +2426,8 @@ class _Builder:
         if not rows:
             return ()
         kpi = result.kpi
+        self._print_range(result, spec.by, comparison, rows,
+                          largest=spec.type == ChartType.TOP or bool(of))
         if spec.type == ChartType.TOP or of:
             drawn = f"The {len(rows)} highest of {of:,} are drawn; the highest" if of \
                 else "The largest"
@@ -2413,6 +2526,8 @@ class _Builder:
             # chart leaves out.
             drawn, top = top_parts(frame, spec.limit)
             shown = list(drawn.iter_rows(named=True))
+            self._print_parts(result, spec.by, comparison, [r["part"] for r in shown],
+                              ("current",))
             digits = render.ranked_digits([r["current"] for r in shown], result.kpi)
             if digits is not None:
                 self.widened.add(result.kpi.title)
@@ -2421,6 +2536,7 @@ class _Builder:
                 [f"{_part_text(r['part'], blank)} "
                  f"{kpi_value(r['current'], result.kpi, digits=digits)}"
                  for r in shown] + ([left] if left else [])) + ".")
+        self._print_range(result, spec.by, comparison, rows)
         return (f"{shape}, {_in(result.current.window)}: "
                 f"{plain_text(parts_range(rows, result.kpi, widened=self.widened, blank=blank))}"
                 "; the whole "
@@ -2698,17 +2814,22 @@ class _Builder:
     def _revisions(self) -> list:
         revised = self.revised
         assert revised is not None, "called only when there is a previous paper"
-        # Only the KPIs' own figures are in the figures file: a breakdown's parts printed
-        # (each LPA's change) may have moved, so "no figure printed" would be a wrong claim.
+        # A figures file of a kpi before breakdowns' parts were listed holds the KPIs' own
+        # figures only: a breakdown's parts printed (each LPA's change) may have moved, so
+        # "no figure printed" would be a wrong claim.
+        whole = revised.parts_compared
+        unsaid = "" if whole else f" {BREAKDOWNS_NOT_COMPARED}"
+        which = "KPI or breakdown figure" if whole else "KPI figure"
         if not revised.items:
-            blocks = [Paragraph(inlines(f"No KPI figure printed in the paper for "
-                                        f"{revised.period} has been revised since. "
-                                        f"{BREAKDOWNS_NOT_COMPARED}"))]
+            blocks = [Paragraph(inlines(f"No {which} printed in the paper for "
+                                        f"{revised.period} has been revised since.{unsaid}"))]
         else:
             intro = Paragraph(inlines(
-                f"KPI figures printed in the paper for {revised.period} that the data now "
-                "gives differently, for the same window: records are revised after a paper "
-                f"is written. {BREAKDOWNS_NOT_COMPARED}"))
+                f"{'KPI and breakdown' if whole else 'KPI'} figures printed in the paper for "
+                f"{revised.period} that the data now gives differently, for the same window "
+                "(a part of a breakdown named after its KPI): records are revised after a "
+                "paper is written."
+                f"{unsaid}"))
             columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                        Column("Now", Align.RIGHT))
             rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)),
@@ -2736,10 +2857,13 @@ class _Builder:
         return blocks
 
 
-# Said with every list of revised figures (`_revisions`): the figures file holds each KPI's
-# own figures only, so the parts of a breakdown printed last time are never compared.
-BREAKDOWNS_NOT_COMPARED = ("The figures of a KPI's breakdowns (each LPA's, each crime type's) "
-                           "are not compared, and may have been revised too.")
+# Said with the list of revised figures (`_revisions`) where the last paper's figures file
+# holds each KPI's own figures only (an older kpi wrote it), so the parts of a breakdown
+# printed last time cannot be compared.
+BREAKDOWNS_NOT_COMPARED = ("The last paper's figures file does not list the figures of its "
+                           "KPIs' breakdowns (an older kpi wrote it), so those (each LPA's, "
+                           "each crime type's) are not compared, and may have been revised "
+                           "too.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3072,7 +3196,9 @@ UNFIGURED_NAMED = 5
 
 
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts,
-                       blank: str = NOT_RECORDED) -> Inlines:
+                       blank: str = NOT_RECORDED,
+                       printed: list[stats.PartTest | stats.ShareTest] | None = None
+                       ) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
     to be chance.' A proportion's parts are given at their level in the current window,
     the rest's pooled: 'By LPA, Birmingham (72.5%) stands out from the other 6 (76.2%
@@ -3094,6 +3220,8 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
     gaps = _gaps(found)
     top = highest([gap for gap, _ in gaps], NAMED_PARTS, 2 * NAMED_PARTS)
     shown = [gaps[i][1] for i in top.shown]
+    if printed is not None:  # the parts whose figures it prints
+        printed += shown
     items = []
     for n, test in enumerate(shown):
         joint = "" if n == 0 else " and " if n == len(shown) - 1 and not top.left else ", "
@@ -3127,7 +3255,9 @@ DIFFERING_NAMED = 5
 
 def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.ShareTest],
                         found: stats.Standouts | stats.ShareStandouts | None, points: float,
-                        blank: str = NOT_RECORDED) -> Inlines:
+                        blank: str = NOT_RECORDED,
+                        printed: list[stats.PartTest | stats.ShareTest] | None = None
+                        ) -> Inlines:
     """'By LPA, Solihull (77.8%) and Coventry (77.1%) also differ from all the others beyond chance,
     but do not stand out once Birmingham is set aside; Wolverhampton (76.3%) and Dudley (76.3%) too,
     but by less than 2 percentage points.' The parts `kpi compare` says differ from the rest (each
@@ -3180,6 +3310,8 @@ def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.
                           "left once each is tested against them")
         tests = sorted(tests, key=lambda t: (-gap(t), _part_order(t.part)))
         shown, more = tests[:DIFFERING_NAMED], len(tests) - DIFFERING_NAMED
+        if printed is not None:  # the parts whose figures it prints
+            printed += shown
         items = []
         for n, test in enumerate(shown):
             joint = ("" if n == 0 else " and " if n == len(shown) - 1 and more <= 0 else ", ")

@@ -6,6 +6,13 @@ precision, with the table version of every dataset it was computed from. Given l
 file (`--previous`), the figures it printed are recomputed from today's data for the same
 windows; those whose printed value would now read differently are listed in an appendix.
 
+Under `parts`, the file lists each figure of a part of a KPI's breakdown the paper printed
+(an LPA's figure in a sentence, a caption or a figure's bars: `kpi.paper.PartFigure`), with
+the column, the part and both windows of its breakdown; they are recomputed and compared as
+the KPIs' own figures are, and a part the data no longer gives, or one it gives now where the
+last paper printed every part of the breakdown, is listed too. A file written before parts
+were listed compares the KPIs' figures alone and says so (`Revisions.parts_compared`).
+
 Each figure also records a digest of its KPI's definition (`definition`): a KPI whose
 definition changed since (its filter, kind, decimals, multiplier...) is named as redefined, its
 figures not listed as revised, since the data did not change, the definition did.
@@ -22,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpi import engine, render, store
-from kpi.catalogue import Project, Unit
+from kpi.catalogue import Kind, Project, Unit
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
 from kpi.store import AsOf
+from kpi.text import blank_name
 
 FORMAT = "kpi-paper-figures/1"
 
@@ -51,6 +59,10 @@ class Revisions:
     # The last paper's file records no definitions (an older kpi wrote it), so a KPI
     # redefined since cannot be told from a revised one.
     unchecked: bool = False
+    # The last paper's file lists the figures of its breakdowns' parts it printed, which are
+    # compared (a file of a kpi before they were listed does not, and only the KPIs' own and
+    # quoted figures are).
+    parts_compared: bool = True
 
 
 # What a KPI's figures do not depend on: how the paper words and places them.
@@ -130,10 +142,12 @@ def _kpi_versions(project: Project, kpi, versions: dict[str, int]) -> dict[str, 
 
 
 def figures(project: Project, report, priority: str | None, as_of: str | None,
-            quoted: Sequence[tuple] = ()) -> dict:
+            quoted: Sequence[tuple] = (), parts: Sequence = ()) -> dict:
     """The figures file's content for a paper: each KPI's figures its paragraph or table row
-    prints (`figures`), and the other KPIs' figures its paragraphs quote (`quoted`, the
-    paper's (result, figure) pairs: hidden KPIs' among them), each as printed on its own."""
+    prints (`figures`), the other KPIs' figures its paragraphs quote (`quoted`, the
+    paper's (result, figure) pairs: hidden KPIs' among them), each as printed on its own, and
+    each figure of a breakdown's part it prints (`parts`, the paper's `PartFigure`s), to its
+    KPI's own places."""
     from kpi.paper import printed_results
 
     items = []
@@ -169,28 +183,58 @@ def figures(project: Project, report, priority: str | None, as_of: str | None,
             "versions": _kpi_versions(project, kpi, report.versions),
             "definition": definition(project, kpi),
         })
+    pieces = []
+    for figure in parts:
+        kpi = figure.result.kpi
+        pieces.append({
+            "kpi": kpi.id, "title": kpi.title, "by": figure.column, "by_label": figure.label,
+            "part": figure.part, "name": figure.name, "role": figure.role,
+            "unit": kpi.unit.value, "window": figure.window.code,
+            "window_label": figure.window.label,
+            # the windows of the breakdown it was printed from, which it is recomputed over
+            "windows": [figure.current.code,
+                        None if figure.comparison is None else figure.comparison.code],
+            "held": figure.held, "value": figure.value,
+            "shown": render.number(figure.value, kpi),
+            "versions": _kpi_versions(project, kpi, report.versions),
+            "definition": definition(project, kpi),
+        })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
             "versions": dict(sorted(report.versions.items())),
             "origins": {d: store.table_origin(store.table_path(project, d))
                         for d in sorted(report.versions)},
-            "figures": items, "quoted": also, "count": len(items) + len(also),
-            "printed": _printed(items + also)}
+            "figures": items, "quoted": also, "parts": pieces,
+            "count": len(items) + len(also) + len(pieces),
+            "printed": _printed(items + also, pieces)}
 
 
 def _listed(doc: dict) -> list:
-    """Every figure a figures file lists: the KPIs' own and those quoted (a file written
-    before quoted figures were listed has none)."""
+    """Every figure a figures file lists of a KPI's own: the KPIs' own and those quoted (a
+    file written before quoted figures were listed has none)."""
     quoted = doc.get("quoted", [])
     return doc["figures"] + (quoted if isinstance(quoted, list) else [])
 
 
-def _printed(items: list) -> str:
-    """A digest of which figures a paper printed (each KPI's current and comparison, and each
-    figure quoted, by id): a figure deleted from the file by hand, or one added, no longer
-    matches it, where the appendix of revisions would have left the figure out and said
-    nothing."""
+def _parts(doc: dict) -> list:
+    """Every figure of a breakdown's part a figures file lists (a file written before they
+    were listed has none)."""
+    parts = doc.get("parts", [])
+    return parts if isinstance(parts, list) else []
+
+
+def _part_key(item: dict) -> str:
+    return "\t".join(str(item.get(k)) for k in ("kpi", "role", "by", "part", "window"))
+
+
+def _printed(items: list, parts: Sequence = ()) -> str:
+    """A digest of which figures a paper printed (each KPI's current and comparison, each
+    figure quoted, by id, and each part's figure, by its KPI, role, column, part and window):
+    a figure deleted from the file by hand, or one added, no longer matches it, where the
+    appendix of revisions would have left the figure out and said nothing. A file without
+    parts has the digest it had before they were listed."""
     keys = sorted(f"{item.get('kpi')}\t{item.get('role')}" for item in items)
+    keys += sorted(f"part\t{_part_key(item)}" for item in parts if isinstance(item, dict))
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
 
 
@@ -199,14 +243,14 @@ def _check_printed(path: Path, doc: dict, hint: str) -> None:
     file of an older kpi does not)."""
     if "printed" not in doc and "count" not in doc:
         return
-    listed = len(_listed(doc))
+    listed = len(_listed(doc)) + len(_parts(doc))
     count = doc.get("count")
     if isinstance(count, int) and not isinstance(count, bool) and count != listed:
         raise DataError(f"{path}: it lists {listed:,} figure(s), but kpi wrote {count:,} "
                         f"(its \"count\"): figures were {'deleted' if listed < count else 'added'}"
                         " since kpi wrote it, and the appendix of revisions would leave them "
                         "out", hint=hint)
-    if doc.get("printed") != _printed(_listed(doc)):
+    if doc.get("printed") != _printed(_listed(doc), _parts(doc)):
         raise DataError(f"{path}: the figures it lists are not the ones kpi wrote (its "
                         "\"printed\" digest): figures were deleted, added or renamed since kpi "
                         "wrote it, and the appendix of revisions would leave them out",
@@ -214,8 +258,8 @@ def _check_printed(path: Path, doc: dict, hint: str) -> None:
 
 
 def dumps(project: Project, report, priority: str | None, as_of: str | None,
-          quoted: Sequence[tuple] = ()) -> bytes:
-    return (json.dumps(figures(project, report, priority, as_of, quoted), indent=2,
+          quoted: Sequence[tuple] = (), parts: Sequence = ()) -> bytes:
+    return (json.dumps(figures(project, report, priority, as_of, quoted, parts), indent=2,
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -236,7 +280,8 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
         raise DataError(f"{path}: not a figures file ({error})", hint=hint) from error
     if not isinstance(doc, dict) or doc.get("format") != FORMAT \
             or not isinstance(doc.get("figures"), list) \
-            or not isinstance(doc.get("quoted", []), list):
+            or not isinstance(doc.get("quoted", []), list) \
+            or not isinstance(doc.get("parts", []), list):
         raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")", hint=hint)
     refuse_unsafe_text(doc, str(path), DataError)
     try:
@@ -262,6 +307,8 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
             raise DataError(f"{path}: figure {number}: window {json.dumps(fields[1])} is not "
                             "one a paper writes ('YE 2025-09', 'AT 2025-09' or "
                             "'2025-04..2025-09')", hint=hint)
+    for number, item in enumerate(_parts(doc), start=1):
+        _check_part(path, number, item, hint)
     if doc.get("project") != project.name:
         raise DataError(f"{path}: the figures of project {json.dumps(doc.get('project'))}, not "
                         f"of this project ({json.dumps(project.name)})",
@@ -307,8 +354,52 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             f"{item['value']!r} prints as "
                             f"{json.dumps(render.number(item['value'], kpi))}: the file was "
                             "edited since kpi wrote it", hint=hint)
+    for number, item in enumerate(_parts(doc), start=1):
+        kpi = project.kpi(item["kpi"])
+        if kpi is None or not same_definition(project, kpi, item.get("definition")):
+            continue
+        if _figure(item["shown"]) != _figure(render.number(item["value"], kpi)):
+            raise DataError(f"{path}: part figure {number} ({item['kpi']}, "
+                            f"{item['by']} {json.dumps(item['part'])}, {item['window']}): "
+                            f"shown as {json.dumps(item['shown'])}, but its value "
+                            f"{item['value']!r} prints as "
+                            f"{json.dumps(render.number(item['value'], kpi))}: the file was "
+                            "edited since kpi wrote it", hint=hint)
     _check_printed(path, doc, hint)
     return doc
+
+
+def _check_part(path: Path, number: int, item: object, hint: str) -> None:
+    """A part's figure in a figures file has the shape kpi writes: its KPI, column, part
+    (text, or null for the rows with no value in the column), role, windows as a paper
+    writes them, its value and the figure shown; read otherwise, it would be compared with
+    nothing and read as "not revised"."""
+    def number_of(value: object) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    fault = None
+    if not isinstance(item, dict):
+        fault = "is not a figure"
+    elif not all(isinstance(item.get(k), str) for k in ("kpi", "by", "window", "shown", "name")) \
+            or not isinstance(item.get("part"), str | None):
+        fault = "lacks its kpi, column, part, name, window or shown value as text"
+    elif item.get("role") not in ("current", "comparison") or not number_of(item.get("value")) \
+            or not isinstance(item.get("held"), int) or isinstance(item.get("held"), bool) \
+            or any(k in item and not isinstance(item[k], str)
+                   for k in ("title", "definition", "by_label")):
+        fault = ("must have a role (current or comparison), a number for its value and held, "
+                 "and text for its title and definition")
+    else:
+        windows = item.get("windows")
+        if not isinstance(windows, list) or len(windows) != 2 \
+                or not isinstance(windows[0], str) or not _is_window_code(windows[0]) \
+                or not (windows[1] is None or isinstance(windows[1], str)
+                        and _is_window_code(windows[1])) \
+                or item["window"] != windows[0 if item["role"] == "current" else 1]:
+            fault = ("its windows are not those a paper writes ('YE 2025-09', 'AT 2025-09' "
+                     "or '2025-04..2025-09'), its window among them")
+    if fault is not None:
+        raise DataError(f"{path}: part figure {number} {fault}", hint=hint)
 
 
 def _check_origins(path: Path, doc: dict, project: Project) -> None:
@@ -388,10 +479,12 @@ def _not_before_last(project: Project, last: dict, report, as_of: AsOf | None,
 
 def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, Window | None]]:
     """The current and comparison window of each KPI's figures in the last paper (its
-    figures file), by KPI id: the windows their revisions are computed over."""
+    figures file), by KPI id: the windows their revisions are computed over. A KPI whose
+    breakdown's parts alone were printed (a chart of a hidden KPI) has its parts' windows,
+    which are always its own figures'."""
     ids = {k.id for k in kpis}
     windows: dict[str, dict[str, Window]] = {}
-    for figure in _listed(last):
+    for figure in _listed(last) + _parts(last):
         # a figure quoted in another KPI's paragraph is its KPI's current one
         role = "current" if figure.get("role") == "quoted" else figure.get("role")
         if figure["kpi"] in ids and role in ("current", "comparison"):
@@ -447,11 +540,14 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     of a later month than this one is refused (`load`)."""
     period = Month.typed(str(last["period"]))
     listed = _listed(last)
-    known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in listed)]
-    # a hidden KPI's figure the last paper quoted was printed, and is compared as any other
-    quoted = {f["kpi"] for f in listed if f.get("role") == "quoted"}
+    parts = _parts(last)
+    known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in listed + parts)]
+    # a hidden KPI's figure the last paper quoted, or its breakdown's parts a figure drew,
+    # was printed, and is compared as any other
+    quoted = {f["kpi"] for f in listed if f.get("role") == "quoted"} | {
+        f["kpi"] for f in parts}
     shown = [k for k in known if k is not None and (not k.hidden or k.id in quoted)]
-    recorded = {f["kpi"]: f.get("definition") for f in listed}
+    recorded = {f["kpi"]: f.get("definition") for f in listed + parts}
     redefined = [k for k in shown if recorded[k.id] is not None
                  and not same_definition(project, k, recorded[k.id])]
     kpis = [k for k in shown if k not in redefined]
@@ -490,8 +586,107 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                   in_unit(str(figure["shown"]), kpi),
                                   after if value is None or old is None
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
+    revised_parts, gone = _revised_parts(project, parts, kpis, now, as_of)
+    items += revised_parts
     dropped = tuple(dict.fromkeys(
-        str(f.get("title") or f["kpi"]) for f in listed
-        if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted))
+        [str(f.get("title") or f["kpi"]) for f in listed + parts
+         if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted] + gone))
     return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
-                     unchecked=any("definition" not in f for f in listed))
+                     unchecked=any("definition" not in f for f in listed),
+                     parts_compared="parts" in last)
+
+
+def _part_title(kpi, item: dict) -> str:
+    """How the appendix names a part's figure: 'Total recorded crime, by LPA: Coventry'."""
+    return f"{kpi.title}, by {item.get('by_label') or item['by']}: {item['name']}"
+
+
+def _revised_parts(project: Project, parts: list, kpis: list,
+                   now: dict[tuple[str, str], float], as_of: AsOf | None
+                   ) -> tuple[list[Revision], list[str]]:
+    """The figures of breakdowns' parts the last paper printed (`parts`) that the data now
+    gives differently, each recomputed over the windows of the breakdown it was printed from,
+    by the rules of a KPI's own figure: compared at its KPI's own places, and "no figure"
+    where the part has none now, or where its KPI has no figure for the window (a month of
+    it no longer held). A part the data gives now that the breakdown did not hold, where the
+    last paper printed every part of it (`held`), is listed as "no figure" then. Also
+    returns the breakdowns by a column the KPI's dataset no longer has ("Incidents by
+    area"), which are not compared (a change of the project, not of the data)."""
+    by_id = {k.id: k for k in kpis}
+
+    def held_column(item: dict) -> bool:
+        dataset = project.datasets.get(by_id[item["kpi"]].source)
+        return dataset is not None and item["by"] in {
+            c.name for c in (*dataset.columns, *dataset.derived)}
+
+    wanted = [p for p in parts if p["kpi"] in by_id and held_column(p)]
+    gone = list(dict.fromkeys(f"{by_id[p['kpi']].title} by {p.get('by_label') or p['by']}"
+                              for p in parts if p["kpi"] in by_id and not held_column(p)))
+    if not wanted:
+        return [], gone
+
+    def windows(item: dict) -> tuple[Window, Window | None]:
+        current, comparison = item["windows"]
+        return (Window.from_code(current),
+                None if comparison is None else Window.from_code(comparison, prior=True))
+
+    requests = {(p["kpi"], p["by"], *windows(p)) for p in wanted}
+    frames = engine.breakdowns(project, [(by_id[k], by, current, comparison)
+                                         for k, by, current, comparison in sorted(
+                                             requests, key=str)], as_of)
+    items: list[Revision] = []
+    seen: set[str] = set()
+    printed: dict[tuple, set] = {}
+    for item in wanted:
+        key = _part_key(item)
+        if key in seen:
+            continue
+        seen.add(key)
+        kpi = by_id[item["kpi"]]
+        current, comparison = windows(item)
+        printed.setdefault((kpi.id, item["by"], current.code), set()).add(item["part"])
+        frame = frames.get((kpi.id, item["by"], current, comparison))
+        value = None
+        if frame is not None and (kpi.id, item["window"]) in now:
+            rows = [r for r in frame.iter_rows(named=True)
+                    if _part_text(r["part"]) == item["part"]]
+            value = rows[0][item["role"]] if rows else (
+                # a total of no rows then, of none now: a part the breakdown no longer
+                # lists (its rows of the other window gone) still counts none here
+                0 if item["value"] == 0 and kpi.kind in _NONE_IS_NOUGHT else None)
+        after = "no figure" if value is None else render.number(value, kpi)
+        if after != render.number(item["value"], kpi):
+            items.append(Revision(kpi.id, _part_title(kpi, item),
+                                  str(item.get("window_label") or item["window"]),
+                                  in_unit(str(item["shown"]), kpi), after))
+    # Parts the data gives now that a breakdown printed whole did not hold then.
+    done: set[tuple] = set()
+    for item in wanted:
+        kpi = by_id[item["kpi"]]
+        current, comparison = windows(item)
+        whole = (kpi.id, item["by"], current.code)
+        names = printed.get(whole, set())
+        if whole in done or item["role"] != "current" or len(names) != item["held"] \
+                or (kpi.id, item["window"]) not in now:
+            continue
+        done.add(whole)
+        frame = frames.get((kpi.id, item["by"], current, comparison))
+        if frame is None:
+            continue
+        for row in frame.iter_rows(named=True):
+            if row["current"] is None or _part_text(row["part"]) in names:
+                continue
+            name = blank_name(frame["part"]) if row["part"] is None else str(row["part"])
+            items.append(Revision(kpi.id, _part_title(kpi, {**item, "name": name}),
+                                  str(item.get("window_label") or item["window"]),
+                                  "no figure", render.number(row["current"], kpi)))
+    return items, gone
+
+
+# The kinds whose part with no rows in a window totals 0 there (`kpi.paper._total`).
+_NONE_IS_NOUGHT = frozenset({Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE})
+
+
+def _part_text(part: object) -> str | None:
+    """A part's value as a figures file writes it."""
+    return None if part is None else str(part)

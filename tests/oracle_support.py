@@ -336,6 +336,10 @@ class ProjectSpec:
     populations: dict[str, dict[int, int]] = field(default_factory=dict)
     population_names: dict[str, str] = field(default_factory=dict)
     population_encoding: str = "utf-8"
+    # the board's paper prints each KPI's breakdowns (`[paper] breakdowns`): their parts'
+    # figures are in its figures file, compared by a later paper's --previous (the
+    # differential oracle's)
+    paper_breakdowns: bool = False
     # draw_reference_files only: the encoding of an outcome codes glossary the paper prints as
     # an appendix (`[[paper.glossary]]`, GLOSSARY_ROWS); None: no glossary
     glossary_encoding: str | None = None
@@ -419,6 +423,11 @@ class ProjectSpec:
             '[datasets.q.columns]',
             ('fy = "str"' if self.quarter_form == "fy" else 'yr = "int"'),
             'qtr = "int"', 'force = "str"', 'n = { type = "int", min = 0 }', '',
+            *(['[paper]', 'breakdowns = { ' + ', '.join(
+                f'{k.id} = [' + ', '.join(f'"{b}"' for b in k.breakdowns) + ']'
+                for k in self.kpis if k.breakdowns and not k.parts) + ' }', '']
+              if self.paper_breakdowns and any(k.breakdowns and not k.parts
+                                               for k in self.kpis) else []),
             '[[priorities]]', 'id = "p"', 'title = "Plan"', '',
         ]
         for k in self.kpis:

@@ -673,6 +673,9 @@ class OracleMachine(RuleBasedStateMachine):
         # taken from this one with one draw (a_random_of_its_own)
         self.rnd = self.sequence = r
         self.spec = draw_project(r, self.avoid)
+        # the board's paper prints each KPI's breakdowns, whose parts' figures a paper with
+        # --previous compares (`_check_revisions`)
+        self.spec.paper_breakdowns = True
         if self.reconciliations:
             draw_variants(r, self.spec)
             STATS["kpis of other forms"] += sum(k.variant for k in self.spec.kpis)
@@ -3254,8 +3257,12 @@ class OracleMachine(RuleBasedStateMachine):
             vs = r.choice(["baseline", "yoy", "previous", "fytd"])
             self.n_files += 1
             out = self.folder / "out" / f"paper {self.n_files}.md"
+            # the full paper half the time: every KPI's breakdowns printed, their parts'
+            # figures compared by the paper after (`_check_revisions`)
+            full = ["--full"] if r.random() < 0.5 else []
+            STATS["revisions: first papers full"] += bool(full)
             result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
-                              "--output", str(out))
+                              "--output", str(out), *full)
             doc = self._check_paper(result, period, vs, out)
             if doc is None:
                 STATS["revisions: draws whose first paper was refused"] += 1
@@ -3372,8 +3379,54 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"the rows then give {old}")
             if new is None or alone(k, new) != alone(k, old):
                 want.append((*row, "no figure" if new is None else now(k, new, f)))
+        # each figure of a breakdown's part the last paper printed (its `parts`), recomputed
+        # over the same window from the part's rows then and now, compared as a KPI's own is
+        # (docs/board-paper.md); a part whose window's whole figure the model leaves open is
+        # not judged, nor a total of no rows now (kpi prints 0 where the breakdown still
+        # lists the part, "no figure" where it vanished), nor a part appearing (listed
+        # "no figure" then: kpi lists it where the last paper printed every part)
+        parts_seen = set()
+        STATS["revisions: part figures in the last papers"] += len(last.get("parts", []))
+        for f in last.get("parts", []):
+            key = (f["kpi"], f["role"], f["by"], f["part"], f["window"])
+            if key in parts_seen:
+                continue
+            parts_seen.add(key)
+            k, window = kpis[f["kpi"]], window_months(f["window"])
+            row = (f"KPI {f['kpi']}, by {f['by_label']}: {f['name']}", f["window_label"],
+                   f["shown"])
+            before, note_then = then.accepted(k, window)
+            after, note_now = self.oracle.accepted(k, window)
+            if len(before) != 1 or None in before or note_then or note_now \
+                    or len(after) != 1:
+                open_.add(row)
+                continue
+            part = (f["by"], f["part"])
+            old = then.value(k, window, part=part)
+            new = None if None in after else self.oracle.value(k, window, part=part)
+            if old is None or any(isinstance(v, float) and abs(v) >= 2**53
+                                  for v in (old, new)):
+                open_.add(row)
+                continue
+            if alone(k, old) != alone(k, f["value"]):
+                self.fail("revisions", f"export --previous {last_path.name}: {k.id} by "
+                                       f"{f['by']} {f['part']!r} {f['window']} printed "
+                                       f"{f['value']} last time, where the rows then give "
+                                       f"{old}")
+            if new is not None and k.kind in ("count", "sum", "weighted_score") and new == 0 \
+                    and old != 0:
+                open_.add(row)
+                continue
+            STATS["revisions: part figures compared"] += 1
+            if new is None or alone(k, new) != alone(k, old):
+                STATS["revisions: part figures revised"] += 1
+                want.append((*row, "no figure" if new is None else alone(k, new)))
         paper = out.read_text(encoding="utf-8")
         got = _revision_rows(paper)
+        for g in got:
+            if ", by " in g[0] and g[2] == "no figure":
+                STATS["revisions: parts appearing listed (not judged)"] += 1
+                open_.add(g[:3])
         listed = [g for g in got if g[:3] not in open_]
         STATS["revisions checked"] += len(want)
         STATS["revisions: figures compared"] += len(seen) - len(open_)

@@ -80,8 +80,8 @@ def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, 
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert f"| {title} |" not in appendix
-    assert ("No KPI figure printed in the paper for September 2025 has been revised since."
-            in appendix)
+    assert ("No KPI or breakdown figure printed in the paper for September 2025 has been "
+            "revised since." in appendix)
     assert ("1 KPI(s) redefined since the last paper (their filter, kind, rounding or other "
             f"definition changed), so their figures are not compared with it: {title}.") \
         in appendix
@@ -167,10 +167,12 @@ def test_figures_deleted_by_hand_are_refused_not_left_out_of_the_appendix(loaded
     revision of them went unreported. The file records which figures kpi wrote."""
     doc = copy.deepcopy(loaded[1])
     kept = [f for f in doc["figures"] if f["kpi"] != "total_crime"]
-    assert len(doc["figures"]) - len(kept) == 2 and doc["count"] == len(doc["figures"])
+    # the KPIs' own figures, those quoted and the parts' of their breakdowns printed
+    others = len(doc["quoted"]) + len(doc["parts"])
+    assert len(doc["figures"]) - len(kept) == 2 and doc["count"] == len(doc["figures"]) + others
     doc["figures"] = kept
     if recount:
-        doc["count"] = len(kept)
+        doc["count"] = len(kept) + others
     result, previous, out = _export(cli, loaded[0], tmp_path, doc)
     assert result.exit_code == 3, result.output
     first = result.stderr.splitlines()[0]
@@ -180,9 +182,10 @@ def test_figures_deleted_by_hand_are_refused_not_left_out_of_the_appendix(loaded
                          "since kpi wrote it, and the appendix of revisions would leave them "
                          "out")
     else:
-        assert first == (f"Error: {previous}: it lists {len(kept)} figure(s), but kpi wrote "
-                         f"{len(kept) + 2} (its \"count\"): figures were deleted since kpi "
-                         "wrote it, and the appendix of revisions would leave them out")
+        assert first == (f"Error: {previous}: it lists {len(kept) + others} figure(s), but kpi "
+                         f"wrote {len(kept) + others + 2} (its \"count\"): figures were deleted "
+                         "since kpi wrote it, and the appendix of revisions would leave them "
+                         "out")
     assert not out.exists()
 
 
@@ -288,12 +291,13 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert "| Last paper | Now |" not in appendix, appendix
-    assert "No KPI figure printed in the paper for September 2025 has been revised since." \
-        in appendix
+    assert ("No KPI or breakdown figure printed in the paper for September 2025 has been "
+            "revised since." in appendix)
     project = kpi.open(folder).definition
     # The KPIs of the last paper the edit moved: those with no baseline of their own, or
     # the weighted one.
-    printed = {f["kpi"] for f in weighted[1]["figures"]}
+    # (a hidden KPI whose parts a figure draws among them: Outcomes assigned)
+    printed = {f["kpi"] for f in weighted[1]["figures"] + weighted[1]["parts"]}
     moved = [k for k in project.kpis if k.id in printed and (
         k.baseline is None if edit is _baseline_moved else k.weights)]
     assert len(moved) == (len(printed) if edit is _baseline_moved else 1)
@@ -301,7 +305,7 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert "Crime harm" in appendix
     # The front page does not say that none of those figures changed: they were not compared.
     paper = out.read_text(encoding="utf-8")
-    assert "none of the KPI figures printed last time has changed" not in paper
+    assert "figures printed last time has changed" not in paper
     assert (f"Figures revised since the last paper: 0 among the KPIs compared; {len(moved)} "
             "KPI(s) redefined or no longer reported since were not compared (Appendix ") in paper
 
@@ -467,10 +471,8 @@ def test_a_window_moved_by_a_month_loaded_since_is_no_revision(tmp_path, cli):
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                   "--output", out, "--previous", first.with_suffix(".figures.json")])
     assert result.exit_code == 0, result.output
-    assert _appendix(out).strip() == ("No KPI figure printed in the paper for September 2025 "
-                                      "has been revised since. The figures of a KPI's "
-                                      "breakdowns (each LPA's, each crime type's) are not "
-                                      "compared, and may have been revised too.")
+    assert _appendix(out).strip() == ("No KPI or breakdown figure printed in the paper for "
+                                      "September 2025 has been revised since.")
     assert "Figures revised since the last paper: 0 " in out.read_text(encoding="utf-8")
 
     # June 2025 revised (its 10 + 29 % 5 = 14 rows of 14 minutes now 20 rows of 14 minutes),
@@ -549,32 +551,54 @@ def test_the_last_paper_of_another_project_of_the_same_name_is_refused(tmp_path,
         assert "has been revised since." in _appendix(out)
 
 
-def test_a_breakdown_revised_is_never_said_unrevised(tmp_path, cli):
+_BY_LPA = _SMALL.replace('kind = "count"\n', 'kind = "count"\nbreakdowns = ["lpa"]\n', 1).replace(
+    'minutes = "float"\n', 'minutes = "float"\nlpa = "str"\n', 1)
+
+
+def _by_lpa(path, months, **parts: int) -> None:
+    """`parts` LPA -> n: n rows of each of `months`, dated the 5th, of one minute."""
+    lines = ["date,minutes,lpa"]
+    for m in months:
+        for lpa, n in parts.items():
+            lines += [f"{m}-05,1,{lpa}"] * n
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _without_parts(doc: dict) -> dict:
+    """A figures file as a kpi before breakdowns' parts were listed wrote it."""
+    from kpi.revisions import _printed
+
+    old = {k: v for k, v in doc.items() if k != "parts"}
+    old["count"] = len(old["figures"]) + len(old["quoted"])
+    old["printed"] = _printed(old["figures"] + old["quoted"])
+    return old
+
+
+def test_a_breakdown_revised_is_listed(tmp_path, cli):
     """June 2025 revised so that its 30 incidents moved between the LPAs (20 and 10 became
     5 and 25): the KPI's own figures are the same, but the LPAs' changes the last paper
     printed ("A (0.0%), B (0.0%)") now read "A (−6.3%), B (+12.5%)". The paper said "No
     figure printed in the paper for September 2025 has been revised since" and, on its
-    front page, "none of the figures printed last time has changed", exit 0: the figures
-    file holds the KPIs' own figures only, and breakdowns are not compared. It now says so."""
+    front page, "none of the figures printed last time has changed", exit 0; then that
+    breakdowns were not compared. The figures file lists each part's figures printed, and
+    the appendix lists the two LPAs' revised: A 240 then (20 a month for a year), 225 now
+    (less 15), B 120 then, 135 now. A file of a kpi before the parts were listed compares
+    the KPIs' figures and says the breakdowns were not compared."""
     folder = tmp_path / "project"
     (folder / "data").mkdir(parents=True)
-    (folder / "kpi.toml").write_text(_SMALL.replace(
-        'kind = "count"\n', 'kind = "count"\nbreakdowns = ["lpa"]\n', 1).replace(
-        'minutes = "float"\n', 'minutes = "float"\nlpa = "str"\n', 1), encoding="utf-8")
-
-    def write(path, months, a, b):
-        lines = ["date,minutes,lpa"]
-        for m in months:
-            lines += [f"{m}-05,1,A"] * a + [f"{m}-05,1,B"] * b
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    write(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 20, 10)
-    write(tmp_path / "june.csv", ["2025-06"], 5, 25)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10)
+    _by_lpa(tmp_path / "june.csv", ["2025-06"], A=5, B=25)
     assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
     last = tmp_path / "last" / "board.md"
     assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
                 "--output", last]).exit_code == 0
     assert "A (0.0%), B (0.0%)" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert sorted((f["part"], f["role"], f["window"], f["shown"]) for f in doc["parts"]) == [
+        ("A", "comparison", "YE 2024-03", "240"), ("A", "current", "YE 2025-09", "240"),
+        ("B", "comparison", "YE 2024-03", "120"), ("B", "current", "YE 2025-09", "120")]
+    assert doc["count"] == len(doc["figures"]) + len(doc["quoted"]) + 4
     assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
     out = tmp_path / "board.md"
     result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
@@ -582,13 +606,136 @@ def test_a_breakdown_revised_is_never_said_unrevised(tmp_path, cli):
     assert result.exit_code == 0, result.output
     paper = out.read_text(encoding="utf-8")
     assert "A (\u22126.3%), B (+12.5%)" in paper  # 20 * 11 + 5 = 225 of 240; 10 * 11 + 25 of 120
-    assert "No figure printed" not in paper and "none of the figures printed" not in paper
+    assert "No figure printed" not in paper and "none of the" not in paper
+    appendix = _appendix(out)
+    assert [line for line in appendix.splitlines() if line.startswith("| Incidents")] == [
+        "| Incidents, by LPA: A | year ending September 2025 | 240 | 225 |",
+        "| Incidents, by LPA: B | year ending September 2025 | 120 | 135 |"], appendix
+    assert "not compared" not in appendix
+    assert "Figures revised since the last paper: 2, listed in Appendix " in paper
+
+    # the last paper's file as an older kpi wrote it: no parts, said
+    result, _, out = _export(cli, folder, tmp_path, _without_parts(doc))
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
     assert _appendix(out).strip() == (
         "No KPI figure printed in the paper for September 2025 has been revised since. The "
-        "figures of a KPI's breakdowns (each LPA's, each crime type's) are not compared, and "
+        "last paper's figures file does not list the figures of its KPIs' breakdowns (an "
+        "older kpi wrote it), so those (each LPA's, each crime type's) are not compared, and "
         "may have been revised too.")
     assert ("Figures revised since the last paper: 0 (none of the KPI figures printed last "
             "time has changed; their breakdowns are not compared).") in paper
+
+
+def test_parts_revised_appearing_and_vanishing_are_listed_as_duckdb_counts_them(tmp_path,
+                                                                                cli):
+    """A part's figures revised, a part the revised month brings (C, where the last paper
+    ranked every LPA) and one it takes away (D, whose rows were all in June 2025): each is
+    listed, its figures then and now counted by DuckDB over the rows of each load, every
+    other part's figure unchanged and not listed."""
+    import duckdb
+
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10, E=7)
+    _by_lpa(tmp_path / "d.csv", ["2025-06"], A=20, B=10, E=7, D=4)
+    _by_lpa(tmp_path / "june.csv", ["2025-06"], A=17, B=10, E=7, C=3)
+    for name in ("all.csv", "d.csv"):
+        assert cli(["--project", folder, "ingest", "inc", tmp_path / name]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+
+    def counts(*files) -> dict[str, int]:
+        union = " UNION ALL ".join(
+            f"SELECT * FROM read_csv('{tmp_path / f}', header = true, "
+            "columns = {'date': 'DATE', 'minutes': 'DOUBLE', 'lpa': 'VARCHAR'})"
+            for f in files)
+        rows = duckdb.sql(f"SELECT lpa, count(*) FROM ({union}) WHERE date >= DATE "
+                          "'2024-10-01' AND date < DATE '2025-10-01' GROUP BY lpa").fetchall()
+        return dict(rows)
+
+    june = "strftime(date, '%Y-%m') <> '2025-06'"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{tmp_path / 'all.csv'}', header = true) WHERE "
+               f"{june}) TO '{tmp_path / 'rest.csv'}' (HEADER)")
+    then, now = counts("rest.csv", "d.csv"), counts("rest.csv", "june.csv")
+    assert then["D"] == 4 and "C" not in then and now["C"] == 3 and "D" not in now
+    expected = {(f"Incidents, by LPA: {lpa}", "year ending September 2025",
+                 f"{then[lpa]:,}" if lpa in then else "no figure",
+                 f"{now[lpa]:,}" if lpa in now else "no figure")
+                for lpa in then.keys() | now.keys() if then.get(lpa) != now.get(lpa)}
+    assert len(expected) == 3  # A, C and D
+    rows = {tuple(c.strip() for c in line.strip("|").split("|"))
+            for line in _appendix(out).splitlines() if line.startswith("| Incidents, by")}
+    assert rows == expected, _appendix(out)
+
+
+def test_a_part_figure_deleted_or_edited_by_hand_is_refused(tmp_path, cli):
+    """A part's figure deleted from the file, its count made to agree, or its figure typed
+    over: refused as a KPI's own figure is (exit 3), where its revision would go unreported
+    or the appendix print what the last paper never said."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    deleted = copy.deepcopy(doc)
+    deleted["parts"] = deleted["parts"][1:]
+    deleted["count"] -= 1
+    result, _, out = _export(cli, folder, tmp_path, deleted)
+    assert result.exit_code == 3, result.output
+    assert "figures were deleted, added or renamed since kpi wrote it" in result.stderr
+    assert not out.exists()
+    edited = copy.deepcopy(doc)
+    edited["parts"][0]["shown"] = "300"
+    result, previous, out = _export(cli, folder, tmp_path, edited)
+    assert result.exit_code == 3, result.output
+    part = edited["parts"][0]
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {previous}: part figure 1 (count, lpa \"{part['part']}\", {part['window']}): "
+        f"shown as \"300\", but its value {part['value']!r} prints as "
+        f"\"{doc['parts'][0]['shown']}\": the file was edited since kpi wrote it")
+    broken = copy.deepcopy(doc)
+    broken["parts"][0]["windows"] = ["YE 2025-13", None]
+    result, previous, out = _export(cli, folder, tmp_path, broken)
+    assert result.exit_code == 3 and "part figure 1 its windows" in result.stderr, result.output
+
+
+def test_a_breakdown_by_a_column_the_dataset_no_longer_has_is_said_not_compared(tmp_path, cli):
+    """The last paper broke a KPI down by a column its dataset no longer declares (a derived
+    column taken out of kpi.toml): its parts cannot be worked out again, which is a change of
+    the project, not of the data. Named as not compared, never a refusal of the paper nor a
+    list of parts revised to "no figure"."""
+    from kpi.revisions import _printed
+
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    for part in doc["parts"]:
+        part.update(by="area", by_label="area")
+    doc["printed"] = _printed(doc["figures"] + doc["quoted"], doc["parts"])
+    result, _, out = _export(cli, folder, tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "1 KPI(s) in the last paper but no longer reported, so not compared: Incidents by " \
+           "area." in appendix, appendix
+    assert "| Incidents" not in appendix
 
 
 def test_a_revised_figure_now_prints_to_the_places_the_last_paper_printed_it_to():
