@@ -114,6 +114,16 @@ _EMPTY_ROW = ("expected text, found '{}', which a pivot table shows for an empty
               "write what it stands for, such as 'Not recorded')")
 
 
+def _either(*patterns: str) -> str:
+    """One regular expression matching where any of `patterns` (each case-blind, `(?i)`)
+    matches: a search of one text for two patterns costs about as much as for one."""
+    assert all(pattern.startswith("(?i)") for pattern in patterns)
+    return "(?i)" + "|".join(f"(?:{pattern[4:]})" for pattern in patterns)
+
+
+_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN)
+
+
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
     """A source's column names by the form they are matched in (`_heading_key`): every name
     of each form, so two that match alike ('LPA' and 'lpa') are both found, and refused."""
@@ -264,20 +274,33 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     need."""
     mapping = state.mapping
     cells = [c for c in table.columns if c != ROW]
+    checked = [col for col in spec.columns if col.name in mapping]
+
+    def plain_in(table: pl.DataFrame) -> set[str]:
+        # The rows are some of those the reader looked at, so its answer holds for them.
+        return {col.name for col in checked if col.type == ColumnType.STR
+                and (mapping[col.name] in state.plain_text
+                     or printable_ascii(table[mapping[col.name]]))}
+
+    plain = plain_in(table)
+    # What is asked of the batch's source columns is asked in one query (a small batch costs
+    # about as much as the queries it runs): whether any row may be blank or a repeated header,
+    # and what `_typed` asks (`_source_questions`).
+    asked = _source_questions(spec, table, mapping, plain)
+    probe = None
     if state.from_csv:
         # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
-        # Whether any row may be either is asked of the batch in one query first: most
-        # batches hold neither, and each question was a query of its own.
         probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
-        asked = {}
         if probe:
             asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
         if cells:
             first = pl.col(cells[0]).str.len_bytes() == 0
             asked["blank"] = (first | first.is_null()).any()
-        found = table.select(**asked).row(0, named=True) if asked else {}
+    found = table.select(**asked).row(0, named=True) if asked else {}
+    if state.from_csv:
+        height = table.height
         if probe and found.get("header"):
             repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
@@ -285,12 +308,11 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         if found.get("blank"):
             table = _without_blank_rows(table, cells)
+        if table.height != height:  # the answers are those of the rows left
+            plain = plain_in(table)
+            asked = _source_questions(spec, table, mapping, plain)
+            found = table.select(**asked).row(0, named=True) if asked else {}
 
-    checked = [col for col in spec.columns if col.name in mapping]
-    # The rows left are some of those the reader looked at, so its answer holds for them.
-    plain = {col.name for col in checked if col.type == ColumnType.STR
-             and (mapping[col.name] in state.plain_text
-                  or printable_ascii(table[mapping[col.name]]))}
     # What the file-wide checks ask of the typed rows is asked in the query that reads what
     # `_typed` asks of them (`questions`), each answered where it may find something.
     numeric = [col for col in _measured_numbers(spec, mapping, state.measured)
@@ -305,7 +327,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
            for col in numeric},
         **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(_MONTH_FIRST)
            .any() for col in dates}}
-    typed, answers = _typed(spec, table, mapping, plain, questions)
+    typed, answers = _typed(spec, table, mapping, plain, found, questions)
     state.typed += typed.height
     if typed.height:
         for col in numeric:
@@ -617,7 +639,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found,
                                 note)))
-    else:
+    elif col.type != ColumnType.STR:
+        # (Text is present where it is not null, so none of it is unparsed.)
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
     if inexact:
@@ -635,10 +658,12 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     if col.type == ColumnType.STR:
         # A row that sums other rows is never counted as a row: a pivot table's or a report's
         # total beside its parts doubles every sum and count of them.
-        rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
-                      pl.format(_TOTAL_ROW, found)))
-        rules.append((source, present & shown.str.contains(_EMPTY_SHOWN),
-                      pl.format(_EMPTY_ROW, found)))
+        # And a cell a pivot table shows for an empty value is no part of that name. Both are
+        # one search (`_TOTAL_OR_EMPTY`), the total's message first, as the two checks were.
+        rules.append((source, present & shown.str.contains(_TOTAL_OR_EMPTY),
+                      pl.when(shown.str.contains(_TOTAL_LABEL))
+                      .then(pl.format(_TOTAL_ROW, found))
+                      .otherwise(pl.format(_EMPTY_ROW, found))))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
@@ -811,16 +836,46 @@ def _inexact_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr
     return None  # an exact decimal is compared as text is (_typed, _mark_inexact)
 
 
+def _source_questions(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
+                      plain: set[str] | frozenset[str]) -> dict[str, pl.Expr]:
+    """What `_typed` asks of a batch's source text before it cleans it, each a value of the
+    whole batch: whether a text column needs normalising (not `plain`, and some value is
+    not ASCII), whether a number column is formatted (`_formatted_any`), and which formats
+    parse a date column's first values (`_format_hits`)."""
+    sources = table.schema
+    asked: dict[str, pl.Expr] = {}
+    dates = []
+    for col in spec.columns:
+        if col.name not in mapping or sources[mapping[col.name]] != pl.String:
+            continue
+        source = pl.col(mapping[col.name])
+        if col.type == ColumnType.STR and col.name not in plain:
+            asked[f"normalise:{col.name}"] = needs_normalising(source)
+        elif col.type in (ColumnType.INT, ColumnType.FLOAT):
+            asked[f"formatted:{col.name}"] = _formatted_any(source)
+        elif col.type in _DATE_TYPES:
+            dates.append(col)
+    if table.height > SAMPLE:
+        # A date column is cleaned as text is (stripped, blank as null), whatever the answers.
+        # A batch of SAMPLE rows or fewer is its own sample: every format that parses one of
+        # its values would be found, so its dates are parsed with them all, as they would
+        # be, without asking.
+        asked.update(_format_hits(dates, {col.name: _clean(col, pl.col(mapping[col.name]),
+                                                           False) for col in dates}))
+    return asked
+
+
 def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
-           plain: set[str] | frozenset[str] = frozenset(),
+           plain: set[str] | frozenset[str] = frozenset(), answers: dict[str, Any] | None = None,
            questions: dict[str, pl.Expr] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The row index, each dataset column in its declared type (null where a value cannot be
     parsed) and each mapped column's source text as `__raw_<name>`, for the row checks; and
     whether each text cell is present (not blank) as `__present_<name>`, where its cleaned
     text tells that (it does but where normalising may blank a text value). `plain` names the
-    text columns known to be printable ASCII, which need no normalising. `questions` are
-    asked of the typed rows (each a value of the whole batch, such as an `any`), answered in
-    the dict returned beside them.
+    text columns known to be printable ASCII, which need no normalising. `answers` are those
+    of `_source_questions` for these rows and `plain` (asked here when not given).
+    `questions` are asked of the typed rows (each a value of the whole batch, such as an
+    `any`), answered in the dict returned beside them.
 
     A small batch costs as much as the queries it runs whatever its rows, so what is asked
     of a batch's columns (whether any is not ASCII or formatted, the date formats of its
@@ -830,20 +885,10 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
     sources = table.schema
     texts = {col.name: f"__text_{col.name}" for col in spec.columns
              if col.name in mapping and sources[mapping[col.name]] == pl.String}
-    asked: dict[str, pl.Expr] = {}
-    for col in spec.columns:
-        if col.name not in texts:
-            continue
-        source = pl.col(mapping[col.name])
-        if col.type == ColumnType.STR and col.name not in plain:
-            asked[f"normalise:{col.name}"] = needs_normalising(source)
-        elif col.type in (ColumnType.INT, ColumnType.FLOAT):
-            asked[f"formatted:{col.name}"] = _formatted_any(source)
+    if answers is None:
+        asked = _source_questions(spec, table, mapping, plain)
+        answers = table.select(**asked).row(0, named=True) if asked else {}
     dates = [col for col in spec.columns if col.name in texts and col.type in _DATE_TYPES]
-    # A date column is cleaned as text is (stripped, blank as null), whatever the answers.
-    asked.update(_format_hits(dates, {col.name: _clean(col, pl.col(mapping[col.name]), False)
-                                      for col in dates}))
-    answers = table.select(**asked).row(0, named=True) if asked else {}
     normalise = {col.name for col in spec.columns if answers.get(f"normalise:{col.name}")}
     formats = _formats_found(dates, answers)
     # Each text column is cleaned once, in one step, and every parse below reads the result:
@@ -990,7 +1035,8 @@ def _format_hits(columns: list[ColumnSpec], texts: dict[str, pl.Expr]) -> dict[s
 def _formats_found(columns: list[ColumnSpec],
                    answers: dict[str, Any]) -> dict[str, list[int] | None]:
     """For each date column, the indexes of the formats `_format_hits` found in its first
-    values; None when none were (or it has no value), so it is parsed with them all."""
+    values; None when none were (it has no value, or its batch was not sampled), so it is
+    parsed with them all."""
     found: dict[str, list[int]] = {col.name: [] for col in columns}
     for name, hit in answers.items():
         if name.startswith("format:") and hit:
