@@ -293,11 +293,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
         probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
-        if probe:
-            asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
-        if cells:
-            first = pl.col(cells[0]).str.len_bytes() == 0
-            asked["blank"] = (first | first.is_null()).any()
+        asked.update(_skipped_row_probes(probe, cells))
     found = table.select(**asked).row(0, named=True) if asked else {}
     if state.from_csv:
         height = table.height
@@ -490,6 +486,21 @@ def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
             first = hits.row(0, named=True)
             return first[ROW], mapping[col.name], first[raw]
     return None
+
+
+def _skipped_row_probes(probe: str | None, cells: list[str]) -> dict[str, pl.Expr]:
+    """Whether a batch may hold a row repeating the header (`header`: a `probe` cell holding
+    its column's name, as every such row's does; `_repeated_headers`) or a row of empty
+    fields (`blank`: an empty or null first cell, as every such row has;
+    `_without_blank_rows`), asked with the batch's other questions: when neither may, neither
+    is looked for."""
+    asked = {}
+    if probe:
+        asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
+    if cells:
+        first = pl.col(cells[0]).str.len_bytes() == 0
+        asked["blank"] = (first | first.is_null()).any()
+    return asked
 
 
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
