@@ -871,8 +871,10 @@ def _source_questions(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str,
         # A batch of SAMPLE rows or fewer is its own sample: every format that parses one of
         # its values would be found, so its dates are parsed with them all, as they would
         # be, without asking.
-        asked.update(_format_hits(dates, {col.name: _clean(col, pl.col(mapping[col.name]),
-                                                           False) for col in dates}))
+        # Only the first values are cleaned, not every row for every format tried.
+        asked.update(_format_hits(dates, {
+            col.name: _clean(col, pl.col(mapping[col.name]).head(4 * SAMPLE), False)
+            for col in dates}))
     return asked
 
 
