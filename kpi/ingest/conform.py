@@ -866,12 +866,11 @@ def _source_questions(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str,
             asked[f"formatted:{col.name}"] = _formatted_any(source)
         elif col.type in _DATE_TYPES:
             dates.append(col)
+    # A batch of SAMPLE rows or fewer is its own sample: every format that parses one of its
+    # values would be found, so its dates are parsed with them all, as they would be, without
+    # asking. A larger batch's first values are cleaned as a date column's text is (stripped,
+    # blank as null, whatever the answers), not every row for each format tried.
     if table.height > SAMPLE:
-        # A date column is cleaned as text is (stripped, blank as null), whatever the answers.
-        # A batch of SAMPLE rows or fewer is its own sample: every format that parses one of
-        # its values would be found, so its dates are parsed with them all, as they would
-        # be, without asking.
-        # Only the first values are cleaned, not every row for every format tried.
         asked.update(_format_hits(dates, {
             col.name: _clean(col, pl.col(mapping[col.name]).head(4 * SAMPLE), False)
             for col in dates}))
