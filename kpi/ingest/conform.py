@@ -323,7 +323,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
            for col in numeric},
         **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(_MONTH_FIRST)
            .any() for col in dates}}
-    typed, answers = _typed(spec, table, mapping, plain, found, questions)
+    typed, answers = _typed(spec, table, mapping, plain, found, questions, state.made)
     state.typed += typed.height
     if typed.height:
         for col in numeric:
@@ -338,9 +338,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     # The checks depend only on the dataset, the file's columns and these flags, which most
     # batches of a file share: they are made once (building them was a fifth of a small
     # batch's cost).
-    rules = state.rules_made.get(flags)
+    rules = state.made.get(("rules", flags))
     if rules is None:
-        rules = state.rules_made[flags] = [
+        rules = state.made[("rules", flags)] = [
             rule for col, (_, text, is_plain, noted, inexact) in zip(checked, flags, strict=True)
             for rule in _rules(spec, col, mapping[col.name], text, is_plain, noted, inexact)]
     rules = list(rules)
@@ -879,7 +879,8 @@ def _source_questions(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str,
 
 def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
            plain: set[str] | frozenset[str] = frozenset(), answers: dict[str, Any] | None = None,
-           questions: dict[str, pl.Expr] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+           questions: dict[str, pl.Expr] | None = None,
+           made: dict[Any, Any] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The row index, each dataset column in its declared type (null where a value cannot be
     parsed) and each mapped column's source text as `__raw_<name>`, for the row checks; and
     whether each text cell is present (not blank) as `__present_<name>`, where its cleaned
@@ -887,13 +888,13 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
     text columns known to be printable ASCII, which need no normalising. `answers` are those
     of `_source_questions` for these rows and `plain` (asked here when not given).
     `questions` are asked of the typed rows (each a value of the whole batch, such as an
-    `any`), answered in the dict returned beside them.
+    `any`), answered in the dict returned beside them. `made` keeps the expressions made
+    for a file's batches (`_typed_plan`), by what decides them.
 
     A small batch costs as much as the queries it runs whatever its rows, so what is asked
     of a batch's columns (whether any is not ASCII or formatted, the date formats of its
     first values, whether any value was missed by a quicker parse or may not be stored as
     written) is asked of all of them in one query, and a step runs only where it is needed."""
-    schema = polars_schema(spec)
     sources = table.schema
     texts = {col.name: f"__text_{col.name}" for col in spec.columns
              if col.name in mapping and sources[mapping[col.name]] == pl.String}
@@ -906,38 +907,20 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
     # Each text column is cleaned once, in one step, and every parse below reads the result:
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
-    cleaned = table.with_columns(
-        _clean(col, pl.col(mapping[col.name]), bool(answers.get(f"formatted:{col.name}")),
-               col.name in normalise)
-        .alias(texts[col.name]) for col in spec.columns if col.name in texts)
-    exprs = [pl.col(ROW)]
-    for col in spec.columns:
-        source = mapping.get(col.name)
-        if source is None:  # an optional column this file lacks: typed nulls, so files stack
-            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
-            continue
-        if col.name in texts:
-            text = pl.col(texts[col.name])
-            if col.type == ColumnType.INT:
-                value = text.cast(pl.Int64, strict=False)
-            elif col.type == ColumnType.BOOL:
-                value = (pl.when(text.is_in(_TRUE_SPELT)).then(True)
-                         .when(text.is_in(_FALSE_SPELT)).then(False))
-            else:
-                value = _parse(col, text, formats.get(col.name))
-            if col.type != ColumnType.STR:
-                exprs.append(text)  # for the parses and checks below
-        else:
-            value = _cast_typed(col, pl.col(source), sources[source])
-            inexact = _inexact_typed(col, pl.col(source), sources[source])
-            if inexact is not None:
-                exprs.append(inexact.alias(f"__inexact_{col.name}"))
-        exprs.append(value.alias(col.name))
-        exprs.append(_raw(spec, col, pl.col(source), sources[source])
-                     .alias(f"__raw_{col.name}"))
-        if col.name in texts and col.name not in normalise:
-            # Cleaning strips and blanks; only normalising can blank a value that is there.
-            exprs.append(pl.col(texts[col.name]).is_not_null().alias(f"__present_{col.name}"))
+    formatted = frozenset(col.name for col in spec.columns
+                          if answers.get(f"formatted:{col.name}"))
+    key = ("typed", tuple(sources.items()), frozenset(normalise), formatted,
+           tuple(sorted((name, None if found is None else tuple(found))
+                        for name, found in formats.items())))
+    # The expressions depend only on the dataset, the file's columns and these answers, which
+    # most batches of a file share: they are made once (`made`, kept by the file's state).
+    plan = made.get(key) if made is not None else None
+    if plan is None:
+        plan = _typed_plan(spec, mapping, sources, texts, normalise, formatted, formats)
+        if made is not None:
+            made[key] = plan
+    cleaning, exprs = plan
+    cleaned = table.with_columns(cleaning)
     typed = cleaned.select(exprs)
     # A whole number is read as an integer first; only what that misses ('12.0', '1e3') is
     # read as a float, rather than every value both ways. So with flags, and with dates of a
@@ -972,6 +955,46 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
               and sources[mapping[col.name]].is_decimal()):
             typed = _mark_inexact(col, typed, table[mapping[col.name]].cast(pl.String))
     return typed, answers
+
+
+def _typed_plan(spec: DatasetSpec, mapping: dict[str, str], sources: pl.Schema,
+                texts: dict[str, str], normalise: set[str], formatted: frozenset[str],
+                formats: dict[str, list[int] | None]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """`_typed`'s expressions: the cleaning of each text column (`__text_<name>`), and the
+    typed columns, source text and presence read from the cleaned frame."""
+    schema = polars_schema(spec)
+    cleaning = [_clean(col, pl.col(mapping[col.name]), col.name in formatted,
+                       col.name in normalise).alias(texts[col.name])
+                for col in spec.columns if col.name in texts]
+    exprs = [pl.col(ROW)]
+    for col in spec.columns:
+        source = mapping.get(col.name)
+        if source is None:  # an optional column this file lacks: typed nulls, so files stack
+            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
+            continue
+        if col.name in texts:
+            text = pl.col(texts[col.name])
+            if col.type == ColumnType.INT:
+                value = text.cast(pl.Int64, strict=False)
+            elif col.type == ColumnType.BOOL:
+                value = (pl.when(text.is_in(_TRUE_SPELT)).then(True)
+                         .when(text.is_in(_FALSE_SPELT)).then(False))
+            else:
+                value = _parse(col, text, formats.get(col.name))
+            if col.type != ColumnType.STR:
+                exprs.append(text)  # for the parses and checks below
+        else:
+            value = _cast_typed(col, pl.col(source), sources[source])
+            inexact = _inexact_typed(col, pl.col(source), sources[source])
+            if inexact is not None:
+                exprs.append(inexact.alias(f"__inexact_{col.name}"))
+        exprs.append(value.alias(col.name))
+        exprs.append(_raw(spec, col, pl.col(source), sources[source])
+                     .alias(f"__raw_{col.name}"))
+        if col.name in texts and col.name not in normalise:
+            # Cleaning strips and blanks; only normalising can blank a value that is there.
+            exprs.append(pl.col(texts[col.name]).is_not_null().alias(f"__present_{col.name}"))
+    return cleaning, exprs
 
 
 def _raw(spec: DatasetSpec, col: ColumnSpec, source: pl.Expr, dtype: pl.DataType) -> pl.Expr:

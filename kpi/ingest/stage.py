@@ -330,8 +330,9 @@ class _FileState:
     # ASCII (common.printable_ascii), so the conformer need not look again; the CSV and Parquet
     # readers tell it.
     plain_text: frozenset[str] = frozenset()
-    # The row checks of the file's batches (conform._rules), by what decides them.
-    rules_made: dict[Any, Any] = field(default_factory=dict)
+    # The expressions made for the file's batches (the row checks, conform._rules, and the
+    # typing, conform._typed_plan), by what decides them.
+    made: dict[Any, Any] = field(default_factory=dict)
 
     sheet: str | None = None  # a workbook's sheet read
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
