@@ -1,6 +1,7 @@
 """The conformer's quicker checks agree with the plain ones they replace, on random values:
 dates and date-times at and beyond the sane years' edges, nulls (dates that did not parse),
-and rows of blanks, spaces, control characters, non-ASCII text and header names."""
+rows of blanks, spaces, control characters, non-ASCII text and header names, labels of
+totals and a pivot table's blanks, and a small batch's dates read without a sample."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi.catalogue import ColumnType
+from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec
 from kpi.dateparts import SANE_YEARS
 from kpi.ingest.common import ROW
-from kpi.ingest.conform import _outside_years, _repeated_headers, _without_blank_rows
+from kpi.ingest.conform import (
+    _EMPTY_SHOWN,
+    _TOTAL_LABEL,
+    _TOTAL_OR_EMPTY,
+    _format_hits,
+    _outside_years,
+    _repeated_headers,
+    _skipped_row_probes,
+    _source_questions,
+    _typed,
+    _without_blank_rows,
+)
 
 _DAYS = st.one_of(st.none(), st.dates(min_value=date(1, 1, 1), max_value=date(9998, 12, 31)),
                   st.dates(min_value=date(SANE_YEARS[0] - 1, 12, 30),
@@ -78,3 +90,62 @@ def test_blank_rows_and_repeated_headers_as_every_cell_compared(
                          .alias("blank"))["blank"]
     kept = table.filter(~blank) if blank.any() else table
     assert _without_blank_rows(table, _HEADER).equals(kept)
+
+    # The conformer looks for either kind of row only where the batch's probe says it may
+    # be: a probe that says no never hides a row the search would find.
+    may = table.select(**_skipped_row_probes(probe, _HEADER)).row(0, named=True)
+    assert may["header"] or not expected.len()
+    assert may["blank"] or kept.height == table.height
+
+
+_LABEL = st.one_of(
+    st.lists(st.sampled_from([*" \t-_:()Tt", *"otalsubOTALSUB", "blank", "empty", "Grand",
+                              "x"]), max_size=10).map("".join),
+    st.sampled_from(["Total", "Grand Total", "Sub-total", "Birmingham Total", "TOTALS:",
+                     "Teetotal", "Total recorded crime", "(blank)", " (Empty) ", "(blanks)",
+                     "x (blank)", "\u00a0Total"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _LABEL), max_size=20))
+def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
+        cells: list[str | None]) -> None:
+    """A text column's two label checks are one search (`_TOTAL_OR_EMPTY`): it finds a cell
+    exactly where either pattern does."""
+    frame = pl.DataFrame({"s": pl.Series(cells, dtype=pl.String)})
+    either = frame.select(pl.col("s").str.contains(_TOTAL_OR_EMPTY))["s"].to_list()
+    each = frame.select(pl.col("s").str.contains(_TOTAL_LABEL)
+                        | pl.col("s").str.contains(_EMPTY_SHOWN))["s"].to_list()
+    assert either == each
+
+
+_DATE_TEXT = st.one_of(
+    st.none(), st.just(""), st.just("  "),
+    st.sampled_from(["2025-09-30", "30/09/2025", "30-09-2025", "2025/09/30", "1/2/2025",
+                     "2025-09-30T23:30:00", "2025-09-30 23:30", "30/09/2025 23:30:09",
+                     "2025-09-30T23:30:00.250", "2025-09-30T23:20:00+00:00",
+                     "2025-10-26 01:30", "2025-03-30 01:30", "2025-09", "09/2025",
+                     "2025-09-01 00:00:00", "Sept 2025", "31/02/2025", "2025-13-01", "x"]),
+    st.builds(lambda d, sep: d.strftime(f"%Y{sep}%m{sep}%d"),
+              st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31)),
+              st.sampled_from(["-", "/"])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DATE_TEXT, min_size=1, max_size=12),
+       st.sampled_from([ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH]))
+def test_a_small_batch_parsed_with_every_format_reads_as_one_sampled(
+        texts: list[str | None], kind: ColumnType) -> None:
+    """A batch of SAMPLE rows or fewer is parsed with every date format, not the formats
+    found in a sample of its values first and the rest tried on what they missed: its
+    sample is every value, so each is read the same (the typed rows are equal)."""
+    spec = DatasetSpec(id="events", date="day", columns=(ColumnSpec("day", kind, ("Day",)),))
+    mapping = {"day": "Day"}
+    table = pl.DataFrame({"Day": pl.Series(texts, dtype=pl.String)}).with_row_index(
+        ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    asked = {**_source_questions(spec, table, mapping, set()),
+             **_format_hits(list(spec.columns), {"day": pl.col("Day").str.strip_chars()
+                                                 .replace("", None)})}
+    sampled, _ = _typed(spec, table, mapping, set(), table.select(**asked).row(0, named=True))
+    whole, _ = _typed(spec, table, mapping, set())
+    assert whole.select(ROW, "day").equals(sampled.select(ROW, "day"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -112,6 +112,16 @@ _EMPTY_SHOWN = r"(?i)^\s*\((?:blank|empty)\)\s*$"
 _EMPTY_ROW = ("expected text, found '{}', which a pivot table shows for an empty value: it "
               "would be stored as a part of that name, not as a blank (leave the cell blank, or "
               "write what it stands for, such as 'Not recorded')")
+
+
+def _either(*patterns: str) -> str:
+    """One regular expression matching where any of `patterns` (each case-blind, `(?i)`)
+    matches: a search of one text for two patterns costs about as much as for one."""
+    assert all(pattern.startswith("(?i)") for pattern in patterns)
+    return "(?i)" + "|".join(f"(?:{pattern[4:]})" for pattern in patterns)
+
+
+_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN)
 
 
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
@@ -264,34 +274,76 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     need."""
     mapping = state.mapping
     cells = [c for c in table.columns if c != ROW]
+    checked = [col for col in spec.columns if col.name in mapping]
+
+    def plain_in(table: pl.DataFrame) -> set[str]:
+        # The rows are some of those the reader looked at, so its answer holds for them.
+        return {col.name for col in checked if col.type == ColumnType.STR
+                and (mapping[col.name] in state.plain_text
+                     or printable_ascii(table[mapping[col.name]]))}
+
+    plain = plain_in(table)
+    # What is asked of the batch's source columns is asked in one query (a small batch costs
+    # about as much as the queries it runs): whether any row may be blank or a repeated header,
+    # and what `_typed` asks (`_source_questions`).
+    asked = _source_questions(spec, table, mapping, plain)
+    probe = None
     if state.from_csv:
         # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
         probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
-        if probe:
+        asked.update(_skipped_row_probes(probe, cells))
+    found = table.select(**asked).row(0, named=True) if asked else {}
+    if state.from_csv:
+        height = table.height
+        if probe and found.get("header"):
             repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
-        table = _without_blank_rows(table, cells)
+        if found.get("blank"):
+            table = _without_blank_rows(table, cells)
+        if table.height != height:  # the answers are those of the rows left
+            plain = plain_in(table)
+            asked = _source_questions(spec, table, mapping, plain)
+            found = table.select(**asked).row(0, named=True) if asked else {}
 
-    checked = [col for col in spec.columns if col.name in mapping]
-    # The rows left are some of those the reader looked at, so its answer holds for them.
-    plain = {col.name for col in checked if col.type == ColumnType.STR
-             and (mapping[col.name] in state.plain_text
-                  or printable_ascii(table[mapping[col.name]]))}
-    typed = _typed(spec, table, mapping, plain)
-    _note_present(spec, typed, state)
-    if state.month_first is None:
+    # What the file-wide checks ask of the typed rows is asked in the query that reads what
+    # `_typed` asks of them (`questions`), each answered where it may find something.
+    numeric = [col for col in _measured_numbers(spec, mapping, state.measured)
+               if not state.present.get(col.name)]
+    sources = table.schema
+    dates = ([col for col in spec.columns if col.type in _DATE_TYPES and col.name in mapping
+              and sources[mapping[col.name]] == pl.String]
+             if state.month_first is None else [])
+    questions = {
+        **{f"present:{col.name}": _present(pl.col(f"__raw_{col.name}"),
+                                           sources[mapping[col.name]] == pl.String).any()
+           for col in numeric},
+        **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(_MONTH_FIRST)
+           .any() for col in dates}}
+    typed, answers = _typed(spec, table, mapping, plain, found, questions, state.made)
+    state.typed += typed.height
+    if typed.height:
+        for col in numeric:
+            state.present[col.name] = bool(answers[f"present:{col.name}"])
+    if any(answers.get(f"month first:{col.name}") for col in dates):
         state.month_first = _month_first(spec, typed, mapping)
 
-    rules = [rule for col in checked
-             for rule in _rules(spec, col, mapping[col.name],
-                                typed.schema[f"__raw_{col.name}"] == pl.String,
-                                col.name in plain,
-                                f"__present_{col.name}" in typed.schema,
-                                f"__inexact_{col.name}" in typed.schema)]
+    schema = typed.schema
+    flags = tuple((col.name, schema[f"__raw_{col.name}"] == pl.String, col.name in plain,
+                   f"__present_{col.name}" in schema, f"__inexact_{col.name}" in schema)
+                  for col in checked)
+    # The checks depend only on the dataset, the file's columns and these flags, which most
+    # batches of a file share: they are made once (building them was a fifth of a small
+    # batch's cost).
+    rules = state.made.get(("rules", flags))
+    if rules is None:
+        rules = state.made[("rules", flags)] = [
+            rule for col, (_, text, is_plain, noted, inexact) in zip(checked, flags, strict=True)
+            for rule in _rules(spec, col, mapping[col.name], text, is_plain, noted, inexact)]
+    rules = list(rules)
     # A total row's label may sit in a column the dataset does not read (a pivot's 'West
     # Total' under Division, with the LPA blank): the row is a total all the same.
     totals = _totals_unread(table, [c for c in cells if c not in set(mapping.values())])
@@ -310,7 +362,18 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                                         pl.lit(_show(state.captions[source]))))
                   for source, flag, shown in measures]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
-    typed = typed.with_columns(failed.alias("__failed"))
+    kept = [ROW, *[c.name for c in spec.columns if c.name != "month"]]
+    if spec.date_parts is None:
+        # The good rows and whether each row failed, in one query; most batches have no
+        # failing row, and then that is all. (A date part's month is made only of good rows:
+        # month 13 has no first day.)
+        good = typed.select(*kept, dateparts.month_start(spec), failed.alias("__failed"))
+        failing = good.drop_in_place("__failed")  # in place: a `drop` is a query of its own
+        if not failing.any():
+            return good, _no_bad_rows(typed)
+        typed = typed.with_columns(failing)
+    else:
+        typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
     # chunk first: Polars (2.1) panics formatting a text column of several chunks (a CSV
     # batch's are), and only when two or more rows fail.
@@ -328,9 +391,14 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     # The month is made from the good rows only: a refused row's date part (month 13) has
     # no first day. A declared column called `month` is the partition's (polars_schema).
     good = typed.filter(~pl.col("__failed")) if bad_rows.height else typed
-    good = good.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
-                       dateparts.month_start(spec))
+    good = good.select(*kept, dateparts.month_start(spec))
     return good, bad
+
+
+def _no_bad_rows(typed: pl.DataFrame) -> pl.DataFrame:
+    """The bad rows of a batch none of whose rows failed: none, with the columns the query
+    making them gives (ROW, COLUMN, REASON)."""
+    return pl.DataFrame(schema={ROW: typed.schema[ROW], COLUMN: pl.String, REASON: pl.String})
 
 
 def _totals_unread(table: pl.DataFrame,
@@ -420,6 +488,21 @@ def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
     return None
 
 
+def _skipped_row_probes(probe: str | None, cells: list[str]) -> dict[str, pl.Expr]:
+    """Whether a batch may hold a row repeating the header (`header`: a `probe` cell holding
+    its column's name, as every such row's does; `_repeated_headers`) or a row of empty
+    fields (`blank`: an empty or null first cell, as every such row has;
+    `_without_blank_rows`), asked with the batch's other questions: when neither may, neither
+    is looked for."""
+    asked = {}
+    if probe:
+        asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
+    if cells:
+        first = pl.col(cells[0]).str.len_bytes() == 0
+        asked["blank"] = (first | first.is_null()).any()
+    return asked
+
+
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
     """The ROW of each row that repeats the header in every mapped column. The rows whose
     `probe` cell holds its name are found first by a plain search, which every such row passes
@@ -456,21 +539,6 @@ def _measured_numbers(spec: DatasetSpec, mapping: dict[str, str],
                       measured: frozenset[str]) -> list[ColumnSpec]:
     return [col for col in spec.columns if col.name in mapping and col.required
             and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
-
-
-def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> None:
-    """Count a batch's typed rows, and note which measured number columns hold a value."""
-    state.typed += typed.height
-    numeric = [col for col in _measured_numbers(spec, state.mapping, state.measured)
-               if not state.present.get(col.name)]
-    if not numeric or not typed.height:
-        return
-    present = typed.select(_present(pl.col(f"__raw_{col.name}"),
-                                    typed.schema[f"__raw_{col.name}"] == pl.String
-                                    ).any().alias(col.name)
-                           for col in numeric).row(0, named=True)
-    for col in numeric:
-        state.present[col.name] = bool(present[col.name])
 
 
 def _refuse_blank_columns(spec: DatasetSpec, path: Path | str, state: _FileState) -> None:
@@ -587,7 +655,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found,
                                 note)))
-    else:
+    elif col.type != ColumnType.STR:
+        # (Text is present where it is not null, so none of it is unparsed.)
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
     if inexact:
@@ -605,10 +674,12 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     if col.type == ColumnType.STR:
         # A row that sums other rows is never counted as a row: a pivot table's or a report's
         # total beside its parts doubles every sum and count of them.
-        rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
-                      pl.format(_TOTAL_ROW, found)))
-        rules.append((source, present & shown.str.contains(_EMPTY_SHOWN),
-                      pl.format(_EMPTY_ROW, found)))
+        # And a cell a pivot table shows for an empty value is no part of that name. Both are
+        # one search (`_TOTAL_OR_EMPTY`), the total's message first, as the two checks were.
+        rules.append((source, present & shown.str.contains(_TOTAL_OR_EMPTY),
+                      pl.when(shown.str.contains(_TOTAL_LABEL))
+                      .then(pl.format(_TOTAL_ROW, found))
+                      .otherwise(pl.format(_EMPTY_ROW, found))))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
@@ -743,10 +814,9 @@ def _mark_inexact(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.D
     below the smallest float of full precision (zero included), can be one, so only those few
     are compared (`_as_written`), not every row."""
     value = typed[col.name]
-    length = text.str.len_bytes()
-    suspect = value.is_not_null() & ((length > _SHORT_TEXT) | (
-        (length > _SHORT_TINY) & (value.abs() < _SMALLEST_NORMAL)))
-    suspects = suspect.fill_null(False).arg_true()
+    suspects = (pl.DataFrame({"v": value, "t": text})
+                .select(_suspect(pl.col("v"), pl.col("t")).fill_null(False)).to_series()
+                .arg_true())
     inexact = pl.repeat(False, typed.height, eager=True).alias(f"__inexact_{col.name}")
     if suspects.len():
         # A float written in full is most often written as it prints ('54.800000000000004'):
@@ -758,6 +828,15 @@ def _mark_inexact(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.D
             odd = pairs[other]
             inexact = inexact.scatter(suspects.gather(other), ~_as_written(odd["t"], odd["v"]))
     return typed.with_columns(inexact)
+
+
+def _suspect(value: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """Whether a number read from text may not be the number its text writes (`_mark_inexact`):
+    its text is longer than 15 characters, or longer than 5 and it is below the smallest float
+    of full precision."""
+    length = text.str.len_bytes()
+    return value.is_not_null() & ((length > _SHORT_TEXT) | (
+        (length > _SHORT_TINY) & (value.abs() < _SMALLEST_NORMAL)))
 
 
 def _inexact_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
@@ -773,28 +852,125 @@ def _inexact_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr
     return None  # an exact decimal is compared as text is (_typed, _mark_inexact)
 
 
+def _source_questions(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
+                      plain: set[str] | frozenset[str]) -> dict[str, pl.Expr]:
+    """What `_typed` asks of a batch's source text before it cleans it, each a value of the
+    whole batch: whether a text column needs normalising (not `plain`, and some value is
+    not ASCII), whether a number column is formatted (`_formatted_any`), and which formats
+    parse a date column's first values (`_format_hits`)."""
+    sources = table.schema
+    asked: dict[str, pl.Expr] = {}
+    dates = []
+    for col in spec.columns:
+        if col.name not in mapping or sources[mapping[col.name]] != pl.String:
+            continue
+        source = pl.col(mapping[col.name])
+        if col.type == ColumnType.STR and col.name not in plain:
+            asked[f"normalise:{col.name}"] = needs_normalising(source)
+        elif col.type in (ColumnType.INT, ColumnType.FLOAT):
+            asked[f"formatted:{col.name}"] = _formatted_any(source)
+        elif col.type in _DATE_TYPES:
+            dates.append(col)
+    # A batch of SAMPLE rows or fewer is its own sample: every format that parses one of its
+    # values would be found, so its dates are parsed with them all, as they would be, without
+    # asking. A larger batch's first values are cleaned as a date column's text is (stripped,
+    # blank as null, whatever the answers), not every row for each format tried.
+    if table.height > SAMPLE:
+        asked.update(_format_hits(dates, {
+            col.name: _clean(col, pl.col(mapping[col.name]).head(4 * SAMPLE), False)
+            for col in dates}))
+    return asked
+
+
 def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
-           plain: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
+           plain: set[str] | frozenset[str] = frozenset(), answers: dict[str, Any] | None = None,
+           questions: dict[str, pl.Expr] | None = None,
+           made: dict[Any, Any] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The row index, each dataset column in its declared type (null where a value cannot be
     parsed) and each mapped column's source text as `__raw_<name>`, for the row checks; and
     whether each text cell is present (not blank) as `__present_<name>`, where its cleaned
     text tells that (it does but where normalising may blank a text value). `plain` names the
-    text columns known to be printable ASCII, which need no normalising."""
-    schema = polars_schema(spec)
+    text columns known to be printable ASCII, which need no normalising. `answers` are those
+    of `_source_questions` for these rows and `plain` (asked here when not given).
+    `questions` are asked of the typed rows (each a value of the whole batch, such as an
+    `any`), answered in the dict returned beside them. `made` keeps the expressions made
+    for a file's batches (`_typed_plan`), by what decides them.
+
+    A small batch costs as much as the queries it runs whatever its rows, so what is asked
+    of a batch's columns (whether any is not ASCII or formatted, the date formats of its
+    first values, whether any value was missed by a quicker parse or may not be stored as
+    written) is asked of all of them in one query, and a step runs only where it is needed."""
+    sources = table.schema
     texts = {col.name: f"__text_{col.name}" for col in spec.columns
-             if col.name in mapping and table.schema[mapping[col.name]] == pl.String}
-    normalise = {col.name for col in spec.columns if col.name in texts
-                 and col.type == ColumnType.STR and col.name not in plain
-                 and needs_normalising(table[mapping[col.name]])}
+             if col.name in mapping and sources[mapping[col.name]] == pl.String}
+    if answers is None:
+        asked = _source_questions(spec, table, mapping, plain)
+        answers = table.select(**asked).row(0, named=True) if asked else {}
+    dates = [col for col in spec.columns if col.name in texts and col.type in _DATE_TYPES]
+    normalise = {col.name for col in spec.columns if answers.get(f"normalise:{col.name}")}
+    formats = _formats_found(dates, answers)
     # Each text column is cleaned once, in one step, and every parse below reads the result:
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
-    cleaned = table.with_columns(
-        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]),
-               col.name in normalise)
-        .alias(texts[col.name]) for col in spec.columns if col.name in texts)
-    formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
-               for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
+    formatted = frozenset(col.name for col in spec.columns
+                          if answers.get(f"formatted:{col.name}"))
+    key = ("typed", tuple(sources.items()), frozenset(normalise), formatted,
+           tuple(sorted((name, None if found is None else tuple(found))
+                        for name, found in formats.items())))
+    # The expressions depend only on the dataset, the file's columns and these answers, which
+    # most batches of a file share: they are made once (`made`, kept by the file's state).
+    plan = made.get(key) if made is not None else None
+    if plan is None:
+        plan = _typed_plan(spec, mapping, sources, texts, normalise, formatted, formats)
+        if made is not None:
+            made[key] = plan
+    cleaning, exprs = plan
+    cleaned = table.with_columns(cleaning)
+    typed = cleaned.select(exprs)
+    # A whole number is read as an integer first; only what that misses ('12.0', '1e3') is
+    # read as a float, rather than every value both ways. So with flags, and with dates of a
+    # format the first values did not show.
+    rest = [col for col in spec.columns if col.name in texts
+            and (formats.get(col.name) is not None
+                 or col.type in (ColumnType.INT, ColumnType.BOOL))]
+    numbers = [col for col in spec.columns
+               if col.name in texts and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+
+    def suspects() -> dict[str, pl.Expr]:
+        return {f"inexact:{col.name}": _suspect(pl.col(col.name), pl.col(texts[col.name])).any()
+                for col in numbers}
+
+    # One query asks which columns a quicker parse missed values of, which numbers may not
+    # be stored as written, and the caller's questions (of the source text, which the rest
+    # of the parse leaves as it is); only where values were missed is the rest parsed and
+    # the numbers asked again.
+    asked = {**{f"missed:{col.name}": (pl.col(col.name).is_null()
+                                       & pl.col(texts[col.name]).is_not_null()).any()
+                for col in rest}, **suspects(), **(questions or {})}
+    answers = typed.select(**asked).row(0, named=True) if asked else {}
+    missed = [col for col in rest if answers[f"missed:{col.name}"]]
+    for col in missed:
+        typed = _parse_the_rest(col, typed, typed[texts[col.name]])
+    if missed and numbers:
+        answers.update(typed.select(**suspects()).row(0, named=True))
+    for col in spec.columns:
+        if answers.get(f"inexact:{col.name}"):
+            typed = _mark_inexact(col, typed, typed[texts[col.name]])
+        elif (col.type == ColumnType.FLOAT and col.name in mapping
+              and sources[mapping[col.name]].is_decimal()):
+            typed = _mark_inexact(col, typed, table[mapping[col.name]].cast(pl.String))
+    return typed, answers
+
+
+def _typed_plan(spec: DatasetSpec, mapping: dict[str, str], sources: pl.Schema,
+                texts: dict[str, str], normalise: set[str], formatted: frozenset[str],
+                formats: dict[str, list[int] | None]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """`_typed`'s expressions: the cleaning of each text column (`__text_<name>`), and the
+    typed columns, source text and presence read from the cleaned frame."""
+    schema = polars_schema(spec)
+    cleaning = [_clean(col, pl.col(mapping[col.name]), col.name in formatted,
+                       col.name in normalise).alias(texts[col.name])
+                for col in spec.columns if col.name in texts]
     exprs = [pl.col(ROW)]
     for col in spec.columns:
         source = mapping.get(col.name)
@@ -810,35 +986,20 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
                          .when(text.is_in(_FALSE_SPELT)).then(False))
             else:
                 value = _parse(col, text, formats.get(col.name))
+            if col.type != ColumnType.STR:
+                exprs.append(text)  # for the parses and checks below
         else:
-            value = _cast_typed(col, pl.col(source), table.schema[source])
-            inexact = _inexact_typed(col, pl.col(source), table.schema[source])
+            value = _cast_typed(col, pl.col(source), sources[source])
+            inexact = _inexact_typed(col, pl.col(source), sources[source])
             if inexact is not None:
                 exprs.append(inexact.alias(f"__inexact_{col.name}"))
         exprs.append(value.alias(col.name))
-        exprs.append(_raw(spec, col, pl.col(source), table.schema[source])
+        exprs.append(_raw(spec, col, pl.col(source), sources[source])
                      .alias(f"__raw_{col.name}"))
         if col.name in texts and col.name not in normalise:
             # Cleaning strips and blanks; only normalising can blank a value that is there.
             exprs.append(pl.col(texts[col.name]).is_not_null().alias(f"__present_{col.name}"))
-    typed = cleaned.select(exprs)
-    for name, found in formats.items():
-        if found is not None:
-            column = spec.column(name)
-            assert column is not None, "formats are found for the dataset's own columns"
-            typed = _parse_the_rest(column, typed, cleaned[texts[name]])
-    for col in spec.columns:
-        # A whole number is read as an integer first; only what that misses ('12.0', '1e3')
-        # is read as a float, rather than every value both ways. So with flags.
-        if col.name in texts and col.type in (ColumnType.INT, ColumnType.BOOL):
-            typed = _parse_the_rest(col, typed, cleaned[texts[col.name]])
-    for col in spec.columns:
-        if col.name in texts and col.type in (ColumnType.INT, ColumnType.FLOAT):
-            typed = _mark_inexact(col, typed, cleaned[texts[col.name]])
-        elif (col.type == ColumnType.FLOAT and col.name in mapping
-              and table.schema[mapping[col.name]].is_decimal()):
-            typed = _mark_inexact(col, typed, table[mapping[col.name]].cast(pl.String))
-    return typed
+    return cleaning, exprs
 
 
 def _raw(spec: DatasetSpec, col: ColumnSpec, source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -868,13 +1029,11 @@ _DATE_TYPES = (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
 SAMPLE = 2000
 
 
-def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
+def _formatted_any(text: pl.Expr) -> pl.Expr:
     """Whether a number column holds a thousands separator, a pound sign or a bracket anywhere
     (one quick scan: most record-level extracts have none, and removing them costs regexes on
     every row)."""
-    if col.type not in (ColumnType.INT, ColumnType.FLOAT):
-        return False
-    return bool(text.str.contains_any([",", "£", "("]).any())
+    return text.str.contains_any([",", "£", "("]).any()
 
 
 # A negative number as an accounting format shows it, and a spreadsheet saves it as text:
@@ -899,20 +1058,31 @@ def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
     return number.otherwise(text).str.replace(r"^(-?)£", "$1")
 
 
-def _formats_in_sample(col: ColumnSpec, text: pl.Series) -> list[int] | None:
-    """Which of the column's formats (indexes into _date_formats) parse at least one of its
-    first non-blank values; None when none do, so the column is parsed with them all.
+def _format_hits(columns: list[ColumnSpec], texts: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """For each date column and each of its formats (_date_formats), whether the format
+    parses at least one of the column's first non-blank values (`texts`: its cleaned text),
+    as an expression named `format:<i>:<j>` (the column's index in `columns`, the format's),
+    asked with the batch's other questions (`_formats_found` reads the answers).
 
     Trying all (up to 16) formats on every row of a large extract cost more than reading the
     file, and a column almost always holds one or two of them."""
-    sample = text.head(4 * SAMPLE).drop_nulls().head(SAMPLE)
-    if not sample.len():
-        return None
-    hits = sample.to_frame("t").select(
-        candidate.is_not_null().any().alias(str(i))
-        for i, candidate in enumerate(_date_formats(col, pl.col("t"))))
-    found = [int(name) for name, hit in hits.row(0, named=True).items() if hit]
-    return found or None
+    return {f"format:{i}:{j}": candidate.is_not_null().any()
+            for i, col in enumerate(columns)
+            for j, candidate in enumerate(_date_formats(
+                col, texts[col.name].head(4 * SAMPLE).drop_nulls().head(SAMPLE)))}
+
+
+def _formats_found(columns: list[ColumnSpec],
+                   answers: dict[str, Any]) -> dict[str, list[int] | None]:
+    """For each date column, the indexes of the formats `_format_hits` found in its first
+    values; None when none were (it has no value, or its batch was not sampled), so it is
+    parsed with them all."""
+    found: dict[str, list[int]] = {col.name: [] for col in columns}
+    for name, hit in answers.items():
+        if name.startswith("format:") and hit:
+            _, i, j = name.split(":")
+            found[columns[int(i)].name].append(int(j))
+    return {name: sorted(indexes) or None for name, indexes in found.items()}
 
 
 def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:

@@ -241,7 +241,7 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
                               if name not in reserved and printable_ascii_arrow(column))
         frame = pl.from_arrow(arrow)
         assert isinstance(frame, pl.DataFrame)
-        frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
+        frame = _named(frame, names, reserved)
         frame = _numbered(frame, seen_rows["records"])
         seen_rows["records"] += frame.height
         return frame, printable
@@ -291,7 +291,7 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
 
     def polars_frame(pending: list[pl.DataFrame]) -> pl.DataFrame:
         frame = pl.concat(pending, how="vertical") if len(pending) > 1 else pending[0]
-        frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
+        frame = _named(frame, names, reserved)
         frame = _numbered(frame, seen_rows["records"])
         seen_rows["records"] += frame.height
         return frame
@@ -313,6 +313,14 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
                              records)
 
     return batches(), numbering
+
+
+def _named(frame: pl.DataFrame, names: list[str], reserved: list[str]) -> pl.DataFrame:
+    """A parsed batch (its columns named c0, c1, ...) with the header's names, without those
+    kpi reserves; renamed in place on a copy of the frame, not by a query."""
+    frame = frame.clone()
+    frame.columns = names
+    return frame.drop(reserved) if reserved else frame
 
 
 class _LongLine(Exception):

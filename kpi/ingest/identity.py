@@ -28,13 +28,15 @@ from kpi.text import identity_key
 from kpi.text import normalised_text as normalised_text  # the conformer's import of the rule
 
 
-def needs_normalising(values: pl.Series) -> bool:
-    """Whether any value holds a character outside ASCII: only then can normalising change
-    it, and most extracts are ASCII throughout (one quick scan instead of three passes).
-    Text is ASCII exactly when it has as many bytes as characters: counting both is several
-    times quicker than a regular expression looking for a byte above 0x7f."""
-    return values.dtype == pl.String and (values.str.len_bytes().sum()
-                                          != values.str.len_chars().sum())
+def needs_normalising(values: pl.Expr) -> pl.Expr:
+    """Whether any value of a text column holds a character outside ASCII: only then can
+    normalising change it, and most extracts are ASCII throughout (one quick scan instead of
+    three passes). Text is ASCII exactly when it has as many bytes as characters: counting
+    both is several times quicker than a regular expression looking for a byte above 0x7f.
+    An expression of the whole column, so the conformer asks it of every column of a batch
+    in one query."""
+    return (values.str.len_bytes().cast(pl.Int64).sum()
+            != values.str.len_chars().cast(pl.Int64).sum())
 
 
 def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str) -> None:
