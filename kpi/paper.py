@@ -291,7 +291,8 @@ class PartFigure:
     the highest parts, a range, a top chart), and its comparison figure too where it prints
     the part's change or draws both windows. `part` is the part's value as text (None: the
     rows with no value in the column, printed as `name`); `held`, how many parts of the
-    breakdown have a figure in the current window, printed or not."""
+    breakdown have a figure in the current window, printed or not (0 of a peer group's
+    members, `_print_peers`: the paper reads the group, never every part of the column)."""
 
     result: KpiResult
     column: str
@@ -2008,6 +2009,7 @@ class _Builder:
                 compared=compared)] if t]
             if said_peers:
                 extra += [*self._whole_sentence(result, compared), *said_peers]
+                self._print_peers(result, compared)
         refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -2194,14 +2196,50 @@ class _Builder:
                     result.current.window, comparison, row[role], held))
 
     def _print_tested(self, result: KpiResult, column: str,
-                      tests: Sequence[stats.PartTest | stats.ShareTest]) -> None:
+                      tests: Sequence[stats.PartTest | stats.ShareTest],
+                      found: stats.Standouts | stats.ShareStandouts | None = None) -> None:
         """The parts a sentence of parts that stand out or differ names, each with its
-        proportion in the current window or its change between the two."""
+        proportion in the current window or its change between the two; and, of a sentence
+        of parts that stand out (`found`), the parts it pools ("the other 6 (-7.0%)"), whose
+        figures that pooled figure is of: a revision of any of them is a revision of it."""
         comparison = result.comparison.window if result.comparison else None
         for test in tests:
             roles = ("current",) if isinstance(test, stats.ShareTest) else (
                 "current", "comparison")
             self._print_parts(result, column, comparison, [test.part], roles)
+        if found is not None:
+            roles = ("current",) if isinstance(found, stats.ShareStandouts) else (
+                "current", "comparison")
+            self._print_parts(result, column, comparison, list(found.rest), roles)
+
+    def _print_left(self, result: KpiResult, column: str, comparison: Window | None,
+                    rows: Sequence[Mapping], shown: Sequence[Mapping], top: Top) -> None:
+        """The parts a list or chart of the highest figures counts at its last place rather
+        than names or draws ("14 parts joint 10th (3 each)"): their one figure is printed,
+        so each of theirs is recorded."""
+        if not top.left or top.left_value is None:
+            return
+        drawn = {r["part"] for r in shown}
+        self._print_parts(result, column, comparison,
+                          [r["part"] for r in rows if r["part"] not in drawn
+                           and r["current"] == top.left_value], ("current",))
+
+    def _print_peers(self, result: KpiResult, compared: KpiComparison) -> None:
+        """Each member's figure a peer sentence or a peers figure prints or draws (and the
+        group's median or mean, which is of them), as a part of the KPI's breakdown by the
+        group's column in the comparison's current window: a revision of a peer force's
+        rows is a revision of its figure (or of its rate per 1,000 people, of it)."""
+        group = self.project.peers.get(result.kpi.peers) if result.kpi.peers else None
+        if group is None or compared.current is None:
+            return
+        values = [(p.name, p.current.value) for p in compared.parts
+                  if p.current is not None and p.current.value is not None]
+        label = column_label(self.project, result.kpi, group.column)
+        for name, value in values:
+            self.parts.setdefault(
+                (result.kpi.id, group.column, name, "current", compared.current.code),
+                PartFigure(result, group.column, label, name, name, "current",
+                           compared.current, compared.comparison, value, 0))
 
     def _print_range(self, result: KpiResult, column: str, comparison: Window | None,
                      rows: Sequence[Mapping], largest: bool = False) -> None:
@@ -2283,7 +2321,7 @@ class _Builder:
             points = (self.config.standout_points if _proportion(kpi)
                       else self.config.standout_change_points)
             out.append(_differing_sentence(label, unnamed, found, points, blank, tested))
-        self._print_tested(result, column, tested)
+        self._print_tested(result, column, tested, found)
         if len(rows) == 1:
             out.append(_only_part(kpi, label, rows[0], blank))
         elif found is not None and (len(rows) > RANK_LIMIT or (
@@ -2293,8 +2331,10 @@ class _Builder:
             pass
         elif len(rows) <= RANK_LIMIT and comparison is not None:
             out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
-            # each part named, with its change of its figures in the two windows
-            self._print_parts(result, column, comparison, [r["part"] for r in rows],
+            # each part named with its change of its figures in the two windows; a part
+            # whose change it cannot give ("(n/a)") prints no figure of it
+            self._print_parts(result, column, comparison,
+                              [r["part"] for r in rows if _ranked_figure(kpi, r)],
                               ("current", "comparison"))
         else:
             # The highest places or offences: "not recorded" is none of them. Listed
@@ -2305,6 +2345,7 @@ class _Builder:
             shown = [named[i] for i in top.shown]
             self._print_parts(result, column, comparison, [r["part"] for r in shown],
                               ("current",))
+            self._print_left(result, column, comparison, named, shown, top)
             figures = [r["current"] for r in shown] + (
                 [top.left_value] if top.left_value is not None else [])
             digits = render.ranked_digits(figures, kpi)
@@ -2375,6 +2416,10 @@ class _Builder:
             data = self._peer_data(figure.spec)
             if data is not None:
                 caption = inlines(caption, f" ({data.current_label})")
+                compared = self.model.peers.get(figure.spec.kpis[0])
+                result = self.results.get(figure.spec.kpis[0])
+                if compared is not None and result is not None:
+                    self._print_peers(result, compared)  # the bars and the alt text
             else:
                 caption = inlines(caption, self._caption_finding(figure.spec))
             alt = self._alt(figure.spec) if data is None else _peer_alt_text(data)
@@ -2413,7 +2458,7 @@ class _Builder:
                 sentence = _standout_sentence(self._column_label(result.kpi, spec.by),
                                               found_parts, self._blank(result.kpi.id, spec.by),
                                               tested)
-                self._print_tested(result, spec.by, tested)
+                self._print_tested(result, spec.by, tested, found_parts)
                 return inlines(". ", sentence)
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
@@ -2528,6 +2573,8 @@ class _Builder:
             shown = list(drawn.iter_rows(named=True))
             self._print_parts(result, spec.by, comparison, [r["part"] for r in shown],
                               ("current",))
+            self._print_left(result, spec.by, comparison,
+                             list(named_parts(frame).iter_rows(named=True)), shown, top)
             digits = render.ranked_digits([r["current"] for r in shown], result.kpi)
             if digits is not None:
                 self.widened.add(result.kpi.title)
@@ -3156,6 +3203,16 @@ def _small_base(kpi: KpiDef, before: float | None) -> bool:
     percentage: a count on a base below SMALL_BASE, where a percentage says little (+200.0% on
     a base of 1). A level such as a mean has no such base: 2 minutes to 3 is a rise of 50%."""
     return _counted(kpi) and before is not None and abs(before) < SMALL_BASE
+
+
+def _ranked_figure(kpi: KpiDef, row: Mapping) -> bool:
+    """Whether a ranking of changes (`_ranking`) prints a figure of the part: its change, or
+    its change as a number on a small base; a part whose change it cannot give reads
+    "(n/a)", no figure of it."""
+    key = ("points" if kpi.unit == Unit.PERCENT else "absolute" if kpi.unit == Unit.RATIO
+           else "percent")
+    return row[key] is not None or (key == "percent" and row["absolute"] is not None
+                                    and _small_base(kpi, row["comparison"]))
 
 
 def _total(kpi: KpiDef) -> bool:
