@@ -2191,9 +2191,16 @@ class _Builder:
                 if row[role] is None or window is None:
                     continue
                 text = None if part is None else str(part)
-                self.parts.setdefault((kpi.id, column, text, role, window.code), PartFigure(
-                    result, column, label, text, _part_text(part, blank), role,
-                    result.current.window, comparison, row[role], held))
+                self._record(PartFigure(result, column, label, text, _part_text(part, blank),
+                                        role, result.current.window, comparison, row[role],
+                                        held))
+
+    def _record(self, figure: PartFigure) -> None:
+        """The one place a figure of a part enters `Paper.parts` (each once, by its KPI,
+        column, part, role and window): `_print_parts` for a breakdown's, `_print_peers` for
+        a peer group's members."""
+        self.parts.setdefault((figure.result.kpi.id, figure.column, figure.part, figure.role,
+                               figure.window.code), figure)
 
     def _print_tested(self, result: KpiResult, column: str,
                       tests: Sequence[stats.PartTest | stats.ShareTest],
@@ -2236,10 +2243,8 @@ class _Builder:
                   if p.current is not None and p.current.value is not None]
         label = column_label(self.project, result.kpi, group.column)
         for name, value in values:
-            self.parts.setdefault(
-                (result.kpi.id, group.column, name, "current", compared.current.code),
-                PartFigure(result, group.column, label, name, name, "current",
-                           compared.current, compared.comparison, value, 0))
+            self._record(PartFigure(result, group.column, label, name, name, "current",
+                                    compared.current, compared.comparison, value, 0))
 
     def _print_range(self, result: KpiResult, column: str, comparison: Window | None,
                      rows: Sequence[Mapping], largest: bool = False) -> None:
@@ -2265,6 +2270,16 @@ class _Builder:
             else result.comparison.window
         roles = ("current",) if comparison is None else ("current", "comparison")
         self._print_parts(result, spec.by, comparison, data.parts["part"].to_list(), roles)
+        frame = self.breakdowns.get((result.kpi.id, spec.by, result.current.window,
+                                     comparison))
+        if spec.type == ChartType.COMPARE and frame is not None \
+                and frame.height > COMPARE_PARTS:
+            # its subtitle says the parts tied at its last place it does not draw, with
+            # their one figure ("14 parts joint 12th (3 each) are not drawn")
+            drawn, top = top_parts(frame, COMPARE_PARTS)
+            self._print_left(result, spec.by, comparison,
+                             list(named_parts(frame).iter_rows(named=True)),
+                             list(drawn.iter_rows(named=True)), top)
 
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
@@ -3205,12 +3220,18 @@ def _small_base(kpi: KpiDef, before: float | None) -> bool:
     return _counted(kpi) and before is not None and abs(before) < SMALL_BASE
 
 
+def _ranked_change(kpi: KpiDef) -> str:
+    """Which change of its parts a ranking of changes (`_ranking`) prints: a proportion's in
+    points, a ratio's absolute, any other's as a percentage."""
+    return ("points" if kpi.unit == Unit.PERCENT else "absolute" if kpi.unit == Unit.RATIO
+            else "percent")
+
+
 def _ranked_figure(kpi: KpiDef, row: Mapping) -> bool:
     """Whether a ranking of changes (`_ranking`) prints a figure of the part: its change, or
     its change as a number on a small base; a part whose change it cannot give reads
     "(n/a)", no figure of it."""
-    key = ("points" if kpi.unit == Unit.PERCENT else "absolute" if kpi.unit == Unit.RATIO
-           else "percent")
+    key = _ranked_change(kpi)
     return row[key] is not None or (key == "percent" and row["absolute"] is not None
                                     and _small_base(kpi, row["comparison"]))
 
@@ -3630,12 +3651,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
     prints (`change_words`, `change_cell`), or to more where a part's change is judged at
     more (its stored `places`, `Change.places`: 0.6% against 0.4% of a KPI of whole
     percentages is "+0.2pp", never "0pp"); a % change to one decimal."""
-    if kpi.unit == Unit.PERCENT:
-        key, measure, suffix = "points", "change in percentage points", "pp"
-    elif kpi.unit == Unit.RATIO:
-        key, measure, suffix = "absolute", "change", ""
-    else:
-        key, measure, suffix = "percent", "percentage change", "%"
+    key = _ranked_change(kpi)
+    measure, suffix = {"points": ("change in percentage points", "pp"),
+                       "absolute": ("change", ""),
+                       "percent": ("percentage change", "%")}[key]
     known = [r for r in rows if r[key] is not None]
     base = 1 if key == "percent" else render.places(kpi)
     digits = base if key == "percent" else max(
