@@ -1061,3 +1061,27 @@ def test_a_part_a_ranking_prints_as_n_a_records_no_figure(tmp_path, cli):
     minutes = {(f["part"], f["role"]) for f in doc["parts"] if f["kpi"] == "minutes"}
     assert minutes == {("A", "current"), ("A", "comparison"), ("B", "current"),
                        ("B", "comparison")}
+
+
+def test_the_parts_a_comparison_chart_says_it_leaves_out_are_recorded(tmp_path, cli):
+    """A comparison chart of 28 LPAs draws the 11 highest and says of the 14 tied at 12th
+    "14 parts joint 12th (240 each) are not drawn": their one figure is printed, and each of
+    theirs is recorded, as the bars' and the lowest its alt text names (Zc, 36) are; the two
+    LPAs between are in no sentence, no bar and no caption."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    chart = ('\n[[charts]]\nid = "by_lpa"\ntype = "compare"\ntitle = "Incidents by LPA"\n'
+             'kpis = ["count"]\nby = "lpa"\n')
+    (folder / "kpi.toml").write_text(_BY_LPA + chart, encoding="utf-8")
+    high = {chr(ord("A") + n): 40 - n for n in range(11)}
+    tied = {chr(ord("L") + n): 20 for n in range(14)}
+    low = {"Za": 5, "Zb": 4, "Zc": 3}
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), **high, **tied, **low)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    current = {f["part"]: f["shown"] for f in doc["parts"] if f["role"] == "current"}
+    assert current == {**{k: f"{12 * v:,}" for k, v in high.items()},
+                       **dict.fromkeys(tied, "240"), "Zc": "36"}
