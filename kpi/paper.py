@@ -322,6 +322,9 @@ class Paper:
     # Each figure of a part of a breakdown it prints (a sentence, a caption or alt text, a
     # figure's bars), each once: the figures file lists them, so a revision of one is found.
     parts: tuple[PartFigure, ...] = ()
+    # The KPIs whose paragraph prints the cases and base of its current figure
+    # (`printed_cases`): the figures file records them beside it, so a revision is found.
+    cases: frozenset[str] = frozenset()
 
     @property
     def markdown(self) -> str:
@@ -804,6 +807,21 @@ def _unchanged(size: float, precision: str) -> str:
     return "unchanged" if size == 0 else f"unchanged {precision}"
 
 
+def printed_cases(kpi: KpiDef, measured: Measured | None) -> tuple[float, float] | None:
+    """The cases and base a paragraph prints beside a proportion's current figure ("72.0%
+    (15,604 of 21,672)"): a rate's or a `within`'s, where it has both. The one rule both
+    sentences print them by and the figures file records them by (`Paper.cases`)."""
+    if measured is None or measured.value is None or kpi.kind not in (Kind.RATE, Kind.WITHIN) \
+            or measured.numerator is None or measured.denominator is None:
+        return None
+    return measured.numerator, measured.denominator
+
+
+def cases_text(cases: tuple[float, float]) -> str:
+    """'15,604 of 21,672', as a paragraph prints a proportion's cases and base."""
+    return f"{render.number(cases[0], Unit.COUNT)} of {render.number(cases[1], Unit.COUNT)}"
+
+
 def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
@@ -838,11 +856,8 @@ def current_clause(result: KpiResult) -> Inlines:
     if kpi.kind == Kind.PERCENTILE:
         assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
         subject = _capital(percentile_name(kpi.percentile))
-    counts = ""
-    if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
-            and current.denominator is not None):
-        counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
-                  f"{render.number(current.denominator, Unit.COUNT)})")
+    cases = printed_cases(kpi, current)
+    counts = f" ({cases_text(cases)})" if cases else ""
     return inlines(f"{subject} was {value}{counts} {when}")
 
 
@@ -1258,11 +1273,8 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
         head = inlines(f"{group} people were {value} times as likely as {reference} people "
                        "to be ", Name(kpi.noun))
     else:
-        counts = ""
-        if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
-                and current.denominator is not None):
-            counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
-                      f"{render.number(current.denominator, Unit.COUNT)})")
+        cases = printed_cases(kpi, current)
+        counts = f" ({cases_text(cases)})" if cases else ""
         head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
     latest = latest_words(current.window, period_end_index)
@@ -1463,6 +1475,7 @@ class _Builder:
         self.figures: list[PlannedFigure] = []
         self.quoted: dict[tuple[str, str], tuple[KpiResult, Measured]] = {}
         self.parts: dict[tuple, PartFigure] = {}
+        self.cases: set[str] = set()
         # KPIs a list of whose parts prints to more places than the KPI's, so that two parts
         # that differ never read alike (render.ranked_digits, `_ranking`): the method says so.
         self.widened: set[str] = set()
@@ -1524,7 +1537,8 @@ class _Builder:
         for figure in self.figures:
             self._print_drawn(figure.spec)
         return Paper(document=document, figures=tuple(self.figures),
-                     quoted=tuple(self.quoted.values()), parts=tuple(self.parts.values()))
+                     quoted=tuple(self.quoted.values()), parts=tuple(self.parts.values()),
+                     cases=frozenset(self.cases))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -1998,6 +2012,8 @@ class _Builder:
         else:
             text = brief_sentences(result, self.report.comparison, self.report.period.index,
                                    verdict, self.config.plan, self._usual(kpi), said=said)
+        if printed_cases(kpi, result.current) is not None:
+            self.cases.add(kpi.id)  # its opening prints them (current_clause, brief_sentences)
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
         compared = self.model.peers.get(kpi.id)

@@ -3,8 +3,9 @@
 `unaccounted(markdown, figures)` reads the paper a line at a time (a paragraph, a list item,
 a table row, a caption, an alt text) and takes every number out of it. Each must be one of:
 
-- a figure the figures file records (`figures`, `quoted` or `parts`) of a KPI, or of a part
-  of a KPI, named in that same line, as printed: the same value at the places printed;
+- a figure the figures file records (`figures`, `quoted` or `parts`, and the cases and base
+  beside a proportion) of a KPI, or of a part of a KPI, named in that same line, as printed:
+  the same value at the places printed;
 - a change between two figures recorded of one KPI or one part named in the line (a
   percentage, points or the absolute change): a revision of either figure revises it;
 - a number of a class that is no figure of the data (`NON_FIGURES`, each with why);
@@ -36,6 +37,8 @@ NON_FIGURES: tuple[tuple[str, str, str], ...] = (
      r"^#* ?\d+(?:\.\d+)*\.|\b(?:[Ss]ee|[Tt]ables?|[Ff]igures?|[Aa]ppendix|[Aa]ppendices|"
      r"paragraphs?|[Ss]ection) (?:\d+(?:\.\d+)?(?:, | and | to |–|-)?)+|\(\d+\.\d+\)|"
      r"\b\d+\.\d+(?=[,.;]? (?:and|to) \d+\.\d+)|(?:, |and )\d+\.\d+\b"),
+    ("figures split in pages", "a figure drawn over several pages numbers each ('Process "
+     "charts of the exceptions (1 of 4)')", r"of the exceptions \(\d+ of \d+\)"),
     ("ordinals", "a rank or place ('joint 6th'), not a figure",
      r"\b\d+(?:st|nd|rd|th)\b"),
     ("tallies and counts of KPIs, parts and months", "how many KPIs, parts, months or "
@@ -74,9 +77,6 @@ NON_FIGURE_SECTIONS: tuple[tuple[str, str], ...] = (
 # each class with why it is printed; `unaccounted` names which were found, so a test can
 # require each still to be printed (and drop its entry once it is recorded).
 NOT_YET_RECORDED: tuple[tuple[str, str, str], ...] = (
-    ("numerator and denominator", "a proportion's cases of its base ('72.0% (15,604 of "
-     "21,672)'): recorded as the proportion, not as its two counts",
-     r"\(\d[\d,]* of \d[\d,]*\)"),
     ("pooled proportion", "the proportion of the parts a sentence of parts that stand out "
      "pools ('the other 6 (76.2% together)'), of their cases: each part's proportion is "
      "recorded, not its cases", r"\(\d+(?:\.\d+)?% together\)"),
@@ -112,6 +112,8 @@ def recorded(figures: dict) -> list[Recorded]:
     for item in figures["figures"] + figures.get("quoted", []):
         own.setdefault((item["kpi"],), {})[item["role"]] = item
         out.append(Recorded((item["title"],), item["value"], item["unit"]))
+        # the cases and base printed beside a proportion ("72.0% (15,604 of 21,672)")
+        out += [Recorded((item["title"],), v, "count") for v in item.get("cases", [])]
     parts = {}
     for item in figures.get("parts", []):
         parts.setdefault((item["kpi"], item["by"], item["part"]), {})[item["role"]] = item

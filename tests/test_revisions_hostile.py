@@ -1085,3 +1085,53 @@ def test_the_parts_a_comparison_chart_says_it_leaves_out_are_recorded(tmp_path, 
     current = {f["part"]: f["shown"] for f in doc["parts"] if f["role"] == "current"}
     assert current == {**{k: f"{12 * v:,}" for k, v in high.items()},
                        **dict.fromkeys(tied, "240"), "Zc": "36"}
+
+
+def test_a_proportions_cases_revised_are_listed_where_its_figure_reads_the_same(tmp_path,
+                                                                              cli):
+    """"50.0% (120 of 240)" printed of a proportion of incidents over a minute; June 2025
+    loaded again with 20 more incidents, 10 of them over a minute, reads "50.0% (130 of
+    260)": the figure printed reads the same and the cases beside it do not, and nothing was
+    listed. The figures file records the cases and base beside the figure (`cases`), and
+    the appendix lists them: 120 of 240 then (10 of 20 a month for a year), 130 of 260 now."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    toml = _SMALL + ('\n[[kpis]]\nid = "long"\ntitle = "Incidents over a minute"\n'
+                     'priority = "p"\ndataset = "inc"\nkind = "rate"\nbetter = "lower"\n'
+                     'numerator = "minutes > 1"\n')
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+
+    def rows(path, months, short: int, long: int) -> None:
+        lines = ["date,minutes"]
+        for m in months:
+            lines += [f"{m}-05,1"] * short + [f"{m}-05,2"] * long
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rows(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 10, 10)
+    rows(tmp_path / "june.csv", ["2025-06"], 20, 20)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "50.0% (120 of 240)" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert [(f["cases"], f["cases_shown"]) for f in doc["figures"] if "cases" in f] == [
+        ([120, 240], "120 of 240")]
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "50.0% (130 of 260)" in out.read_text(encoding="utf-8")
+    rows_listed = [line for line in _appendix(out).splitlines()
+                   if line.startswith("| Incidents over")]
+    assert rows_listed == ["| Incidents over a minute, its cases and base | year ending "
+                           "September 2025 | 120 of 240 | 130 of 260 |"], _appendix(out)
+
+    # typed over by hand, the cases are refused as a figure typed over is
+    edited = copy.deepcopy(doc)
+    next(f for f in edited["figures"] if "cases" in f)["cases_shown"] = "121 of 240"
+    result, previous, _ = _export(cli, folder, tmp_path, edited)
+    assert result.exit_code == 3, result.output
+    assert "its cases shown as \"121 of 240\", but they print as \"120 of 240\"" in \
+        result.stderr
