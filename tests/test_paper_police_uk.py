@@ -161,6 +161,16 @@ def test_revised_figures_appendix_lists_what_the_second_download_changed(city):
                 expected[(escape_markdown(doc["title"], cell=True),
                           old["label"])] = (shown.format(old["value"]),
                                             shown.format(new["value"]))
+            # the cases and base the paragraph printed beside a proportion's current figure
+            cases = [f for f in city["figures"]["figures"]
+                     if f["kpi"] == kpi_id and f["role"] == role and "cases" in f]
+            if cases:
+                assert cases[0]["cases"] == [old["numerator"], old["denominator"]]
+                then = f"{old['numerator']:,} of {old['denominator']:,}"
+                now = f"{new['numerator']:,} of {new['denominator']:,}"
+                if then != now:
+                    expected[(escape_markdown(doc["title"], cell=True) + ", its cases and "
+                              "base", old["label"])] = (then, now)
     # The other download of 2025 revises the outcomes recorded, not the crimes counted.
     assert expected, "the second download revises some 2025 figures"
     assert listed == expected
