@@ -1105,7 +1105,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text,
-                                                built.quoted, built.parts))
+                                                built.quoted, built.parts, built.cases))
     # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
     record_published(project, report.versions, paper=str(output), period=str(month))
     return Paper(output, figures_file, len(built.figures),

@@ -291,7 +291,8 @@ class PartFigure:
     the highest parts, a range, a top chart), and its comparison figure too where it prints
     the part's change or draws both windows. `part` is the part's value as text (None: the
     rows with no value in the column, printed as `name`); `held`, how many parts of the
-    breakdown have a figure in the current window, printed or not."""
+    breakdown have a figure in the current window, printed or not (0 of a peer group's
+    members, `_print_peers`: the paper reads the group, never every part of the column)."""
 
     result: KpiResult
     column: str
@@ -321,6 +322,9 @@ class Paper:
     # Each figure of a part of a breakdown it prints (a sentence, a caption or alt text, a
     # figure's bars), each once: the figures file lists them, so a revision of one is found.
     parts: tuple[PartFigure, ...] = ()
+    # The KPIs whose paragraph prints the cases and base of its current figure
+    # (`printed_cases`): the figures file records them beside it, so a revision is found.
+    cases: frozenset[str] = frozenset()
 
     @property
     def markdown(self) -> str:
@@ -803,6 +807,21 @@ def _unchanged(size: float, precision: str) -> str:
     return "unchanged" if size == 0 else f"unchanged {precision}"
 
 
+def printed_cases(kpi: KpiDef, measured: Measured | None) -> tuple[float, float] | None:
+    """The cases and base a paragraph prints beside a proportion's current figure ("72.0%
+    (15,604 of 21,672)"): a rate's or a `within`'s, where it has both. The one rule both
+    sentences print them by and the figures file records them by (`Paper.cases`)."""
+    if measured is None or measured.value is None or kpi.kind not in (Kind.RATE, Kind.WITHIN) \
+            or measured.numerator is None or measured.denominator is None:
+        return None
+    return measured.numerator, measured.denominator
+
+
+def cases_text(cases: tuple[float, float]) -> str:
+    """'15,604 of 21,672', as a paragraph prints a proportion's cases and base."""
+    return f"{render.number(cases[0], Unit.COUNT)} of {render.number(cases[1], Unit.COUNT)}"
+
+
 def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
@@ -837,11 +856,8 @@ def current_clause(result: KpiResult) -> Inlines:
     if kpi.kind == Kind.PERCENTILE:
         assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
         subject = _capital(percentile_name(kpi.percentile))
-    counts = ""
-    if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
-            and current.denominator is not None):
-        counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
-                  f"{render.number(current.denominator, Unit.COUNT)})")
+    cases = printed_cases(kpi, current)
+    counts = f" ({cases_text(cases)})" if cases else ""
     return inlines(f"{subject} was {value}{counts} {when}")
 
 
@@ -1257,11 +1273,8 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
         head = inlines(f"{group} people were {value} times as likely as {reference} people "
                        "to be ", Name(kpi.noun))
     else:
-        counts = ""
-        if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
-                and current.denominator is not None):
-            counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
-                      f"{render.number(current.denominator, Unit.COUNT)})")
+        cases = printed_cases(kpi, current)
+        counts = f" ({cases_text(cases)})" if cases else ""
         head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
     latest = latest_words(current.window, period_end_index)
@@ -1462,6 +1475,7 @@ class _Builder:
         self.figures: list[PlannedFigure] = []
         self.quoted: dict[tuple[str, str], tuple[KpiResult, Measured]] = {}
         self.parts: dict[tuple, PartFigure] = {}
+        self.cases: set[str] = set()
         # KPIs a list of whose parts prints to more places than the KPI's, so that two parts
         # that differ never read alike (render.ranked_digits, `_ranking`): the method says so.
         self.widened: set[str] = set()
@@ -1523,7 +1537,8 @@ class _Builder:
         for figure in self.figures:
             self._print_drawn(figure.spec)
         return Paper(document=document, figures=tuple(self.figures),
-                     quoted=tuple(self.quoted.values()), parts=tuple(self.parts.values()))
+                     quoted=tuple(self.quoted.values()), parts=tuple(self.parts.values()),
+                     cases=frozenset(self.cases))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -1997,6 +2012,8 @@ class _Builder:
         else:
             text = brief_sentences(result, self.report.comparison, self.report.period.index,
                                    verdict, self.config.plan, self._usual(kpi), said=said)
+        if printed_cases(kpi, result.current) is not None:
+            self.cases.add(kpi.id)  # its opening prints them (current_clause, brief_sentences)
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
         compared = self.model.peers.get(kpi.id)
@@ -2008,6 +2025,7 @@ class _Builder:
                 compared=compared)] if t]
             if said_peers:
                 extra += [*self._whole_sentence(result, compared), *said_peers]
+                self._print_peers(result, compared)
         refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -2189,19 +2207,60 @@ class _Builder:
                 if row[role] is None or window is None:
                     continue
                 text = None if part is None else str(part)
-                self.parts.setdefault((kpi.id, column, text, role, window.code), PartFigure(
-                    result, column, label, text, _part_text(part, blank), role,
-                    result.current.window, comparison, row[role], held))
+                self._record(PartFigure(result, column, label, text, _part_text(part, blank),
+                                        role, result.current.window, comparison, row[role],
+                                        held))
+
+    def _record(self, figure: PartFigure) -> None:
+        """The one place a figure of a part enters `Paper.parts` (each once, by its KPI,
+        column, part, role and window): `_print_parts` for a breakdown's, `_print_peers` for
+        a peer group's members."""
+        self.parts.setdefault((figure.result.kpi.id, figure.column, figure.part, figure.role,
+                               figure.window.code), figure)
 
     def _print_tested(self, result: KpiResult, column: str,
-                      tests: Sequence[stats.PartTest | stats.ShareTest]) -> None:
+                      tests: Sequence[stats.PartTest | stats.ShareTest],
+                      found: stats.Standouts | stats.ShareStandouts | None = None) -> None:
         """The parts a sentence of parts that stand out or differ names, each with its
-        proportion in the current window or its change between the two."""
+        proportion in the current window or its change between the two; and, of a sentence
+        of parts that stand out (`found`), the parts it pools ("the other 6 (-7.0%)"), whose
+        figures that pooled figure is of: a revision of any of them is a revision of it."""
         comparison = result.comparison.window if result.comparison else None
         for test in tests:
             roles = ("current",) if isinstance(test, stats.ShareTest) else (
                 "current", "comparison")
             self._print_parts(result, column, comparison, [test.part], roles)
+        if found is not None:
+            roles = ("current",) if isinstance(found, stats.ShareStandouts) else (
+                "current", "comparison")
+            self._print_parts(result, column, comparison, list(found.rest), roles)
+
+    def _print_left(self, result: KpiResult, column: str, comparison: Window | None,
+                    rows: Sequence[Mapping], shown: Sequence[Mapping], top: Top) -> None:
+        """The parts a list or chart of the highest figures counts at its last place rather
+        than names or draws ("14 parts joint 10th (3 each)"): their one figure is printed,
+        so each of theirs is recorded."""
+        if not top.left or top.left_value is None:
+            return
+        drawn = {r["part"] for r in shown}
+        self._print_parts(result, column, comparison,
+                          [r["part"] for r in rows if r["part"] not in drawn
+                           and r["current"] == top.left_value], ("current",))
+
+    def _print_peers(self, result: KpiResult, compared: KpiComparison) -> None:
+        """Each member's figure a peer sentence or a peers figure prints or draws (and the
+        group's median or mean, which is of them), as a part of the KPI's breakdown by the
+        group's column in the comparison's current window: a revision of a peer force's
+        rows is a revision of its figure (or of its rate per 1,000 people, of it)."""
+        group = self.project.peers.get(result.kpi.peers) if result.kpi.peers else None
+        if group is None or compared.current is None:
+            return
+        values = [(p.name, p.current.value) for p in compared.parts
+                  if p.current is not None and p.current.value is not None]
+        label = column_label(self.project, result.kpi, group.column)
+        for name, value in values:
+            self._record(PartFigure(result, group.column, label, name, name, "current",
+                                    compared.current, compared.comparison, value, 0))
 
     def _print_range(self, result: KpiResult, column: str, comparison: Window | None,
                      rows: Sequence[Mapping], largest: bool = False) -> None:
@@ -2227,6 +2286,16 @@ class _Builder:
             else result.comparison.window
         roles = ("current",) if comparison is None else ("current", "comparison")
         self._print_parts(result, spec.by, comparison, data.parts["part"].to_list(), roles)
+        frame = self.breakdowns.get((result.kpi.id, spec.by, result.current.window,
+                                     comparison))
+        if spec.type == ChartType.COMPARE and frame is not None \
+                and frame.height > COMPARE_PARTS:
+            # its subtitle says the parts tied at its last place it does not draw, with
+            # their one figure ("14 parts joint 12th (3 each) are not drawn")
+            drawn, top = top_parts(frame, COMPARE_PARTS)
+            self._print_left(result, spec.by, comparison,
+                             list(named_parts(frame).iter_rows(named=True)),
+                             list(drawn.iter_rows(named=True)), top)
 
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
@@ -2283,7 +2352,7 @@ class _Builder:
             points = (self.config.standout_points if _proportion(kpi)
                       else self.config.standout_change_points)
             out.append(_differing_sentence(label, unnamed, found, points, blank, tested))
-        self._print_tested(result, column, tested)
+        self._print_tested(result, column, tested, found)
         if len(rows) == 1:
             out.append(_only_part(kpi, label, rows[0], blank))
         elif found is not None and (len(rows) > RANK_LIMIT or (
@@ -2293,8 +2362,10 @@ class _Builder:
             pass
         elif len(rows) <= RANK_LIMIT and comparison is not None:
             out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
-            # each part named, with its change of its figures in the two windows
-            self._print_parts(result, column, comparison, [r["part"] for r in rows],
+            # each part named with its change of its figures in the two windows; a part
+            # whose change it cannot give ("(n/a)") prints no figure of it
+            self._print_parts(result, column, comparison,
+                              [r["part"] for r in rows if _ranked_figure(kpi, r)],
                               ("current", "comparison"))
         else:
             # The highest places or offences: "not recorded" is none of them. Listed
@@ -2305,6 +2376,7 @@ class _Builder:
             shown = [named[i] for i in top.shown]
             self._print_parts(result, column, comparison, [r["part"] for r in shown],
                               ("current",))
+            self._print_left(result, column, comparison, named, shown, top)
             figures = [r["current"] for r in shown] + (
                 [top.left_value] if top.left_value is not None else [])
             digits = render.ranked_digits(figures, kpi)
@@ -2375,6 +2447,10 @@ class _Builder:
             data = self._peer_data(figure.spec)
             if data is not None:
                 caption = inlines(caption, f" ({data.current_label})")
+                compared = self.model.peers.get(figure.spec.kpis[0])
+                result = self.results.get(figure.spec.kpis[0])
+                if compared is not None and result is not None:
+                    self._print_peers(result, compared)  # the bars and the alt text
             else:
                 caption = inlines(caption, self._caption_finding(figure.spec))
             alt = self._alt(figure.spec) if data is None else _peer_alt_text(data)
@@ -2413,7 +2489,7 @@ class _Builder:
                 sentence = _standout_sentence(self._column_label(result.kpi, spec.by),
                                               found_parts, self._blank(result.kpi.id, spec.by),
                                               tested)
-                self._print_tested(result, spec.by, tested)
+                self._print_tested(result, spec.by, tested, found_parts)
                 return inlines(". ", sentence)
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
@@ -2528,6 +2604,8 @@ class _Builder:
             shown = list(drawn.iter_rows(named=True))
             self._print_parts(result, spec.by, comparison, [r["part"] for r in shown],
                               ("current",))
+            self._print_left(result, spec.by, comparison,
+                             list(named_parts(frame).iter_rows(named=True)), shown, top)
             digits = render.ranked_digits([r["current"] for r in shown], result.kpi)
             if digits is not None:
                 self.widened.add(result.kpi.title)
@@ -3158,6 +3236,22 @@ def _small_base(kpi: KpiDef, before: float | None) -> bool:
     return _counted(kpi) and before is not None and abs(before) < SMALL_BASE
 
 
+def _ranked_change(kpi: KpiDef) -> str:
+    """Which change of its parts a ranking of changes (`_ranking`) prints: a proportion's in
+    points, a ratio's absolute, any other's as a percentage."""
+    return ("points" if kpi.unit == Unit.PERCENT else "absolute" if kpi.unit == Unit.RATIO
+            else "percent")
+
+
+def _ranked_figure(kpi: KpiDef, row: Mapping) -> bool:
+    """Whether a ranking of changes (`_ranking`) prints a figure of the part: its change, or
+    its change as a number on a small base; a part whose change it cannot give reads
+    "(n/a)", no figure of it."""
+    key = _ranked_change(kpi)
+    return row[key] is not None or (key == "percent" and row["absolute"] is not None
+                                    and _small_base(kpi, row["comparison"]))
+
+
 def _total(kpi: KpiDef) -> bool:
     """A total of rows or of their values (a count, sum, harm score or headcount), whose part
     with 0 in both windows is one the KPI's rows never reach; a rate, share, average or
@@ -3573,12 +3667,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
     prints (`change_words`, `change_cell`), or to more where a part's change is judged at
     more (its stored `places`, `Change.places`: 0.6% against 0.4% of a KPI of whole
     percentages is "+0.2pp", never "0pp"); a % change to one decimal."""
-    if kpi.unit == Unit.PERCENT:
-        key, measure, suffix = "points", "change in percentage points", "pp"
-    elif kpi.unit == Unit.RATIO:
-        key, measure, suffix = "absolute", "change", ""
-    else:
-        key, measure, suffix = "percent", "percentage change", "%"
+    key = _ranked_change(kpi)
+    measure, suffix = {"points": ("change in percentage points", "pp"),
+                       "absolute": ("change", ""),
+                       "percent": ("percentage change", "%")}[key]
     known = [r for r in rows if r[key] is not None]
     base = 1 if key == "percent" else render.places(kpi)
     digits = base if key == "percent" else max(

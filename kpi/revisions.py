@@ -12,6 +12,8 @@ the column, the part and both windows of its breakdown; they are recomputed and 
 the KPIs' own figures are, and a part the data no longer gives, or one it gives now where the
 last paper printed every part of the breakdown, is listed too. A file written before parts
 were listed compares the KPIs' figures alone and says so (`Revisions.parts_compared`).
+Beside a proportion's current figure, `cases` and `cases_shown` record the cases and base its
+paragraph prints ("15,604 of 21,672", `kpi.paper.printed_cases`), compared as printed.
 
 Each figure also records a digest of its KPI's definition (`definition`): a KPI whose
 definition changed since (its filter, kind, decimals, multiplier...) is named as redefined, its
@@ -142,13 +144,15 @@ def _kpi_versions(project: Project, kpi, versions: dict[str, int]) -> dict[str, 
 
 
 def figures(project: Project, report, priority: str | None, as_of: str | None,
-            quoted: Sequence[tuple] = (), parts: Sequence = ()) -> dict:
+            quoted: Sequence[tuple] = (), parts: Sequence = (),
+            cases: frozenset[str] = frozenset()) -> dict:
     """The figures file's content for a paper: each KPI's figures its paragraph or table row
     prints (`figures`), the other KPIs' figures its paragraphs quote (`quoted`, the
     paper's (result, figure) pairs: hidden KPIs' among them), each as printed on its own, and
     each figure of a breakdown's part it prints (`parts`, the paper's `PartFigure`s), to its
-    KPI's own places."""
-    from kpi.paper import printed_results
+    KPI's own places; beside the current figure of each KPI in `cases` (`Paper.cases`), the
+    cases and base its paragraph prints ("15,604 of 21,672")."""
+    from kpi.paper import cases_text, printed_cases, printed_results
 
     items = []
     for result in printed_results(report, priority):
@@ -167,6 +171,11 @@ def figures(project: Project, report, priority: str | None, as_of: str | None,
                 "versions": _kpi_versions(project, kpi, report.versions),
                 "definition": definition(project, kpi),
             })
+            shown = printed_cases(kpi, measured) if role == "current" and kpi.id in cases \
+                else None
+            if shown is not None:
+                items[-1]["cases"] = list(shown)
+                items[-1]["cases_shown"] = cases_text(shown)
     # A quoted figure the paper also prints as its KPI's own (the same window) is listed once,
     # there.
     listed = {(item["kpi"], item["window"]) for item in items}
@@ -233,7 +242,9 @@ def _printed(items: list, parts: Sequence = ()) -> str:
     a figure deleted from the file by hand, or one added, no longer matches it, where the
     appendix of revisions would have left the figure out and said nothing. A file without
     parts has the digest it had before they were listed."""
-    keys = sorted(f"{item.get('kpi')}\t{item.get('role')}" for item in items)
+    keys = sorted(f"{item.get('kpi')}\t{item.get('role')}"
+                  + ("\tcases" if isinstance(item, dict) and "cases" in item else "")
+                  for item in items)
     keys += sorted(f"part\t{_part_key(item)}" for item in parts if isinstance(item, dict))
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
 
@@ -258,8 +269,10 @@ def _check_printed(path: Path, doc: dict, hint: str) -> None:
 
 
 def dumps(project: Project, report, priority: str | None, as_of: str | None,
-          quoted: Sequence[tuple] = (), parts: Sequence = ()) -> bytes:
-    return (json.dumps(figures(project, report, priority, as_of, quoted, parts), indent=2,
+          quoted: Sequence[tuple] = (), parts: Sequence = (),
+          cases: frozenset[str] = frozenset()) -> bytes:
+    return (json.dumps(figures(project, report, priority, as_of, quoted, parts, cases),
+                       indent=2,
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -302,6 +315,13 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                                          or not isinstance(item["value"], int | float))):
             raise DataError(f"{path}: figure {number}: its title and definition must be text "
                             "and its value a number", hint=hint)
+        if "cases" in item and not (
+                isinstance(item["cases"], list) and len(item["cases"]) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool)
+                        for v in item["cases"])
+                and isinstance(item.get("cases_shown"), str)):
+            raise DataError(f"{path}: figure {number}: its cases must be two numbers, its "
+                            "cases and base, and cases_shown their text", hint=hint)
         if not _is_window_code(str(fields[1])):
             # Matched against nothing, the figure would read as "not revised".
             raise DataError(f"{path}: figure {number}: window {json.dumps(fields[1])} is not "
@@ -354,6 +374,15 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             f"{item['value']!r} prints as "
                             f"{json.dumps(render.number(item['value'], kpi))}: the file was "
                             "edited since kpi wrote it", hint=hint)
+    from kpi.paper import cases_text
+
+    for number, item in enumerate(_listed(doc), start=1):
+        if "cases" in item and item["cases_shown"] != cases_text(
+                (item["cases"][0], item["cases"][1])):
+            raise DataError(f"{path}: figure {number} ({item['kpi']}, {item['window']}): its "
+                            f"cases shown as {json.dumps(item['cases_shown'])}, but they "
+                            f"print as {json.dumps(cases_text(tuple(item['cases'])))}: the "
+                            "file was edited since kpi wrote it", hint=hint)
     for number, item in enumerate(_parts(doc), start=1):
         kpi = project.kpi(item["kpi"])
         if kpi is None or not same_definition(project, kpi, item.get("definition")):
@@ -553,6 +582,8 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     kpis = [k for k in shown if k not in redefined]
     _not_before_last(project, last, report, as_of, kpis)
     now: dict[tuple[str, str], float] = {}
+    # the cases and base of each figure recomputed, where it has them (`figures`' "cases")
+    cases_now: dict[tuple[str, str], tuple[float, float]] = {}
     if kpis:
         # Each figure recomputed for the window the last paper printed it for, never the
         # window its period would be given now: a KPI whose data then stopped short of the
@@ -564,6 +595,9 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
             for measured in (result.current, result.comparison):
                 if measured is not None and measured.value is not None:
                     now[(result.kpi.id, measured.window.code)] = measured.value
+                    if measured.numerator is not None and measured.denominator is not None:
+                        cases_now[(result.kpi.id, measured.window.code)] = (
+                            measured.numerator, measured.denominator)
     items = []
     seen = set()
     for figure in listed:
@@ -586,6 +620,18 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                   in_unit(str(figure["shown"]), kpi),
                                   after if value is None or old is None
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
+        if "cases" in figure:
+            # the cases and base its paragraph printed beside it ("15,604 of 21,672")
+            from kpi.paper import cases_text
+
+            again_cases = cases_now.get(key)
+            then_cases = cases_text((figure["cases"][0], figure["cases"][1]))
+            now_cases = "no figure" if value is None or again_cases is None \
+                else cases_text(again_cases)
+            if now_cases != then_cases:
+                items.append(Revision(kpi.id, f"{kpi.title}, its cases and base",
+                                      str(figure.get("window_label") or figure["window"]),
+                                      then_cases, now_cases))
     revised_parts, gone = _revised_parts(project, parts, kpis, now, as_of)
     items += revised_parts
     dropped = tuple(dict.fromkeys(

@@ -112,6 +112,7 @@ LONG_FIRST = (
     "test_whole_numbers.py", "test_bundled.py", "test_hostile_catalogue.py", "test_install.py",
     "test_vacuum.py", "test_hostile_row_policy.py", "test_ingest_parsing.py",
     "test_revisions_hostile.py", "test_spc_reference.py", "test_breakdown_parts.py",
+    "test_printed_numbers.py",
     "test_hostile_safe_outputs.py", "test_weights_file.py",
     # Modules of 5 to 9 s in a loaded run that had grown long outside the list (test_store.py
     # ran alone at the end, 6 s after the other worker had finished; later

@@ -888,3 +888,250 @@ def test_quoted_figures_deleted_by_hand_are_refused(tmp_path, cli):
     assert result.exit_code == 3, result.output
     assert "figures were deleted since kpi wrote it" in result.stderr.splitlines()[0]
     assert not out.exists()
+
+
+def _fourteen_lpas(tmp_path, folder, cli) -> None:
+    """14 LPAs, more than a ranking lists: A's incidents 10 a month to March 2024 and 40 a
+    month from October 2024 (its change stands out), each of B to N's 20 a month."""
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    others = {chr(c): 20 for c in range(ord("B"), ord("N") + 1)}
+    _by_lpa(tmp_path / "before.csv", _months((2023, 1), (2024, 9)), A=10, **others)
+    _by_lpa(tmp_path / "after.csv", _months((2024, 10), (2025, 9)), A=40, **others)
+    for name in ("before.csv", "after.csv"):
+        assert cli(["--project", folder, "ingest", "inc", tmp_path / name]).exit_code == 0
+
+
+def test_the_parts_a_standout_sentence_pools_are_compared(tmp_path, cli):
+    """The brief paper's "By LPA, A (+300.0%) stands out from the other 13 (0.0%)" printed a
+    figure of the 13 LPAs pooled that the figures file did not hold: June 2025 loaded again
+    with 30 more of B's moved the 13 to +1.0% (3,150 against 3,120: 13 × 240 + 30 and
+    13 × 240), and the appendix listed the force's figure alone, none of the parts whose
+    pooled change the sentence printed. Each of them is recorded now, so B's is listed."""
+    folder = tmp_path / "project"
+    _fourteen_lpas(tmp_path, folder, cli)
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "By LPA, A (+300.0%) stands out from the other 13 (0.0%)" in last.read_text(
+        encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert sorted({f["part"] for f in doc["parts"]}) == [chr(c) for c in range(ord("A"),
+                                                                               ord("N") + 1)]
+    others = {chr(c): 20 for c in range(ord("C"), ord("N") + 1)}
+    _by_lpa(tmp_path / "june.csv", ["2025-06"], A=40, B=50, **others)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "stands out from the other 13 (+1.0%)" in out.read_text(encoding="utf-8")
+    assert "| Incidents, by LPA: B | year ending September 2025 | 240 | 270 |" in _appendix(out)
+
+
+def test_the_parts_counted_at_a_lists_last_place_are_compared(tmp_path, cli):
+    """"... S (540) and 13 parts joint 5th (240 each)" printed one figure of 13 LPAs the file
+    did not hold: B's June loaded again with 10 more moved it to 250 (20 × 11 + 30), and
+    nothing was listed of it. Each part counted there is recorded now."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_BY_LPA, encoding="utf-8")
+    # four LPAs with more each month, then B to N tied at the fifth place; no change
+    # anywhere, so none stands out and, of 17 LPAs, the full paper lists the highest
+    tops = {"P": 60, "Q": 55, "R": 50, "S": 45}
+    others = {chr(c): 20 for c in range(ord("B"), ord("N") + 1)}
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), **tops, **others)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period",
+                "2025-09",
+                "--output", last]).exit_code == 0
+    assert "and 13 parts joint 5th (240 each)" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert {f["part"] for f in doc["parts"]} >= set(others)
+    _by_lpa(tmp_path / "june.csv", ["2025-06"], **tops, **{**others, "B": 30})
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period",
+                "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "| Incidents, by LPA: B | year ending September 2025 | 240 | 250 |" in _appendix(out)
+
+
+_PEERS = """\
+[project]
+name = "Peer revisions"
+baseline = "2024-03"
+
+[peers.similar]
+title = "similar forces"
+column = "force"
+members = ["Avon", "Bure", "Cam"]
+focus = "Cam"
+
+[datasets.inc]
+date = "date"
+[datasets.inc.columns]
+date = "date"
+force = "str"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "count"
+title = "Incidents"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+peers = "similar"
+"""
+
+
+def test_a_peer_forces_figure_revised_is_listed(tmp_path, cli):
+    """The peer sentence ranks Cam's figure against the group's median, and the peers figure
+    draws each force's: Avon's June 2025 loaded again with 150 more (165) moved Avon from
+    180 (15 a month for a year) to 330 and the median printed from 240 (Bure's) to 330
+    (Avon's), "with 360 against a group median of 240" to "... of 330", and the appendix
+    listed the KPI's own figure (the three forces' rows together) and nothing of Avon's or
+    of the median. Each member's figure is recorded now, as a part of the KPI by force."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_PEERS, encoding="utf-8")
+
+    def rows(path, months, **forces: int) -> None:
+        lines = ["date,force"]
+        for m in months:
+            for force, n in forces.items():
+                lines += [f"{m}-05,{force}"] * n
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rows(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), Avon=15, Bure=20, Cam=30)
+    rows(tmp_path / "june.csv", ["2025-06"], Avon=165, Bure=20, Cam=30)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "with 360 against a group median of 240" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert sorted((f["part"], f["by"], f["shown"]) for f in doc["parts"]) == [
+        ("Avon", "force", "180"), ("Bure", "force", "240"), ("Cam", "force", "360")]
+    # and every number of the paper is recorded or no figure (test_printed_numbers.py)
+    from printed_numbers import unaccounted
+
+    assert unaccounted(last.read_text(encoding="utf-8"), doc,
+                       commentary=_PEERS, titles=["Incidents"]) == []
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "with 360 against a group median of 330" in out.read_text(encoding="utf-8")
+    assert [line for line in _appendix(out).splitlines()
+            if line.startswith("| Incidents, by")] == [
+        "| Incidents, by force: Avon | year ending September 2025 | 180 | 330 |"]
+
+
+def test_a_part_a_ranking_prints_as_n_a_records_no_figure(tmp_path, cli):
+    """A ranking of changes prints "C (n/a)" of a part with no figure in the comparison
+    window (no incidents there, so no average time): the paper prints no figure of it, yet
+    the file recorded its current one, and a revision of C's rows was listed as a revised
+    figure of a paper that never printed one. A, whose change it prints, is recorded in
+    both windows."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    toml = _BY_LPA + ('\n[[kpis]]\nid = "minutes"\ntitle = "Average minutes"\npriority = "p"\n'
+                      'dataset = "inc"\nkind = "mean"\nvalue = "minutes"\nbetter = "lower"\n'
+                      'breakdowns = ["lpa"]\n')
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), A=20, B=10)
+    _by_lpa(tmp_path / "c.csv", _months((2024, 10), (2025, 9)), C=3)
+    (tmp_path / "both.csv").write_text(
+        (tmp_path / "all.csv").read_text(encoding="utf-8")
+        + (tmp_path / "c.csv").read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "both.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "C (n/a)" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    minutes = {(f["part"], f["role"]) for f in doc["parts"] if f["kpi"] == "minutes"}
+    assert minutes == {("A", "current"), ("A", "comparison"), ("B", "current"),
+                       ("B", "comparison")}
+
+
+def test_the_parts_a_comparison_chart_says_it_leaves_out_are_recorded(tmp_path, cli):
+    """A comparison chart of 28 LPAs draws the 11 highest and says of the 14 tied at 12th
+    "14 parts joint 12th (240 each) are not drawn": their one figure is printed, and each of
+    theirs is recorded, as the bars' and the lowest its alt text names (Zc, 36) are; the two
+    LPAs between are in no sentence, no bar and no caption."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    chart = ('\n[[charts]]\nid = "by_lpa"\ntype = "compare"\ntitle = "Incidents by LPA"\n'
+             'kpis = ["count"]\nby = "lpa"\n')
+    (folder / "kpi.toml").write_text(_BY_LPA + chart, encoding="utf-8")
+    high = {chr(ord("A") + n): 40 - n for n in range(11)}
+    tied = {chr(ord("L") + n): 20 for n in range(14)}
+    low = {"Za": 5, "Zb": 4, "Zc": 3}
+    _by_lpa(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), **high, **tied, **low)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    current = {f["part"]: f["shown"] for f in doc["parts"] if f["role"] == "current"}
+    assert current == {**{k: f"{12 * v:,}" for k, v in high.items()},
+                       **dict.fromkeys(tied, "240"), "Zc": "36"}
+
+
+def test_a_proportions_cases_revised_are_listed_where_its_figure_reads_the_same(tmp_path,
+                                                                              cli):
+    """"50.0% (120 of 240)" printed of a proportion of incidents over a minute; June 2025
+    loaded again with 20 more incidents, 10 of them over a minute, reads "50.0% (130 of
+    260)": the figure printed reads the same and the cases beside it do not, and nothing was
+    listed. The figures file records the cases and base beside the figure (`cases`), and
+    the appendix lists them: 120 of 240 then (10 of 20 a month for a year), 130 of 260 now."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    toml = _SMALL + ('\n[[kpis]]\nid = "long"\ntitle = "Incidents over a minute"\n'
+                     'priority = "p"\ndataset = "inc"\nkind = "rate"\nbetter = "lower"\n'
+                     'numerator = "minutes > 1"\n')
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+
+    def rows(path, months, short: int, long: int) -> None:
+        lines = ["date,minutes"]
+        for m in months:
+            lines += [f"{m}-05,1"] * short + [f"{m}-05,2"] * long
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rows(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 10, 10)
+    rows(tmp_path / "june.csv", ["2025-06"], 20, 20)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "50.0% (120 of 240)" in last.read_text(encoding="utf-8")
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert [(f["cases"], f["cases_shown"]) for f in doc["figures"] if "cases" in f] == [
+        ([120, 240], "120 of 240")]
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "50.0% (130 of 260)" in out.read_text(encoding="utf-8")
+    rows_listed = [line for line in _appendix(out).splitlines()
+                   if line.startswith("| Incidents over")]
+    assert rows_listed == ["| Incidents over a minute, its cases and base | year ending "
+                           "September 2025 | 120 of 240 | 130 of 260 |"], _appendix(out)
+
+    # typed over by hand, the cases are refused as a figure typed over is
+    edited = copy.deepcopy(doc)
+    next(f for f in edited["figures"] if "cases" in f)["cases_shown"] = "121 of 240"
+    result, previous, _ = _export(cli, folder, tmp_path, edited)
+    assert result.exit_code == 3, result.output
+    assert "its cases shown as \"121 of 240\", but they print as \"120 of 240\"" in \
+        result.stderr
