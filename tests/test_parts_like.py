@@ -48,6 +48,7 @@ kind = "count"
 dataset = "crimes"
 filter = "kind = 'crime'"
 better = "lower"
+breakdowns = ["force"]
 """
 
 PERIOD = "2025-12"
@@ -138,6 +139,9 @@ def test_kpi_show_leaves_it_out_and_its_trend_has_no_value_of_other_parts(stoppe
     values = {row["month"]: row["value"] for row in got["trend"]}
     assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
     assert all(values[f"2025-{m:02d}"] == 10 for m in range(1, 13))  # A's 10 a month
+    # its breakdown by force: A's figure alone, with no change (B's and C's never 0)
+    assert [(p["part"], p["current"], p["comparison"]) for p in got["breakdowns"]["force"]] \
+        == [("A", 120, None)]
 
 
 def test_kpi_compare_by_another_column_leaves_it_out(stopped):
