@@ -28,15 +28,23 @@ the relation between the two answers:
    (a date ISO or UK, a time without seconds or as its instant with an offset or in UTC, a
    month as `09/2025` or a date, a flag as true/false, yes/no, y/n or 1/0, a financial year
    three ways, thousands separators, a `£`) gives every figure equal;
-6. two forces: the same rows loaded again under another force's name double every count,
+6. bad rows: an extract with bad rows among its own, loaded with `--skip-bad-rows`, gives
+   the figures of the extract without them;
+7. zones: incidents timed in the UK's clocks, against the same instants written as another
+   zone's clocks show them with that `time_zone` declared (the first and last minutes of a
+   month among them), give every figure equal;
+8. two forces: the same rows loaded again under another force's name double every count,
    sum, harm score and rate per 1,000 of the whole, leave every rate, share, mean, median and
    ratio of rates equal, and give each force's figures in `kpi compare --by force` the single
    force's;
-7. as of: `--as-of` a version equals a fresh store built from the loads up to that version,
+9. as of: `--as-of` a version equals a fresh store built from the loads up to that version,
    in every face, and `--as-of` the latest version equals no `--as-of`;
-8. parts: the parts of a count, total or harm score in `kpi compare` (by force and by LPA)
+10. parts: the parts of a count, total or harm score in `kpi compare` (by force and by LPA)
    add up to the summary's whole, and `kpi show`'s breakdown gives each part the figures and
-   rank `kpi compare` gives it.
+   rank `kpi compare` gives it;
+11. windows: a window's figure is one, whichever period, comparison or face reads it (the
+   current figure at a period, the comparison a month or a year later, `kpi compare`'s
+   parts, `kpi show`'s trend and its `rolling_12`).
 
 Figures are compared exactly, as kpi's JSON writes them. CI runs a fixed, derandomized budget
 (META_EXAMPLES projects a relation, from META_SEED). By hand:
@@ -48,6 +56,7 @@ draws other projects (KPI_META_KEEP=1 keeps their folders, to replay a failure's
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -715,7 +724,121 @@ def test_values_written_in_another_documented_form_give_the_same_figures(base, e
                other.reads(period, vs, shows=shows, by=by, stored=True))
 
 
-# -- 6. the same rows as two forces ------------------------------------------------------------
+# -- 6. bad rows skipped -----------------------------------------------------------------------
+
+
+def with_bad_rows(rnd: random.Random, data: str, dataset: str) -> tuple[str, int]:
+    """CSV text with bad rows among its own, each a copy of a row beside it with one value
+    its column refuses (a number below its `min`, a word where a number or a flag goes), and
+    a ref of its own; returns the text and how many."""
+    head, *body = list(csv.reader(io.StringIO(data)))
+    spoil = {"inc": ("victims", ["-1", "many", "2.5"]), "staff": ("minority", ["maybe", "2"]),
+             "q": ("n", ["-5", "ten"])}[dataset]
+    column = head.index(spoil[0])
+    out, bad = [], 0
+    for n, row in enumerate(body):
+        out.append(row)
+        if rnd.random() < 0.15:
+            copy_ = list(row)
+            copy_[column] = rnd.choice(spoil[1])
+            if "ref" in head:
+                copy_[head.index("ref")] = f"R{900000 + n}"
+            out.append(copy_)
+            bad += 1
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([head, *out])
+    return buffer.getvalue(), bad
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_bad_rows_skipped_give_the_figures_of_the_rows_without_them(base, example):
+    """`kpi ingest --skip-bad-rows` of an extract with bad rows among its own stores the
+    good rows (docs/guarantees.md, "Row policy"): every figure, `kpi check` and what `kpi
+    datasets` says is stored are those of the same extract without the bad rows."""
+    rnd = seeded("bad rows", example)
+    spec = draw_spec(rnd)
+    rows = draw_rows(rnd, spec)
+    period, vs = draw_period(rnd, rows)
+    shows, by = faces_to_read(rnd, spec)
+    plain = Store(base, "plain", spec)
+    other = Store(base, "bad rows skipped", spec)
+    for dataset, some in rows.items():
+        if not some:
+            continue
+        plain.ingest(dataset, [plain.extract(dataset, some)])
+        data, bad = with_bad_rows(rnd, csv_text(dataset, some, spec), dataset)
+        path = other.extract(dataset, some, ".csv", data=data)
+        result = other.kpi("ingest", dataset, str(path), "--allow-shrink",
+                           *(["--skip-bad-rows"] if bad else []))
+        if result.returncode:
+            raise Failure(f"[bad rows] a load with {bad} bad rows was refused: "
+                          f"{result.stderr[:400]}\n{other.replay()}")
+        STATS["bad rows: rows skipped"] += bad
+    STATS["bad rows: projects"] += 1
+    check_same("bad rows", plain, other,
+               plain.reads(period, vs, shows=shows, by=by, stored=True),
+               other.reads(period, vs, shows=shows, by=by, stored=True))
+
+
+# -- 7. the same instants, written in another zone's clocks ------------------------------------
+
+# zones a system may write its times in: whole hours either side of the UK's, half an hour
+# (India), and a clock change of half an hour (Lord Howe Island)
+OTHER_ZONES = ("UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+               "Pacific/Chatham")
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_same_instants_written_in_another_zones_clocks_give_the_same_figures(base,
+                                                                                example):
+    """Incidents timed in the UK's clocks, against the same instants written as another
+    zone's clocks show them with that `time_zone` declared (docs/catalogue.md, "Times and
+    the clocks": a row is in the UK month of its instant): every figure equal. A time the
+    other zone's clocks show twice or never is left out of both (kpi refuses it there)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from oracle_support import wall_text, zone_trouble
+
+    rnd = seeded("zones", example)
+    spec = draw_spec(rnd)
+    spec.datetime_dates, spec.time_zone = True, None
+    spec.patterns.pop("when", None)
+    rows = draw_rows(rnd, spec)
+    zone = rnd.choice(OTHER_ZONES)
+    kept, moved = [], []
+    for r in rows["inc"]:
+        uk = datetime.fromisoformat(wall_text(r, None))
+        edge = rnd.random()
+        if edge < 0.2:  # the first minutes of its UK month: the month before's, west of it
+            uk = uk.replace(day=1, hour=0, minute=rnd.randint(0, 59))
+        elif edge < 0.4:  # the last minutes: the month after's, east of it
+            uk = (uk.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(
+                minutes=rnd.randint(1, 59))
+        r = dict(r, wall=uk.isoformat())
+        instant = uk.replace(tzinfo=ZoneInfo("Europe/London"))
+        wall = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        if zone_trouble(wall, zone):
+            continue
+        kept.append(r)
+        moved.append(dict(r, wall=wall.isoformat()))
+    period, vs = draw_period(rnd, rows)
+    shows, by = faces_to_read(rnd, spec)
+    zoned = copy.deepcopy(spec)
+    zoned.time_zone = zone
+    kind = rnd.choice(FORMATS)
+    plain = Store(base, "uk", spec)
+    plain.load_whole({**rows, "inc": kept}, kind)
+    other = Store(base, "zoned", zoned)
+    other.load_whole({**rows, "inc": moved}, kind)
+    STATS["zones: projects"] += 1
+    STATS[f"zones: projects in {zone}"] += 1
+    check_same("zones", plain, other,
+               plain.reads(period, vs, shows=shows, by=by, stored=True),
+               other.reads(period, vs, shows=shows, by=by, stored=True))
+
+
+# -- 8. the same rows as two forces ------------------------------------------------------------
 
 # a KPI's figure of the whole, of its rows twice over: twice the figure (its events and
 # amounts), or the figure (a quotient of two such, an average, a median, a share)
@@ -726,7 +849,8 @@ SAME_KINDS = ("rate", "within", "mean", "median", "ratio_of_rates")
 def expected_twice(k) -> str | None:
     """How a KPI's figure of the whole moves with its rows twice over: "double", "same", or
     None where no rule holds by the documented definitions: a percentile (interpolated
-    between order statistics: of 1 and 2, the 25th is 1.25, of 1, 1, 2 and 2 it is 1.0), a
+    between the closest ranks at (n - 1) x q, docs/catalogue.md: of 1 and 2 the 25th is
+    1.25, of 1, 1, 2 and 2 it is 1.0; a median's position is the middle of either), a
     snapshot of staff (no force column: its rows are loaded once), a KPI whose SQL names a
     force (the copy is no such force)."""
     sql = " ".join(str(getattr(k, a)) for a in ("filter", "value", "numerator",
@@ -825,7 +949,7 @@ def test_the_same_rows_as_two_forces_double_the_whole_and_repeat_each_force(base
                       + f"\n--- once:\n{one.replay()}\n--- twice:\n{two.replay()}")
 
 
-# -- 7. --as-of a version: a fresh store of the loads up to it ---------------------------------
+# -- 9. --as-of a version: a fresh store of the loads up to it ---------------------------------
 
 
 def revision(rnd: random.Random, spec: ProjectSpec, dataset: str, rows: list[dict],
@@ -876,7 +1000,7 @@ def test_as_of_a_version_is_a_fresh_store_of_the_loads_up_to_it(base, example):
                    every.reads(period, vs, shows=shows, by=by))
 
 
-# -- 8. the parts of a count add up to the whole -----------------------------------------------
+# -- 10. the parts of a count add up to the whole ----------------------------------------------
 
 # kinds whose figure of the whole is the sum of its parts' figures: a count of rows, a total,
 # a harm score (a rate per 1,000 divides each part by its own population)
@@ -955,7 +1079,7 @@ def test_the_parts_of_a_count_add_up_to_the_whole_in_every_face(base, example):
         raise Failure("[parts] " + "\n  ".join(problems[:12]) + f"\n{store.replay()}")
 
 
-# -- 9. one window, one figure, whichever read gives it ---------------------------------------
+# -- 11. one window, one figure, whichever read gives it ---------------------------------------
 
 
 def window_figures(doc: object, where: str, kinds: dict) -> list[tuple[tuple, tuple, str]]:
@@ -1000,7 +1124,8 @@ def test_a_windows_figure_is_the_same_whichever_period_comparison_or_face_reads_
     current figure at a period, the comparison a month or a year later (`--vs previous`,
     `--vs yoy`) and the same window under every comparison, `kpi compare`'s parts under two
     comparisons, and `kpi show`'s trend (a month's value; `rolling_12`, the year ending
-    it, docs/python.md) give it alike, its numerator and denominator too."""
+    it, docs/python.md) give it alike, its numerator and denominator too; and the paper's
+    figures file gives each KPI the figures and windows of the summary at its period."""
     rnd = seeded("windows", example)
     spec = draw_spec(rnd)
     rows = draw_rows(rnd, spec)
@@ -1011,10 +1136,12 @@ def test_a_windows_figure_is_the_same_whichever_period_comparison_or_face_reads_
     reads = [(period, "baseline"), (period, "yoy"), (period, "previous"),
              (period - 1, "previous"), (period - 12, "yoy"), (period, "fytd")]
     figures = []
+    summaries = {}
     for when, vs in reads:
         where = f"summary --period {text(when)} --vs {vs}"
-        figures += window_figures(store.answer("summary", "--period", text(when), "--vs", vs,
-                                               "--format", "json"), where, kinds)
+        summaries[when, vs] = store.answer("summary", "--period", text(when), "--vs", vs,
+                                           "--format", "json")
+        figures += window_figures(summaries[when, vs], where, kinds)
     for vs in ("baseline", "previous"):
         where = f"compare --by force --period {text(period)} --vs {vs}"
         figures += window_figures(store.answer("compare", "--by", "force", "--period",
@@ -1028,6 +1155,20 @@ def test_a_windows_figure_is_the_same_whichever_period_comparison_or_face_reads_
     STATS["windows: projects"] += 1
     first: dict[tuple, tuple[tuple, str]] = {}
     problems = []
+    # the paper's figures file: each KPI's figures and windows the summary's at its period
+    vs = rnd.choice(["baseline", "yoy", "previous"])
+    paper = store.reads(text(period), vs, shows=[], by=[])["figures file"]
+    summary = summaries[period, vs]
+    if isinstance(paper, dict) and isinstance(summary, dict):
+        kpis = {k["id"]: k for k in summary["kpis"]}
+        for f in paper["figures"]:
+            w = (kpis.get(f["kpi"]) or {}).get(f["role"]) or {}
+            STATS["windows: the figures file's figures beside the summary's"] += 1
+            if (f["value"], f["window_label"]) != (w.get("value"), w.get("label")):
+                problems.append(f"{f['kpi']} {f['role']}: the paper's figures file gives "
+                                f"{f['value']!r} ({f['window_label']}), the summary at "
+                                f"{text(period)} --vs {vs} {w.get('value')!r} "
+                                f"({w.get('label')})")
     for key, got, where in figures:
         if key not in first:
             first[key] = (got, where)
