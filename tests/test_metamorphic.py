@@ -12,8 +12,8 @@ the relation between the two answers:
    of each load in a random order and the loads in a random order, read in batches of 1 to
    250,000 rows; the rows in `--parts` files; each file a CSV file, a Parquet file or a
    workbook; the rows shuffled; now and then a load revised with fewer rows and then loaded
-   again as it was) give every figure equal, the paper's text, `kpi check` and what `kpi
-   datasets` says is stored too;
+   again as it was, or the files of several loads loaded again together) give every figure
+   equal, the paper's text, `kpi check` and what `kpi datasets` says is stored too;
 2. old rows: rows in months no window or chart reads (five years before the first) change
    no figure (each KPI's status, figures, change, test, chart verdict, target and covers),
    nor anything else the summary, `kpi compare` and `kpi show` print;
@@ -39,12 +39,13 @@ the relation between the two answers:
    force's;
 9. as of: `--as-of` a version equals a fresh store built from the loads up to that version,
    in every face, and `--as-of` the latest version equals no `--as-of`;
-10. parts: the parts of a count, total or harm score in `kpi compare` (by force and by LPA)
-   add up to the summary's whole, and `kpi show`'s breakdown gives each part the figures and
-   rank `kpi compare` gives it;
+10. parts: the parts of a count, total, harm score or snapshot's count in `kpi compare` (by
+   force, by LPA and by one more column) add up to the summary's whole, and `kpi show`'s
+   breakdown gives each part the figures and rank `kpi compare` gives it;
 11. windows: a window's figure is one, whichever period, comparison or face reads it (the
    current figure at a period, the comparison a month or a year later, `kpi compare`'s
-   parts, `kpi show`'s trend and its `rolling_12`).
+   parts, `kpi show`'s trend and its `rolling_12`), and the paper's figures file gives the
+   summary's figures.
 
 Figures are compared exactly, as kpi's JSON writes them. CI runs a fixed, derandomized budget
 (META_EXAMPLES projects a relation, from META_SEED). By hand:
@@ -428,6 +429,11 @@ def split_loads(rnd: random.Random, store: Store, rows: dict[str, list[dict]]) -
             store.ingest(dataset, [store.extract(dataset, other, ".csv")])
             store.ingest(dataset, [files[m] for m in group])
             how.append(f"{dataset}: revised and loaded again")
+        if rnd.random() < 0.3:
+            # months of several loads loaded again together: the same rows, nothing changes
+            again = rnd.sample(months, rnd.randint(1, len(months)))
+            store.ingest(dataset, [files[m] for m in again])
+            how.append(f"{dataset}: {len(again)} of its files loaded again together")
         how.append(f"{dataset}: {len(months)} files in {groups} loads")
     return "; ".join(how)
 
@@ -1003,7 +1009,8 @@ def test_as_of_a_version_is_a_fresh_store_of_the_loads_up_to_it(base, example):
 # -- 10. the parts of a count add up to the whole ----------------------------------------------
 
 # kinds whose figure of the whole is the sum of its parts' figures: a count of rows, a total,
-# a harm score (a rate per 1,000 divides each part by its own population)
+# a harm score, a snapshot's count of rows (a rate per 1,000 divides each part by its own
+# population)
 ADDING_KINDS = ("count", "sum", "weighted_score")
 
 
@@ -1013,8 +1020,9 @@ def whole_number(v: object) -> bool:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_the_parts_of_a_count_add_up_to_the_whole_in_every_face(base, example):
-    """Each part of `kpi compare --by lpa` (and `--by force`), and of `kpi show`'s
-    breakdown, of a count, total or harm score in whole numbers: the parts' figures add up
+    """Each part of `kpi compare` by force, LPA and one more column (an offence, a derived
+    column, a role), and of `kpi show`'s breakdown, of a count, total, harm score or
+    snapshot's count in whole numbers: the parts' figures add up
     to the summary's figure of the whole over the same window, where every part has one
     (a part missing months of the window has none, and the whole is then that of the parts
     that are whole: docs/guarantees.md); `kpi show`'s breakdown gives each part the
@@ -1026,7 +1034,10 @@ def test_the_parts_of_a_count_add_up_to_the_whole_in_every_face(base, example):
     store = Store(base, "project", spec)
     store.load_whole(rows, rnd.choice(FORMATS))
     broken = [k.id for k in spec.kpis if k.breakdowns and not k.hidden]
-    got = store.reads(period, vs, shows=broken[:2], by=["force", "lpa"], paper=False)
+    # by force and LPA, and by one more column: an offence, a derived column, a role
+    more = rnd.choice(["offence", "role", *spec.derived])
+    columns = ["force", "lpa", more]
+    got = store.reads(period, vs, shows=broken[:2], by=columns, paper=False)
     STATS["parts: projects"] += 1
     summary = got["summary"]
     if not isinstance(summary, dict):
@@ -1034,13 +1045,15 @@ def test_the_parts_of_a_count_add_up_to_the_whole_in_every_face(base, example):
     whole = {k["id"]: k for k in summary["kpis"]}
     kinds = {k.id: k for k in spec.kpis}
     problems = []
-    for column in ("force", "lpa"):
+    for column in columns:
         doc = got[f"compare --by {column}"]
         if not isinstance(doc, dict):
             continue
         for entry in doc["kpis"]:
             k, w = kinds.get(entry["id"]), whole.get(entry["id"])
-            if k is None or w is None or k.kind not in ADDING_KINDS or k.multiplier != 1.0 \
+            adds = k is not None and (k.kind in ADDING_KINDS
+                                      or (k.snapshot and k.numerator is None))
+            if k is None or w is None or not adds or k.multiplier != 1.0 \
                     or w["current"] is None or not whole_number(w["current"]["value"]):
                 continue
             values = [p["current"]["value"] if p["current"] else None for p in entry["parts"]]
