@@ -819,7 +819,8 @@ def test_the_same_instants_written_in_another_zones_clocks_give_the_same_figures
         if edge < 0.2:  # the first minutes of its UK month: the month before's, west of it
             uk = uk.replace(day=1, hour=0, minute=rnd.randint(0, 59))
         elif edge < 0.4:  # the last minutes: the month after's, east of it
-            uk = (uk.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(
+            first = uk.replace(day=1, hour=0, minute=0, second=0)
+            uk = (first + timedelta(days=32)).replace(day=1) - timedelta(
                 minutes=rnd.randint(1, 59))
         r = dict(r, wall=uk.isoformat())
         instant = uk.replace(tzinfo=ZoneInfo("Europe/London"))
