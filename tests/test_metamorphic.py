@@ -14,9 +14,10 @@ the relation between the two answers:
    workbook; the rows shuffled; now and then a load revised with fewer rows and then loaded
    again as it was, or the files of several loads loaded again together) give every figure
    equal, the paper's text, `kpi check` and what `kpi datasets` says is stored too;
-2. old rows: rows in months no window or chart reads (five years before the first) change
-   no figure (each KPI's status, figures, change, test, chart verdict, target and covers),
-   nor anything else the summary, `kpi compare` and `kpi show` print;
+2. old rows: rows in months no window or chart reads (five years before the first, now and
+   then of a force no other row holds) change no figure (each KPI's status, figures,
+   change, test, chart verdict, target and covers), nor anything else the summary, `kpi
+   compare` and `kpi show` print;
 3. renamed parts: a bijective renaming of a breakdown column's values (`lpa`: among its
    names, or onto others) where no SQL of kpi.toml names the column or a value leaves every
    force-level figure equal and permutes the parts of `kpi show`'s breakdowns, of `kpi
@@ -111,6 +112,7 @@ FORMATS = (".csv", ".parquet", ".xlsx")
 COMPARISONS = ("baseline", "yoy", "previous", "fytd")
 COPY_FORCE = "Copy Police"  # relation 5's second force (every drawn force pattern takes it)
 OLD = 60  # relation 2: rows this many months before the first
+FORMER_FORCE = "Former Police"  # relation 2: a force of those months alone
 
 
 class Failure(AssertionError):
@@ -464,7 +466,9 @@ SUMMARY_FIGURES = ("status", "current", "comparison", "change", "significance", 
 
 def old_rows(rnd: random.Random, spec: ProjectSpec, rows: dict[str, list[dict]]
              ) -> dict[str, list[dict]]:
-    """Rows OLD months before each dataset's first, a few months of them."""
+    """Rows OLD months before each dataset's first, a few months of them; now and then of
+    a force no other row holds (a force holding no row of a window is no part of it:
+    docs/guarantees.md, so it is in no figure, part or note)."""
     counter = [10**5]
     out: dict[str, list[dict]] = {}
     for dataset, some in rows.items():
@@ -473,6 +477,8 @@ def old_rows(rnd: random.Random, spec: ProjectSpec, rows: dict[str, list[dict]]
         first = min(r["month"] for r in some) - OLD
         if dataset == "inc":
             forces = sorted({r["force"] for r in some})
+            if rnd.random() < 0.5:
+                forces.append(FORMER_FORCE)  # a force of those months alone
             out["inc"] = [r for f in forces
                           for r in inc_rows(rnd, [first + i for i in range(rnd.randint(1, 6))],
                                             f, counter, offences=spec.offences)]
@@ -480,7 +486,7 @@ def old_rows(rnd: random.Random, spec: ProjectSpec, rows: dict[str, list[dict]]
             out["staff"] = staff_rows(rnd, [first + i for i in range(rnd.randint(1, 6))])
         else:
             out["q"] = q_rows(rnd, [first + 3 * i for i in range(rnd.randint(1, 3))],
-                              "Kent Police")
+                              rnd.choice(["Kent Police", FORMER_FORCE]))
     return out
 
 
