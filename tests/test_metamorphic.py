@@ -585,6 +585,10 @@ def test_a_breakdowns_values_renamed_leave_the_figures_and_permute_the_parts(bas
         spec.kpis.append(Kpi("k_by_lpa", "count", "inc", breakdowns=("lpa",)))
     rows = draw_rows(rnd, spec)
     period, vs = draw_period(rnd, rows)
+    # (at the last month every force holds, or before: a breakdown has parts to rename)
+    every = min(max(r["month"] for r in rows["inc"] if r["force"] == f)
+                for f in {r["force"] for r in rows["inc"]})
+    period = min(period, text(every))
     names = renaming(rnd, spec)
     moved = {**rows, "inc": [dict(r, lpa=names[r["lpa"]]) for r in rows["inc"]]}
     shows = [k.id for k in spec.kpis if k.breakdowns and not k.hidden][:2] or \
@@ -648,9 +652,8 @@ def test_columns_reordered_added_and_respelled_give_the_same_figures(base, examp
         other.log.append(f"(the {dataset} extract's header: {data.splitlines()[0]!r})")
         other.ingest(dataset, [other.extract(dataset, some, kind, data=data)])
     STATS["headers: projects"] += 1
-    check_same("headers", plain, other,
-               plain.reads(period, vs, shows=shows, by=by, stored=True),
-               other.reads(period, vs, shows=shows, by=by, stored=True))
+    check_same("headers", plain, other, plain.reads(period, vs, shows=shows, by=by),
+               other.reads(period, vs, shows=shows, by=by))
 
 
 # -- 5. values written in another form kpi documents as the same value -------------------------
@@ -733,9 +736,8 @@ def test_values_written_in_another_documented_form_give_the_same_figures(base, e
         data = respelled(rnd, csv_text(dataset, some, spec), spec, kind)
         other.ingest(dataset, [other.extract(dataset, some, kind, data=data)])
     STATS["spelling: projects"] += 1
-    check_same("spelling", plain, other,
-               plain.reads(period, vs, shows=shows, by=by, stored=True),
-               other.reads(period, vs, shows=shows, by=by, stored=True))
+    check_same("spelling", plain, other, plain.reads(period, vs, shows=shows, by=by),
+               other.reads(period, vs, shows=shows, by=by))
 
 
 # -- 6. bad rows skipped -----------------------------------------------------------------------
@@ -1000,7 +1002,7 @@ def test_as_of_a_version_is_a_fresh_store_of_the_loads_up_to_it(base, example):
     shows, by = faces_to_read(rnd, spec)
     counter = [10**5]
     rounds = [rows] + [{d: revision(rnd, spec, d, some, counter) for d, some in rows.items()
-                        if some} for _ in range(rnd.randint(1, 3))]
+                        if some} for _ in range(rnd.randint(1, 2))]
     kinds = [rnd.choice(FORMATS) for _ in rounds]
     every = Store(base, "every load", spec)
     for loads, kind in zip(rounds, kinds, strict=True):
