@@ -91,7 +91,7 @@ LONG_FIRST = (
     "test_paper_formats.py", "test_one_pass.py", "test_properties.py",
     "test_hostile_ingest_fuzz.py", "test_readers_agree.py", "test_csv_parsers_agree.py",
     "test_excel_extracts.py", "test_sql_source.py", "test_hostile_atomic_loads.py",
-    "test_engine_oracle.py", "test_cli_hygiene.py", "test_cache.py",
+    "test_engine_oracle.py", "test_metamorphic.py", "test_cli_hygiene.py", "test_cache.py",
     "test_hostile_os_errors.py", "test_invariants_store.py", "test_without_fcntl.py",
     "test_spc_oracle.py", "test_realdata_police_uk.py", "test_edges.py",
     "test_legacy_encodings.py", "test_pivot_layout.py", "test_hostile_inputs.py",
