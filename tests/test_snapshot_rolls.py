@@ -530,7 +530,8 @@ def test_a_roll_unique_at_each_date_is_checked_against_the_stored_parts_a_load_k
     result = cli([*load, _csv(tmp_path / "south.csv", south + moved, header)])
     assert result.exit_code == 3, result.output
     assert (f"found 'N0' with as_at 2025-09-30{' 09:15:00' if time else ''}, which the store "
-            "already holds in 2025-09, a month this load does not replace") in result.output
+            "already holds in 2025-09 of force 'North', rows this load does not replace") \
+        in result.output
     assert "south.csv, row 8, column 'person'" in result.output, result.output
     # North's roll again (its part replaced) and South's once: both load.
     assert cli([*load, _csv(tmp_path / "south.csv", south, header)]).exit_code == 0

@@ -788,7 +788,9 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
     assert key is not None
     assert extract.ids is not None, "a load of a unique dataset keeps its ids"
     staged = extract.ids.scan()
-    stored = kept.select(unique_value(spec), "month")
+    # A stored row of a month the load holds is another part's (`replace_by`): named so.
+    parts = [c for c in spec.replace_by if c != key]
+    stored = kept.select(unique_value(spec), "month", *parts)
     shares = _shares(extract.rows)
     first = None
     for share in range(shares):
@@ -805,14 +807,21 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
         return
     file = extract.files[first[FILE]]
     column = extract.id_columns.get(file, key)
+    where = (f"{first['month']}, a month this load does not replace" if not parts else
+             f"{first['month']} of " + ", ".join(f"{c} {_shown_part(first[c])}" for c in parts)
+             + ", rows this load does not replace")
     raise DataError(located(file, f"expected {_expected_once(spec, column)}, found "
                                   f"{_shown_unique(spec, first[key])}, which the store already "
-                                  f"holds in {first['month']}, a month this load does not "
-                                  "replace",
+                                  f"holds in {where}",
                             row=_row_number(extract, first[FILE], first[ROW]), column=column),
                     hint=f"remove the row, load the month holding the stored one as well (a "
                          f"load replaces the months it holds), or drop {_unique_written(spec)} "
                          f"for dataset '{spec.id}'")
+
+
+def _shown_part(value: object) -> str:
+    """A stored `replace_by` value as a refusal names it: 'North', or blank."""
+    return "blank" if value is None else f"'{_show(str(value))}'"
 
 
 # The values of the columns a `unique` list names, one apart from the next in the one text the
