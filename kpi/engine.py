@@ -674,12 +674,17 @@ def rolls_held(project: Project, dataset_id: str,
                                       for k in project.kpis):
         return []
     scan = store.scan(project, dataset_id, as_of)
-    day = snapshot_day(spec)
-    held = (scan.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
-            .filter(pl.col("dates") > 1).sort("month").collect())
     if spec.as_at is None:
-        _, repeated = _rolls_proven(spec, scan, None)
-        held = held.filter(pl.col("month").is_in(repeated.get_column("month").implode()))
+        # The months the refusal reads as rolls, their days from its own count of the rows
+        # (one scan of the table, not one for the proof and one for the days).
+        listed, repeated = _rolls_proven(spec, scan, None)
+        rows = listed.lazy().filter(pl.col("month").is_in(repeated.get_column("month")
+                                                          .implode()))
+        day = pl.col(_DAY)
+    else:
+        rows, day = scan, snapshot_day(spec)
+    held = (rows.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
+            .filter(pl.col("dates") > 1).sort("month").collect())
     read = "last" if spec.as_at == "last" else "refused"
     return [{"month": row["month"], "dates": row["dates"], "last": row["last"].isoformat(),
              "read": read} for row in held.iter_rows(named=True)]
