@@ -567,6 +567,8 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     loaded since moves no figure printed. A KPI whose definition changed since is named
     as redefined, not compared: its figures moved because the definition did. A last paper
     of a later month than this one is refused (`load`)."""
+    from kpi.paper import cases_text
+
     period = Month.typed(str(last["period"]))
     listed = _listed(last)
     parts = _parts(last)
@@ -622,8 +624,6 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
         if "cases" in figure:
             # the cases and base its paragraph printed beside it ("15,604 of 21,672")
-            from kpi.paper import cases_text
-
             again_cases = cases_now.get(key)
             then_cases = cases_text((figure["cases"][0], figure["cases"][1]))
             now_cases = "no figure" if value is None or again_cases is None \
