@@ -2663,16 +2663,19 @@ class OracleMachine(RuleBasedStateMachine):
         of VALUE is that of every part the data holds together (A, B and C), not of FOCUS
         alone." naming, from DuckDB, every force whose rows the KPI selects over the window
         (the rows with none last), wherever they are more than the focus; VALUE the KPI's own
-        figure, as its paragraph's first sentence prints it. Never said of the focus alone."""
+        figure, as its paragraph's first sentence prints it. Never said of the focus alone, nor
+        of a figure adding no rows (a count of 0: no part to name)."""
         forces = self.oracle.forces_selected(k, window)
         before = body[:at]
         said = re.search(r"By (.+?), the figure of (.+?) is that of every part the data holds "
                          r"together \((.+)\), not of (.+?) alone\. $", before)
-        if forces == [focus]:
+        if forces in ([focus], []):
             if said:
-                self.fail("peers", f"paper: {k.id}: only {focus} holds rows, yet the paper says "
-                                   f"its figure is of more: {said.group(0)}")
-            STATS["paper: whole-figure sentences not said (the focus's rows alone)"] += 1
+                self.fail("peers", f"paper: {k.id}: {'only ' + focus if forces else 'no part'} "
+                                   f"holds rows, yet the paper says its figure is of more: "
+                                   f"{said.group(0)}")
+            STATS["paper: whole-figure sentences not said (the focus's rows alone)" if forces
+                  else "paper: whole-figure sentences not said (no rows)"] += 1
             return
         if said is None:
             self.fail("peers", f"paper: {k.id}: its figure ({current['value']}) adds the rows "
