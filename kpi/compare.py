@@ -264,7 +264,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     versions: dict[str, int] = {}
     available = engine._available(project, {k.source for k in chosen}, as_of, versions)
     plans: dict[str, engine.Plan] = {}
-    held: dict[str, dict[tuple, list[Month]]] = {}  # parts_held of each dataset, read once
+    held: dict[object, dict[tuple, list[Month]]] = {}  # held_parts of each dataset, read once
     for kpi in chosen:
         months = available[kpi.source]
         if isinstance(months, str):
@@ -276,7 +276,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             raise UsageError(cut)
         if cut := quarter_cut(project, [kpi.source], plan.comparison):
             plan = plan._replace(comparison=None, note=f"comparison {cut}")
-        plan = _whole_loads(project, kpi.source, by, plan, held, as_of)
+        plan = _whole_loads(project, kpi, by, plan, held, as_of)
         if plan.stale:
             plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
         plans[kpi.id] = plan
@@ -369,20 +369,24 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                           kpis=tuple(results), versions=versions, notes=tuple(notes))
 
 
-def _whole_loads(project: Project, dataset_id: str, by: str, plan: engine.Plan,
-                 held: dict[str, dict[tuple, list[Month]]], as_of: AsOf | None) -> engine.Plan:
-    """The plan with its windows held whole by every part the dataset is loaded by
-    (`replace_by`), as the summary's are (engine.whole_parts): a part of another column (an
-    LPA, across forces) sums the rows of every force, so a force never loaded for a month of a
-    window would make each part's figure short of that month's rows. Compared by the one
+def _whole_loads(project: Project, kpi: KpiDef, by: str, plan: engine.Plan,
+                 held: dict[object, dict[tuple, list[Month]]], as_of: AsOf | None
+                 ) -> engine.Plan:
+    """The plan with its windows adding the same parts of every column telling parts of the
+    dataset apart but `by` (engine.held_parts, engine.whole_parts), as the summary's are: a
+    part of another column (an LPA, across forces) sums the rows of every force, so a force
+    never loaded for a month of a window, or holding rows in the year compared and none in
+    the current one, would make each part's figure short of its rows. Compared by the one
     column the dataset is loaded by, each part is its own load, held whole or left out (with
-    its months named) by `_compare_kpi`."""
-    spec = project.datasets[dataset_id]
-    if not spec.replace_by or spec.replace_by == (by,) or plan.current is None:
+    its months named) by `_compare_kpi`; compared by a peer group's column, each part is its
+    own figure too."""
+    spec = project.datasets[kpi.source]
+    if plan.current is None:
         return plan
-    if dataset_id not in held:
-        held[dataset_id] = store.parts_held(project, dataset_id, as_of)
-    return engine.whole_parts(spec, held[dataset_id], plan) if held[dataset_id] else plan
+    if (key := engine.held_key(project, kpi)) not in held:
+        held[key] = engine.held_parts(project, kpi.source, as_of, without=[by],
+                                      picked=kpi if key != kpi.source else None)
+    return engine.whole_parts(spec, held[key], plan) if held[key] else plan
 
 
 def shared_notes(result: PeerComparison) -> list[str]:
@@ -639,6 +643,12 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # part with no row in one of its months had none there: 0, as `kpi show`'s breakdown and
     # the paper count it (43 homicides in a year with none in January were "no comparison").
     loads = parts_are_loads(spec, by)
+    # A part of a column telling parts apart that the dataset is not loaded by (a peer
+    # group's force in an extract loaded whole) is judged over whole windows, as
+    # engine.part_gap judges it: one with no rows in a window compared has no figure there,
+    # never 0 (a force that stopped supplying), though a month without rows is a month
+    # without any (sparse data).
+    told = not loads and by in engine.telling_apart(project, spec)
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             if name is not None and (name in named or not picks):
@@ -649,7 +659,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             continue
         held = row[f"{kpi.id}:cur{HELD}"]
         assert held is not None  # a count of months (n_unique), never null
-        if loads and held == 0:
+        if (loads or told) and held == 0:
             absent.append(name)
             continue
         if loads and held < _stored_months(spec, current):
@@ -657,10 +667,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
-        if comparison is not None and loads:
+        if comparison is not None and (loads or told):
             cmp_held = row[f"{kpi.id}:cmp{HELD}"]
             assert cmp_held is not None  # a count of months (n_unique), never null
-            if cmp_held < _stored_months(spec, comparison):
+            if cmp_held < (_stored_months(spec, comparison) if loads else 1):
                 (new if cmp_held == 0 else unread).append(name)
                 cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
@@ -1083,7 +1093,7 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if group is None or group.focus is None or splittable(project, kpi, group.column):
         return None
-    only = _constant_part(project.datasets[kpi.source], group.column)
+    only = engine.constant_part(project.datasets[kpi.source], group.column)
     if only is not None and any(m != only for m in (*group.members, group.focus)):
         return None  # the data holds one part, so not the whole group: nothing to read
     try:
@@ -1123,19 +1133,10 @@ def _in_order(parts: Iterable[str | None]) -> tuple[str | None, ...]:
 Covered = engine.Covered  # the parts of one column a figure adds (kpi.engine)
 
 
-def _telling_apart(project: Project, spec: DatasetSpec) -> list[str]:
-    """The columns of a dataset that tell parts of the data apart, as kpi.toml declares them:
-    its `replace_by` columns (rows from several sources loaded separately: forces,
-    divisions, systems), then the column of each `[peers.*]` group (parts compared with each
-    other). A column's label or name is wording, not a declaration, so it is no trigger."""
-    peer_columns = [g.column for g in project.peers.values()]
-    return [c for c in dict.fromkeys([*spec.replace_by, *peer_columns]) if spec.has_column(c)]
-
-
 def kpi_covers(project: Project, results: Iterable[engine.KpiResult],
                as_of: AsOf | None) -> dict[str, tuple[Covered, ...]]:
     """For each result with a figure (by KPI id), the parts of each column telling parts of
-    the data apart (`_telling_apart`) whose rows its figure adds together: read from the rows
+    the data apart (`engine.telling_apart`) whose rows its figure adds together: read from the rows
     it counts (its filter, its current window; a rate's two measures each), in one scan of
     each dataset, a column derived as a literal (the sample's one force) its one part with no
     scan. None stands for rows with no value in the column. A column holding the same parts
@@ -1166,7 +1167,7 @@ def _columns_covered(project: Project, wanted: dict[str, list[tuple[str, KpiDef,
                      ) -> dict[tuple[str, str | None], dict[str, tuple[str, set[str | None]]]]:
     """(KPI id, part of `by` or None without it) -> column -> (the first dataset holding it,
     the parts of it whose rows the KPI's measures select in their windows, `wanted` as
-    `_read_for` gives it): each column telling parts of the data apart (`_telling_apart`)
+    `_read_for` gives it): each column telling parts of the data apart (`engine.telling_apart`)
     but `by`, of each dataset (one holding `by`, with it), in one scan of each; a column
     derived as a literal (the sample's one force) its one part with no scan. With `by`,
     `parts` names the parts of each KPI (`kpi compare`'s)."""
@@ -1175,15 +1176,15 @@ def _columns_covered(project: Project, wanted: dict[str, list[tuple[str, KpiDef,
         spec = project.datasets[dataset_id]
         if by is not None and not spec.has_column(by):
             continue
-        columns = [c for c in _telling_apart(project, spec) if c != by]
-        scanned = [c for c in columns if _constant_part(spec, c) is None]
+        columns = [c for c in engine.telling_apart(project, spec) if c != by]
+        scanned = [c for c in columns if engine.constant_part(spec, c) is None]
         held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of, by) \
             if scanned else {}
         for kpi_id in dict.fromkeys(k for k, _, _ in counted):
             for part in (parts or {}).get(kpi_id, ()) if by is not None else (None,):
                 mine = found.setdefault((kpi_id, part), {})
                 for column in columns:
-                    only = _constant_part(spec, column)
+                    only = engine.constant_part(spec, column)
                     held_parts = {only} if only is not None else held.get(
                         (kpi_id, part, column), set())
                     mine.setdefault(column, (dataset_id, set()))[1].update(held_parts)
@@ -1206,7 +1207,7 @@ def _covers_of(project: Project, columns: dict[str, tuple[str, set[str | None]]]
 def _with_part_covers(project: Project, results: list[KpiComparison], by: str,
                       as_of: AsOf | None) -> list[KpiComparison]:
     """Each part's `covers`: of each column telling parts of the data apart but `by`
-    (`_telling_apart`), the parts whose rows the part's current figure adds together, read
+    (`engine.telling_apart`), the parts whose rows the part's current figure adds together, read
     as `kpi_covers` reads a KPI's (the rows its KPI's measures select in the KPI's current
     window that hold the part), one scan of each dataset; none of a part with no figure. A
     part of another column than the one the data is loaded by (a crime type of three forces
@@ -1319,20 +1320,6 @@ def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResul
     by_name = {p.name: p for p in compared.parts}
     named = [*group.members, *([group.focus] if group.focus else [])]
     return {m: by_name[name] for m, name in _spelled(named, _parts_by_key(by_name)).items()}
-
-
-def _constant_part(dataset: DatasetSpec, column: str) -> str | None:
-    """The one part a derived column can hold when its expression is a literal (the sample's
-    `force = "'West Midlands'"`), as the comparison names parts (cast to text); None when the
-    column is declared or derived from the data. Read from the catalogue, not the store."""
-    derived = next((d for d in dataset.derived if d.name == column), None)
-    if derived is None:
-        return None
-    expression = pl.sql_expr(derived.expression)
-    if not expression.meta.is_literal():
-        return None
-    value = pl.select(expression.cast(pl.String).alias(column)).to_series()
-    return value.item() if value.len() == 1 else None
 
 
 def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,

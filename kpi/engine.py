@@ -197,9 +197,10 @@ class Report:
     # With `series`: the months read of each dataset (dataset id -> months), so a later series
     # over months all read (the board's trend figures) is taken from `monthly`.
     read: dict[str, frozenset[str]] | None = None
-    # The months each part of a dataset loaded part by part holds (`store.parts_held`), as
-    # read for the windows: the series' and verdicts' months are judged by them too.
-    held: dict[str, dict[tuple, list[Month]]] | None = None
+    # The months each part of a dataset holds, of each column telling its parts apart
+    # (`held_parts`), as read for the windows: the series' and verdicts' months are judged
+    # by them too.
+    held: dict[Any, dict[tuple, list[Month]]] | None = None
 
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
@@ -930,8 +931,132 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                          "shows what is stored)")
 
 
+class Told(NamedTuple):
+    """A part of a column telling parts of a dataset apart (`telling_apart`) that the dataset
+    is not loaded by (a `[peers.*]` group's `force` in a national extract loaded whole by
+    month), as `held_parts` keys it beside the `replace_by` parts (tuples of their values)."""
+    column: str
+    value: str
+
+
+def telling_apart(project: Project, spec: DatasetSpec) -> list[str]:
+    """The columns of a dataset that tell parts of the data apart, as kpi.toml declares them:
+    its `replace_by` columns (rows from several sources loaded separately: forces,
+    divisions, systems), then the column of each `[peers.*]` group (parts compared with each
+    other). A column's label or name is wording, not a declaration, so it is no trigger."""
+    peer_columns = [g.column for g in project.peers.values()]
+    return [c for c in dict.fromkeys([*spec.replace_by, *peer_columns]) if spec.has_column(c)]
+
+
+def constant_part(dataset: DatasetSpec, column: str) -> str | None:
+    """The one part a derived column can hold when its expression is a literal (the sample's
+    `force = "'West Midlands'"`), as the comparison names parts (cast to text); None when the
+    column is declared or derived from the data. Read from the catalogue, not the store."""
+    derived = next((d for d in dataset.derived if d.name == column), None)
+    if derived is None:
+        return None
+    expression = pl.sql_expr(derived.expression)
+    if not expression.meta.is_literal():
+        return None
+    value = pl.select(expression.cast(pl.String).alias(column)).to_series()
+    return value.item() if value.len() == 1 else None
+
+
+def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
+    """The stored columns `names` read, a derived column by the columns it is derived from."""
+    derived = {d.name: d.expression for d in spec.derived}
+    out: set[str] = set()
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in derived:
+            stack.extend(_sql(derived[name]).meta.root_names())
+        else:
+            out.add(name)
+    return out
+
+
+def _told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()
+                  ) -> list[str]:
+    """The columns telling a dataset's parts apart that it is not loaded by (`Told`), but
+    `without` and those derived as a literal (one part whatever the rows: no scan)."""
+    skip = set(without)
+    return [c for c in telling_apart(project, spec) if c not in spec.replace_by
+            and c not in skip and constant_part(spec, c) is None]
+
+
+def picked_columns(project: Project, measure: KpiDef) -> list[str]:
+    """The columns telling parts apart (`_told_columns`) that a measure's filter reads
+    (directly or through a derived column): a KPI of one force's crimes (`force = 'A'`) adds
+    only the forces its filter picks, so its parts are those of the rows it selects, not of
+    every row of the dataset."""
+    if not measure.filter or measure.dataset not in project.datasets:
+        return []
+    spec = project.datasets[measure.source]
+    read = _sources(spec, _sql(measure.filter, measure).meta.root_names())
+    return [c for c in _told_columns(project, spec) if _sources(spec, [c]) & read]
+
+
+def held_key(project: Project, measure: KpiDef) -> str | tuple[str, str]:
+    """What the parts a measure's figures add are held by (`held_parts`): its dataset, or with
+    a filter reading a column telling parts apart (`picked_columns`), its dataset and filter."""
+    if measure.filter and picked_columns(project, measure):
+        return (measure.source, measure.filter)
+    return measure.source
+
+
+def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
+               without: Iterable[str] = (), picked: KpiDef | None = None
+               ) -> dict[tuple, list[Month]]:
+    """The months each part of a dataset holds rows in, for every column telling its parts
+    apart (`telling_apart`) but those in `without`: its `replace_by` parts (tuples of their
+    values, `store.parts_held`) and, of each other such column (a `[peers.*]` group's), each
+    value (`Told`), read in one scan of the month and those columns. A column derived as a
+    literal holds one part whatever the rows (no scan); one that `picked`'s filter reads
+    (`picked_columns`) holds the parts of the rows it selects. Empty where the dataset has
+    none: the parts `part_gap` and `partial_months` hold every compared window and series
+    to. Whether a part holds a month is judged from every row of the dataset (whatever a
+    KPI's filter), so a month of sparse data with none of the rows a KPI counts still holds
+    the part that supplied the others."""
+    spec = project.datasets.get(dataset_id)
+    if spec is None:
+        return {}
+    skip = set(without)
+    out = {} if spec.replace_by and skip.issuperset(spec.replace_by) else store.parts_held(
+        project, dataset_id, as_of)
+    columns = _told_columns(project, spec, skip)
+    if not columns or not store.exists(project, dataset_id):
+        return out
+    from kpi.dateparts import covered
+
+    picks = set(picked_columns(project, picked)) if picked is not None else set()
+    frame = derive(store.scan(project, dataset_id, as_of), spec)
+    flag = [rows_of(picked).alias("__picked")] if picked is not None and picks else []
+    try:
+        rows = frame.select(pl.col("month"), *(pl.col(c).cast(pl.String) for c in columns),
+                            *flag).unique().collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
+                        f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+    told: dict[tuple, set[Month]] = {}
+    for row in rows.iter_rows():
+        selected = row[-1] if flag else True
+        for column, value in zip(columns, row[1:len(columns) + 1], strict=True):
+            # rows with no part are no part anyone supplies
+            if value is not None and (selected or column not in picks):
+                told.setdefault(Told(column, value), set()).add(Month.parse(row[0]))
+    return {**out, **{part: covered(spec, sorted(months)) for part, months in told.items()}}
+
+
 def part_label(spec: DatasetSpec, part: tuple) -> str:
-    """"force 'Kent'": a part of a dataset loaded part by part, as messages name it."""
+    """"force 'Kent'": a part of a dataset loaded part by part, or of a column telling its
+    parts apart (`Told`), as messages name it."""
+    if isinstance(part, Told):
+        return f"{part.column} '{part.value}'"
     return ", ".join(f"{column} '{value}'" for column, value in zip(spec.replace_by, part,
                                                                      strict=True))
 
@@ -957,14 +1082,27 @@ def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
 
 def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
              windows: Iterable[Window]) -> str | None:
-    """Why `window` cannot be summed over the parts of a dataset loaded part by part, or None:
-    a part that holds rows in any of `windows` (those compared) must hold every month of
-    `window`, or the window would sum it over fewer months than it claims."""
+    """Why `window` cannot be compared as the sum of the same parts as `windows` (those
+    compared), or None: the one rule of the parts a compared figure adds. A part of a dataset
+    loaded part by part (`replace_by`) that holds rows in any of `windows` must hold every
+    month of `window`, or the window would sum it over fewer months than it claims (a month
+    never loaded for it). A part of another column telling parts apart (`Told`: a peer
+    group's force in an extract loaded whole) that holds rows in any of `windows` must hold
+    rows in `window`: judged over the whole window, since a month without rows may be an empty
+    month of sparse data, while a whole window without any is a part the data does not hold
+    there (a force that stopped supplying)."""
+    windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
     # Rows with a blank part are no part anyone loads: they come and go with the data.
     named = (p for p, got in held.items() if None not in p and spans.intersection(got))
     for part in sorted(named, key=str):
+        if isinstance(part, Told):
+            if not months.intersection(held[part]):
+                other = next(w for w in windows if set(w.months()).intersection(held[part]))
+                return (f"{part_label(spec, part)} has rows in {other.label} and none in "
+                        f"{window.label}, so the figures would not add the same parts")
+            continue
         missing = sorted(months.difference(held[part]))
         if missing:
             shown = ", ".join(str(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
@@ -974,43 +1112,69 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
 
 
 def parts_held_of(project: Project, dataset_id: str, as_of: AsOf | None,
-                  report: Report | None = None) -> dict[tuple, list[Month]]:
-    """`store.parts_held`, taken from the report where its windows read it (one scan of the
-    table's parts per answer, not one for the windows, the verdicts and the trends each)."""
-    if report is not None and report.held is not None and dataset_id in report.held:
-        return report.held[dataset_id]
-    return store.parts_held(project, dataset_id, as_of)
+                  report: Report | None = None, measure: KpiDef | None = None
+                  ) -> dict[tuple, list[Month]]:
+    """`held_parts` (of `measure`'s rows where its filter picks parts, `held_key`), taken
+    from the report where its windows read it (one scan of the table's parts per answer, not
+    one for the windows, the verdicts and the trends each)."""
+    key = held_key(project, measure) if measure is not None else dataset_id
+    if report is not None and report.held is not None and key in report.held:
+        return report.held[key]
+    return held_parts(project, dataset_id, as_of,
+                      picked=measure if key != dataset_id else None)
 
 
 def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set[str]:
-    """The months of a series (labels) that some part of a dataset loaded part by part
-    (`held`, `store.parts_held`) holds no rows in, though it holds rows in another of them:
-    such a month sums fewer parts than its neighbours, so it has no value in a trend or a
-    process chart, as a window missing a part has none (part_gap). Empty for a dataset
-    loaded whole."""
+    """The months of a series (labels) that do not add the same parts as its latest months
+    (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset loaded
+    part by part holds no rows in, though it holds rows in another of them (it sums fewer
+    parts than its neighbours); and every month of a year of the series (12 months back from
+    its last) whose parts of a column telling parts apart (`Told`) are not those of its last
+    year: a force holding rows in one year and none in the other. Such a month has no value
+    in a trend or a process chart, as a window missing a part has none. Empty for a dataset
+    with no parts."""
     span = {Month.parse(m) for m in months}
     out: set[str] = set()
     for part, got in held.items():
-        if None in part or not span.intersection(got):
+        if None in part or isinstance(part, Told) or not span.intersection(got):
             continue
         out.update(str(m) for m in span.difference(got))
+    told = {part: set(got) for part, got in held.items() if isinstance(part, Told)}
+    if told and span:
+        last, first = max(span), min(span)
+        years = []
+        while last >= first:
+            years.append({m for m in span if last - 11 <= m <= last})
+            last = last - 12
+        latest = {part for part, got in told.items() if got & years[0]}
+        for year in years[1:]:
+            if {part for part, got in told.items() if got & year} != latest:
+                out.update(str(m) for m in year)
     return out
 
 
 def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:
-    """A plan whose windows every part of the dataset holds in full: a current window that
-    sums a part over fewer months is refused, and so is a comparison window (never read as
-    0 for a part whose months were never loaded). The parts held to them are those holding
-    rows in the current window or the comparison window the period asks for (`Plan.asked`),
-    even where that comparison is left out as incomplete: a force loaded only for the year
-    compared is not left out of the current year's figure because a month of that year is
-    missing."""
+    """A plan whose windows add the same parts (`part_gap`): a current window that sums a
+    part loaded part by part over fewer months is refused, and so is a comparison window
+    (never read as 0 for a part whose months were never loaded). The parts held to them are
+    those holding rows in the current window or the comparison window the period asks for
+    (`Plan.asked`), even where that comparison is left out as incomplete: a force loaded
+    only for the year compared is not left out of the current year's figure because a month
+    of that year is missing. A part of a column telling parts apart (`Told`) holding rows in
+    one of the two windows and none in the other leaves the comparison out, the current
+    figure being that of the parts it holds (its `covers`)."""
     asked = plan.comparison if plan.comparison is not None else plan.asked
     windows = [w for w in (plan.current, asked) if w is not None]
-    if plan.current is not None and (gap := part_gap(spec, held, plan.current, windows)):
+    loads = {p: got for p, got in held.items() if not isinstance(p, Told)}
+    if plan.current is not None and (gap := part_gap(spec, loads, plan.current, windows)):
         return Plan(None, None, gap, plan.stale)
-    if plan.comparison is not None and (gap := part_gap(spec, held, plan.comparison, windows)):
-        return plan._replace(comparison=None, note=f"comparison {gap}")
+    if plan.comparison is None:
+        return plan
+    if (gap := part_gap(spec, held, plan.comparison, windows)) or (
+            plan.current is not None and (gap := part_gap(spec, held, plan.current, windows))):
+        return plan._replace(comparison=None, note=f"comparison {plan.comparison.label} left "
+                             f"out: {gap}" if " is incomplete: " not in gap
+                             else f"comparison {gap}")
     return plan
 
 
@@ -1234,10 +1398,10 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         if problems:
             plans[kpi.id] = Plan(None, None, problems[0])
             continue
-        held = [f for f in found if not isinstance(f, str)]
+        months_of = [f for f in found if not isinstance(f, str)]
         # Every dataset's months, with those any of them holds only in part (`Held`).
-        common = Held(set.intersection(*held),
-                      {m: w for f in held for m, w in getattr(f, "early", {}).items()})
+        common = Held(set.intersection(*months_of),
+                      {m: w for f in months_of for m, w in getattr(f, "early", {}).items()})
         datasets = [s.source for s in sources]
         plan = (given_windows(*given[kpi.id], common) if given and kpi.id in given
                 else _plan_windows(project, kpi, period, vs, common, datasets))
@@ -1250,14 +1414,17 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         plans[kpi.id] = plan
     if any(plan.stale for plan in plans.values()):
         require_reached(project, period, as_of)
-    held = {d: store.parts_held(project, d, as_of) for d in
-            {k.source for k in base_kpis if project.datasets[k.source].replace_by}
-            if not isinstance(available[d], str)}
+    held: dict[Any, dict[tuple, list[Month]]] = {}
     for kpi in live:
         for source in measures_of(project, kpi):
-            if held.get(source.source):
-                plans[kpi.id] = whole_parts(project.datasets[source.source],
-                                            held[source.source], plans[kpi.id])
+            if isinstance(available[source.source], str):
+                continue
+            if (key := held_key(project, source)) not in held:
+                held[key] = held_parts(project, source.source, as_of,
+                                       picked=source if key != source.source else None)
+            if held[key]:
+                plans[kpi.id] = whole_parts(project.datasets[source.source], held[key],
+                                            plans[kpi.id])
 
     # Gather the measures and the months they are read for, per dataset, and read each
     # dataset once: every component month by month, each window the sum of its months.
@@ -2532,9 +2699,9 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         monthly = _read_already(project, dataset_id, kpis, span, as_of, report)
         if monthly is None:
             monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
-        held = parts_held_of(project, dataset_id, as_of, report)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
             own = monthly.get(kpi.id, {})
+            held = parts_held_of(project, dataset_id, as_of, report, kpi)
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months,
                                                          held)
             parts_of[kpi.id] = own

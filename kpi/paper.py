@@ -642,6 +642,7 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = Non
 
 _INCOMPLETE = re.compile(r"(comparison )?(.+) is incomplete: no data for "
                          r"(\d{4}-\d{2}(?:, \d{4}-\d{2})*)( \.\.\.)?")
+_UNLIKE = re.compile(r"comparison .+? left out: (.+ has rows in .+ and none in .+)")
 _NONE_BEFORE = re.compile(r"no data on or before (\d{4}-\d{2})")
 
 
@@ -664,6 +665,9 @@ def no_figure_words(note: str | None) -> str:
         listed = _and_list(months + ["other months"]) if found[4] else _and_list(months)
         whole = "" if found[1] else "whole "
         return f"the data held does not cover the {whole}{found[2]}, with no data for {listed}"
+    found = _UNLIKE.fullmatch(text)
+    if found:  # engine.part_gap: a part held in one window compared and not the other
+        return found[1]
     found = _NONE_BEFORE.fullmatch(text)
     if found:
         return f"no data on or before {Month.parse(found[1]).name}"

@@ -399,10 +399,11 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     if parts is None:
         parts = _read_monthly(project, kpis, spans, as_of)
 
-    # A month that a part of a dataset loaded part by part (`replace_by`) holds no rows in,
-    # though it holds rows in other months of the series, has no value: it would sum fewer
-    # parts than its neighbours (engine.partial_months).
-    held_by: dict[str, dict[tuple, list[Month]]] = {}
+    # A month that does not add the same parts as the latest months has no value: a part of
+    # a dataset loaded part by part (`replace_by`) holding no rows in it, though it holds rows
+    # in other months of the series, or a year of it holding other parts of a peer group's
+    # column than the latest year (engine.partial_months).
+    held_by: dict[object, dict[tuple, list[Month]]] = {}
     partial: set[tuple[str, str]] = set()
 
     def value(measure: KpiDef, month: str) -> float | None:
@@ -417,11 +418,11 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
         labels = tuple(str(Month(i)) for i in range(start.index, end.index + 1))
         partial.clear()
         for measure in engine.measures_of(project, kpi):
-            if measure.source not in held_by:
-                held_by[measure.source] = engine.parts_held_of(project, measure.source,
-                                                               as_of, report)
+            if (key := engine.held_key(project, measure)) not in held_by:
+                held_by[key] = engine.parts_held_of(project, measure.source, as_of, report,
+                                                    measure)
             partial.update((measure.source, m) for m in
-                           engine.partial_months(held_by[measure.source], labels))
+                           engine.partial_months(held_by[key], labels))
         if kpi.is_derived:
             num, den = engine.measures_of(project, kpi)
             values = []

@@ -1526,6 +1526,48 @@ class Oracle:
             or not cmp_ <= model.held(dataset)))
         return cur_gap, cmp_gap
 
+    def told_gap(self, k: Kpi, current: tuple[int, int] | None,
+                 comparison: tuple[int, int] | None) -> str | None:
+        """docs/peers.md, "Like with like": where a peer group's column (force) tells apart the
+        parts of a dataset not loaded by it (the quarterly rows, loaded whole by quarter), a
+        force holding rows in one of the two windows compared and none in the other leaves the
+        comparison out, the current figure standing. The first such force (by name), or None.
+        Whether a force holds a window is read from every row of the dataset, whatever the
+        KPI's filter (the quarterly KPIs have none)."""
+        spec = self.model.spec
+        if current is None or comparison is None or not spec.peer_members:
+            return None
+        kpis = {x.id: x for x in spec.kpis}
+        measures = [kpis[p] for p in k.parts] if k.parts else [k]
+        cur = set(range(current[0], current[1] + 1))
+        cmp_ = set(range(comparison[0], comparison[1] + 1))
+        for m in measures:
+            if m.dataset != "q":  # the incidents' forces are its loads (replace_by)
+                continue
+            for force in sorted({r["force"] for r in self.model.rows["q"]} - {None}):
+                held = self.model.held("q", force)
+                if bool(held & cur) != bool(held & cmp_):
+                    return force
+        return None
+
+    def told_partial(self, k: Kpi, span: range) -> set[int]:
+        """The months of a series (`span`) with no value by the rule of `told_gap`: the span
+        cut into years back from its last month, every month of a year whose forces holding
+        rows (of the quarterly rows, with a peer group of forces) are not those of the last
+        year (engine.partial_months)."""
+        spec = self.model.spec
+        if not spec.peer_members or self.dataset_of(k) != "q" or not span:
+            return set()
+        forces = sorted({r["force"] for r in self.model.rows["q"]} - {None})
+        held = {f: self.model.held("q", f) for f in forces}
+        years, last = [], max(span)
+        while last >= min(span):
+            years.append({m for m in span if last - 11 <= m <= last})
+            last -= 12
+        latest = {f for f in forces if held[f] & years[0]}
+        return {m for year in years[1:] if {f for f in forces if held[f] & year} != latest
+                for m in year}
+
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the
         window, else no figure (never 0 for months it never loaded), where the dataset is

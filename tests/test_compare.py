@@ -863,10 +863,10 @@ def test_a_part_without_a_change_says_why_in_every_form(tmp_path):
     """A part with no change printed "n/a" in its change cell and had no word of why in the
     JSON, the CSV, the workbook or `Project.compare()`, where the summary says it. Each now
     says it in the summary's words (engine.no_change): a force whose rows begin in 2025
-    ("Eden": two burglaries a month; the dataset is not loaded by force, so a year it holds no
-    row in is a year of none, docs/json.md) has a count's change from 0 (+24, no % change),
-    no comparison for a share (0 / 0), and no figure for a share of thefts, which it has none
-    of (0 / 0); every other part has a change and no words."""
+    ("Eden": two burglaries a month; a part of a peer group's column with no rows in the
+    whole year compared is no part of that year, docs/json.md) has no comparison for a count
+    or a share, and no figure for a share of thefts, which it has none of (0 / 0); every other
+    part has a change and no words."""
     import fastexcel
     import jsonschema
     import polars as pl
@@ -896,7 +896,8 @@ better = "higher"
     def expected(kpi_id: str, part: str) -> str | None:
         if part != "Eden":
             return None
-        return {"thefts_charged": "no figure", "charged_share": "no comparison"}.get(kpi_id)
+        return {"thefts_charged": "no figure", "charged_share": "no comparison",
+                "total_crime": "no comparison"}.get(kpi_id)
 
     doc = _compare(folder, *asked[1:])
     schema = json.loads((Path(__file__).resolve().parents[1] / "kpi" / "schemas"

@@ -1376,11 +1376,23 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_value(where, k, "current", cur["value"], current, got.get("note"))
         if "covers" in got:  # the summary's and `kpi show`'s
             self._check_covers_field(where, k, got["covers"], current, cur["value"])
+        told = self.oracle.told_gap(k, current, comparison)
         if cmp_ is None:
-            if comparison is not None and None not in self.oracle.accepted(k, comparison)[0]:
+            if told is not None:
+                STATS["like with like: comparisons left out"] += 1
+                if None not in self.oracle.accepted(k, comparison)[0] and not stale and not \
+                        re.search(r"left out: force '.+' has rows in ", got.get("note") or ""):
+                    self.fail("part_gaps", f"{where}: {k.id}: comparison left out (force "
+                                           f"{told!r} holds rows in one window only), yet its "
+                                           f"note does not say so: {got.get('note')!r}")
+            elif comparison is not None and None not in self.oracle.accepted(k, comparison)[0]:
                 self.fail("no_figure", f"{where}: {k.id}: no comparison figure, expected "
                                        f"{self.oracle.accepted(k, comparison)[0]}")
             return
+        if told is not None:
+            self.fail("part_gaps", f"{where}: {k.id}: a comparison {cmp_['value']} of "
+                                   f"{text(comparison[0])}..{text(comparison[1])}, yet force "
+                                   f"{told!r} holds rows in one of the two windows only")
         window = (parse(cmp_["start"]), parse(cmp_["end"]))
         if window != comparison:
             self.fail("kind_baseline" if k.baseline else "window",
@@ -1909,14 +1921,25 @@ class OracleMachine(RuleBasedStateMachine):
                                           f"{k.within}): test note {signal.get('note')!r}")
             STATS["show: notes of a rate of two KPIs tested as proportions checked"] += 1
         self._check_trend_parts(k, doc["trend"])
+        # the months shown: those of a year whose forces holding rows are not those of the
+        # last year shown have no value (Oracle.told_partial)
+        shown = [parse(p) for point in doc["trend"] for p in point["month"].split("..")]
+        told = self.oracle.told_partial(k, range(min(shown), max(shown) + 1)) if shown \
+            else set()
         for point in doc["trend"]:
             # a month, or a span of months ("2024-04..2024-06", a quarter)
             first, _, last = point["month"].partition("..")
             span = (parse(first), parse(last or first))
             m = span[1]
             quarterly = self.oracle.dataset_of(k) == "q"
+            if told.intersection(range(span[0], span[1] + 1)):
+                STATS["show: trend months of unlike forces (no value)"] += 1
+                if point["value"] is not None:
+                    self.fail("part_gaps", f"show {k.id} trend {point['month']}: kpi printed "
+                                           f"{point['value']}, yet the forces holding rows in "
+                                           f"its year are not those of the last year shown")
             # a month with no value too (no rows, a zero denominator): the model has none
-            if not (quarterly and "quarter_trend" in self.avoid):
+            elif not (quarterly and "quarter_trend" in self.avoid):
                 self._check_value("show trend", k, f"month {point['month']}", point["value"],
                                   span, None)
                 STATS["show: trend months checked" + (" (no value)" if point["value"] is None
@@ -3365,6 +3388,13 @@ class OracleMachine(RuleBasedStateMachine):
             k, window = kpis[f["kpi"]], window_months(f["window"])
             before, _ = then.accepted(k, window)
             after, _ = self.oracle.accepted(k, window)
+            # a comparison window is worked out again beside the current window printed with
+            # it: where a force now holds rows in one of the two only, it has no figure
+            paired = next((window_months(c["window"]) for c in last["figures"]
+                           if c["kpi"] == f["kpi"] and c["role"] == "current"), None)
+            if f.get("role") == "comparison" and self.oracle.told_gap(k, paired, window):
+                STATS["revisions: comparisons left out now (like with like)"] += 1
+                after = {None}
             row = (f"KPI {f['kpi']}", f["window_label"], f["shown"])
             if len(before) != 1 or len(after) != 1 or None in before:
                 open_.add(row)

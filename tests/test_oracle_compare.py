@@ -1139,11 +1139,26 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     assert [p["comparison"] for p in crimes["parts"]] == [None, None, None]
     assert "year ending December 2024 is incomplete: force 'Bure' has no rows for 2024-06" \
         in crimes["note"]
-    # the force is the part each load holds: compared by force, Avon keeps its comparison
+    # compared by force, each force's figure adds the LPAs of peer group 'g': East, with rows
+    # in 2025 and none in 2024, leaves every comparison out (a part of a peer group's column
+    # held in one window compared only, engine.part_gap)
+    result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
+                 "--by", "force", "--vs", "yoy", "--format", "json")
+    [by_force] = json.loads(result.stdout)["kpis"]
+    assert [p["comparison"] for p in by_force["parts"]] == [None, None]
+    assert by_force["note"].startswith(
+        "comparison year ending December 2024 left out: lpa 'East' has rows in year ending "
+        "December 2025 and none in year ending December 2024")
+    # with East's crime of March 2024 loaded too, the force is the part each load holds:
+    # Avon keeps its comparison (36 and East's 1), Bure, never loaded for June 2024, has none
+    avon = tmp_path / "cmp" / "Avon.csv"
+    avon.write_text(avon.read_text(encoding="utf-8") + "2024-03-04,Avon,East\n",
+                    encoding="utf-8")
+    assert cli("--project", str(tmp_path / "cmp"), "ingest", "crimes", str(avon)).exit_code == 0
     result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
                  "--by", "force", "--vs", "yoy", "--format", "json")
     parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
-    assert parts["Avon"]["comparison"]["value"] == 36 and parts["Bure"]["comparison"] is None
+    assert parts["Avon"]["comparison"]["value"] == 37 and parts["Bure"]["comparison"] is None
 
     # in a peer group, East is in the data, as North and South are
     result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",

@@ -1,0 +1,247 @@
+"""A figure compared with another adds the same parts of every column telling parts of the
+data apart (a `[peers.*]` group's column) in each window it compares. A national extract loaded
+whole by month held three forces' crimes for 2024 and only one force's for 2025 (a force that
+stopped supplying data, as Greater Manchester did to police.uk in 2019-20): the summary printed
+the current year (one force) against the baseline (three forces), "-240 (-66.7%) improving",
+significant, a special cause of improvement, exit 0. The comparison is now left out with a
+note naming the part and the two windows (`kpi.engine.part_gap`), in every face; a part with
+no rows in some months of a window (sparse data) still compares. The figures are counted by
+hand from the rows written here and again by DuckDB over the extract."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import inprocess
+import pytest
+
+import kpi
+
+PROJECT = """
+[project]
+name = "Forces"
+baseline = "2024-12"
+
+[datasets.crimes]
+date = "month"
+
+[datasets.crimes.columns]
+month = { type = "month", from = ["Month"] }
+force = { type = "str", from = ["Force"], label = "force" }
+kind = { type = "str", from = ["Kind"] }
+
+[peers.forces]
+column = "force"
+members = ["A", "B", "C"]
+
+[[priorities]]
+id = "p"
+title = "Crime"
+
+[[kpis]]
+id = "crime"
+title = "Total crime"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+filter = "kind = 'crime'"
+better = "lower"
+breakdowns = ["force"]
+"""
+
+PERIOD = "2025-12"
+UNLIKE = ("comparison year ending December 2024 left out: force 'B' has rows in year ending "
+          "December 2024 and none in year ending December 2025")
+
+
+def _rows(forces_by_year: dict[int, tuple[str, ...]], per_month: int = 10,
+          months: dict[str, set[int]] | None = None) -> list[dict[str, str]]:
+    """`per_month` crimes a month for each force of each year (only in `months[force]`
+    where given: a sparse force)."""
+    rows = []
+    for year, forces in forces_by_year.items():
+        for month in range(1, 13):
+            for force in forces:
+                if months is not None and force in months and month not in months[force]:
+                    continue
+                rows += [{"Month": f"{year}-{month:02d}", "Force": force, "Kind": "crime"}
+                         for _ in range(per_month)]
+    return rows
+
+
+def _project(folder: Path, rows: list[dict[str, str]], more: str = "") -> Path:
+    (folder / "kpi.toml").write_text(PROJECT + more, encoding="utf-8")
+    extract = folder / "crimes.csv"
+    with extract.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, ["Month", "Force", "Kind"])
+        writer.writeheader()
+        writer.writerows(rows)
+    out = inprocess.run(["--project", folder, "ingest", "crimes", extract])
+    assert out.returncode == 0, out.stderr
+    return folder
+
+
+def _kpi(folder: Path, *args: str) -> str:
+    out = inprocess.run(["--project", folder, *args])
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def _duckdb_counts(extract: Path) -> dict[tuple[str, str], int]:
+    """(year, force) -> crimes, by DuckDB over the extract."""
+    import duckdb
+
+    con = duckdb.connect()
+    got = con.execute("SELECT substr(Month, 1, 4), Force, count(*) FROM read_csv(?, header = "
+                      "true, all_varchar = true) WHERE Kind = 'crime' GROUP BY ALL",
+                      [str(extract)]).fetchall()
+    return {(year, force): n for year, force, n in got}
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory) -> Path:
+    """Forces A, B and C supply 10 crimes a month in 2024; only A does in 2025."""
+    return _project(tmp_path_factory.mktemp("stopped"),
+                    _rows({2024: ("A", "B", "C"), 2025: ("A",)}))
+
+
+def test_the_oracle_counts_the_figures_by_hand(stopped):
+    # By hand: 2024, 3 forces x 12 months x 10 = 360; 2025, A alone, 12 x 10 = 120; A's own
+    # year before, 120. Like with like, A's 120 against A's 120; the summary compared 120
+    # with 360.
+    counts = _duckdb_counts(stopped / "crimes.csv")
+    assert counts == {("2024", "A"): 120, ("2024", "B"): 120, ("2024", "C"): 120,
+                      ("2025", "A"): 120}
+
+
+def test_the_summary_leaves_out_a_comparison_of_other_parts(stopped):
+    text = _kpi(stopped, "summary", "--period", PERIOD)
+    assert "-66.7%" not in text and "improving" not in text
+    assert "-240" not in text
+    got = json.loads(_kpi(stopped, "summary", "--period", PERIOD, "--format", "json"))
+    crime = got["kpis"][0]
+    assert crime["current"]["value"] == 120  # A's 2025, as counted by hand
+    assert crime["comparison"] is None
+    assert crime["change"]["percent"] is None and crime["status"] == "no_data"
+    assert crime["note"].startswith(UNLIKE)
+    assert crime["significance"]["significant"] is None
+    # The process chart is of the months adding the same forces as the latest year's: A's.
+    assert crime["variation"]["points"] == 12
+    assert crime["variation"]["verdict"] == "common_cause"
+    assert crime["covers"] == [{"column": "force", "label": "force", "parts": ["A"]}]
+
+
+def test_kpi_show_leaves_it_out_and_its_trend_has_no_value_of_other_parts(stopped):
+    got = json.loads(_kpi(stopped, "show", "crime", "--period", PERIOD, "--format", "json"))
+    assert got["kpi"]["comparison"] is None and got["kpi"]["note"].startswith(UNLIKE)
+    values = {row["month"]: row["value"] for row in got["trend"]}
+    assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
+    assert all(values[f"2025-{m:02d}"] == 10 for m in range(1, 13))  # A's 10 a month
+    # its breakdown by force: A's figure alone, with no change (B's and C's never 0)
+    assert [(p["part"], p["current"], p["comparison"]) for p in got["breakdowns"]["force"]] \
+        == [("A", 120, None)]
+
+
+def test_kpi_compare_by_another_column_leaves_it_out(stopped):
+    got = json.loads(_kpi(stopped, "compare", "--by", "kind", "--period", PERIOD,
+                          "--format", "json"))
+    crime = got["kpis"][0]
+    assert crime["note"].startswith(UNLIKE)
+    assert [(p["name"], p["current"]["value"], p["comparison"]) for p in crime["parts"]] == [
+        ("crime", 120, None)]
+
+
+def test_kpi_compare_by_the_peer_column_never_reads_a_force_with_no_rows_as_0(stopped):
+    got = json.loads(_kpi(stopped, "compare", "--by", "force", "--period", PERIOD,
+                          "--format", "json"))
+    crime = got["kpis"][0]
+    assert [(p["name"], p["current"]["value"], p["comparison"]["value"])
+            for p in crime["parts"]] == [("A", 120, 120)]
+    assert "left out, with no rows in the year ending December 2025" in crime["note"]
+    assert crime["note"].endswith(": B, C")
+
+
+def test_the_paper_and_the_python_face_leave_it_out(stopped):
+    _kpi(stopped, "export", "markdown", "--period", PERIOD, "--output", stopped / "p.md")
+    paper = (stopped / "p.md").read_text(encoding="utf-8")
+    assert "66.7" not in paper and "360" not in paper
+    assert ("no comparison can be made: force 'B' has rows in year ending December 2024 and "
+            "none in year ending December 2025") in paper
+    frame = kpi.open(stopped).summary(period=PERIOD)
+    row = frame.row(0, named=True)
+    assert (row["current_value"], row["comparison_value"], row["change_percent"]) == (
+        120, None, None)
+    assert row["note"].startswith(UNLIKE)
+
+
+def test_a_force_that_starts_supplying_leaves_the_comparison_out_too(tmp_path):
+    folder = _project(tmp_path, _rows({2024: ("A",), 2025: ("A", "D")}))
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert crime["current"]["value"] == 240 and crime["comparison"] is None  # 2 x 12 x 10
+    assert crime["note"].startswith("comparison year ending December 2024 left out: force "
+                                    "'D' has rows in year ending December 2025 and none in "
+                                    "year ending December 2024")
+
+
+def test_sparse_parts_with_rows_in_each_window_still_compare(tmp_path):
+    """C holds rows in March and October 2024 and in June 2025 only (deaths in custody): a
+    month without rows is an empty month, not a force missing; both windows add A, B and C."""
+    rows = _rows({2024: ("A", "B", "C"), 2025: ("A", "B", "C")}, per_month=2,
+                 months={"C": set()})
+    rows += [{"Month": month, "Force": "C", "Kind": "crime"}
+             for month in ("2024-03", "2024-10", "2025-06")]
+    folder = _project(tmp_path, rows)
+    counts = _duckdb_counts(folder / "crimes.csv")
+    # By hand: A and B 2 a month, 48 a year together; C 2 in 2024 and 1 in 2025.
+    assert (counts[("2024", "C")], counts[("2025", "C")]) == (2, 1)
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert crime["current"]["value"] == 49 and crime["comparison"]["value"] == 50
+    assert crime["change"]["absolute"] == -1 and crime["note"] is None
+    assert crime["variation"]["points"] == 24  # no month of the series left out
+    by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                               "--format", "json"))["kpis"][0]
+    assert {p["name"]: (p["current"]["value"], p["comparison"]["value"])
+            for p in by_force["parts"]} == {"A": (24, 24), "B": (24, 24), "C": (1, 2)}
+
+
+def test_a_kpi_picking_its_forces_is_held_to_the_forces_it_picks(tmp_path):
+    """A KPI of A's crimes alone adds A in both years, whatever B and C did: its comparison
+    stands (120 against 120, by hand), its series too; one of A's and B's is left out."""
+    more = """
+[[kpis]]
+id = "a_crime"
+title = "A's crime"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+filter = "kind = 'crime' and force = 'A'"
+better = "lower"
+
+[[kpis]]
+id = "ab_crime"
+title = "A's and B's crime"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+filter = "kind = 'crime' and force in ('A', 'B')"
+better = "lower"
+"""
+    folder = _project(tmp_path, _rows({2024: ("A", "B", "C"), 2025: ("A",)}), more)
+    got = {k["id"]: k for k in json.loads(_kpi(folder, "summary", "--period", PERIOD,
+                                               "--format", "json"))["kpis"]}
+    mine = got["a_crime"]
+    assert (mine["current"]["value"], mine["comparison"]["value"]) == (120, 120)
+    assert mine["change"]["absolute"] == 0 and mine["note"] is None
+    assert mine["variation"]["points"] == 24
+    both = got["ab_crime"]
+    assert both["current"]["value"] == 120 and both["comparison"] is None
+    assert both["note"].startswith(UNLIKE)
+    # by another column, the same
+    compared = {k["id"]: k for k in json.loads(_kpi(
+        folder, "compare", "--by", "kind", "--period", PERIOD, "--format", "json"))["kpis"]}
+    assert compared["a_crime"]["parts"][0]["comparison"]["value"] == 120
+    assert compared["ab_crime"]["parts"][0]["comparison"] is None
