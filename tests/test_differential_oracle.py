@@ -1057,6 +1057,25 @@ class OracleMachine(RuleBasedStateMachine):
         write_csv(path, "q", rows, self.spec)
         self.ingest("q", [path], rows, [])
 
+    @precondition(lambda self: bool(self.spec.peer_members) and "part_gaps" not in self.avoid)
+    @rule()
+    def load_quarters_stopping(self):
+        """A national quarterly extract of two forces, loaded whole by quarter, one of which
+        stops supplying at a quarter drawn (Greater Manchester's stop of police.uk), or starts
+        there: the like-with-like rule (`Oracle.told_gap`) meets a force with rows in every
+        quarter of one year and only some, or none, of the other."""
+        r = self.rnd
+        quarters = self._months(Q_FIRST, Q_LAST, step=3, longest=12)
+        steady, other = r.sample(self.spec.forces, 2)
+        cut = r.choice(quarters)
+        stops = r.random() < 0.7
+        rows = q_rows(r, quarters, steady, varied=True) + q_rows(
+            r, [q for q in quarters if (q < cut) == stops], other, varied=True)
+        STATS["quarterly extracts of a force that " + ("stops" if stops else "starts")] += 1
+        path = self.new_file(csv=_past_a_cell(rows))
+        write_csv(path, "q", rows, self.spec)
+        self.ingest("q", [path], rows, [])
+
     @precondition(lambda self: self.model.rows["inc"])
     @rule()
     def load_other_spelling(self):
