@@ -1142,9 +1142,12 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
     parts than its neighbours); and every month of a year of the series (12 months back from
     its last) whose parts of a column telling parts apart (`Told`) are not held as its last
     year holds them (`told_shape`, the rule of two windows compared): a force holding rows in
-    one year and none in the other, or rows in every month of one and not of the other. Such
-    a month has no value in a trend or a process chart, as a window missing a part has none.
-    Empty for a dataset with no parts."""
+    one year and none in the other, or rows in every month of one and not of the other; and
+    the months of the last year a part holds no rows in where it holds rows in only some of
+    them, having held every month of an earlier year (a force that stopped in June: its last
+    six months add fewer parts than its first six). Such a month has no value in a trend or
+    a process chart, as a window missing a part has none. Empty for a dataset with no
+    parts."""
     span = {Month.parse(m) for m in months}
     out: set[str] = set()
     for part, got in held.items():
@@ -1159,9 +1162,16 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
             years.append({m for m in span if last - 11 <= m <= last})
             last = last - 12
         latest = told_shape(told, years[0])
-        for year in years[1:]:
-            if told_shape(told, year) != latest:
+        shapes = [told_shape(told, year) for year in years[1:]]
+        for year, shape in zip(years[1:], shapes, strict=True):
+            if shape != latest:
                 out.update(str(m) for m in year)
+        # A part with rows in only some months of the last year that held every month of an
+        # earlier one stopped (or started) within it: the last year's months without its rows
+        # add fewer parts than the others (a fall of a third read as a special cause).
+        for part, whole in latest.items():
+            if not whole and any(shape.get(part) for shape in shapes):
+                out.update(str(m) for m in years[0].difference(told[part]))
     return out
 
 

@@ -1556,7 +1556,9 @@ class Oracle:
         """The months of a series (`span`) with no value by the rule of `told_gap`: the span
         cut into years back from its last month, every month of a year whose forces holding
         rows (of the quarterly rows, with a peer group of forces), and those of them holding
-        rows in its every month, are not those of the last year (engine.partial_months)."""
+        rows in its every month, are not those of the last year; and the months of the last
+        year a force holding rows in only some of them, and in every month of an earlier year,
+        holds none in (engine.partial_months)."""
         spec = self.model.spec
         if not spec.peer_members or self.dataset_of(k) != "q" or not span:
             return set()
@@ -1569,7 +1571,13 @@ class Oracle:
         def shape(year: set[int]) -> dict[str, bool]:
             return {f: year <= held[f] for f in forces if held[f] & year}
 
-        return {m for year in years[1:] if shape(year) != shape(years[0]) for m in year}
+        out = {m for year in years[1:] if shape(year) != shape(years[0]) for m in year}
+        # a force with rows in some months of the last year, every month of an earlier one:
+        # the last year's months it holds none in
+        for f, whole in shape(years[0]).items():
+            if not whole and any(shape(year).get(f) for year in years[1:]):
+                out |= years[0] - held[f]
+        return out
 
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the

@@ -270,12 +270,18 @@ def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
         "December 2025, so the figures would not add the same parts")
     text = _kpi(folder, "summary", "--period", PERIOD)
     assert "-16.7%" not in text and "improving" not in text
-    # kpi show: the year before has no value (C held otherwise), this year's months stand
+    # kpi show: the year before has no value (C held otherwise), nor have this year's months
+    # C holds no rows in (20 a month, read as a fall of a third): six months of 30 are left
     got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
     assert got["kpi"]["comparison"] is None
     values = {row["month"]: row["value"] for row in got["trend"]}
     assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
-    assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [30] * 6 + [20] * 6
+    assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [30] * 6 + [None] * 6
+    # so no process chart reads the fall as a special cause of improvement
+    assert crime["variation"] is None  # (six months: too few for a chart)
+    _kpi(folder, "export", "markdown", "--period", PERIOD, "--output", folder / "p.md")
+    paper = (folder / "p.md").read_text(encoding="utf-8")
+    assert "special cause of improvement" not in paper and "-16.7" not in paper
     # by force: A and B compare (120 with 120), C has no comparison and the note says why
     by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
                                "--format", "json"))["kpis"][0]
