@@ -644,11 +644,13 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # the paper count it (43 homicides in a year with none in January were "no comparison").
     loads = parts_are_loads(spec, by)
     # A part of a column telling parts apart that the dataset is not loaded by (a peer
-    # group's force in an extract loaded whole) is judged over whole windows, as
+    # group's force in an extract loaded whole) is judged by the windows' shape, as
     # engine.part_gap judges it: one with no rows in a window compared has no figure there,
-    # never 0 (a force that stopped supplying), though a month without rows is a month
-    # without any (sparse data).
+    # never 0 (a force that stopped supplying), and one with rows in every month of one
+    # window and not of the other has no comparison (a force that stopped in June), though
+    # a month without rows is a month without any where neither window is whole (sparse).
     told = not loads and by in engine.telling_apart(project, spec)
+    uneven: list[str] = []  # parts with rows in every month of one window, not the other
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             if name is not None and (name in named or not picks):
@@ -673,6 +675,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             if cmp_held < (_stored_months(spec, comparison) if loads else 1):
                 (new if cmp_held == 0 else unread).append(name)
                 cmp = None  # never 0 for months that were never loaded
+            elif told and (held == _stored_months(spec, current)) != (
+                    cmp_held == _stored_months(spec, comparison)):
+                uneven.append(name)
+                cmp = None
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status, _ = engine.judged(kpi, change, current, stale)
@@ -709,6 +715,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         assert comparison is not None  # only a comparison window leaves a part unread
         extra = (f"no comparison for {_listed(sorted(unread))}: rows in only some months of "
                  f"the {comparison.label}")
+        note = f"{note}; {extra}" if note else extra
+    if uneven:
+        assert comparison is not None  # only a comparison window leaves a part uneven
+        extra = (f"no comparison for {_listed(sorted(uneven))}: rows in every month of one "
+                 f"of the {current.label} and the {comparison.label}, not of the other")
         note = f"{note}; {extra}" if note else extra
 
     if not parts and not note:

@@ -1087,10 +1087,12 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     loaded part by part (`replace_by`) that holds rows in any of `windows` must hold every
     month of `window`, or the window would sum it over fewer months than it claims (a month
     never loaded for it). A part of another column telling parts apart (`Told`: a peer
-    group's force in an extract loaded whole) that holds rows in any of `windows` must hold
-    rows in `window`: judged over the whole window, since a month without rows may be an empty
-    month of sparse data, while a whole window without any is a part the data does not hold
-    there (a force that stopped supplying)."""
+    group's force in an extract loaded whole) is held by the windows' shape (`told_shape`):
+    one that holds rows in any of `windows` must hold rows in `window` (a whole window
+    without any is a part the data does not hold there: a force that stopped supplying), and
+    one that holds rows in every month of any of them must hold every month of `window` (a
+    part supplying every month, then not: a force that stopped in June). A part with rows in
+    only some months of each window is sparse data, compared as the rows hold it."""
     windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
@@ -1098,10 +1100,19 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     named = (p for p, got in held.items() if None not in p and spans.intersection(got))
     for part in sorted(named, key=str):
         if isinstance(part, Told):
-            if not months.intersection(held[part]):
-                other = next(w for w in windows if set(w.months()).intersection(held[part]))
+            got = set(held[part])
+            if not months.intersection(got):
+                other = next(w for w in windows if set(w.months()).intersection(got))
                 return (f"{part_label(spec, part)} has rows in {other.label} and none in "
                         f"{window.label}, so the figures would not add the same parts")
+            whole = next((w for w in windows if set(w.months()) <= got), None)
+            if whole is not None and not months <= got:
+                missing = sorted(months.difference(got))
+                shown = ", ".join(str(m) for m in missing[:3]) + (
+                    " ..." if len(missing) > 3 else "")
+                return (f"{part_label(spec, part)} has rows in every month of {whole.label} "
+                        f"and none in {shown} of {window.label}, so the figures would not "
+                        f"add the same parts")
             continue
         missing = sorted(months.difference(held[part]))
         if missing:
@@ -1129,10 +1140,14 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
     (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset loaded
     part by part holds no rows in, though it holds rows in another of them (it sums fewer
     parts than its neighbours); and every month of a year of the series (12 months back from
-    its last) whose parts of a column telling parts apart (`Told`) are not those of its last
-    year: a force holding rows in one year and none in the other. Such a month has no value
-    in a trend or a process chart, as a window missing a part has none. Empty for a dataset
-    with no parts."""
+    its last) whose parts of a column telling parts apart (`Told`) are not held as its last
+    year holds them (`told_shape`, the rule of two windows compared): a force holding rows in
+    one year and none in the other, or rows in every month of one and not of the other; and
+    the months of the last year a part holds no rows in where it holds rows in only some of
+    them, having held every month of an earlier year (a force that stopped in June: its last
+    six months add fewer parts than its first six). Such a month has no value in a trend or
+    a process chart, as a window missing a part has none. Empty for a dataset with no
+    parts."""
     span = {Month.parse(m) for m in months}
     out: set[str] = set()
     for part, got in held.items():
@@ -1146,11 +1161,26 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
         while last >= first:
             years.append({m for m in span if last - 11 <= m <= last})
             last = last - 12
-        latest = {part for part, got in told.items() if got & years[0]}
-        for year in years[1:]:
-            if {part for part, got in told.items() if got & year} != latest:
+        latest = told_shape(told, years[0])
+        shapes = [told_shape(told, year) for year in years[1:]]
+        for year, shape in zip(years[1:], shapes, strict=True):
+            if shape != latest:
                 out.update(str(m) for m in year)
+        # A part with rows in only some months of the last year that held every month of an
+        # earlier one stopped (or started) within it: the last year's months without its rows
+        # add fewer parts than the others (a fall of a third read as a special cause).
+        for part, whole in latest.items():
+            if not whole and any(shape.get(part) for shape in shapes):
+                out.update(str(m) for m in years[0].difference(told[part]))
     return out
+
+
+def told_shape(told: dict[Any, set[Month]], months: set[Month]) -> dict[Any, bool]:
+    """How the parts of a column telling parts apart (`Told`, with the months each holds
+    rows in) hold a span of months: of each part with rows in it, whether it holds rows in
+    every month. Two windows (or two years of a series) add the same parts alike where their
+    shapes are equal (`part_gap`, `partial_months`)."""
+    return {part: months <= got for part, got in told.items() if got & months}
 
 
 def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:

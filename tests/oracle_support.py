@@ -1527,13 +1527,14 @@ class Oracle:
         return cur_gap, cmp_gap
 
     def told_gap(self, k: Kpi, current: tuple[int, int] | None,
-                 comparison: tuple[int, int] | None) -> str | None:
+                 comparison: tuple[int, int] | None, force: str | None = None) -> str | None:
         """docs/peers.md, "Like with like": where a peer group's column (force) tells apart the
         parts of a dataset not loaded by it (the quarterly rows, loaded whole by quarter), a
-        force holding rows in one of the two windows compared and none in the other leaves the
-        comparison out, the current figure standing. The first such force (by name), or None.
-        Whether a force holds a window is read from every row of the dataset, whatever the
-        KPI's filter (the quarterly KPIs have none)."""
+        force holding rows in one of the two windows compared and none in the other, or rows
+        in every month of one and not of the other, leaves the comparison out, the current
+        figure standing. The first such force (by name), or None. Whether a force holds a
+        month is read from every row of the dataset, whatever the KPI's filter (the quarterly
+        KPIs have none). With `force`, of that force alone (its own comparison, by force)."""
         spec = self.model.spec
         if current is None or comparison is None or not spec.peer_members:
             return None
@@ -1544,17 +1545,20 @@ class Oracle:
         for m in measures:
             if m.dataset != "q":  # the incidents' forces are its loads (replace_by)
                 continue
-            for force in sorted({r["force"] for r in self.model.rows["q"]} - {None}):
-                held = self.model.held("q", force)
-                if bool(held & cur) != bool(held & cmp_):
-                    return force
+            forces = {r["force"] for r in self.model.rows["q"]} - {None}
+            for one in sorted(forces if force is None else forces & {force}):
+                held = self.model.held("q", one)
+                if (bool(held & cur), cur <= held) != (bool(held & cmp_), cmp_ <= held):
+                    return one
         return None
 
     def told_partial(self, k: Kpi, span: range) -> set[int]:
         """The months of a series (`span`) with no value by the rule of `told_gap`: the span
         cut into years back from its last month, every month of a year whose forces holding
-        rows (of the quarterly rows, with a peer group of forces) are not those of the last
-        year (engine.partial_months)."""
+        rows (of the quarterly rows, with a peer group of forces), and those of them holding
+        rows in its every month, are not those of the last year; and the months of the last
+        year a force holding rows in only some of them, and in every month of an earlier year,
+        holds none in (engine.partial_months)."""
         spec = self.model.spec
         if not spec.peer_members or self.dataset_of(k) != "q" or not span:
             return set()
@@ -1564,9 +1568,16 @@ class Oracle:
         while last >= min(span):
             years.append({m for m in span if last - 11 <= m <= last})
             last -= 12
-        latest = {f for f in forces if held[f] & years[0]}
-        return {m for year in years[1:] if {f for f in forces if held[f] & year} != latest
-                for m in year}
+        def shape(year: set[int]) -> dict[str, bool]:
+            return {f: year <= held[f] for f in forces if held[f] & year}
+
+        out = {m for year in years[1:] if shape(year) != shape(years[0]) for m in year}
+        # a force with rows in some months of the last year, every month of an earlier one:
+        # the last year's months it holds none in
+        for f, whole in shape(years[0]).items():
+            if not whole and any(shape(year).get(f) for year in years[1:]):
+                out |= years[0] - held[f]
+        return out
 
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the

@@ -1057,6 +1057,25 @@ class OracleMachine(RuleBasedStateMachine):
         write_csv(path, "q", rows, self.spec)
         self.ingest("q", [path], rows, [])
 
+    @precondition(lambda self: bool(self.spec.peer_members) and "part_gaps" not in self.avoid)
+    @rule()
+    def load_quarters_stopping(self):
+        """A national quarterly extract of two forces, loaded whole by quarter, one of which
+        stops supplying at a quarter drawn (Greater Manchester's stop of police.uk), or starts
+        there: the like-with-like rule (`Oracle.told_gap`) meets a force with rows in every
+        quarter of one year and only some, or none, of the other."""
+        r = self.rnd
+        quarters = self._months(Q_FIRST, Q_LAST, step=3, longest=12)
+        steady, other = r.sample(self.spec.forces, 2)
+        cut = r.choice(quarters)
+        stops = r.random() < 0.7
+        rows = q_rows(r, quarters, steady, varied=True) + q_rows(
+            r, [q for q in quarters if (q < cut) == stops], other, varied=True)
+        STATS["quarterly extracts of a force that " + ("stops" if stops else "starts")] += 1
+        path = self.new_file(csv=_past_a_cell(rows))
+        write_csv(path, "q", rows, self.spec)
+        self.ingest("q", [path], rows, [])
+
     @precondition(lambda self: self.model.rows["inc"])
     @rule()
     def load_other_spelling(self):
@@ -1383,7 +1402,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if None not in self.oracle.accepted(k, comparison)[0] and not stale and not \
                         re.search(r"left out: force '.+' has rows in ", got.get("note") or ""):
                     self.fail("part_gaps", f"{where}: {k.id}: comparison left out (force "
-                                           f"{told!r} holds rows in one window only), yet its "
+                                           f"{told!r} holds the two windows otherwise), yet its "
                                            f"note does not say so: {got.get('note')!r}")
             elif comparison is not None and None not in self.oracle.accepted(k, comparison)[0]:
                 self.fail("no_figure", f"{where}: {k.id}: no comparison figure, expected "
@@ -1392,7 +1411,8 @@ class OracleMachine(RuleBasedStateMachine):
         if told is not None:
             self.fail("part_gaps", f"{where}: {k.id}: a comparison {cmp_['value']} of "
                                    f"{text(comparison[0])}..{text(comparison[1])}, yet force "
-                                   f"{told!r} holds rows in one of the two windows only")
+                                   f"{told!r} holds the two windows otherwise (rows, or "
+                                   f"every month)")
         window = (parse(cmp_["start"]), parse(cmp_["end"]))
         if window != comparison:
             self.fail("kind_baseline" if k.baseline else "window",
@@ -1937,7 +1957,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if point["value"] is not None:
                     self.fail("part_gaps", f"show {k.id} trend {point['month']}: kpi printed "
                                            f"{point['value']}, yet the forces holding rows in "
-                                           f"its year are not those of the last year shown")
+                                           f"its year are not held as in the last year shown")
             # a month with no value too (no rows, a zero denominator): the model has none
             elif not (quarterly and "quarter_trend" in self.avoid):
                 self._check_value("show trend", k, f"month {point['month']}", point["value"],
@@ -2237,6 +2257,16 @@ class OracleMachine(RuleBasedStateMachine):
                                                 "the store should not hold")
                 self._check_change(f"compare --by force: {k.id} {part['name']!r}", part,
                                    got["unit"])
+                cur_fig, cmp_fig = part.get("current"), part.get("comparison")
+                if cur_fig and cmp_fig and cmp_fig.get("value") is not None:
+                    pair = [(parse(f["start"]), parse(f["end"])) for f in (cur_fig, cmp_fig)]
+                    if self.oracle.told_gap(k, *pair, force=part["name"]):
+                        self.fail("part_gaps", f"compare --by force: {k.id} "
+                                               f"{part['name']!r}: a comparison "
+                                               f"{cmp_fig['value']}, yet it holds rows in "
+                                               f"every month of one window only, or rows in "
+                                               f"one only")
+                    STATS["compare --by force: parts' comparisons checked like with like"] += 1
                 for role in ("current", "comparison"):
                     fig = part.get(role)
                     if not fig or fig.get("value") is None:

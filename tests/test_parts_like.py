@@ -245,3 +245,53 @@ better = "lower"
         folder, "compare", "--by", "kind", "--period", PERIOD, "--format", "json"))["kpis"]}
     assert compared["a_crime"]["parts"][0]["comparison"]["value"] == 120
     assert compared["ab_crime"]["parts"][0]["comparison"] is None
+
+
+def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
+    """A, B and C supply 10 crimes a month in 2024; in 2025 C stops after June (Greater
+    Manchester's stop, in the middle of a year). C has rows in both years, so holding rows in
+    each window was not enough: the change read 300 against 360, "-60 (-16.7%)", improving.
+    A part with rows in every month of one window is held to every month of the other."""
+    rows = _rows({2024: ("A", "B", "C"), 2025: ("A", "B", "C")},
+                 months={"C": set(range(1, 13))})
+    rows = [r for r in rows if not (r["Force"] == "C" and r["Month"] > "2025-06")]
+    folder = _project(tmp_path, rows)
+    counts = _duckdb_counts(folder / "crimes.csv")
+    # By hand: 2024, 3 x 12 x 10 = 360; 2025, A and B 120 each and C 6 x 10 = 60, 300.
+    assert counts == {("2024", "A"): 120, ("2024", "B"): 120, ("2024", "C"): 120,
+                      ("2025", "A"): 120, ("2025", "B"): 120, ("2025", "C"): 60}
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert crime["current"]["value"] == 300 and crime["comparison"] is None
+    assert crime["status"] == "no_data" and crime["change"]["percent"] is None
+    assert crime["note"].startswith(
+        "comparison year ending December 2024 left out: force 'C' has rows in every month of "
+        "year ending December 2024 and none in 2025-07, 2025-08, 2025-09 ... of year ending "
+        "December 2025, so the figures would not add the same parts")
+    text = _kpi(folder, "summary", "--period", PERIOD)
+    assert "-16.7%" not in text and "improving" not in text
+    # kpi show: the year before has no value (C held otherwise), nor have this year's months
+    # C holds no rows in (20 a month, read as a fall of a third): six months of 30 are left
+    got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
+    assert got["kpi"]["comparison"] is None
+    values = {row["month"]: row["value"] for row in got["trend"]}
+    assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
+    assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [30] * 6 + [None] * 6
+    # so no process chart reads the fall as a special cause of improvement
+    assert crime["variation"] is None  # (six months: too few for a chart)
+    _kpi(folder, "export", "markdown", "--period", PERIOD, "--output", folder / "p.md")
+    paper = (folder / "p.md").read_text(encoding="utf-8")
+    assert "special cause of improvement" not in paper and "-16.7" not in paper
+    # by force: A and B compare (120 with 120), C has no comparison and the note says why
+    by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                               "--format", "json"))["kpis"][0]
+    assert {p["name"]: (p["current"]["value"],
+                        p["comparison"]["value"] if p["comparison"] else None)
+            for p in by_force["parts"]} == {"A": (120, 120), "B": (120, 120), "C": (60, None)}
+    assert by_force["note"].endswith(
+        "no comparison for C: rows in every month of one of the year ending December 2025 "
+        "and the year ending December 2024, not of the other")
+    # The year to June 2025 against the year to May adds C in every month of both: compared.
+    june = json.loads(_kpi(folder, "summary", "--period", "2025-06", "--vs", "previous",
+                           "--format", "json"))["kpis"][0]
+    assert (june["current"]["value"], june["comparison"]["value"]) == (360, 360)
