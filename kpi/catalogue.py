@@ -415,6 +415,15 @@ class KpiDef:
         return self.kind == Kind.SNAPSHOT
 
     @property
+    def is_total(self) -> bool:
+        """A total of rows or of their values (a count, sum, harm score or headcount): a part
+        with no rows in a window totals 0 there, and one with 0 in both windows is one the
+        KPI's rows never reach; a rate, share, average or percentile of no rows has no
+        figure, and one of 0 is a level of cases."""
+        return self.kind in (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE) or (
+            self.kind == Kind.SNAPSHOT and self.numerator is None)
+
+    @property
     def at_most_100(self) -> bool:
         """Whether no value can pass 100%: a percentage of cases, unscaled, whose numerator's
         rows are some of its denominator's by definition (a `within` share, a condition's share

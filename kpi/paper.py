@@ -2318,7 +2318,7 @@ class _Builder:
             # its story; a rate, share or average of 0 is a level of cases it does reach.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None
-                    and (r["current"] or r["comparison"] or not _total(kpi))]
+                    and (r["current"] or r["comparison"] or not kpi.is_total)]
             # A part with no figure in the current window (a rate of no cases there) is in
             # no sentence's ranking, and said to have none, as kpi compare lists it "n/a".
             unfigured = [r["part"] for r in frame.iter_rows(named=True)
@@ -3230,7 +3230,7 @@ def _counted(kpi: KpiDef) -> bool:
     """A total of things counted (crimes, calls, people): a count, a sum or a headcount in
     the count unit. An average, median or percentile in that unit (a mean of minutes typed as
     numbers) is a level, not a number of things."""
-    return kpi.unit == Unit.COUNT and _total(kpi)
+    return kpi.unit == Unit.COUNT and kpi.is_total
 
 
 def _small_base(kpi: KpiDef, before: float | None) -> bool:
@@ -3254,14 +3254,6 @@ def _ranked_figure(kpi: KpiDef, row: Mapping) -> bool:
     key = _ranked_change(kpi)
     return row[key] is not None or (key == "percent" and row["absolute"] is not None
                                     and _small_base(kpi, row["comparison"]))
-
-
-def _total(kpi: KpiDef) -> bool:
-    """A total of rows or of their values (a count, sum, harm score or headcount), whose part
-    with 0 in both windows is one the KPI's rows never reach; a rate, share, average or
-    percentile of 0 is a level of cases."""
-    return kpi.kind in (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE) or (
-        kpi.kind == Kind.SNAPSHOT and kpi.numerator is None)
 
 
 def _proportion(kpi: KpiDef) -> bool:

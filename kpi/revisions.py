@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpi import engine, render, store
-from kpi.catalogue import Kind, Project, Unit
+from kpi.catalogue import Project, Unit
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
@@ -696,10 +696,15 @@ def _revised_parts(project: Project, parts: list, kpis: list,
         if frame is not None and (kpi.id, item["window"]) in now:
             rows = [r for r in frame.iter_rows(named=True)
                     if _part_text(r["part"]) == item["part"]]
+            # a part the breakdown no longer lists (no rows in either window now) totals 0
+            # in a window still figured (`KpiDef.is_total`: a count, a headcount), unless its
+            # parts are parts of the data someone supplies (a force, `telling_apart`), whose
+            # rows gone are no rows supplied, never 0; a rate or an average of no rows has no
+            # figure
+            supplied = item["by"] in engine.telling_apart(project,
+                                                          project.datasets[kpi.source])
             value = rows[0][item["role"]] if rows else (
-                # a total of no rows then, of none now: a part the breakdown no longer
-                # lists (its rows of the other window gone) still counts none here
-                0 if item["value"] == 0 and kpi.kind in _NONE_IS_NOUGHT else None)
+                0 if kpi.is_total and not supplied else None)
         after = "no figure" if value is None else render.number(value, kpi)
         if after != render.number(item["value"], kpi):
             items.append(Revision(kpi.id, _part_title(kpi, item),
@@ -727,10 +732,6 @@ def _revised_parts(project: Project, parts: list, kpis: list,
                                   str(item.get("window_label") or item["window"]),
                                   "no figure", render.number(row["current"], kpi)))
     return items, gone
-
-
-# The kinds whose part with no rows in a window totals 0 there (`kpi.paper._total`).
-_NONE_IS_NOUGHT = frozenset({Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE})
 
 
 def _part_text(part: object) -> str | None:
