@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from kpi import engine, stats
-from kpi.catalogue import PeerGroup, Project
-from kpi.charts import TOTAL_KINDS, ChartData, ChartSpec, ChartType
+from kpi.catalogue import TOTAL_KINDS, PeerGroup, Project
+from kpi.charts import ChartData, ChartSpec, ChartType
 from kpi.engine import KpiResult, Report
 from kpi.periods import Comparison, Month, Window
 from kpi.progress import Progress, Step

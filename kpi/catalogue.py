@@ -2384,7 +2384,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
 
 
 # Kinds whose window value is a total of its months: a target for one would have to say whether
-# it is per month or per 12 months, so none is accepted (docs/statistics.md#targets).
+# it is per month or per 12 months, so none is accepted (docs/statistics.md#targets); a chart
+# draws its rolling 12 months as a monthly average (kpi.charts).
 TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
 
 

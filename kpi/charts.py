@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import BOUNDS, ID_PATTERN, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, ID_PATTERN, TOTAL_KINDS, KpiDef, Project, Unit
 from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
@@ -63,10 +63,6 @@ UNIT_AXIS = {
     Unit.RATIO: "ratio", Unit.SCORE: "score", Unit.PER_1000: "per 1,000 population",
     Unit.GBP: "£", Unit.NUMBER: "value",
 }
-
-
-# Kinds whose rolling 12-month value is a total (drawn as a monthly average), not a rate.
-TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
 
 
 class ChartType(StrEnum):
