@@ -696,15 +696,11 @@ def _revised_parts(project: Project, parts: list, kpis: list,
         if frame is not None and (kpi.id, item["window"]) in now:
             rows = [r for r in frame.iter_rows(named=True)
                     if _part_text(r["part"]) == item["part"]]
-            # a part the breakdown no longer lists (no rows in either window now) totals 0
-            # in a window still figured (`KpiDef.is_total`: a count, a headcount), unless its
-            # parts are parts of the data someone supplies (a force, `telling_apart`), whose
-            # rows gone are no rows supplied, never 0; a rate or an average of no rows has no
-            # figure
-            supplied = item["by"] in engine.telling_apart(project,
-                                                          project.datasets[kpi.source])
+            # a total of no rows then (`KpiDef.is_total`: a count, a headcount), of none now:
+            # a part the breakdown no longer lists (its rows of the other window gone) still
+            # counts none here, no revision; any other part it no longer lists has no figure
             value = rows[0][item["role"]] if rows else (
-                0 if kpi.is_total and not supplied else None)
+                0 if item["value"] == 0 and kpi.is_total else None)
         after = "no figure" if value is None else render.number(value, kpi)
         if after != render.number(item["value"], kpi):
             items.append(Revision(kpi.id, _part_title(kpi, item),

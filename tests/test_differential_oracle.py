@@ -3445,8 +3445,8 @@ class OracleMachine(RuleBasedStateMachine):
         # each figure of a breakdown's part the last paper printed (its `parts`), recomputed
         # over the same window from the part's rows then and now, compared as a KPI's own is
         # (docs/board-paper.md); a part whose window's whole figure the model leaves open is
-        # not judged, nor a force's total of no rows now (kpi prints 0 where the breakdown
-        # still lists the part, "no figure" where it vanished), nor a part appearing (listed
+        # not judged, nor a total of no rows now (kpi prints 0 where the breakdown still
+        # lists the part, "no figure" where it vanished), nor a part appearing (listed
         # "no figure" then: kpi lists it where the last paper printed every part)
         parts_seen = set()
         STATS["revisions: part figures in the last papers"] += len(last.get("parts", []))
@@ -3476,18 +3476,10 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{f['by']} {f['part']!r} {f['window']} printed "
                                        f"{f['value']} last time, where the rows then give "
                                        f"{old}")
-            total = k.kind in ("count", "sum", "weighted_score") or (
-                k.kind == "snapshot" and not k.numerator)
-            if new is not None and total and new == 0 and old != 0:
-                # a total of no rows now: 0, listed or not (KpiDef.is_total), but of a part
-                # someone supplies (a force loaded by replace_by, or of the peer group), whose
-                # vanished part kpi gives no figure (its rows not supplied, never 0)
-                dataset = self.oracle.dataset_of(k)
-                if f["by"] == "force" and ((dataset == "inc" and self.spec.replace_by)
-                                           or self.spec.peer_members):
-                    open_.add(row)
-                    continue
-                STATS["revisions: part totals of no rows now compared"] += 1
+            if new is not None and k.kind in ("count", "sum", "weighted_score") and new == 0 \
+                    and old != 0:
+                open_.add(row)
+                continue
             STATS["revisions: part figures compared"] += 1
             if new is None or alone(k, new) != alone(k, old):
                 STATS["revisions: part figures revised"] += 1

@@ -1,10 +1,10 @@
 """kpi export --previous where a breakdown's part vanished since the last paper: a headcount's
 unit with officers at the baseline and none now, whose baseline rows were revised away. The
-appendix listed its September figure, 0 then and still 0, as revised to "no figure", and its
-April 2024 figure, 3, as "no figure" where the headcount is now 0 (93 to 90 for the whole
-force). A total of no rows is 0 in a window still figured (`KpiDef.is_total`), as the paper
-prints a part that holds none; a part of a column whose parts someone supplies (a force) has
-no figure when its rows are gone. The figures are counted by hand from the rows written here."""
+appendix listed its September figure, 0 then and still 0, as revised to "no figure": the
+revisions kept their own list of the kinds whose part of no rows totals 0, without the
+headcount the paper counts as one. One rule now (`KpiDef.is_total`): a total of 0 then and of
+no rows now is no revision; a vanished part's other figures are "no figure". The figures are
+counted by hand from the rows written here."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _appendix(paper: Path) -> list[tuple[str, ...]]:
             for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
 
 
-def test_a_vanished_part_of_a_total_is_0_not_no_figure(tmp_path):
+def test_a_vanished_part_of_a_headcount_at_0_is_no_revision(tmp_path):
     (tmp_path / "kpi.toml").write_text(PROJECT, encoding="utf-8")
     months = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
     (tmp_path / "staff.csv").write_text(_rows(months), encoding="utf-8")
@@ -81,11 +81,11 @@ def test_a_vanished_part_of_a_total_is_0_not_no_figure(tmp_path):
     second = tmp_path / "second.md"
     _kpi(tmp_path, "export", "markdown", "--period", "2025-09", "--full", "--output", second,
          "--previous", tmp_path / "first.figures.json")
-    # By hand: April 2024, 50 + 40 + 3 = 93 then, 50 + 40 = 90 now; the dog unit 3 then, 0
-    # now; September 2025, 0 then and now (not revised)
+    # By hand: April 2024, 50 + 40 + 3 = 93 then, 50 + 40 = 90 now; the dog unit 3 then and
+    # no longer listed; September 2025, 0 then and none now (not revised)
     assert _appendix(second) == [
         ("Officer headcount", "April 2024", "93", "90"),
-        ("Officer headcount, by unit: Dogs", "April 2024", "3", "0")]
+        ("Officer headcount, by unit: Dogs", "April 2024", "3", "no figure")]
     assert "Figures revised since the last paper: 2," in second.read_text(encoding="utf-8")
 
 
