@@ -1336,49 +1336,6 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_first_load_cut_within_its_first_or_last_month_is_refused(tmp_path, request,
-                                                                     database):
-    """The same rolling window loaded for the first time had nothing stored to tell it by: its
-    October from the 11th was stored as the whole of October, and the year ending September
-    2025 read 355 where the database holds 365, exit 0. Refused where every later month of
-    the result holds rows from its 1st (a result that dense has a row on October's 1st too),
-    likewise a result cut within its last month, ended before the load; nothing is stored.
-    Whole months load, and so does the cut result with --allow-shrink."""
-    uri = _a_year_of_days(tmp_path, request, database)
-    cut_from, cut_to = (("'2024-10-11'", "'2025-09-20'") if database == "sqlite" else
-                        ("date '2024-10-11'", "date '2025-09-20'"))
-    every = typed_project(tmp_path / "p", f"SELECT ref, day FROM typed WHERE day >= {cut_from}",
-                          "", 'kind = "count"', decimals=0)
-    out = run(every, "ingest", "w", "--from-source", uri=uri)
-    assert out.returncode == 3, out.stderr
-    assert one_error(out.stderr) == (
-        "Error: dataset 'w' query (kpi.toml): its rows of 2024-10 start on 2024-10-11, though "
-        "each month after it (to 2025-09) holds rows from its 1st: a result cut within a month "
-        "would be stored as the whole month, and every window holding it read short")
-    assert "date_trunc('month', current_date) - interval '12 months'" in out.stderr
-    assert not (every / "data" / "w").exists()
-    toml = every / "kpi.toml"
-    cut = toml.read_text(encoding="utf-8")
-    toml.write_text(cut.replace(f"day >= {cut_from}", f"day <= {cut_to}"), encoding="utf-8")
-    out = run(every, "ingest", "w", "--from-source", uri=uri)
-    assert out.returncode == 3, out.stderr
-    assert one_error(out.stderr).startswith(
-        "Error: dataset 'w' query (kpi.toml): its rows of 2025-09 end on 2025-09-20, though "
-        "each month before it (from 2024-10) holds rows to its last day: ")
-    # the month really starts on the 11th: --allow-shrink says so; by hand, 365 - 10 = 355
-    toml.write_text(cut, encoding="utf-8")
-    out = run(every, "ingest", "w", "--from-source", "--allow-shrink", uri=uri)
-    assert out.returncode == 0, out.stderr
-    assert summary(every)["k"] == 355
-    # the whole year, as a first load elsewhere: 365
-    whole = typed_project(tmp_path / "q", "SELECT ref, day FROM typed", "", 'kind = "count"',
-                          decimals=0)
-    out, value = load_and_value(whole, uri)
-    assert out.returncode == 0, out.stderr
-    assert value == 365
-
-
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("ending", [";\n", ";\n\n", " ;  ;\r\n", "\n-- the year's rows", " -- all",
                                     "; -- the year's rows\n", ";\n/* the year; all of it */\n"])
 def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_it(

@@ -58,11 +58,8 @@ def ingest(
                         "together.")] = False,
     allow_shrink: Annotated[bool, typer.Option(
         "--allow-shrink", help="Replace a stored month even with fewer than half the rows it "
-                               "holds, or with rows that start later or end sooner in it, and "
-                               "store a month the rows hold only from its middle where every "
-                               "other month holds rows from its 1st (refused otherwise: one "
-                               "stray row dated in a month would replace all of it, and a "
-                               "result cut within a month would stand for all of it).")] = False,
+                               "holds (refused otherwise: one stray row dated in a month "
+                               "would replace all of it).")] = False,
     sheet: Annotated[str | None, typer.Option(
         "--sheet", help="The sheet of an Excel workbook to read (default: the dataset's "
                         "`sheet`, or the only sheet).")] = None,

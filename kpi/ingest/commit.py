@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,50 +150,6 @@ def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFram
                              "Bound it by whole months (day >= date_trunc('month', "
                              "current_date) - interval '12 months'), or pass "
                              f"{flag('--allow-shrink')} if those rows were really removed")
-
-
-def _check_late_edges(spec: DatasetSpec, extract: Extract, before: pl.DataFrame,
-                      today: date) -> None:
-    """Refuse a load whose first month, new to the store, its rows hold only from the middle,
-    though every month between its first and last holds rows from its 1st day (or whose last
-    month, ended before today and new to the store, they hold only to the middle, though every
-    month between holds rows to its last day). A query over a rolling window (`day >=
-    current_date - 365`) or an export of the last 365 days, loaded for the first time, stored
-    October from the 7th as the whole of October: the year ending September read 355 where
-    the records hold 365, exit 0, with nothing stored to tell it by (`_check_cut` tells it at
-    the next load). Data that dense is never without a row on a month's first day; data with
-    months that start later (a sparse dataset: homicides) is not judged, nor is a month
-    already stored (`_check_cut`), nor a result of fewer than four months."""
-    months = extract.months
-    if extract.first_day is None or len(months) < 4 or extract.covered is None:
-        return
-    if any(m not in extract.edges for m in months):
-        return
-    stored = set(before["month"].to_list()) if before.height else set()
-    first, last = months[0], months[-1]
-    start, end = extract.edges[first][0], extract.edges[last][1]
-    after_end = date(end.year + end.month // 12, end.month % 12 + 1, 1)
-    if first not in stored and start.day != 1 \
-            and all(extract.edges[m][0].day == 1 for m in months[1:]):
-        month = first
-        said = (f"its rows of {first} start on {start}, though each month after it (to "
-                f"{last}) holds rows from its 1st")
-    elif (last not in stored and end + timedelta(days=1) < after_end <= today
-          and all((extract.edges[m][1] + timedelta(days=1)).day == 1 for m in months[:-1])):
-        month = last
-        said = (f"its rows of {last} end on {end}, though each month before it (from "
-                f"{first}) holds rows to its last day")
-    else:
-        return
-    files = extract.covered.filter(pl.col("month") == month)[FILE].unique(maintain_order=True)
-    raise DataError(f"{', '.join(str(f) for f in files)}: {said}: a result cut within a month "
-                    f"would be stored as the whole month, and every window holding it read "
-                    f"short",
-                    hint="load whole months: a query's WHERE over a rolling window (day >= "
-                         "current_date - 365) cuts its first month; bound it by whole months "
-                         "(day >= date_trunc('month', current_date) - interval '12 months'), "
-                         f"or pass {flag('--allow-shrink')} if the month really has no rows "
-                         "on those days")
 
 
 # Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
@@ -396,7 +352,6 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
             _check_shrink(spec, replaced)
             if version > 0:
                 _check_cut(project, spec, extract, before)
-            _check_late_edges(spec, extract, before, datetime.now(UTC).date())
         kept = (_kept_rows(store.stored_rows(project, dataset_id), spec, keys)
                 if version > 0 else None)
         check_identity(project, spec, extract, kept)

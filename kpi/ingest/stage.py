@@ -93,9 +93,6 @@ class Extract:
     # date is a month: what a load that cuts a month short would drop (commit._check_cut).
     first_day: Any = None
     last_day: Any = None
-    # Each month's (YYYY-MM) first and last day the good rows are dated: a month new to the
-    # store that a result holds from its middle (commit._check_late_edges).
-    edges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def months(self) -> list[str]:
@@ -258,10 +255,6 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         extract.numberings[str(path)] = numbering
         extract.named[str(path)] = state.where
         extract.rows += state.good
-        for month, (first, last) in state.edges.items():
-            key = month.strftime("%Y-%m")
-            low, high = extract.edges.get(key, (first, last))
-            extract.edges[key] = (min(low, first), max(high, last))
         for day in (state.first_day, state.last_day):
             if day is not None:
                 extract.first_day = day if extract.first_day is None else min(extract.first_day,
@@ -351,8 +344,6 @@ class _FileState:
     layout: PivotLayout | None = None
     first_day: Any = None  # the first and last day the good rows are dated (`day_of`)
     last_day: Any = None
-    # Each month's first and last day the good rows are dated (the month's date -> the two)
-    edges: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -396,12 +387,6 @@ class _FileState:
                 *([day.min().alias("__first"), day.max().alias("__last")] if day is not None
                   else []))
             if day is not None:
-                for month, first, last in counts.group_by("month").agg(
-                        pl.col("__first").min(), pl.col("__last").max()).iter_rows():
-                    if month is None or first is None:
-                        continue
-                    low, high = self.edges.get(month, (first, last))
-                    self.edges[month] = (min(low, first), max(high, last))
                 firsts = [d for d in counts.drop_in_place("__first").to_list() if d is not None]
                 lasts = [d for d in counts.drop_in_place("__last").to_list() if d is not None]
                 if firsts:
