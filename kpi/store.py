@@ -1225,6 +1225,42 @@ def _unrecorded(spec: DatasetSpec, path: Path, version: int, digest: str | None)
     return provenance.get("spec") not in declaration_fingerprints(spec)
 
 
+def unique_unchecked(spec: DatasetSpec, path: Path, version: int, digest: str | None) -> bool:
+    """Whether kpi.toml's `unique` is not the one the load that stored a table version's rows
+    was checked under (declared, or moved, since; or a load that recorded none): its stored
+    rows were never checked against each other under it, and may repeat an id it allows
+    once. False without `unique`, or with no load recorded (no kpi load: `_drift_of`)."""
+    if not spec.unique:
+        return False
+    provenance = _loaded_by(path, version, digest)
+    return provenance is not None and provenance.get("unique") != spec.unique_declared
+
+
+def latest_unique_unchecked(project: Project, spec: DatasetSpec, version: int) -> bool:
+    """`unique_unchecked` of a table's version `version` (the latest, before a load)."""
+    path = table_path(project, spec.id)
+    return unique_unchecked(spec, path, version, _commit_digest(path, version))
+
+
+def repeated_stored(spec: DatasetSpec, rows: Any) -> tuple[str, str] | None:
+    """An id the stored `rows` (a LazyFrame) hold more than once, where `unique` allows it
+    once, as the refusal of a read or a load words it (with its remedy); None where there is
+    none. One pass of the id columns and the month."""
+    import polars as pl
+
+    from kpi.ingest.stage import repeated_words, unique_value
+
+    key = spec.unique
+    assert key is not None
+    found = (rows.select(unique_value(spec), "month").group_by(key)
+             .agg(pl.len().alias("n"), pl.col("month").unique().sort().alias("months"))
+             .filter(pl.col("n") > 1).sort(key).head(1).collect())
+    if not found.height:
+        return None
+    row = found.row(0, named=True)
+    return repeated_words(spec, row[key], row["n"], row["months"])
+
+
 # Why a table an earlier kpi loaded is refused (`_unrecorded`), and the remedy.
 UNRECORDED = ("it was loaded by an earlier kpi, which recorded no declaration, and kpi.toml's "
               "declaration of it is not the one that kpi read, so a change to its date column "
@@ -1269,6 +1305,8 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...
         # carries the fingerprint of the sample's files, kpi.toml among them.
         if drift is None and not project.bundled and _unrecorded(spec, path, version, digest):
             drift = (UNRECORDED, UNRECORDED_HINT)
+        if drift is None and unique_unchecked(spec, path, version, digest):
+            drift = repeated_stored(spec, _scan(table, dataset_id))
         entry = _CHECKED[key] = (spec, drift, widened)
     _, found, widened = entry
     if found is not None:

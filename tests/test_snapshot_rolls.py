@@ -492,6 +492,16 @@ def test_one_roll_loaded_twice_on_its_date_is_refused_where_its_id_is_unique_at_
     declared = 'unique = ["person", "as_at"]'
     _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"],
            _roll("2025-08-29", range(10)), declared, date_type="date")
+    # September's roll stored twice breaks the declaration: a read, and a load keeping it
+    # (August's roll again), are refused naming it (tests/test_unique_declared_since.py)
+    said = ("its stored rows hold 'P0' with as_at 2025-09-30 2 times (in 2025-09), where "
+            'unique = ["person", "as_at"], declared since they were loaded, allows it once')
+    for command in (["summary", "--period", "2025-09"],
+                    ["ingest", "staff", folder / "staff.csv"]):
+        result = cli(["--project", folder, *command])
+        assert result.exit_code == 3 and said in result.output, result.output
+    # September's roll given once replaces it; August's roll loads beside it
+    assert cli(["--project", folder, "ingest", "staff", september]).exit_code == 0
     _load(cli, folder, "staff")  # August's roll, its people listed once at its date
     for load, person, second in (
             (parts, "P5", "again.csv row 2"),

@@ -357,6 +357,12 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         check_identity(project, spec, extract, kept)
         if spec.unique and kept is not None:
             check_unique_stored(spec, extract, kept)
+            # `unique` declared (or moved) since the kept rows were loaded: no load checked
+            # them against each other, and the table this load makes holds them all
+            if store.latest_unique_unchecked(project, spec, version - 1) and (
+                    found := store.repeated_stored(spec, kept)):
+                said, hint = found
+                raise DataError(f"dataset '{dataset_id}': {said}", hint=hint)
         outcome["replaced"] = replaced
         if extract.rejected.height:
             target = quarantine

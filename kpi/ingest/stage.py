@@ -819,6 +819,19 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
                          f"for dataset '{spec.id}'")
 
 
+def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str]
+                   ) -> tuple[str, str]:
+    """Stored rows repeating an id `unique` allows once (`store.repeated_stored`): what to
+    say and the remedy. `unique` declared (or moved) since they were loaded, no load checked
+    them against each other."""
+    shown = ", ".join(str(m) for m in months[:3]) + (" ..." if len(months) > 3 else "")
+    return (f"its stored rows hold {_shown_unique(spec, value)} {count} times (in {shown}), "
+            f"where {_unique_written(spec)}, declared since they were loaded, allows it once",
+            f"load the months holding them again from extracts without the repeated rows (a "
+            f"load replaces the months it holds), or drop {_unique_written(spec)} for dataset "
+            f"'{spec.id}'")
+
+
 def _shown_part(value: object) -> str:
     """A stored `replace_by` value as a refusal names it: 'North', or blank."""
     return "blank" if value is None else f"'{_show(str(value))}'"
