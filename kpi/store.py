@@ -1242,25 +1242,6 @@ def latest_unique_unchecked(project: Project, spec: DatasetSpec, version: int) -
     return unique_unchecked(spec, path, version, _commit_digest(path, version))
 
 
-def repeated_stored(spec: DatasetSpec, rows: Any) -> tuple[str, str] | None:
-    """An id the stored `rows` (a LazyFrame) hold more than once, where `unique` allows it
-    once, as the refusal of a read or a load words it (with its remedy); None where there is
-    none. One pass of the id columns and the month."""
-    import polars as pl
-
-    from kpi.ingest.stage import repeated_words, unique_value
-
-    key = spec.unique
-    assert key is not None
-    found = (rows.select(unique_value(spec), "month").group_by(key)
-             .agg(pl.len().alias("n"), pl.col("month").unique().sort().alias("months"))
-             .filter(pl.col("n") > 1).sort(key).head(1).collect())
-    if not found.height:
-        return None
-    row = found.row(0, named=True)
-    return repeated_words(spec, row[key], row["n"], row["months"])
-
-
 # Why a table an earlier kpi loaded is refused (`_unrecorded`), and the remedy.
 UNRECORDED = ("it was loaded by an earlier kpi, which recorded no declaration, and kpi.toml's "
               "declaration of it is not the one that kpi read, so a change to its date column "
@@ -1306,6 +1287,8 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...
         if drift is None and not project.bundled and _unrecorded(spec, path, version, digest):
             drift = (UNRECORDED, UNRECORDED_HINT)
         if drift is None and unique_unchecked(spec, path, version, digest):
+            from kpi.ingest.unique import repeated_stored
+
             drift = repeated_stored(spec, _scan(table, dataset_id))
         entry = _CHECKED[key] = (spec, drift, widened)
     _, found, widened = entry

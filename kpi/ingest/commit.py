@@ -34,6 +34,7 @@ from kpi.ingest.stage import (
     expand_sources,
     stage_extracts,
 )
+from kpi.ingest.unique import repeated_stored
 from kpi.outputs import check_target
 from kpi.progress import Progress, Step
 
@@ -360,7 +361,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
             # `unique` declared (or moved) since the kept rows were loaded: no load checked
             # them against each other, and the table this load makes holds them all
             if store.latest_unique_unchecked(project, spec, version - 1) and (
-                    found := store.repeated_stored(spec, kept)):
+                    found := repeated_stored(spec, kept)):
                 said, hint = found
                 raise DataError(f"dataset '{dataset_id}': {said}", hint=hint)
         outcome["replaced"] = replaced

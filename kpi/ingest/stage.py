@@ -42,6 +42,9 @@ from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
 from kpi.ingest.survey import _is_parquet, _read_bytes, _survey, as_named
+from kpi.ingest.unique import shown_unique as _shown_unique
+from kpi.ingest.unique import unique_value
+from kpi.ingest.unique import unique_written as _unique_written
 from kpi.periods import Month
 from kpi.progress import Progress, Step
 
@@ -424,7 +427,6 @@ def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
     """The day each row is dated, as the UK calendar has it (an instant's UK date), of rows of
     this `schema` (new rows or stored ones); None for a dataset dated by a month (or by a
     year and a part of it), which no load can cut short within a month."""
-    from kpi.catalogue import UK, ColumnType
 
     column = spec.column(spec.date) if spec.date else None
     if column is None or column.type not in (ColumnType.DATE, ColumnType.DATETIME) \
@@ -819,46 +821,9 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
                          f"for dataset '{spec.id}'")
 
 
-def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str]
-                   ) -> tuple[str, str]:
-    """Stored rows repeating an id `unique` allows once (`store.repeated_stored`): what to
-    say and the remedy. `unique` declared (or moved) since they were loaded, no load checked
-    them against each other."""
-    shown = ", ".join(str(m) for m in months[:3]) + (" ..." if len(months) > 3 else "")
-    return (f"its stored rows hold {_shown_unique(spec, value)} {count} times (in {shown}), "
-            f"where {_unique_written(spec)}, declared since they were loaded, allows it once",
-            f"load the months holding them again from extracts without the repeated rows (a "
-            f"load replaces the months it holds), or drop {_unique_written(spec)} for dataset "
-            f"'{spec.id}'")
-
-
 def _shown_part(value: object) -> str:
     """A stored `replace_by` value as a refusal names it: 'North', or blank."""
     return "blank" if value is None else f"'{_show(str(value))}'"
-
-
-# The values of the columns a `unique` list names, one apart from the next in the one text the
-# checks compare (`unique_value`): the unit separator, which the conformer refuses in text.
-_APART = "\x1f"
-
-
-def unique_value(spec: DatasetSpec) -> pl.Expr:
-    """The value `unique` asks no two rows to share, named as its first column: that column's,
-    or where it names a list, each column's value as text, one apart from the next (a
-    datetime as its instant, the same whether read as UK time or stored in UTC), so the checks
-    of a load and of the stored rows it keeps compare one value a row, whatever the list."""
-    key = spec.unique
-    assert key is not None
-    if not spec.unique_with:
-        return pl.col(key)
-    parts = []
-    for name in spec.unique_columns:
-        column = spec.column(name)
-        value = pl.col(name)
-        if column is not None and column.type == ColumnType.DATETIME:
-            value = value.dt.epoch("us")
-        parts.append(value.cast(pl.String))
-    return pl.concat_str(parts, separator=_APART).alias(key)
 
 
 def _expected_once(spec: DatasetSpec, column: str) -> str:
@@ -870,28 +835,3 @@ def _expected_once(spec: DatasetSpec, column: str) -> str:
     others = " and ".join(spec.unique_with)
     return (f"each {column} once at each {others} (dataset '{spec.id}' declares "
             f"{_unique_written(spec).removeprefix('unique = ')})")
-
-
-def _unique_written(spec: DatasetSpec) -> str:
-    """`unique` as kpi.toml writes it: unique = "ref", unique = ["person", "as_at"]."""
-    names = ", ".join(f'"{n}"' for n in spec.unique_columns)
-    return f"unique = [{names}]" if spec.unique_with else f"unique = {names}"
-
-
-def _shown_unique(spec: DatasetSpec, value: Any) -> str:
-    """A repeated value of `unique`: 'C2', or where it names a list, 'P0' with as_at
-    2025-09-30 (a datetime as UK time)."""
-    if not spec.unique_with:
-        return f"'{_show(value)}'"
-    from datetime import UTC, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    texts = str(value).split(_APART)
-    shown = []
-    for name, text in zip(spec.unique_columns[1:], texts[1:], strict=True):
-        column = spec.column(name)
-        if column is not None and column.type == ColumnType.DATETIME:
-            instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(text))
-            text = str(instant.astimezone(ZoneInfo(UK)).replace(tzinfo=None))
-        shown.append(f"{name} {_show(text)}")
-    return f"'{_show(texts[0])}' with {' and '.join(shown)}"

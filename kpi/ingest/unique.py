@@ -1,0 +1,89 @@
+"""What `unique` asks of a dataset's rows, in one place: the value no two rows may share
+(`unique_value`), and the words a refusal names it in. Read by the load's checks
+(`kpi.ingest.stage`, `kpi.ingest.commit`) and by a read of rows stored before `unique` was
+declared (`kpi.store`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from kpi.catalogue import UK, ColumnType, DatasetSpec
+from kpi.ingest.common import _show
+
+# The values of the columns a `unique` list names, one apart from the next in the one text the
+# checks compare (`unique_value`): the unit separator, which the conformer refuses in text.
+_APART = "\x1f"
+
+
+def unique_value(spec: DatasetSpec) -> pl.Expr:
+    """The value `unique` asks no two rows to share, named as its first column: that column's,
+    or where it names a list, each column's value as text, one apart from the next (a
+    datetime as its instant, the same whether read as UK time or stored in UTC), so the checks
+    of a load and of the stored rows it keeps compare one value a row, whatever the list."""
+    key = spec.unique
+    assert key is not None
+    if not spec.unique_with:
+        return pl.col(key)
+    parts = []
+    for name in spec.unique_columns:
+        column = spec.column(name)
+        value = pl.col(name)
+        if column is not None and column.type == ColumnType.DATETIME:
+            value = value.dt.epoch("us")
+        parts.append(value.cast(pl.String))
+    return pl.concat_str(parts, separator=_APART).alias(key)
+
+
+def unique_written(spec: DatasetSpec) -> str:
+    """`unique` as kpi.toml writes it: unique = "ref", unique = ["person", "as_at"]."""
+    names = ", ".join(f'"{n}"' for n in spec.unique_columns)
+    return f"unique = [{names}]" if spec.unique_with else f"unique = {names}"
+
+
+def shown_unique(spec: DatasetSpec, value: Any) -> str:
+    """A repeated value of `unique`: 'C2', or where it names a list, 'P0' with as_at
+    2025-09-30 (a datetime as UK time)."""
+    if not spec.unique_with:
+        return f"'{_show(value)}'"
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    texts = str(value).split(_APART)
+    shown = []
+    for name, text in zip(spec.unique_columns[1:], texts[1:], strict=True):
+        column = spec.column(name)
+        if column is not None and column.type == ColumnType.DATETIME:
+            instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(text))
+            text = str(instant.astimezone(ZoneInfo(UK)).replace(tzinfo=None))
+        shown.append(f"{name} {_show(text)}")
+    return f"'{_show(texts[0])}' with {' and '.join(shown)}"
+
+
+def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str]
+                   ) -> tuple[str, str]:
+    """Stored rows repeating an id `unique` allows once (`store.repeated_stored`): what to
+    say and the remedy. `unique` declared (or moved) since they were loaded, no load checked
+    them against each other."""
+    shown = ", ".join(str(m) for m in months[:3]) + (" ..." if len(months) > 3 else "")
+    return (f"its stored rows hold {shown_unique(spec, value)} {count} times (in {shown}), "
+            f"where {unique_written(spec)}, declared since they were loaded, allows it once",
+            f"load the months holding them again from extracts without the repeated rows (a "
+            f"load replaces the months it holds), or drop {unique_written(spec)} for dataset "
+            f"'{spec.id}'")
+
+
+def repeated_stored(spec: DatasetSpec, rows: pl.LazyFrame) -> tuple[str, str] | None:
+    """An id the stored `rows` hold more than once, where `unique` allows it once, as the
+    refusal of a read or a load words it (with its remedy); None where there is none. One pass
+    of the id columns and the month."""
+    key = spec.unique
+    assert key is not None
+    found = (rows.select(unique_value(spec), "month").group_by(key)
+             .agg(pl.len().alias("n"), pl.col("month").unique().sort().alias("months"))
+             .filter(pl.col("n") > 1).sort(key).head(1).collect())
+    if not found.height:
+        return None
+    row = found.row(0, named=True)
+    return repeated_words(spec, row[key], row["n"], row["months"])
