@@ -1041,11 +1041,18 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
                                                                             mine)
         ok, why = passes(name, rest)
         assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
-        # and it differs from all the other parts pooled, as `kpi compare` judges it (a
-        # proportion's `vs_rest`, a count's `change_vs_rest`)
+        # and a proportion's differs from all the other parts pooled, as `kpi compare`
+        # judges it (its `vs_rest`); a count's parts are found step by step alone
+        # (stats._stepwise, `against_all=False`: a change is pulled by a part far off), so a
+        # count's part named beside another may differ only from the rest it is named
+        # against ("Dudley (+46.7%) and Birmingham (+22.6%) stand out from the other 3
+        # (-5.7%)", Birmingham against all four others at p 0.10)
+        if not share:
+            STATS["standouts: count parts named against their rest alone"] += 1
+            continue
         oa = sum(rows[r][0] for r in rows if r != name)
         ob = sum(rows[r][1] for r in rows if r != name)
-        _, pv = _z(a, b, oa, ob) if share else _z(a, a + b, oa, oa + ob)
+        _, pv = _z(a, b, oa, ob)
         assert pv < ALPHA / m, (f"{where}: '{sentence}': {name} is named, but differs "
                                 f"from all the others only at p {pv:.4g}, not below "
                                 f"{ALPHA}/{m}")
