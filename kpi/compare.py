@@ -651,6 +651,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # a month without rows is a month without any where neither window is whole (sparse).
     told = not loads and by in engine.telling_apart(project, spec)
     uneven: list[str] = []  # parts with rows in every month of one window, not the other
+    # the month partitions each window holds when every one is loaded
+    whole_current = _stored_months(spec, current)
+    whole_comparison = _stored_months(spec, comparison) if comparison is not None else None
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             if name is not None and (name in named or not picks):
@@ -664,19 +667,18 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         if (loads or told) and held == 0:
             absent.append(name)
             continue
-        if loads and held < _stored_months(spec, current):
-            short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
+        if loads and held < whole_current:
+            short.append(f"{name} ({held} of {whole_current} months)")
             continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
-        if comparison is not None and (loads or told):
+        if whole_comparison is not None and (loads or told):
             cmp_held = row[f"{kpi.id}:cmp{HELD}"]
             assert cmp_held is not None  # a count of months (n_unique), never null
-            if cmp_held < (_stored_months(spec, comparison) if loads else 1):
+            if cmp_held < (whole_comparison if loads else 1):
                 (new if cmp_held == 0 else unread).append(name)
                 cmp = None  # never 0 for months that were never loaded
-            elif told and (held == _stored_months(spec, current)) != (
-                    cmp_held == _stored_months(spec, comparison)):
+            elif told and (held == whole_current) != (cmp_held == whole_comparison):
                 uneven.append(name)
                 cmp = None
         change = engine.change_between(kpi, cur.value if cur else None,

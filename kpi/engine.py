@@ -54,6 +54,7 @@ from kpi.periods import (
     WindowKind,
     comparison_window,
     current_window,
+    first_months,
 )
 from kpi.rounding import (
     Exact,
@@ -813,16 +814,13 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         stale = f"stale: its data ends {reached}, and {asked} asks for a window ending {target}"
     elif end < target:
         lost = [str(Month(i)) for i in range((end + 1).index, target.index + 1)]
-        stale = gap = (f"no data for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}, "
-                       f"which {asked} asks for, though later months are held: the window "
-                       f"ends {end}")
+        stale = gap = (f"no data for {first_months(lost)}, which {asked} asks for, though "
+                       f"later months are held: the window ends {end}")
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
-        return Plan(None, None, (f"{current.label} is incomplete: no data for "
-                                 f"{', '.join(str(m) for m in missing[:3])}"
-                                 + (" ..." if len(missing) > 3 else "")), stale,
-                    gap=gap is not None)
+        return Plan(None, None, f"{current.label} is incomplete: no data for "
+                                f"{first_months(missing)}", stale, gap=gap is not None)
     base = baseline_window(project, kpi, current)
     # `--vs previous` of quarterly data is the window a quarter earlier, not a month: the
     # month before would cut a quarter and leave no comparison whatever the period.
@@ -836,9 +834,8 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                                    "in time", stale, gap=gap is not None)
     missing = [m for m in compare.months() if m not in available]
     if missing:
-        return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
-                                    f"{', '.join(str(m) for m in missing[:3])}"
-                                    + (" ..." if len(missing) > 3 else "")), stale, compare,
+        return Plan(current, None, f"comparison {compare.label} is incomplete: no data for "
+                                   f"{first_months(missing)}", stale, compare,
                     gap is not None)
     return Plan(current, compare, None, stale, compare, gap is not None)
 
@@ -853,8 +850,8 @@ def given_windows(current: Window | None, comparison: Window | None,
     figure printed as revised to "no figure"."""
     def missing(window: Window) -> str | None:
         lost = [str(m) for m in window.months() if m not in available]
-        return (f"{window.label} is incomplete: no data for {', '.join(lost[:3])}"
-                + (" ..." if len(lost) > 3 else "")) if lost else None
+        return (f"{window.label} is incomplete: no data for {first_months(lost)}"
+                if lost else None)
 
     note = None
     if current is not None and (note := missing(current)):
@@ -1108,17 +1105,14 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
             whole = next((w for w in windows if set(w.months()) <= got), None)
             if whole is not None and not months <= got:
                 missing = sorted(months.difference(got))
-                shown = ", ".join(str(m) for m in missing[:3]) + (
-                    " ..." if len(missing) > 3 else "")
                 return (f"{part_label(spec, part)} has rows in every month of {whole.label} "
-                        f"and none in {shown} of {window.label}, so the figures would not "
-                        f"add the same parts")
+                        f"and none in {first_months(missing)} of {window.label}, so the "
+                        f"figures would not add the same parts")
             continue
         missing = sorted(months.difference(held[part]))
         if missing:
-            shown = ", ".join(str(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
             return (f"{window.label} is incomplete: {part_label(spec, part)} has no rows for "
-                    f"{shown} (never loaded for that part)")
+                    f"{first_months(missing)} (never loaded for that part)")
     return None
 
 

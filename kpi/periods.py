@@ -145,6 +145,12 @@ def gaps(months: list[Month]) -> list[Month]:
             if Month(i) not in present]
 
 
+def first_months(months: list, most: int = 3) -> str:
+    """Months (or their text) as a one-line message lists them: the first `most`, then " ..."
+    where there are more ("no data for 2025-06, 2025-07, 2025-08 ...")."""
+    return ", ".join(str(m) for m in months[:most]) + (" ..." if len(months) > most else "")
+
+
 class WindowKind(StrEnum):
     YE = "YE"      # year ending: 12 whole months ending with the month
     AT = "AT"      # as at: a snapshot at the end of the month

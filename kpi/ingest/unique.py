@@ -11,6 +11,7 @@ import polars as pl
 
 from kpi.catalogue import UK, ColumnType, DatasetSpec
 from kpi.ingest.common import _show
+from kpi.periods import first_months
 
 # The values of the columns a `unique` list names, one apart from the next in the one text the
 # checks compare (`unique_value`): the unit separator, which the conformer refuses in text.
@@ -63,11 +64,11 @@ def shown_unique(spec: DatasetSpec, value: Any) -> str:
 
 def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str]
                    ) -> tuple[str, str]:
-    """Stored rows repeating an id `unique` allows once (`store.repeated_stored`): what to
+    """Stored rows repeating an id `unique` allows once (`repeated_stored`): what to
     say and the remedy. `unique` declared (or moved) since they were loaded, no load checked
     them against each other."""
-    shown = ", ".join(str(m) for m in months[:3]) + (" ..." if len(months) > 3 else "")
-    return (f"its stored rows hold {shown_unique(spec, value)} {count} times (in {shown}), "
+    return (f"its stored rows hold {shown_unique(spec, value)} {count} times (in "
+            f"{first_months(months)}), "
             f"where {unique_written(spec)}, declared since they were loaded, allows it once",
             f"load the months holding them again from extracts without the repeated rows (a "
             f"load replaces the months it holds), or drop {unique_written(spec)} for dataset "
