@@ -600,10 +600,12 @@ class Project:
         (`replace_by`), `parts_missing`: each part's months never loaded (null for any
         other); `declaration_changed`: for a table stored under another declaration than
         kpi.toml's (whose every figure is refused), what changed, with its rows and version
-        and no months; null for any other; `held_in_part`: the months it holds whose rows
-        were loaded before the month ended (`store.unfinished`), so part of it, which no
-        window counts, each with when its earliest file was written (`month`, and `loaded`
-        in ISO UTC), empty for none; `rolls`: the months holding rolls taken at two or more
+        and no months; null for any other; `held_in_part`: the months it holds only in part,
+        which no window counts (`store.held_in_part`): each `month`, with `loaded` (ISO
+        UTC), when its earliest file was written where its rows were loaded before the month
+        ended, or `starts` and `ends` (ISO days), where its rows start after its first day or
+        end before its last in a dataset whose other months run whole (`store.cut_short`),
+        null where not so; empty for none; `rolls`: the months holding rolls taken at two or more
         dates and how the dataset's `as_at` reads them (`engine.rolls_held`): each `month`,
         its `dates` (how many days), its `last` day (ISO) and `read`, "last" (`as_at =
         "last"` reads the last date's rows) or "refused" (no `as_at`: a snapshot's figure
@@ -633,8 +635,11 @@ class Project:
                 row.update(rows=count, version=store.current_version(project, spec.id))
                 # Listed as held, yet no window counts it: said, with when it was loaded.
                 row["held_in_part"] = [
-                    {"month": str(m), "loaded": when.isoformat(timespec="seconds")}
-                    for m, when in sorted(store.unfinished(project, spec.id).items())]
+                    {"month": str(m), "loaded": why.loaded and why.loaded.isoformat(
+                        timespec="seconds"),
+                     "starts": why.start and why.start.isoformat(),
+                     "ends": why.end and why.end.isoformat()}
+                    for m, why in sorted(store.held_in_part(project, spec.id).items())]
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
@@ -661,7 +666,8 @@ class Project:
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
                                                 "missing": pl.List(pl.String)})),
             "declaration_changed": pl.String,
-            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String})),
+            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String,
+                                               "starts": pl.String, "ends": pl.String})),
             "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
                                         "last": pl.String, "read": pl.String}))},
             orient="row")

@@ -340,7 +340,7 @@ def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
 
 def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     """A failure for each dataset with months missing between its first and last month; and
-    for each that holds a month loaded before it ended (`store.unfinished`), a passing row
+    for each that holds a month only in part (`store.held_in_part`), a passing row
     saying so: the month is held, yet no window counts it (a KPI whose window would end in
     it fails its coverage, stale)."""
     out = []
@@ -359,13 +359,14 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False, exc.message))
             continue
         checked += 1
-        if early := store.unfinished(project, dataset_id, as_of):
-            said = ", ".join(f"{m} (loaded on {engine.loaded_day(w)})"
-                             for m, w in sorted(early.items()))
+        if early := store.held_in_part(project, dataset_id, as_of):
+            said = "; ".join(f"{m} only in part ({why.reason()})"
+                             for m, why in sorted(early.items()))
             partly.append(CheckResult(
                 f"in_part_{dataset_id}", f"Dataset '{dataset_id}'", CheckKind.GAPS, True,
-                f"dataset '{dataset_id}' holds {said} only in part, loaded before the month "
-                "ended: no window counts it until it is loaded again after it ends"))
+                f"dataset '{dataset_id}' holds {said}: no window counts it until it is "
+                + ("loaded again after it ends" if all(w.loaded for w in early.values())
+                   else "loaded whole")))
         missing = gaps(months)
         if missing:
             listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")

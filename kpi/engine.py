@@ -807,9 +807,8 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
     early = getattr(available, "early", {})
     if reached < target and target in early:
-        stale = (f"stale: its rows of {target} were loaded on {loaded_day(early[target])}, "
-                 f"before the month ended, so they are part of it: its data ends {reached}, "
-                 f"and {asked} asks for a window ending {target}")
+        stale = (f"stale: it holds {target} only in part ({early[target].reason()}): its data "
+                 f"ends {reached}, and {asked} asks for a window ending {target}")
     elif reached < target:
         stale = f"stale: its data ends {reached}, and {asked} asks for a window ending {target}"
     elif end < target:
@@ -817,10 +816,8 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         stale = gap = (f"no data for {first_months(lost)}, which {asked} asks for, though "
                        f"later months are held: the window ends {end}")
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
-    missing = [m for m in current.months() if m not in available]
-    if missing:
-        return Plan(None, None, f"{current.label} is incomplete: no data for "
-                                f"{first_months(missing)}", stale, gap=gap is not None)
+    if lost := incomplete(current, available):
+        return Plan(None, None, lost, stale, gap=gap is not None)
     base = baseline_window(project, kpi, current)
     # `--vs previous` of quarterly data is the window a quarter earlier, not a month: the
     # month before would cut a quarter and leave no comparison whatever the period.
@@ -832,12 +829,24 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         return Plan(current, None, f"comparison {compare.label} ends after the current "
                                    f"{current.label}: a change from it would run backwards "
                                    "in time", stale, gap=gap is not None)
-    missing = [m for m in compare.months() if m not in available]
-    if missing:
-        return Plan(current, None, f"comparison {compare.label} is incomplete: no data for "
-                                   f"{first_months(missing)}", stale, compare,
-                    gap is not None)
+    if lost := incomplete(compare, available):
+        return Plan(current, None, f"comparison {lost}", stale, compare, gap is not None)
     return Plan(current, compare, None, stale, compare, gap is not None)
+
+
+def incomplete(window: Window, available: set[Month]) -> str | None:
+    """Why a window the data does not hold every month of is incomplete, or None: "year
+    ending September 2025 is incomplete: no data for 2024-10", or, for a month held only in
+    part (`Held`), "... it holds 2024-10 only in part (its rows start on 11 October 2024,
+    ...)"."""
+    missing = [m for m in window.months() if m not in available]
+    if not missing:
+        return None
+    early = getattr(available, "early", {})
+    partly = [m for m in missing if m in early]
+    said = (f"it holds {partly[0]} only in part ({early[partly[0]].reason()})" if partly
+            else f"no data for {first_months(missing)}")
+    return f"{window.label} is incomplete: {said}"
 
 
 def given_windows(current: Window | None, comparison: Window | None,
@@ -848,16 +857,11 @@ def given_windows(current: Window | None, comparison: Window | None,
     changed: choosing the windows for the last paper's period again would move a window the
     data then stopped short of (a stale KPI, a gap) to the month loaded since, and read the
     figure printed as revised to "no figure"."""
-    def missing(window: Window) -> str | None:
-        lost = [str(m) for m in window.months() if m not in available]
-        return (f"{window.label} is incomplete: no data for {first_months(lost)}"
-                if lost else None)
-
     note = None
-    if current is not None and (note := missing(current)):
+    if current is not None and (note := incomplete(current, available)):
         current = None
     asked = comparison
-    if comparison is not None and (gap := missing(comparison)):
+    if comparison is not None and (gap := incomplete(comparison, available)):
         comparison, note = None, note or f"comparison {gap}"
     return Plan(current, comparison, note, None, asked)
 
@@ -916,11 +920,11 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                     if month > latest)
     if partly:
         month, dataset = partly[0]
-        raise DataError(f"no data reaches {period} in full: dataset '{dataset}' holds rows of "
-                        f"{month} loaded on {loaded_day(early[dataset][month])}, before the month "
-                        f"ended, so part of it; the latest whole month held is {latest}",
-                        hint=f"choose {option('--period', latest)} or earlier, or load "
-                             f"{month}'s extract again once it has ended")
+        why = early[dataset][month]
+        raise DataError(f"no data reaches {period} in full: dataset '{dataset}' holds {month} "
+                        f"only in part ({why.reason()}); the latest whole month held is {latest}",
+                        hint=f"choose {option('--period', latest)} or earlier, or "
+                             f"{why.remedy(month)}")
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",
                     hint=f"choose {option('--period', latest)} or earlier, or load the newer "
@@ -1353,8 +1357,8 @@ def loaded_day(when: Any) -> str:
 
 
 class Held(set):
-    """The months a dataset holds for its windows, with those it holds only in part: loaded
-    before they ended (`store.unfinished`, when their earliest file was written), left out."""
+    """The months a dataset holds for its windows, with those it holds only in part (loaded
+    before they ended, or cut short within them: `store.held_in_part`, why), left out."""
 
     def __init__(self, months: Iterable[Month] = (), early: Mapping[Month, Any] | None = None):
         super().__init__(months)
@@ -1376,7 +1380,7 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             # A month loaded before it ended holds part of it (`store.unfinished`): not held
             # for any window, which ends before it (stale, saying why) until a load after it.
-            early = store.unfinished(project, dataset_id, as_of)
+            early = store.held_in_part(project, dataset_id, as_of)
             out[dataset_id] = Held(set(store.months(project, dataset_id, as_of)) - set(early),
                                    early)
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
@@ -2723,11 +2727,16 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         monthly = _read_already(project, dataset_id, kpis, span, as_of, report)
         if monthly is None:
             monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
+        # A month held only in part (loaded before it ended, or cut short within it) has no
+        # value, and no rolling year holding it has one, as no window of the summary counts
+        # it: the first month of a rolling extract, from its 11th, read as a month a third
+        # short, and its process chart a special cause.
+        in_part = in_part_months(project, dataset_id, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
             own = monthly.get(kpi.id, {})
             held = parts_held_of(project, dataset_id, as_of, report, kpi)
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months,
-                                                         held)
+                                                         held, in_part)
             parts_of[kpi.id] = own
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
@@ -2761,6 +2770,15 @@ def _read_already(project: Project, dataset_id: str, kpis: list[KpiDef], months:
         return None
     return {kpi.id: {month: parts for month, parts in report.monthly[kpi.id].items()
                      if month in wanted} for kpi in kpis}
+
+
+def in_part_months(project: Project, dataset_id: str, as_of: AsOf | None) -> set[str]:
+    """The months a dataset holds only in part (`store.held_in_part`), which no window counts:
+    in a series, each has no value, nor a rolling year holding it (`_series_frame`,
+    `verdicts.monthly_values`)."""
+    if not store.exists(project, dataset_id):
+        return set()
+    return {str(m) for m in store.held_in_part(project, dataset_id, as_of)}
 
 
 def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
@@ -2831,7 +2849,8 @@ def _months_value(project: Project, kpi: KpiDef, monthly: dict[str, dict[str, fl
 
 def _series_frame(project: Project, kpi: KpiDef, window: Window,
                   monthly: dict[str, dict[str, float | None]], months: int,
-                  held: dict[tuple, list[Month]] | None = None) -> pl.DataFrame:
+                  held: dict[tuple, list[Month]] | None = None,
+                  in_part: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """The series from each month's components (`monthly`: month -> parts; a month without
     rows has none). A rolling 12-month value is the year's components summed exactly
     (`_months_value`), the same figure to the bit as the summary's window of those months.
@@ -2840,10 +2859,12 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     shown only for the rolling years: a month shown that a part holding rows in the months
     shown has none in has no value, and a rolling 12-month value has no figure where a part
     holding rows in its 12 months lacks one of them, as the summary refuses that window
-    (part_gap), rather than summing fewer parts than its neighbours."""
+    (part_gap), rather than summing fewer parts than its neighbours. A month `in_part` (the
+    dataset holds it only in part: `store.held_in_part`) has no value, nor a rolling year
+    holding it."""
     labels = [str(m) for m in window.months()]
     held = held or {}
-    partial = partial_months(held, labels[-months:])
+    partial = partial_months(held, labels[-months:]) | set(in_part)
     values = [value_of(kpi, monthly[m], project) if m in monthly and m not in partial
               else None for m in labels]
     quarterly = project.datasets[kpi.source].months_per_row == 3
@@ -2858,7 +2879,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 rolling.append(None)
                 continue
             year = [labels[index - step] for step in range(12)]
-            rolling.append(None if partial_months(held, year) else
+            rolling.append(None if partial_months(held, year) or in_part & set(year) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

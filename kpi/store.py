@@ -626,6 +626,158 @@ _UNFINISHED: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, int],
                   dict[Month, datetime]] = {}
 
 
+@dataclass(frozen=True)
+class InPart:
+    """Why a month a dataset holds is held only in part, so that no window counts it
+    (`held_in_part`): its rows were `loaded` before the month ended (`unfinished`), or they
+    `start` after its first day or `end` before its last (`cut_short`)."""
+
+    loaded: datetime | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def reason(self) -> str:
+        """'its rows were loaded on 4 October 2025, before the month ended', 'its rows start
+        on 11 October 2024'."""
+        from kpi.periods import day_words
+
+        if self.loaded is not None:
+            return (f"its rows were loaded on {day_words(self.loaded.astimezone(_uk()))}, "
+                    "before the month ended")
+        said = ([f"start on {day_words(self.start)}"] if self.start else []) + (
+            [f"end on {day_words(self.end)}"] if self.end else [])
+        return ("its rows " + " and ".join(said) + ", where its other months run from their "
+                "first day to their last")
+
+    def remedy(self, month: Month) -> str:
+        """What makes the month whole."""
+        if self.loaded is not None:
+            return f"load {month}'s extract again once it has ended"
+        return (f"load the whole of {month} (a query bounded by whole months, not a rolling "
+                "window of days)")
+
+
+def _uk() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(UK)
+
+
+def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
+                 ) -> dict[Month, InPart]:
+    """The months the dataset holds only in part, which no window counts: loaded before they
+    ended (`unfinished`), or cut short within them (`cut_short`)."""
+    out = {month: InPart(loaded=when) for month, when in
+           unfinished(project, dataset_id, as_of).items()}
+    for month, (start, end) in cut_short(project, dataset_id, as_of, set(out)).items():
+        out[month] = InPart(start=start, end=end)
+    return out
+
+
+# The rows a month's missing first (or last) days would hold at the dataset's rate, from which
+# their absence is no chance: a Poisson count of mean 10 is 0 once in about 22,000 months.
+CUT_ROWS = 10
+# The other months, each running from its first day to its last, that show a dataset's rows
+# spread over every day of a month (events, not a roll taken on one day).
+CUT_EVIDENCE = 3
+
+
+def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
+              early: set[Month] | frozenset[Month] = frozenset()
+              ) -> dict[Month, tuple[date | None, date | None]]:
+    """The months whose rows start after the month's first day or end before its last, in a
+    dataset whose rows are spread over every day of a month: each with the day its rows start
+    (None where on the 1st) and end (None where on the last day).
+
+    A nightly query over a rolling window (`day >= current_date - 365`) or an export of "the
+    last 365 days", loaded for the first time, stored October from the 11th as October, and
+    the year ending September read 355 where the records hold 365, exit 0 (a load into stored
+    rows is refused by the load, `commit._check_cut`; a month new to the store has nothing to
+    tell by there). Told at read time from the date column's bounds in each file's add action
+    (no data scan), in UK days: a month is cut short where most of the months held (at least
+    CUT_EVIDENCE, besides the `early` ones, loaded before they ended) run from their first
+    day to their last, and its missing days would hold CUT_ROWS rows or more at those months'
+    rate. A dataset dated by a month, or by a roll taken on one day, never runs over a month;
+    one so sparse that a day of no rows is common never shows the rate: neither is
+    judged. Kept per table version, with `unfinished`'s."""
+    import calendar
+
+    import polars as pl
+
+    spec = project.datasets.get(dataset_id)
+    column = spec.column(spec.date) if spec is not None and spec.date else None
+    if spec is None or spec.months_per_row != 1 or column is None \
+            or column.type not in (ColumnType.DATE, ColumnType.DATETIME):
+        return {}
+    path = table_path(project, dataset_id)
+    state = table_state(path)
+    key = (str(path), as_of, state, frozenset(early))
+    if state is not None and key in _CUT_SHORT:
+        return dict(_CUT_SHORT[key])
+    actions = pl.DataFrame(_table(project, dataset_id, as_of).get_add_actions(flatten=True))
+    low, high = f"min.{column.name}", f"max.{column.name}"
+    if not actions.height or low not in actions.columns or high not in actions.columns:
+        return {}
+    spans: dict[str, list[Any]] = {}
+    for month, first, last, rows in actions.select(
+            "partition.month", low, high, "num_records").iter_rows():
+        if first is None or last is None:
+            spans[month] = [None, None, 0]  # a file without bounds: the month is not judged
+            continue
+        first, last = _uk_day(first), _uk_day(last)
+        span = spans.setdefault(month, [first, last, 0])
+        if span[0] is not None:
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        span[2] += int(rows or 0)
+    bounds: dict[Month, tuple[date, date, int]] = {}
+    for text, (first, last, rows) in spans.items():
+        month = Month.parse(text)
+        if first is not None and month not in early:
+            bounds[month] = (first, last, rows)
+
+    def whole(month: Month, first: date, last: date) -> bool:
+        days = calendar.monthrange(month.year, month.month)[1]
+        return (first == date(month.year, month.month, 1)
+                and last == date(month.year, month.month, days))
+
+    out: dict[Month, tuple[date | None, date | None]] = {}
+    full = {m: b for m, b in bounds.items() if whole(m, b[0], b[1])}
+    for month, (first, last, _rows) in bounds.items():
+        if month in full:
+            continue
+        if len(full) < CUT_EVIDENCE or 2 * len(full) <= len(bounds):
+            break  # most months run short: a sparse dataset, or one of rolls
+        rate = sum(b[2] for b in full.values()) / sum((b[1] - b[0]).days + 1
+                                                      for b in full.values())
+        days = calendar.monthrange(month.year, month.month)[1]
+        before = (first - date(month.year, month.month, 1)).days
+        after = (date(month.year, month.month, days) - last).days
+        start = first if before and before * rate >= CUT_ROWS else None
+        end = last if after and after * rate >= CUT_ROWS else None
+        if start or end:
+            out[month] = (start, end)
+    if state is not None and table_state(path) == state:
+        if len(_CUT_SHORT) > 256:
+            _CUT_SHORT.clear()
+        _CUT_SHORT[key] = dict(out)
+    return out
+
+
+_CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozenset[Month]],
+                 dict[Month, tuple[date | None, date | None]]] = {}
+
+
+def _uk_day(value: Any) -> date:
+    """A bound of the date column as a UK day: a date as it is, an instant (UTC, or naive UTC
+    as the log's statistics give it) as its UK date."""
+    if isinstance(value, datetime):
+        instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return instant.astimezone(_uk()).date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 def loaded_files(table: Any) -> dict[str, dict[int, list[str]]]:
     """The live data files of a table version (local paths, as `data_files` gives them) by
     month partition, then by when their rows were first loaded, in milliseconds since the

@@ -391,7 +391,8 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     """Monthly values of each KPI for the `months` months ending at `ends[kpi.id]` (see
     `series_start`), reading each dataset once, or not at all given `parts` (measure id ->
     month -> components, as `engine.evaluate(..., series=months)` returns them in
-    `Report.monthly`). A month the dataset does not hold has no value; a month it holds with
+    `Report.monthly`). A month the dataset does not hold, or holds only in part
+    (`engine.in_part_months`), has no value; a month it holds with
     no matching rows counts as the kind makes it (0 for a count). A rate of two KPIs is their
     monthly ratio."""
     kpis = list(kpis)
@@ -404,6 +405,7 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     # in other months of the series, or a year of it holding other parts of a peer group's
     # column than the latest year (engine.partial_months).
     held_by: dict[object, dict[tuple, list[Month]]] = {}
+    in_part: dict[str, set[str]] = {}
     partial: set[tuple[str, str]] = set()
 
     def value(measure: KpiDef, month: str) -> float | None:
@@ -423,6 +425,12 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
                                                     measure)
             partial.update((measure.source, m) for m in
                            engine.partial_months(held_by[key], labels))
+            # A month held only in part, as no window counts it: the first month of a rolling
+            # extract, from its 11th, was a special cause on the process chart.
+            if measure.source not in in_part:
+                in_part[measure.source] = engine.in_part_months(project, measure.source, as_of)
+            partial.update((measure.source, m) for m in in_part[measure.source]
+                           if m in labels)
         if kpi.is_derived:
             num, den = engine.measures_of(project, kpi)
             values = []

@@ -1297,7 +1297,9 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
     rows with 21: the year ending September 2025 read 355 where the database holds 365, exit
     0 (one day fewer each night, until the month fell below half). Refused in one line naming
     the month, the days and the rows that would go; nothing stored changes. A result bounded
-    by whole months loads, and so does the cut one with --allow-shrink."""
+    by whole months loads, and so does the cut one with --allow-shrink; the year is then
+    given no figure, as October held from its 11th, a row a day, is held only in part
+    (`store.cut_short`)."""
     uri = _a_year_of_days(tmp_path, request, database)
     cut_from, whole_from = (("'2024-10-11'", "'2024-11-01'") if database == "sqlite" else
                             ("date '2024-10-11'", "date '2024-11-01'"))
@@ -1332,7 +1334,12 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
     out = run(every, "ingest", "w", "--from-source", "--allow-shrink", uri=uri)
     assert out.returncode == 0, out.stderr
     assert "replaced 2024-10: 31 -> 21 rows" in out.stderr
-    assert summary(every)["k"] == 355
+    done = run(every, "summary", "--period", "2025-09", "--format", "json", uri=uri)
+    assert done.returncode == 3, done.stdout  # 355, exit 0, before
+    assert one_error(done.stderr) == (
+        "Error: no KPI has data for 2025-09: k: year ending September 2025 is incomplete: it "
+        "holds 2024-10 only in part (its rows start on 11 October 2024, where its other months "
+        "run from their first day to their last)")
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

@@ -95,8 +95,8 @@ def test_a_period_of_a_month_loaded_before_it_ended_is_refused_naming_it(tmp_pat
     assert out.returncode == 3, out.stdout
     first = out.stderr.splitlines()[0]
     assert first.startswith(f"Error: no data reaches {this_month} in full: dataset '")
-    assert (f" holds rows of {this_month} loaded on ") in first
-    assert first.endswith(f"before the month ended, so part of it; the latest whole month "
+    assert (f" holds {this_month} only in part (its rows were loaded on ") in first
+    assert first.endswith(f"before the month ended); the latest whole month "
                           f"held is {this_month - 1}")
     # The month before, loaded after it ended, counts in full.
     last = this_month - 1
@@ -124,8 +124,9 @@ def test_a_kpi_whose_window_would_end_in_such_a_month_is_stale_saying_why(tmp_pa
     assert crime["status"] == "stale"
     assert crime["current"]["end"] == str(last)
     assert crime["current"]["value"] == _year_ending(last)
-    assert crime["note"].startswith(f"stale: its rows of {this_month} were loaded on ")
-    assert (f"before the month ended, so they are part of it: its data ends {last}, and the "
+    assert crime["note"].startswith(f"stale: it holds {this_month} only in part (its rows "
+                                    "were loaded on ")
+    assert (f"before the month ended): its data ends {last}, and the "
             f"period {this_month} asks for a window ending {this_month}") in crime["note"]
 
 
@@ -208,9 +209,9 @@ def test_datasets_and_check_say_which_months_are_held_in_part(tmp_path):
         partly = results[f"in_part_{name}"]
         assert partly["passed"]
         assert partly["message"] == (
-            f"dataset '{name}' holds {this_month} (loaded on {day}) only in part, "
-            "loaded before the month ended: no window counts it until it is loaded again after "
-            "it ends")
+            f"dataset '{name}' holds {this_month} only in part (its rows were loaded on "
+            f"{day}, before the month ended): no window counts it until it is loaded again "
+            "after it ends")
 
 
 def test_a_month_loaded_again_after_it_ended_is_not_held_in_part(tmp_path):

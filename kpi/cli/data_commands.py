@@ -213,13 +213,20 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
 
 def _in_part(row: dict[str, Any]) -> str:
-    """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)"."""
-    from datetime import datetime
+    """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)" or
+    "2024-10 (rows from 11 October 2024)"."""
+    from datetime import date, datetime
 
     from kpi.engine import loaded_day
+    from kpi.periods import day_words
 
-    return "; ".join(f"{h['month']} (loaded {loaded_day(datetime.fromisoformat(h['loaded']))}, "
-                     "before it ended)" for h in row["held_in_part"])
+    def said(held: dict[str, Any]) -> str:
+        if held["loaded"]:
+            return f"loaded {loaded_day(datetime.fromisoformat(held['loaded']))}, before it ended"
+        return " and ".join(f"rows {word} {day_words(date.fromisoformat(held[key]))}"
+                            for word, key in (("from", "starts"), ("to", "ends")) if held[key])
+
+    return "; ".join(f"{h['month']} ({said(h)})" for h in row["held_in_part"])
 
 
 def _rolls(row: dict[str, Any], most: int) -> str:

@@ -1,0 +1,289 @@
+"""A month held only from a day within it, or only to one (`kpi.store.cut_short`,
+docs/guarantees.md): an export of "the last 365 days", or a nightly query over a rolling window
+(`day >= current_date - 365`), loaded for the first time, stored October from the 11th as
+October, and the year ending September read 355 days' rows as a year, exit 0. The load could
+not tell (no stored rows to compare); the read tells from the date column's bounds in the
+table's log: where most months run from their first day to their last, a month whose missing
+days would hold CUT_ROWS rows or more at their rate is held in part, and no window counts it.
+
+Every figure is counted by hand (`PER_DAY` rows a day) and, for the extracts, by DuckDB
+reading the CSV.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import inprocess
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+PER_DAY = 3
+
+PROJECT = """[project]
+name = "Cut short"
+baseline = "2024-09"
+
+[datasets.crimes]
+date = "day"
+unique = "ref"
+{zone}
+[datasets.crimes.columns]
+day = {{ type = "{kind}", from = ["Day"] }}
+ref = {{ type = "str", from = ["Ref"] }}
+
+[[priorities]]
+id = "p"
+title = "Crime"
+
+[[kpis]]
+id = "crime"
+title = "Total crime"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+"""
+
+
+def _project(folder: Path, kind: str = "date", zone: str = "") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "kpi.toml").write_text(PROJECT.format(kind=kind, zone=zone), encoding="utf-8")
+    return folder
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _extract(path: Path, days: list[date], per_day: int = PER_DAY,
+             stamp=lambda day: day.isoformat()) -> Path:
+    lines = ["Day,Ref"] + [f"{stamp(day)},R{day:%Y%m%d}-{k}" for day in days
+                           for k in range(per_day)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _kpi(folder: Path, *args: object):
+    return inprocess.run(["--project", folder, *args])
+
+
+def _load(folder: Path, extract: Path) -> None:
+    done = _kpi(folder, "ingest", "crimes", extract)
+    assert done.returncode == 0, done.stderr
+
+
+def _summary(folder: Path, period: str, vs: str = "previous"):
+    return _kpi(folder, "summary", "--period", period, "--vs", vs, "--format", "json")
+
+
+def _crime(folder: Path, period: str, vs: str = "previous") -> dict:
+    done = _summary(folder, period, vs)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["kpis"][0]
+
+
+def _held_in_part(folder: Path) -> list[dict]:
+    done = _kpi(folder, "datasets", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)[0]["held_in_part"]
+
+
+def _duckdb_count(extract: Path, first: str, last: str) -> int:
+    duckdb = pytest.importorskip("duckdb")
+    return duckdb.sql(f"SELECT count(*) FROM read_csv('{extract.as_posix()}', header = true) "
+                      f"WHERE \"Day\"::DATE BETWEEN DATE '{first}' AND DATE '{last}'").fetchone()[0]
+
+
+def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_path):
+    """The last 365 days to 10 October 2025, loaded once: October 2024 from its 11th, October
+    2025 to its 10th. The year ending September 2025 read 355 days' rows (1,065) as a year,
+    exit 0; no window holding either October is given now, each saying why, and `kpi
+    datasets` and `kpi check` name both months and their days."""
+    folder = _project(tmp_path / "p")
+    _load(folder, _extract(tmp_path / "last 365 days.csv",
+                           _days(date(2024, 10, 11), date(2025, 10, 10))))
+    done = _summary(folder, "2025-09")
+    assert done.returncode == 3, done.stdout  # 1,065, exit 0, before
+    assert done.stderr.splitlines()[0] == (
+        "Error: no KPI has data for 2025-09: crime: year ending September 2025 is incomplete: "
+        "it holds 2024-10 only in part (its rows start on 11 October 2024, where its other "
+        "months run from their first day to their last)")
+    assert _held_in_part(folder) == [
+        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None},
+        {"month": "2025-10", "loaded": None, "starts": None, "ends": "2025-10-10"}]
+    table = _kpi(folder, "datasets", "--format", "csv")
+    assert "2024-10 (rows from 11 October 2024); 2025-10 (rows to 10 October 2025)" \
+        in table.stdout
+    check = _kpi(folder, "check", "--period", "2025-08", "--format", "json")
+    results = {r["id"]: r for r in json.loads(check.stdout)["checks"]}
+    assert results["in_part_crimes"]["passed"]
+    assert results["in_part_crimes"]["message"] == (
+        "dataset 'crimes' holds 2024-10 only in part (its rows start on 11 October 2024, where "
+        "its other months run from their first day to their last); 2025-10 only in part (its "
+        "rows end on 10 October 2025, where its other months run from their first day to their "
+        "last): no window counts it until it is loaded whole")
+    # The period past the whole months held: refused, naming the month and what makes it whole.
+    late = _summary(folder, "2025-10")
+    assert late.returncode == 3, late.stdout
+    first, hint = late.stderr.splitlines()[:2]
+    assert first == (
+        "Error: no data reaches 2025-10 in full: dataset 'crimes' holds 2025-10 only in part "
+        "(its rows end on 10 October 2025, where its other months run from their first day to "
+        "their last); the latest whole month held is 2025-09")
+    assert "load the whole of 2025-10 (a query bounded by whole months" in hint
+
+
+def test_a_year_held_whole_is_counted_and_its_cut_comparison_left_out(tmp_path):
+    """From 20 September 2024: the year ending September 2025 is whole and counted; the year
+    before it (`--vs previous`, ending August 2025) holds September 2024 from its 20th, and is
+    left out, never compared; the whole of September loaded, it counts."""
+    folder = _project(tmp_path / "p")
+    extract = _extract(tmp_path / "from the 20th.csv",
+                       _days(date(2024, 9, 20), date(2025, 9, 30)))
+    _load(folder, extract)
+    crime = _crime(folder, "2025-09")
+    year = PER_DAY * 365
+    assert crime["current"]["value"] == year == _duckdb_count(extract, "2024-10-01",
+                                                               "2025-09-30")
+    assert crime["comparison"] is None, crime
+    assert crime["change"]["absolute"] is None and crime["change"]["percent"] is None, crime
+    assert crime["note"] == (
+        "comparison year ending August 2025 is incomplete: it holds 2024-09 only in part (its "
+        "rows start on 20 September 2024, where its other months run from their first day to "
+        "their last)")
+    # The process chart leaves the month out: 20 days' rows read as a month were a special
+    # cause of improvement, every later month above the mean (a shift), 13 points.
+    assert crime["variation"]["points"] == 12, crime["variation"]
+    assert crime["variation"]["verdict"] == "common_cause", crime["variation"]
+    assert _held_in_part(folder) == [
+        {"month": "2024-09", "loaded": None, "starts": "2024-09-20", "ends": None}]
+    whole = _extract(tmp_path / "whole.csv", _days(date(2024, 9, 1), date(2025, 9, 30)))
+    _load(folder, whole)
+    assert _held_in_part(folder) == []
+    crime = _crime(folder, "2025-09")
+    assert crime["comparison"]["value"] == PER_DAY * 365 == _duckdb_count(
+        whole, "2024-09-01", "2025-08-31")
+    assert crime["current"]["value"] == year
+
+
+@pytest.mark.parametrize("case", ["sparse", "rolls", "a quiet first day", "too few months"])
+def test_what_the_bounds_cannot_tell_is_counted_as_held(tmp_path, case):
+    """Not judged, and counted as the rows hold it: a dataset so sparse that a month's first
+    days of no rows are common (a row every fourth day); rolls taken on one day a month (the
+    last); a month of three rows a day whose 1st had none (the days missing would hold 3, far
+    from CUT_ROWS); a dataset of three months, the other two too few to show a rate."""
+    folder = _project(tmp_path / "p")
+    if case == "sparse":
+        days = _days(date(2024, 10, 11), date(2025, 9, 30))[::4]
+    elif case == "rolls":
+        days = [date(2024, 10, 1) + timedelta(days=n) for n in range(365)
+                if (date(2024, 10, 1) + timedelta(days=n) + timedelta(days=1)).day == 1]
+    elif case == "a quiet first day":
+        days = [d for d in _days(date(2024, 10, 1), date(2025, 9, 30)) if d != date(2025, 1, 1)]
+    else:
+        days = _days(date(2025, 7, 11), date(2025, 9, 30))
+    extract = _extract(tmp_path / "extract.csv", days)
+    _load(folder, extract)
+    assert _held_in_part(folder) == []
+    if case == "too few months":
+        return  # no year to count; the months are held (`kpi datasets` above)
+    crime = _crime(folder, "2025-09")
+    assert crime["current"]["value"] == PER_DAY * len(days) == _duckdb_count(
+        extract, "2024-10-01", "2025-09-30")
+
+
+def test_an_instants_month_is_bounded_by_its_uk_days(tmp_path):
+    """A datetime column stores instants (UTC in the log's bounds): rows at 00:30 UK time each
+    day, which in summer are 23:30 UTC the day before, run whole UK months, not one starting
+    on the last day of the month before; the rolling window's first day is named in UK days."""
+    folder = _project(tmp_path / "p", kind="datetime")
+    uk = ZoneInfo("Europe/London")
+
+    def stamp(day: date) -> str:
+        return datetime(day.year, day.month, day.day, 0, 30, tzinfo=uk).isoformat()
+
+    whole = _extract(tmp_path / "whole.csv", _days(date(2024, 10, 1), date(2025, 9, 30)),
+                     stamp=stamp)
+    _load(folder, whole)
+    assert _held_in_part(folder) == []
+    assert _crime(folder, "2025-09")["current"]["value"] == PER_DAY * 365
+    cut = _project(tmp_path / "q", kind="datetime")
+    _load(cut, _extract(tmp_path / "cut.csv", _days(date(2024, 10, 11), date(2025, 9, 30)),
+                        stamp=stamp))
+    assert _held_in_part(cut) == [
+        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None}]
+
+
+def _month_days(year: int, month: int) -> list[date]:
+    first = date(year, month, 1)
+    after = date(year + month // 12, month % 12 + 1, 1)
+    return _days(first, after - timedelta(days=1))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(per_day=st.integers(1, 4), start=st.integers(1, 28), end=st.integers(0, 27),
+       months=st.integers(13, 15), quiet=st.sampled_from([None, "first", "last"]),
+       shuffled=st.booleans())
+def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
+        tmp_path_factory, per_day, start, end, months, quiet, shuffled):
+    """The invariant, drawn: rows `per_day` a day over `months` whole months to September
+    2025, the first month's rows starting on its `start`th day and the last's ending `end`
+    days short, and now and then an interior month's first or last day without rows. The
+    year ending September 2025 (and the one before, `--vs previous`) is counted by hand over
+    its months where none is cut by days that would hold CUT_ROWS rows or more at that rate;
+    where one is, it has no figure. Row order changes nothing."""
+    import random
+
+    from kpi.store import CUT_ROWS
+
+    folder = _project(tmp_path_factory.mktemp("cut") / "p")
+    calendar = sorted(divmod(2025 * 12 + 8 - n, 12) for n in range(months))
+    calendar = [(y, m + 1) for y, m in calendar]
+    days_of = {ym: _month_days(*ym) for ym in calendar}
+    days_of[calendar[0]] = days_of[calendar[0]][start - 1:]
+    if end:
+        days_of[calendar[-1]] = days_of[calendar[-1]][:-end]
+    middle = calendar[len(calendar) // 2]
+    if quiet == "first":
+        days_of[middle] = days_of[middle][1:]
+    elif quiet == "last":
+        days_of[middle] = days_of[middle][:-1]
+    days = [d for ym in calendar for d in days_of[ym]]
+    if shuffled:
+        days = random.Random(per_day * 1000 + start).sample(days, len(days))
+    _load(folder, _extract(folder / "rows.csv", days, per_day))
+
+    def cut(ym: tuple[int, int]) -> bool:
+        missing = len(_month_days(*ym)) - len(days_of[ym])
+        return missing * per_day >= CUT_ROWS
+
+    held = {f"{y}-{m:02d}" for y, m in calendar}
+    in_part = sorted(f"{y}-{m:02d}" for y, m in calendar if cut((y, m)))
+    assert [h["month"] for h in _held_in_part(folder)] == in_part
+
+    def year(end_year: int, end_month: int) -> int | None:
+        window = [(y, m + 1) for y, m in (divmod(end_year * 12 + end_month - 1 - n, 12)
+                                          for n in range(12))]
+        if any(f"{y}-{m:02d}" not in held or f"{y}-{m:02d}" in in_part for y, m in window):
+            return None
+        return per_day * sum(len(days_of[ym]) for ym in window)
+
+    done = _summary(folder, "2025-09")
+    figure = json.loads(done.stdout)["kpis"][0] if done.returncode == 0 else None
+    current, before = year(2025, 9), year(2025, 8)
+    event(f"{len(in_part)} month(s) held in part")
+    if current is None:
+        assert figure is None or figure["current"] is None or \
+            figure["current"]["end"] != "2025-09" or figure["current"]["value"] is None, figure
+        return
+    assert figure is not None, done.stderr
+    assert figure["current"]["value"] == current
+    event("the year counted" + (", its comparison too" if before is not None else ""))
+    shown = figure["comparison"]["value"] if figure["comparison"] else None
+    assert shown == before, figure
