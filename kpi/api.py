@@ -605,7 +605,8 @@ class Project:
         UTC), when its earliest file was written where its rows were loaded before the month
         ended, or `starts` and `ends` (ISO days), where its rows start after its first day or
         end before its last in a dataset whose other months run whole (`store.cut_short`),
-        null where not so; empty for none; `rolls`: the months holding rolls taken at two or more
+        null where not so, and `part` ("force 'C'"), where only that part's rows run short
+        in a dataset loaded part by part, else null; empty for none; `rolls`: the months holding rolls taken at two or more
         dates and how the dataset's `as_at` reads them (`engine.rolls_held`): each `month`,
         its `dates` (how many days), its `last` day (ISO) and `read`, "last" (`as_at =
         "last"` reads the last date's rows) or "refused" (no `as_at`: a snapshot's figure
@@ -638,7 +639,7 @@ class Project:
                     {"month": str(m), "loaded": why.loaded and why.loaded.isoformat(
                         timespec="seconds"),
                      "starts": why.start and why.start.isoformat(),
-                     "ends": why.end and why.end.isoformat()}
+                     "ends": why.end and why.end.isoformat(), "part": why.part}
                     for m, why in sorted(store.held_in_part(project, spec.id).items())]
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
@@ -667,7 +668,8 @@ class Project:
                                                 "missing": pl.List(pl.String)})),
             "declaration_changed": pl.String,
             "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String,
-                                               "starts": pl.String, "ends": pl.String})),
+                                               "starts": pl.String, "ends": pl.String,
+                                               "part": pl.String})),
             "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
                                         "last": pl.String, "read": pl.String}))},
             orient="row")

@@ -635,6 +635,7 @@ class InPart:
     loaded: datetime | None = None
     start: date | None = None
     end: date | None = None
+    part: str | None = None  # "force 'C'": only that part's rows run short
 
     def reason(self) -> str:
         """'its rows were loaded on 4 October 2025, before the month ended', 'its rows start
@@ -646,15 +647,16 @@ class InPart:
                     "before the month ended")
         said = ([f"start on {day_words(self.start)}"] if self.start else []) + (
             [f"end on {day_words(self.end)}"] if self.end else [])
-        return ("its rows " + " and ".join(said) + ", where its other months run from their "
+        whose = f"the rows of {self.part}" if self.part else "its rows"
+        return (f"{whose} " + " and ".join(said) + ", where its other months run from their "
                 "first day to their last")
 
     def remedy(self, month: Month) -> str:
         """What makes the month whole."""
         if self.loaded is not None:
             return f"load {month}'s extract again once it has ended"
-        return (f"load the whole of {month} (a query bounded by whole months, not a rolling "
-                "window of days)")
+        return (f"load the whole of {month}" + (f" for {self.part}" if self.part else "")
+                + " (a query bounded by whole months, not a rolling window of days)")
 
 
 def _uk() -> Any:
@@ -669,8 +671,7 @@ def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
     ended (`unfinished`), or cut short within them (`cut_short`)."""
     out = {month: InPart(loaded=when) for month, when in
            unfinished(project, dataset_id, as_of).items()}
-    for month, (start, end) in cut_short(project, dataset_id, as_of, set(out)).items():
-        out[month] = InPart(start=start, end=end)
+    out.update(cut_short(project, dataset_id, as_of, set(out)))
     return out
 
 
@@ -683,11 +684,11 @@ CUT_EVIDENCE = 3
 
 
 def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
-              early: set[Month] | frozenset[Month] = frozenset()
-              ) -> dict[Month, tuple[date | None, date | None]]:
+              early: set[Month] | frozenset[Month] = frozenset()) -> dict[Month, InPart]:
     """The months whose rows start after the month's first day or end before its last, in a
-    dataset whose rows are spread over every day of a month: each with the day its rows start
-    (None where on the 1st) and end (None where on the last day).
+    dataset whose rows are spread over every day of a month: each as `InPart`, with the day its
+    rows start (None where on the 1st) and end (None where on the last day), and the part
+    whose rows run short where only a part's do.
 
     A nightly query over a rolling window (`day >= current_date - 365`) or an export of "the
     last 365 days", loaded for the first time, stored October from the 11th as October, and
@@ -699,9 +700,10 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     day to their last, and its missing days would hold CUT_ROWS rows or more at those months'
     rate. A dataset dated by a month, or by a roll taken on one day, never runs over a month;
     one so sparse that a day of no rows is common never shows the rate: neither is
-    judged. Kept per table version, with `unfinished`'s."""
-    import calendar
-
+    judged. For a dataset loaded part by part (`replace_by`), each part's months are judged
+    so too (`part_months`, the scan `parts_held` reads): one force's nightly query over a
+    rolling window, loaded beside the others' whole months, hides in the month's bounds. Kept
+    per table version."""
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
@@ -714,63 +716,87 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     key = (str(path), as_of, state, frozenset(early))
     if state is not None and key in _CUT_SHORT:
         return dict(_CUT_SHORT[key])
-    actions = pl.DataFrame(_table(project, dataset_id, as_of).get_add_actions(flatten=True))
+    table = _table(project, dataset_id, as_of)
+    kind = pl.Schema(table.schema()).get(column.name)
+    # An instant's bound is UTC (its UK day is asked); an earlier kpi's wall-clock time is
+    # the UK's already.
+    wall = isinstance(kind, pl.Datetime) and kind.time_zone is None
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
     low, high = f"min.{column.name}", f"max.{column.name}"
-    if not actions.height or low not in actions.columns or high not in actions.columns:
-        return {}
     spans: dict[str, list[Any]] = {}
-    for month, first, last, rows in actions.select(
-            "partition.month", low, high, "num_records").iter_rows():
-        if first is None or last is None:
-            spans[month] = [None, None, 0]  # a file without bounds: the month is not judged
-            continue
-        first, last = _uk_day(first), _uk_day(last)
-        span = spans.setdefault(month, [first, last, 0])
-        if span[0] is not None:
-            span[0], span[1] = min(span[0], first), max(span[1], last)
-        span[2] += int(rows or 0)
-    bounds: dict[Month, tuple[date, date, int]] = {}
-    for text, (first, last, rows) in spans.items():
-        month = Month.parse(text)
-        if first is not None and month not in early:
-            bounds[month] = (first, last, rows)
-
-    def whole(month: Month, first: date, last: date) -> bool:
-        days = calendar.monthrange(month.year, month.month)[1]
-        return (first == date(month.year, month.month, 1)
-                and last == date(month.year, month.month, days))
-
-    out: dict[Month, tuple[date | None, date | None]] = {}
-    full = {m: b for m, b in bounds.items() if whole(m, b[0], b[1])}
-    for month, (first, last, _rows) in bounds.items():
-        if month in full:
-            continue
-        if len(full) < CUT_EVIDENCE or 2 * len(full) <= len(bounds):
-            break  # most months run short: a sparse dataset, or one of rolls
-        rate = sum(b[2] for b in full.values()) / sum((b[1] - b[0]).days + 1
-                                                      for b in full.values())
-        days = calendar.monthrange(month.year, month.month)[1]
-        before = (first - date(month.year, month.month, 1)).days
-        after = (date(month.year, month.month, days) - last).days
-        start = first if before and before * rate >= CUT_ROWS else None
-        end = last if after and after * rate >= CUT_ROWS else None
-        if start or end:
-            out[month] = (start, end)
+    if actions.height and low in actions.columns and high in actions.columns:
+        for month, first, last, rows in actions.select(
+                "partition.month", low, high, "num_records").iter_rows():
+            if first is None or last is None:
+                spans[month] = [None, None, 0]  # a file without bounds: the month not judged
+                continue
+            first, last = _uk_day(first, wall), _uk_day(last, wall)
+            span = spans.setdefault(month, [first, last, 0])
+            if span[0] is not None:
+                span[0], span[1] = min(span[0], first), max(span[1], last)
+            span[2] += int(rows or 0)
+    out = {month: InPart(start=start, end=end) for month, (start, end) in _cut({
+        Month.parse(text): (first, last, rows) for text, (first, last, rows) in spans.items()
+        if first is not None and Month.parse(text) not in early}).items()}
+    parts = part_months(project, dataset_id, as_of) if spec.replace_by else None
+    if parts is not None:
+        by_part: dict[tuple, dict[Month, tuple[date, date, int]]] = {}
+        for row in parts.iter_rows(named=True):
+            month = Month.parse(row["month"])
+            part = tuple(row[c] for c in spec.replace_by)
+            if row["first"] is not None and month not in early and None not in part:
+                by_part.setdefault(part, {})[month] = (row["first"], row["last"], row["rows"])
+        for part, bounds in sorted(by_part.items(), key=str):
+            label = ", ".join(f"{c} '{v}'" for c, v in zip(spec.replace_by, part, strict=True))
+            for month, (start, end) in _cut(bounds).items():
+                out.setdefault(month, InPart(start=start, end=end, part=label))
     if state is not None and table_state(path) == state:
         if len(_CUT_SHORT) > 256:
             _CUT_SHORT.clear()
         _CUT_SHORT[key] = dict(out)
+    return dict(out)
+
+
+def _cut(bounds: dict[Month, tuple[date, date, int]]
+         ) -> dict[Month, tuple[date | None, date | None]]:
+    """`cut_short`'s rule over one dataset's (or part's) months, each with its first and last
+    UK day and rows: where at least CUT_EVIDENCE months, and most, run from their first day
+    to their last, each other month whose days missing at its start (or end) would hold
+    CUT_ROWS rows or more at their rate, with the day its rows start (end) there."""
+    import calendar
+
+    def days_in(month: Month) -> int:
+        return calendar.monthrange(month.year, month.month)[1]
+
+    full = {m: b for m, b in bounds.items()
+            if b[0] == date(m.year, m.month, 1) and b[1] == date(m.year, m.month, days_in(m))}
+    if len(full) < CUT_EVIDENCE or 2 * len(full) <= len(bounds):
+        return {}  # most months run short: a sparse dataset, or one of rolls
+    rate = sum(b[2] for b in full.values()) / sum((b[1] - b[0]).days + 1 for b in full.values())
+    out: dict[Month, tuple[date | None, date | None]] = {}
+    for month, (first, last, _rows) in sorted(bounds.items()):
+        if month in full:
+            continue
+        before = (first - date(month.year, month.month, 1)).days
+        after = (date(month.year, month.month, days_in(month)) - last).days
+        start = first if before and before * rate >= CUT_ROWS else None
+        end = last if after and after * rate >= CUT_ROWS else None
+        if start or end:
+            out[month] = (start, end)
     return out
 
 
 _CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozenset[Month]],
-                 dict[Month, tuple[date | None, date | None]]] = {}
+                 dict[Month, InPart]] = {}
 
 
-def _uk_day(value: Any) -> date:
+def _uk_day(value: Any, wall: bool = False) -> date:
     """A bound of the date column as a UK day: a date as it is, an instant (UTC, or naive UTC
-    as the log's statistics give it) as its UK date."""
+    as the log's statistics give it) as its UK date, a `wall`-clock time (an earlier kpi's
+    UK time) as its date."""
     if isinstance(value, datetime):
+        if wall:
+            return value.date()
         instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return instant.astimezone(_uk()).date()
     if isinstance(value, date):
@@ -811,21 +837,62 @@ def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
                ) -> dict[tuple, list[Month]]:
     """For a dataset with `replace_by` columns, the months each part (a tuple of their values)
     holds rows in: its extracts are loaded part by part, so a month can be held for one force
-    and never loaded for another. Empty for a dataset without them. One scan of the month and
-    the replace_by columns; for quarterly rows, every month of their quarters."""
+    and never loaded for another. Empty for a dataset without them. From `part_months` (one
+    scan of the month and the replace_by columns); for quarterly rows, every month of their
+    quarters."""
 
     from kpi.dateparts import covered
 
     spec = project.datasets.get(dataset_id)
-    if spec is None or not spec.replace_by or not exists(project, dataset_id):
+    held = part_months(project, dataset_id, as_of)
+    if spec is None or held is None:
         return {}
-    columns = list(spec.replace_by)
-    held = (scan(project, dataset_id, as_of).select("month", *columns).unique()
-            .collect(engine="streaming"))
     out: dict[tuple, list[Month]] = {}
-    for row in held.iter_rows():
+    for row in held.select("month", *spec.replace_by).iter_rows():
         out.setdefault(tuple(row[1:]), []).append(Month.parse(row[0]))
     return {part: covered(spec, sorted(months)) for part, months in out.items()}
+
+
+def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None
+                ) -> pl.DataFrame | None:
+    """For a dataset with `replace_by` columns, each part's months: a row per month and
+    values of those columns, with the UK day its rows start (`first`) and end (`last`; null
+    for a dataset dated by a month) and its `rows`. None for a dataset without them, or not
+    stored. One scan of the month, those columns and the date, kept per table version: asked
+    by `parts_held` and `cut_short` on every read."""
+    import polars as pl
+
+    spec = project.datasets.get(dataset_id)
+    if spec is None or not spec.replace_by or not exists(project, dataset_id):
+        return None
+    path = table_path(project, dataset_id)
+    state = table_state(path)
+    key = (str(path), as_of, state, spec.replace_by, spec.date)
+    if state is not None and key in _PART_MONTHS:
+        return _PART_MONTHS[key]
+    frame = scan(project, dataset_id, as_of)
+    # As stored: a datetime an earlier kpi stored as wall-clock time is refused where read
+    # (`_as_uk_time`), so it gives no day here, as a month or a year's date gives none.
+    stored = pl.Schema(_table(project, dataset_id, as_of).schema())
+    kind = stored.get(spec.date) if spec.date and spec.months_per_row == 1 else None
+    day = (pl.col(spec.date).dt.date() if isinstance(kind, pl.Datetime) and kind.time_zone
+           else pl.col(spec.date) if kind == pl.Date else None)
+    bounds = ([day.min().alias("first"), day.max().alias("last")] if day is not None else
+              [pl.lit(None, pl.Date).alias("first"), pl.lit(None, pl.Date).alias("last")])
+    held = (frame.group_by("month", *spec.replace_by)
+            .agg(*bounds, pl.len().alias("rows"))
+            .sort("month", *spec.replace_by, nulls_last=True)
+            .collect(engine="streaming"))
+    if state is not None and table_state(path) == state:  # no commit since it was read
+        if len(_PART_MONTHS) > 256:
+            _PART_MONTHS.clear()
+        _PART_MONTHS[key] = held
+    return held
+
+
+# `part_months` of each table version read, by (folder, point in history, `table_state`, the
+# parts' columns, the date column).
+_PART_MONTHS: dict[tuple, pl.DataFrame] = {}
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:

@@ -35,6 +35,7 @@ unique = "ref"
 [datasets.crimes.columns]
 day = {{ type = "{kind}", from = ["Day"] }}
 ref = {{ type = "str", from = ["Ref"] }}
+force = {{ type = "str", from = ["Force"] }}
 
 [[priorities]]
 id = "p"
@@ -61,9 +62,9 @@ def _days(first: date, last: date) -> list[date]:
 
 
 def _extract(path: Path, days: list[date], per_day: int = PER_DAY,
-             stamp=lambda day: day.isoformat()) -> Path:
-    lines = ["Day,Ref"] + [f"{stamp(day)},R{day:%Y%m%d}-{k}" for day in days
-                           for k in range(per_day)]
+             stamp=lambda day: day.isoformat(), force: str = "A") -> Path:
+    lines = ["Day,Ref,Force"] + [f"{stamp(day)},{force}{day:%Y%m%d}-{k},{force}" for day in days
+                                 for k in range(per_day)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -114,8 +115,10 @@ def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_
         "it holds 2024-10 only in part (its rows start on 11 October 2024, where its other "
         "months run from their first day to their last)")
     assert _held_in_part(folder) == [
-        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None},
-        {"month": "2025-10", "loaded": None, "starts": None, "ends": "2025-10-10"}]
+        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None,
+         "part": None},
+        {"month": "2025-10", "loaded": None, "starts": None, "ends": "2025-10-10",
+         "part": None}]
     table = _kpi(folder, "datasets", "--format", "csv")
     assert "2024-10 (rows from 11 October 2024); 2025-10 (rows to 10 October 2025)" \
         in table.stdout
@@ -161,7 +164,8 @@ def test_a_year_held_whole_is_counted_and_its_cut_comparison_left_out(tmp_path):
     assert crime["variation"]["points"] == 12, crime["variation"]
     assert crime["variation"]["verdict"] == "common_cause", crime["variation"]
     assert _held_in_part(folder) == [
-        {"month": "2024-09", "loaded": None, "starts": "2024-09-20", "ends": None}]
+        {"month": "2024-09", "loaded": None, "starts": "2024-09-20", "ends": None,
+         "part": None}]
     whole = _extract(tmp_path / "whole.csv", _days(date(2024, 9, 1), date(2025, 9, 30)))
     _load(folder, whole)
     assert _held_in_part(folder) == []
@@ -216,7 +220,8 @@ def test_an_instants_month_is_bounded_by_its_uk_days(tmp_path):
     _load(cut, _extract(tmp_path / "cut.csv", _days(date(2024, 10, 11), date(2025, 9, 30)),
                         stamp=stamp))
     assert _held_in_part(cut) == [
-        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None}]
+        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None,
+         "part": None}]
 
 
 def _month_days(year: int, month: int) -> list[date]:
@@ -229,20 +234,22 @@ def _month_days(year: int, month: int) -> list[date]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(per_day=st.integers(1, 4), start=st.integers(1, 28), end=st.integers(0, 27),
        months=st.integers(13, 15), quiet=st.sampled_from([None, "first", "last"]),
-       shuffled=st.booleans())
+       shuffled=st.booleans(), beside=st.booleans())
 def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
-        tmp_path_factory, per_day, start, end, months, quiet, shuffled):
+        tmp_path_factory, per_day, start, end, months, quiet, shuffled, beside):
     """The invariant, drawn: rows `per_day` a day over `months` whole months to September
     2025, the first month's rows starting on its `start`th day and the last's ending `end`
-    days short, and now and then an interior month's first or last day without rows. The
-    year ending September 2025 (and the one before, `--vs previous`) is counted by hand over
-    its months where none is cut by days that would hold CUT_ROWS rows or more at that rate;
-    where one is, it has no figure. Row order changes nothing."""
+    days short, and now and then an interior month's first or last day without rows; now and
+    then (`beside`) as force B of a dataset loaded force by force, beside force A's whole
+    months. The year ending September 2025 (and the one before, `--vs previous`) is counted
+    by hand over its months where none is cut by days that would hold CUT_ROWS rows or more
+    at that rate; where one is, it has no figure. Row order changes nothing."""
     import random
 
     from kpi.store import CUT_ROWS
 
-    folder = _project(tmp_path_factory.mktemp("cut") / "p")
+    folder = _project(tmp_path_factory.mktemp("cut") / "p",
+                      zone='replace_by = ["force"]' if beside else "")
     calendar = sorted(divmod(2025 * 12 + 8 - n, 12) for n in range(months))
     calendar = [(y, m + 1) for y, m in calendar]
     days_of = {ym: _month_days(*ym) for ym in calendar}
@@ -257,7 +264,10 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
     days = [d for ym in calendar for d in days_of[ym]]
     if shuffled:
         days = random.Random(per_day * 1000 + start).sample(days, len(days))
-    _load(folder, _extract(folder / "rows.csv", days, per_day))
+    whole_months = [d for ym in calendar for d in _month_days(*ym)]
+    if beside:
+        _load(folder, _extract(folder / "a.csv", whole_months, per_day, force="A"))
+    _load(folder, _extract(folder / "rows.csv", days, per_day, force="B"))
 
     def cut(ym: tuple[int, int]) -> bool:
         missing = len(_month_days(*ym)) - len(days_of[ym])
@@ -272,7 +282,8 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
                                           for n in range(12))]
         if any(f"{y}-{m:02d}" not in held or f"{y}-{m:02d}" in in_part for y, m in window):
             return None
-        return per_day * sum(len(days_of[ym]) for ym in window)
+        return per_day * sum(len(days_of[ym]) + beside * len(_month_days(*ym))
+                             for ym in window)
 
     done = _summary(folder, "2025-09")
     figure = json.loads(done.stdout)["kpis"][0] if done.returncode == 0 else None
@@ -287,3 +298,35 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
     event("the year counted" + (", its comparison too" if before is not None else ""))
     shown = figure["comparison"]["value"] if figure["comparison"] else None
     assert shown == before, figure
+
+
+def test_one_forces_rolling_window_beside_the_others_whole_months(tmp_path):
+    """A dataset loaded force by force (`replace_by`): force A's extracts run whole months,
+    force B's first load is the last 365 days to 10 October 2025, so B's October 2024 starts on
+    the 11th, hidden in the month's bounds by A's rows from the 1st. The year ending September
+    2025 summed A's year and B's 355 days (A 1,095 + B 1,065 = 2,160), exit 0; each part's
+    months are judged, and the year has no figure, naming the force."""
+    folder = _project(tmp_path / "p", zone='replace_by = ["force"]')
+    a = _extract(tmp_path / "a.csv", _days(date(2024, 10, 1), date(2025, 9, 30)), force="A")
+    b = _extract(tmp_path / "b.csv", _days(date(2024, 10, 11), date(2025, 9, 30)), force="B")
+    _load(folder, a)
+    _load(folder, b)
+    assert _held_in_part(folder) == [
+        {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None,
+         "part": "force 'B'"}]
+    done = _summary(folder, "2025-09")
+    assert done.returncode == 3, done.stdout  # 2,160, exit 0, before
+    assert done.stderr.splitlines()[0] == (
+        "Error: no KPI has data for 2025-09: crime: year ending September 2025 is incomplete: "
+        "it holds 2024-10 only in part (the rows of force 'B' start on 11 October 2024, where "
+        "its other months run from their first day to their last)")
+    table = _kpi(folder, "datasets", "--format", "csv")
+    assert "2024-10 (force 'B': rows from 11 October 2024)" in table.stdout
+    # B's whole October loaded: the year is both forces' whole year, by hand and by DuckDB.
+    whole = _extract(tmp_path / "b-october.csv", _days(date(2024, 10, 1), date(2024, 10, 31)),
+                     force="B")
+    _load(folder, whole)
+    assert _held_in_part(folder) == []
+    assert _crime(folder, "2025-09")["current"]["value"] == 2 * PER_DAY * 365 == (
+        _duckdb_count(a, "2024-10-01", "2025-09-30") + _duckdb_count(b, "2024-11-01", "2025-09-30")
+        + _duckdb_count(whole, "2024-10-01", "2024-10-31"))

@@ -433,7 +433,8 @@ def test_a_month_loaded_again_unchanged_keeps_its_load_time_and_changed_releases
     # Loaded after it ended, yet its rows stop on the 4th where every other month runs whole
     # at two rows a day: held in part still, now as cut short (`store.cut_short`).
     shown = json.loads(_kpi(folder, "datasets", "--format", "json").stdout)[0]["held_in_part"]
-    assert shown == [{"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-04"}]
+    assert shown == [{"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-04",
+                      "part": None}]
     whole = _extract(tmp_path / "whole.csv", "A", FIRST, date(2025, 9, 30))
     done = _kpi(folder, "ingest", "crimes", whole)
     assert done.returncode == 0, done.stderr

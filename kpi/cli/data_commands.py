@@ -213,8 +213,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
 
 def _in_part(row: dict[str, Any]) -> str:
-    """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)" or
-    "2024-10 (rows from 11 October 2024)"."""
+    """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)",
+    "2024-10 (rows from 11 October 2024)" or "2024-10 (force 'C': rows from 11 October
+    2024)"."""
     from datetime import date, datetime
 
     from kpi.engine import loaded_day
@@ -223,8 +224,9 @@ def _in_part(row: dict[str, Any]) -> str:
     def said(held: dict[str, Any]) -> str:
         if held["loaded"]:
             return f"loaded {loaded_day(datetime.fromisoformat(held['loaded']))}, before it ended"
-        return " and ".join(f"rows {word} {day_words(date.fromisoformat(held[key]))}"
+        said = " and ".join(f"rows {word} {day_words(date.fromisoformat(held[key]))}"
                             for word, key in (("from", "starts"), ("to", "ends")) if held[key])
+        return f"{held['part']}: {said}" if held["part"] else said
 
     return "; ".join(f"{h['month']} ({said(h)})" for h in row["held_in_part"])
 
