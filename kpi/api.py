@@ -606,11 +606,11 @@ class Project:
         ended, or `starts` and `ends` (ISO days), where its rows start after its first day or
         end before its last in a dataset whose other months run whole (`store.cut_short`),
         null where not so, and `part` ("force 'C'"), where only that part's rows run short
-        in a dataset loaded part by part, else null; empty for none; `rolls`: the months holding rolls taken at two or more
-        dates and how the dataset's `as_at` reads them (`engine.rolls_held`): each `month`,
-        its `dates` (how many days), its `last` day (ISO) and `read`, "last" (`as_at =
-        "last"` reads the last date's rows) or "refused" (no `as_at`: a snapshot's figure
-        reading the month is refused), empty for none."""
+        in a dataset loaded part by part, else null; empty for none; `rolls`: the months
+        holding rolls taken at two or more dates and how the dataset's `as_at` reads them
+        (`engine.rolls_held`): each `month`, its `dates` (how many days), its `last` day
+        (ISO) and `read`, "last" (`as_at = "last"` reads the last date's rows) or "refused"
+        (no `as_at`: a snapshot's figure reading the month is refused), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 

@@ -247,6 +247,11 @@ class DatasetSpec:
     # two rows share (`unique = ["person", "as_at"]`, one row a person at each roll date).
     # Out of the repr as `unique` is out of the fingerprint (`kpi.store.spec_fingerprint`).
     unique_with: tuple[str, ...] = field(default=(), repr=False)
+    # `sparse = true`: a part (of a `[peers.*]` group's column, the dataset not loaded by it)
+    # holding no rows in a month had none that month, not a month it did not supply, so the
+    # parts are not held to the shape of their rows (`kpi.engine.part_gap`): a homicide index.
+    # Read when rows are read, it changes no stored value: out of the fingerprint, as `as_at`.
+    sparse: bool = field(default=False, repr=False)
 
     @property
     def unique_columns(self) -> tuple[str, ...]:
@@ -1335,7 +1340,7 @@ CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
 COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
 DATASET_KEYS = frozenset({"date", "columns", "unique", "description", "sources",
                           "extra_columns", "replace_by", "sheet", "derived", "source",
-                          "published", "time_zone", "as_at"})
+                          "published", "time_zone", "as_at", "sparse"})
 PEER_KEYS = frozenset({"column", "members", "title", "focus"})
 
 
@@ -1697,6 +1702,10 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
             published = "monthly"
         zone = _time_zone(spec.get("time_zone", UK), where, "time_zone", needle,
                           r"^\s*time_zone\s*=", problems)
+        sparse = spec.get("sparse", False)
+        if not isinstance(sparse, bool):
+            problems.add(where, "sparse", "must be true or false", needle, r"^\s*sparse\s*=")
+            sparse = False
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             if name.startswith(INTERNAL_PREFIX):
@@ -1817,7 +1826,7 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
                                       source=source, published=published, time_zone=zone,
-                                      as_at=as_at)
+                                      as_at=as_at, sparse=sparse)
     return datasets
 
 

@@ -648,8 +648,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # engine.part_gap judges it: one with no rows in a window compared has no figure there,
     # never 0 (a force that stopped supplying), and one with rows in every month of one
     # window and not of the other has no comparison (a force that stopped in June), though
-    # a month without rows is a month without any where neither window is whole (sparse).
-    told = not loads and by in engine.telling_apart(project, spec)
+    # a month without rows is a month without any where neither window is whole (sparse),
+    # or in a dataset declared `sparse` (`engine.told_columns`: none there).
+    told = not loads and by in engine.told_columns(project, spec)
     uneven: list[str] = []  # parts with rows in every month of one window, not the other
     # the month partitions each window holds when every one is loaded
     whole_current = _stored_months(spec, current)

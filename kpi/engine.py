@@ -981,17 +981,20 @@ def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
     return out
 
 
-def _told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()
+def told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()
                   ) -> list[str]:
     """The columns telling a dataset's parts apart that it is not loaded by (`Told`), but
-    `without` and those derived as a literal (one part whatever the rows: no scan)."""
+    `without` and those derived as a literal (one part whatever the rows: no scan); none for
+    a dataset declared `sparse`, whose part holding no rows in a month had none."""
+    if spec.sparse:
+        return []
     skip = set(without)
     return [c for c in telling_apart(project, spec) if c not in spec.replace_by
             and c not in skip and constant_part(spec, c) is None]
 
 
 def picked_columns(project: Project, measure: KpiDef) -> list[str]:
-    """The columns telling parts apart (`_told_columns`) that a measure's filter reads
+    """The columns telling parts apart (`told_columns`) that a measure's filter reads
     (directly or through a derived column): a KPI of one force's crimes (`force = 'A'`) adds
     only the forces its filter picks, so its parts are those of the rows it selects, not of
     every row of the dataset."""
@@ -999,7 +1002,7 @@ def picked_columns(project: Project, measure: KpiDef) -> list[str]:
         return []
     spec = project.datasets[measure.source]
     read = _sources(spec, _sql(measure.filter, measure).meta.root_names())
-    return [c for c in _told_columns(project, spec) if _sources(spec, [c]) & read]
+    return [c for c in told_columns(project, spec) if _sources(spec, [c]) & read]
 
 
 def held_key(project: Project, measure: KpiDef) -> str | tuple[str, str]:
@@ -1029,7 +1032,7 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
     skip = set(without)
     out = {} if spec.replace_by and skip.issuperset(spec.replace_by) else store.parts_held(
         project, dataset_id, as_of)
-    columns = _told_columns(project, spec, skip)
+    columns = told_columns(project, spec, skip)
     if not columns or not store.exists(project, dataset_id):
         return out
     from kpi.dateparts import covered

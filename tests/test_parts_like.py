@@ -71,8 +71,11 @@ def _rows(forces_by_year: dict[int, tuple[str, ...]], per_month: int = 10,
     return rows
 
 
-def _project(folder: Path, rows: list[dict[str, str]], more: str = "") -> Path:
-    (folder / "kpi.toml").write_text(PROJECT + more, encoding="utf-8")
+def _project(folder: Path, rows: list[dict[str, str]], more: str = "",
+             sparse: bool = False) -> Path:
+    text = PROJECT.replace('date = "month"\n', 'date = "month"\nsparse = true\n', 1) \
+        if sparse else PROJECT
+    (folder / "kpi.toml").write_text(text + more, encoding="utf-8")
     extract = folder / "crimes.csv"
     with extract.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, ["Month", "Force", "Kind"])
@@ -295,3 +298,49 @@ def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
     june = json.loads(_kpi(folder, "summary", "--period", "2025-06", "--vs", "previous",
                            "--format", "json"))["kpis"][0]
     assert (june["current"]["value"], june["comparison"]["value"]) == (360, 360)
+
+
+def test_a_sparse_source_declared_so_compares_a_force_with_a_month_of_none(tmp_path):
+    """A homicide index: force C records a homicide every month of 2024 and none in March
+    2025. Read by the shape of its rows, C held every month of one year and not of the other
+    (a force that stopped supplying, as far as the rows tell), so the comparison was left out
+    and no year of the index compared. `sparse = true` says a force's month without rows had
+    none: the year compares (35 against 36, by hand and by DuckDB), and so does C by force;
+    without it the comparison is left out as before."""
+    rows = _rows({2024: ("A", "B", "C"), 2025: ("A", "B", "C")}, per_month=1)
+    rows = [r for r in rows if not (r["Force"] == "C" and r["Month"] == "2025-03")]
+    (tmp_path / "as rows tell").mkdir()
+    left_out = _project(tmp_path / "as rows tell", rows)
+    crime = json.loads(_kpi(left_out, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert crime["comparison"] is None and crime["note"].startswith(
+        "comparison year ending December 2024 left out: force 'C' has rows in every month of "
+        "year ending December 2024 and none in 2025-03 of year ending December 2025")
+    (tmp_path / "sparse").mkdir()
+    folder = _project(tmp_path / "sparse", rows, sparse=True)
+    counts = _duckdb_counts(folder / "crimes.csv")
+    assert counts[("2025", "C")] == 11 and counts[("2024", "C")] == 12
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert (crime["current"]["value"], crime["comparison"]["value"]) == (
+        sum(n for (year, _), n in counts.items() if year == "2025"),
+        sum(n for (year, _), n in counts.items() if year == "2024")) == (35, 36)
+    assert crime["note"] is None or "left out" not in crime["note"], crime["note"]
+    by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                               "--format", "json"))["kpis"][0]
+    assert {p["name"]: (p["current"]["value"], p["comparison"]["value"])
+            for p in by_force["parts"]} == {"A": (12, 12), "B": (12, 12), "C": (11, 12)}
+    # The trend's March has a value: one month of none, not a month C did not supply.
+    got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
+    values = {row["month"]: row["value"] for row in got["trend"]}
+    assert values["2025-03"] == 2 and values["2024-03"] == 3
+
+
+def test_sparse_must_be_true_or_false(tmp_path):
+    (tmp_path / "kpi.toml").write_text(
+        PROJECT.replace('date = "month"\n', 'date = "month"\nsparse = "yes"\n', 1),
+        encoding="utf-8")
+    out = inprocess.run(["--project", tmp_path, "summary", "--period", PERIOD])
+    assert out.returncode == 3, out.stdout
+    first = out.stderr.splitlines()[0]
+    assert first.endswith("kpi.toml:8: dataset 'crimes', key 'sparse': must be true or false")
