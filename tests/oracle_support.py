@@ -316,6 +316,9 @@ class ProjectSpec:
     # a peer group of forces, `[peers.g]` (drawn by draw_peers only): its members and focus
     peer_members: tuple[str, ...] = ()
     peer_focus: str | None = None
+    # the quarterly rows declared `sparse = true` (drawn by draw_peers, with a group): a
+    # force's quarter without rows had none, so no comparison is left out by its rows' shape
+    sparse_q: bool = False
     # a step change in the volume of incidents and staff (drawn by draw_step only): the month
     # it steps at, and whether the months from it hold more rows ("up") or fewer ("down")
     step: tuple[int, str] | None = None
@@ -420,6 +423,7 @@ class ProjectSpec:
             '[datasets.q]',
             ('date = { financial_year = "fy", quarter = "qtr" }' if self.quarter_form == "fy"
              else 'date = { year = "yr", quarter = "qtr" }'), *published("q"),
+            *(['sparse = true'] if self.sparse_q else []),
             '[datasets.q.columns]',
             ('fy = "str"' if self.quarter_form == "fy" else 'yr = "int"'),
             'qtr = "int"', 'force = "str"', 'n = { type = "int", min = 0 }', '',
@@ -1536,8 +1540,8 @@ class Oracle:
         month is read from every row of the dataset, whatever the KPI's filter (the quarterly
         KPIs have none). With `force`, of that force alone (its own comparison, by force)."""
         spec = self.model.spec
-        if current is None or comparison is None or not spec.peer_members:
-            return None
+        if current is None or comparison is None or not spec.peer_members or spec.sparse_q:
+            return None  # declared sparse: a force's quarter without rows had none
         kpis = {x.id: x for x in spec.kpis}
         measures = [kpis[p] for p in k.parts] if k.parts else [k]
         cur = set(range(current[0], current[1] + 1))
@@ -1560,7 +1564,7 @@ class Oracle:
         year a force holding rows in only some of them, and in every month of an earlier year,
         holds none in (engine.partial_months)."""
         spec = self.model.spec
-        if not spec.peer_members or self.dataset_of(k) != "q" or not span:
+        if not spec.peer_members or spec.sparse_q or self.dataset_of(k) != "q" or not span:
             return set()
         forces = sorted({r["force"] for r in self.model.rows["q"]} - {None})
         held = {f: self.model.held("q", f) for f in forces}
@@ -2488,13 +2492,14 @@ def draw_cumulative(rnd: random.Random, spec: ProjectSpec) -> None:
 def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     """Now and then (a project loaded force by force) a peer group of forces, `[peers.g]`
     (docs/peers.md): two of the three forces (now and then all three), now and then one the
-    data never holds
+    data never holds, the quarterly rows now and then declared `sparse`
     (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
     incidents declaring it (`peers = "g"`) for the paper's "Compared with peers", and with a
     focus every percentage of the incidents (one added where there is none), whose sentence
     tests the focus against the rest of the group."""
     if not spec.replace_by or rnd.random() >= 0.8:
         return
+    spec.sparse_q = rnd.random() < 0.3
     # most often a force left out (--peers lists the group only); now and then all three,
     # whose median is not their mean
     members = rnd.sample(FORCES, 3 if rnd.random() < 0.3 else 2)

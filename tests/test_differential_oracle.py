@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import paper_text
 import pytest
 import spc_reference
 from conftest import SUMMARY_LINES
@@ -672,6 +673,8 @@ class OracleMachine(RuleBasedStateMachine):
         # the sequence's Random: each rule after this one draws from a Random of its own,
         # taken from this one with one draw (a_random_of_its_own)
         self.rnd = self.sequence = r
+        # a Random of its own: which papers are exported again as HTML and Word (_check_writers)
+        self.writers_rnd = random.Random("writers" + str(r.getstate()))
         self.spec = draw_project(r, self.avoid)
         # the board's paper prints each KPI's breakdowns, whose parts' figures a paper with
         # --previous compares (`_check_revisions`)
@@ -724,6 +727,8 @@ class OracleMachine(RuleBasedStateMachine):
         if self.peers:
             draw_peers(random.Random("peers" + str(r.getstate())), self.spec)
             STATS["projects with a peer group"] += bool(self.spec.peer_members)
+            STATS["projects with a peer group: quarterly rows declared sparse"] += \
+                self.spec.sparse_q
             STATS["kpis declaring a peer group"] += sum(bool(k.peers) for k in self.spec.kpis)
         if self.reference_files:
             # a Random of its own again: offences stored under names beyond ASCII, and the
@@ -2517,12 +2522,41 @@ class OracleMachine(RuleBasedStateMachine):
         out = self.folder / "out" / f"paper {self.n_files}.md"
         result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                           "--output", str(out))
-        if self._check_paper(result, period, vs, out) is not None and self.spec.peer_members \
+        checked = self._check_paper(result, period, vs, out) is not None
+        if checked and self.writers_rnd.random() < 0.5:
+            self._check_writers(out, "--period", text(period), "--vs", vs)
+        if checked and self.spec.peer_members \
                 and self.spec.replace_by and self.model.rows["inc"]:
             # the paper's months compared across forces and within the peer group, so every
             # project with a group runs `kpi compare --peers` (check_compare is drawn seldom)
             STATS["compare --peers beside a paper"] += 1
             self._compare_at(period, vs)
+
+    def _check_writers(self, markdown: Path, *args: str) -> None:
+        """The paper just checked (Markdown, its figures against the oracle's) exported again
+        as HTML and Word: the three say the same thing (headings, numbered paragraphs, every
+        table cell; the front page's bulleted lines in HTML and Word), so a figure the oracle
+        checked in the Markdown reads the same in the Word file a board prints (paper_text)."""
+        said = paper_text.of_markdown(markdown.read_text(encoding="utf-8"))
+        for fmt, suffix in (("html", ".html"), ("docx", ".docx")):
+            out = markdown.with_suffix(suffix)
+            result = self.kpi("export", fmt, *args, "--output", str(out))
+            if result.exit_code != 0:
+                self.fail("writers", f"export {fmt} {' '.join(args)}: exit {result.exit_code} "
+                                     f"where the Markdown paper was written: "
+                                     f"{result.output.strip()[:300]}")
+            got = (paper_text.of_html(out.read_text(encoding="utf-8")) if fmt == "html"
+                   else paper_text.of_docx(out))
+            name = "HTML" if fmt == "html" else "Word"
+            if (differs := paper_text.first_difference(said, got, ("Markdown", name),
+                                                      bullets=False)) is not None:
+                self.fail("writers", f"export {fmt} {' '.join(args)}: {differs}")
+            if fmt == "html":
+                html = got
+            elif (differs := paper_text.first_difference(html, got, ("HTML", "Word"))):
+                self.fail("writers", f"export docx {' '.join(args)}: {differs}")
+            STATS[f"papers exported again as {name}: said alike"] += 1
+        STATS["paper tables read in three formats"] += len(said.tables)
 
     def _check_paper(self, result, period: int, vs: str, out: Path) -> dict | None:
         """A paper's figures file (each figure's window and value) and its words; returns the
