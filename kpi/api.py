@@ -601,7 +601,7 @@ class Project:
         other); `declaration_changed`: for a table stored under another declaration than
         kpi.toml's (whose every figure is refused), what changed, with its rows and version
         and no months; null for any other; `held_in_part`: the months it holds only in part,
-        which no window counts (`store.held_in_part`): each `month`, with `loaded` (ISO
+        which no window counts (`engine.held_in_part`): each `month`, with `loaded` (ISO
         UTC), when its earliest file was written where its rows were loaded before the month
         ended, or `starts` and `ends` (ISO days), where its rows start after its first day or
         end before its last in a dataset whose other months run whole (`store.cut_short`),
@@ -640,7 +640,7 @@ class Project:
                         timespec="seconds"),
                      "starts": why.start and why.start.isoformat(),
                      "ends": why.end and why.end.isoformat(), "part": why.part}
-                    for m, why in sorted(store.held_in_part(project, spec.id).items())]
+                    for m, why in sorted(engine.held_in_part(project, spec.id).items())]
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])

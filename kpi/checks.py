@@ -340,7 +340,7 @@ def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
 
 def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     """A failure for each dataset with months missing between its first and last month; and
-    for each that holds a month only in part (`store.held_in_part`), a passing row
+    for each that holds a month only in part (`engine.held_in_part`), a passing row
     saying so: the month is held, yet no window counts it (a KPI whose window would end in
     it fails its coverage, stale)."""
     out = []
@@ -359,7 +359,7 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False, exc.message))
             continue
         checked += 1
-        if early := store.held_in_part(project, dataset_id, as_of):
+        if early := engine.held_in_part(project, dataset_id, as_of):
             said = "; ".join(f"{m} only in part ({why.reason()})"
                              for m, why in sorted(early.items()))
             partly.append(CheckResult(

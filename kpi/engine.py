@@ -1383,7 +1383,7 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             # A month loaded before it ended holds part of it (`store.unfinished`): not held
             # for any window, which ends before it (stale, saying why) until a load after it.
-            early = store.held_in_part(project, dataset_id, as_of)
+            early = held_in_part(project, dataset_id, as_of)
             out[dataset_id] = Held(set(store.months(project, dataset_id, as_of)) - set(early),
                                    early)
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
@@ -2775,13 +2775,23 @@ def _read_already(project: Project, dataset_id: str, kpis: list[KpiDef], months:
                      if month in wanted} for kpi in kpis}
 
 
+def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
+                 ) -> dict[Month, store.InPart]:
+    """The months a dataset holds only in part (`store.held_in_part`), which no window
+    counts, every part of a column telling its parts apart (`told_columns`) judged too: the
+    one question every face asks (the windows, series, `kpi check`, `kpi datasets`)."""
+    spec = project.datasets.get(dataset_id)
+    told = tuple(told_columns(project, spec)) if spec is not None else ()
+    return store.held_in_part(project, dataset_id, as_of, told)
+
+
 def in_part_months(project: Project, dataset_id: str, as_of: AsOf | None) -> set[str]:
-    """The months a dataset holds only in part (`store.held_in_part`), which no window counts:
-    in a series, each has no value, nor a rolling year holding it (`_series_frame`,
+    """The months a dataset holds only in part (`held_in_part`), which no window counts: in a
+    series, each has no value, nor a rolling year holding it (`_series_frame`,
     `verdicts.monthly_values`)."""
     if not store.exists(project, dataset_id):
         return set()
-    return {str(m) for m in store.held_in_part(project, dataset_id, as_of)}
+    return {str(m) for m in held_in_part(project, dataset_id, as_of)}
 
 
 def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:

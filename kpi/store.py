@@ -665,13 +665,15 @@ def _uk() -> Any:
     return ZoneInfo(UK)
 
 
-def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
-                 ) -> dict[Month, InPart]:
+def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None,
+                 told: tuple[str, ...] = ()) -> dict[Month, InPart]:
     """The months the dataset holds only in part, which no window counts: loaded before they
-    ended (`unfinished`), or cut short within them (`cut_short`)."""
+    ended (`unfinished`), or cut short within them (`cut_short`, each part of `told` too).
+    Asked through `kpi.engine.held_in_part`, which names the columns telling its parts
+    apart."""
     out = {month: InPart(loaded=when) for month, when in
            unfinished(project, dataset_id, as_of).items()}
-    out.update(cut_short(project, dataset_id, as_of, set(out)))
+    out.update(cut_short(project, dataset_id, as_of, set(out), told))
     return out
 
 
@@ -684,7 +686,8 @@ CUT_EVIDENCE = 3
 
 
 def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
-              early: set[Month] | frozenset[Month] = frozenset()) -> dict[Month, InPart]:
+              early: set[Month] | frozenset[Month] = frozenset(),
+              told: tuple[str, ...] = ()) -> dict[Month, InPart]:
     """The months whose rows start after the month's first day or end before its last, in a
     dataset whose rows are spread over every day of a month: each as `InPart`, with the day its
     rows start (None where on the 1st) and end (None where on the last day), and the part
@@ -702,8 +705,10 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     one so sparse that a day of no rows is common never shows the rate: neither is
     judged. For a dataset loaded part by part (`replace_by`), each part's months are judged
     so too (`part_months`, the scan `parts_held` reads): one force's nightly query over a
-    rolling window, loaded beside the others' whole months, hides in the month's bounds. Kept
-    per table version."""
+    rolling window, loaded beside the others' whole months, hides in the month's bounds; and
+    so are the parts of each stored column of `told` (a peer group's force in a national
+    extract loaded whole: one force's month supplied to its 15th beside the others' whole).
+    Kept per table version."""
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
@@ -713,7 +718,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         return {}
     path = table_path(project, dataset_id)
     state = table_state(path)
-    key = (str(path), as_of, state, frozenset(early))
+    key = (str(path), as_of, state, frozenset(early), told)
     if state is not None and key in _CUT_SHORT:
         return dict(_CUT_SHORT[key])
     table = _table(project, dataset_id, as_of)
@@ -738,16 +743,22 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     out = {month: InPart(start=start, end=end) for month, (start, end) in _cut({
         Month.parse(text): (first, last, rows) for text, (first, last, rows) in spans.items()
         if first is not None and Month.parse(text) not in early}).items()}
-    parts = part_months(project, dataset_id, as_of) if spec.replace_by else None
-    if parts is not None:
+    # Each part of the dataset's loads (its replace_by values together), then of each
+    # stored column telling parts apart that it is not loaded by.
+    groups = ([spec.replace_by] if spec.replace_by else []) + [
+        (c,) for c in told if spec.column(c) is not None and c not in spec.replace_by]
+    for columns in groups:
+        parts = part_months(project, dataset_id, as_of, columns)
+        if parts is None:
+            continue
         by_part: dict[tuple, dict[Month, tuple[date, date, int]]] = {}
         for row in parts.iter_rows(named=True):
             month = Month.parse(row["month"])
-            part = tuple(row[c] for c in spec.replace_by)
+            part = tuple(row[c] for c in columns)
             if row["first"] is not None and month not in early and None not in part:
                 by_part.setdefault(part, {})[month] = (row["first"], row["last"], row["rows"])
         for part, bounds in sorted(by_part.items(), key=str):
-            label = ", ".join(f"{c} '{v}'" for c, v in zip(spec.replace_by, part, strict=True))
+            label = ", ".join(f"{c} '{v}'" for c, v in zip(columns, part, strict=True))
             for month, (start, end) in _cut(bounds).items():
                 out.setdefault(month, InPart(start=start, end=end, part=label))
     if state is not None and table_state(path) == state:
@@ -786,8 +797,8 @@ def _cut(bounds: dict[Month, tuple[date, date, int]]
     return out
 
 
-_CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozenset[Month]],
-                 dict[Month, InPart]] = {}
+_CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozenset[Month],
+                       tuple[str, ...]], dict[Month, InPart]] = {}
 
 
 def _uk_day(value: Any, wall: bool = False) -> date:
@@ -853,21 +864,22 @@ def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
     return {part: covered(spec, sorted(months)) for part, months in out.items()}
 
 
-def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None
-                ) -> pl.DataFrame | None:
-    """For a dataset with `replace_by` columns, each part's months: a row per month and
-    values of those columns, with the UK day its rows start (`first`) and end (`last`; null
-    for a dataset dated by a month) and its `rows`. None for a dataset without them, or not
-    stored. One scan of the month, those columns and the date, kept per table version: asked
-    by `parts_held` and `cut_short` on every read."""
+def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
+                columns: tuple[str, ...] | None = None) -> pl.DataFrame | None:
+    """Each part's months, of a dataset with `replace_by` columns (or of stored `columns`
+    given): a row per month and values of those columns, with the UK day its rows start
+    (`first`) and end (`last`; null for a dataset dated by a month) and its `rows`. None for
+    a dataset without them, or not stored. One scan of the month, those columns and the date,
+    kept per table version: asked by `parts_held` and `cut_short` on every read."""
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
-    if spec is None or not spec.replace_by or not exists(project, dataset_id):
+    columns = spec.replace_by if spec is not None and columns is None else columns
+    if spec is None or not columns or not exists(project, dataset_id):
         return None
     path = table_path(project, dataset_id)
     state = table_state(path)
-    key = (str(path), as_of, state, spec.replace_by, spec.date)
+    key = (str(path), as_of, state, columns, spec.date)
     if state is not None and key in _PART_MONTHS:
         return _PART_MONTHS[key]
     frame = scan(project, dataset_id, as_of)
@@ -879,9 +891,9 @@ def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None
            else pl.col(spec.date) if kind == pl.Date else None)
     bounds = ([day.min().alias("first"), day.max().alias("last")] if day is not None else
               [pl.lit(None, pl.Date).alias("first"), pl.lit(None, pl.Date).alias("last")])
-    held = (frame.group_by("month", *spec.replace_by)
+    held = (frame.group_by("month", *columns)
             .agg(*bounds, pl.len().alias("rows"))
-            .sort("month", *spec.replace_by, nulls_last=True)
+            .sort("month", *columns, nulls_last=True)
             .collect(engine="streaming"))
     if state is not None and table_state(path) == state:  # no commit since it was read
         if len(_PART_MONTHS) > 256:

@@ -234,22 +234,26 @@ def _month_days(year: int, month: int) -> list[date]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(per_day=st.integers(1, 4), start=st.integers(1, 28), end=st.integers(0, 27),
        months=st.integers(13, 15), quiet=st.sampled_from([None, "first", "last"]),
-       shuffled=st.booleans(), beside=st.booleans())
+       shuffled=st.booleans(), beside=st.sampled_from([None, "loads", "national"]))
 def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
         tmp_path_factory, per_day, start, end, months, quiet, shuffled, beside):
     """The invariant, drawn: rows `per_day` a day over `months` whole months to September
     2025, the first month's rows starting on its `start`th day and the last's ending `end`
     days short, and now and then an interior month's first or last day without rows; now and
-    then (`beside`) as force B of a dataset loaded force by force, beside force A's whole
-    months. The year ending September 2025 (and the one before, `--vs previous`) is counted
-    by hand over its months where none is cut by days that would hold CUT_ROWS rows or more
-    at that rate; where one is, it has no figure. Row order changes nothing."""
+    then (`beside`) as force B beside force A's whole months: of a dataset loaded force by
+    force (`replace_by`), or in one national extract whose forces a peer group tells apart.
+    The year ending September 2025 (and the one before, `--vs previous`) is counted by hand
+    over its months where none is cut by days that would hold CUT_ROWS rows or more at that
+    rate; where one is, it has no figure. Row order changes nothing."""
     import random
 
     from kpi.store import CUT_ROWS
 
     folder = _project(tmp_path_factory.mktemp("cut") / "p",
-                      zone='replace_by = ["force"]' if beside else "")
+                      zone='replace_by = ["force"]' if beside == "loads" else "")
+    if beside == "national":
+        with (folder / "kpi.toml").open("a", encoding="utf-8") as toml:
+            toml.write('\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B"]\n')
     calendar = sorted(divmod(2025 * 12 + 8 - n, 12) for n in range(months))
     calendar = [(y, m + 1) for y, m in calendar]
     days_of = {ym: _month_days(*ym) for ym in calendar}
@@ -265,9 +269,15 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
     if shuffled:
         days = random.Random(per_day * 1000 + start).sample(days, len(days))
     whole_months = [d for ym in calendar for d in _month_days(*ym)]
-    if beside:
+    if beside == "loads":
         _load(folder, _extract(folder / "a.csv", whole_months, per_day, force="A"))
-    _load(folder, _extract(folder / "rows.csv", days, per_day, force="B"))
+    rows = _extract(folder / "rows.csv", days, per_day, force="B")
+    if beside == "national":  # one extract: A's rows, then B's
+        a = _extract(folder / "a.csv", whole_months, per_day, force="A")
+        lines = rows.read_text(encoding="utf-8").splitlines()[1:]
+        rows.write_text(a.read_text(encoding="utf-8") + "\n".join(lines) + "\n",
+                        encoding="utf-8")
+    _load(folder, rows)
 
     def cut(ym: tuple[int, int]) -> bool:
         missing = len(_month_days(*ym)) - len(days_of[ym])
@@ -282,7 +292,7 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
                                           for n in range(12))]
         if any(f"{y}-{m:02d}" not in held or f"{y}-{m:02d}" in in_part for y, m in window):
             return None
-        return per_day * sum(len(days_of[ym]) + beside * len(_month_days(*ym))
+        return per_day * sum(len(days_of[ym]) + bool(beside) * len(_month_days(*ym))
                              for ym in window)
 
     done = _summary(folder, "2025-09")
@@ -330,3 +340,34 @@ def test_one_forces_rolling_window_beside_the_others_whole_months(tmp_path):
     assert _crime(folder, "2025-09")["current"]["value"] == 2 * PER_DAY * 365 == (
         _duckdb_count(a, "2024-10-01", "2025-09-30") + _duckdb_count(b, "2024-11-01", "2025-09-30")
         + _duckdb_count(whole, "2024-10-01", "2024-10-31"))
+
+
+def test_one_force_of_a_national_extract_supplied_to_the_15th(tmp_path):
+    """A national extract loaded whole by month, its forces told apart by a peer group's
+    column (no `replace_by`): force C's September runs to the 15th beside A's and B's whole
+    months, which the month's bounds hide. The year ending September 2025 summed C's half
+    month as a month (3,240 where the forces' whole years hold 3,285), and `kpi compare --by
+    force` read C's year against its last; each force's months are judged now."""
+    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT.format(kind="date", zone="") + peers,
+                                     encoding="utf-8")
+    year = _days(date(2024, 9, 1), date(2025, 9, 30))
+    lines = ["Day,Ref,Force"] + [
+        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
+        if not (force == "C" and day > date(2025, 9, 15)) for k in range(PER_DAY)]
+    extract = folder / "national.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _load(folder, extract)
+    assert _held_in_part(folder) == [
+        {"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-15",
+         "part": "force 'C'"}]
+    done = _summary(folder, "2025-09")
+    assert done.returncode == 3, done.stdout  # 3,240, exit 0, before
+    assert "2025-09 only in part (the rows of force 'C' end on 15 September 2025" \
+        in done.stderr.splitlines()[0]
+    # The year to August holds every force's whole months: counted, by hand and by DuckDB.
+    august = _crime(folder, "2025-08")
+    assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(
+        extract, "2024-09-01", "2025-08-31")
