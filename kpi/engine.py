@@ -982,7 +982,7 @@ def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
 
 
 def told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()
-                  ) -> list[str]:
+                 ) -> list[str]:
     """The columns telling a dataset's parts apart that it is not loaded by (`Told`), but
     `without` and those derived as a literal (one part whatever the rows: no scan); none for
     a dataset declared `sparse`, whose part holding no rows in a month had none."""
@@ -1349,19 +1349,9 @@ def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
     return list(needed.values())
 
 
-def loaded_day(when: Any) -> str:
-    """'6 December 2026': the UK day of an instant, as a note names when rows were loaded."""
-    from zoneinfo import ZoneInfo
-
-    from kpi.catalogue import UK
-    from kpi.periods import day_words
-
-    return day_words(when.astimezone(ZoneInfo(UK)))
-
-
 class Held(set):
     """The months a dataset holds for its windows, with those it holds only in part (loaded
-    before they ended, or cut short within them: `store.held_in_part`, why), left out."""
+    before they ended, or cut short within them: `held_in_part`, why), left out."""
 
     def __init__(self, months: Iterable[Month] = (), early: Mapping[Month, Any] | None = None):
         super().__init__(months)

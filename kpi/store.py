@@ -643,8 +643,7 @@ class InPart:
         from kpi.periods import day_words
 
         if self.loaded is not None:
-            return (f"its rows were loaded on {day_words(self.loaded.astimezone(_uk()))}, "
-                    "before the month ended")
+            return f"its rows were loaded on {loaded_day(self.loaded)}, before the month ended"
         said = ([f"start on {day_words(self.start)}"] if self.start else []) + (
             [f"end on {day_words(self.end)}"] if self.end else [])
         whose = f"the rows of {self.part}" if self.part else "its rows"
@@ -663,6 +662,13 @@ def _uk() -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(UK)
+
+
+def loaded_day(when: datetime) -> str:
+    """'6 December 2026': the UK day of an instant, as a note names when rows were loaded."""
+    from kpi.periods import day_words
+
+    return day_words(when.astimezone(_uk()))
 
 
 def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None,

@@ -221,8 +221,8 @@ def _in_part(row: dict[str, Any]) -> str:
     2024)"."""
     from datetime import date, datetime
 
-    from kpi.engine import loaded_day
     from kpi.periods import day_words
+    from kpi.store import loaded_day
 
     def said(held: dict[str, Any]) -> str:
         if held["loaded"]:
