@@ -3421,6 +3421,9 @@ class OracleMachine(RuleBasedStateMachine):
                           "--output", str(out), "--previous", str(last_path))
         if self._check_paper(result, period, vs, out) is None:
             return
+        if self.writers_rnd.random() < 0.5:  # the revisions' table in Word and HTML too
+            self._check_writers(out, "--period", text(period), "--vs", vs, "--previous",
+                                str(last_path))
         kpis = {k.id: k for k in self.spec.kpis}
         then = Oracle(Model(self.spec, rows=copy.deepcopy(self.paper_rows[last_path]),
                             canonical=dict(self.model.canonical)))
