@@ -895,8 +895,8 @@ def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
     `--peers`, where no member of the group (nor the focus) holds rows in the months read, the
     refusal says so (a KPI's note, "rows with a blank 'lpa' are not compared", would not be
     why); else why no KPI has data."""
-    from kpi.checks import why_no_data
-    from kpi.errors import DataError, no_data, spelled
+    from kpi.checks import no_data_for
+    from kpi.errors import DataError, spelled
 
     if any(k.parts for k in result.kpis):
         return
@@ -913,8 +913,8 @@ def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
                          f"project.compare('{result.period}', {result.by!r}) (without peers)")
             + f" lists the parts the data holds; spell the members of [peers.{group.id}] in "
               "kpi.toml as it does")
-    reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
-    raise no_data(result.period, reason, by=result.by)
+    raise no_data_for(project, result.period, [(k.kpi, k.note) for k in result.kpis],
+                      by=result.by)
 
 
 def _trend(project: catalogue.Project, kpi: KpiDef, month: Month, comparison: Comparison,

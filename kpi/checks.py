@@ -196,7 +196,7 @@ def require_some_data(project: Project, report: engine.Report, period: Month) ->
         raise ConfigError(f"{project.path.name}: no KPI to report: {why}", hint=hint)
     if _none_has_data(report):
         live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
-        raise no_data(period, why_no_data(project, [(r.kpi, r.note) for r in live]))
+        raise no_data_for(project, period, [(r.kpi, r.note) for r in live])
 
 
 def _none_has_data(report: engine.Report) -> bool:
@@ -219,19 +219,35 @@ def _held_by(project: Project, report: engine.Report, period: Month,
     return False
 
 
+def no_data_for(project: Project, period: object, kpis: list[tuple[KpiDef, str | None]],
+                by: str | None = None, as_of: AsOf | None = None) -> DataError:
+    """The refusal of a period none of these KPIs (each with its note) has data for: why, by
+    `why_no_data`, with the remedy of a month its data holds only in part leading the hint
+    (`engine.in_part_remedy`)."""
+    said, kpi, note = _why_no_data(project, kpis)
+    remedy = engine.in_part_remedy(project, kpi, note, as_of) if kpi is not None else None
+    return no_data(period, said, by=by, remedy=remedy)
+
+
 def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]) -> str:
     """Why none of these KPIs (each with its note) has data: the first whose datasets hold
     rows, by its note ("total_crime: no data on or before 2019-01"), rather than one whose
     dataset is simply empty; else the first KPI's note ("dataset 'calls' has no data yet");
     or, when no dataset of the project holds a row, that nothing is stored yet."""
+    return _why_no_data(project, kpis)[0]
+
+
+def _why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]
+                 ) -> tuple[str, KpiDef | None, str | None]:
+    """`why_no_data`, with the KPI and note it names (None where nothing is stored)."""
     for kpi, note in kpis:
         if all(store.exists(project, m.dataset) for m in engine.measures_of(project, kpi)
                if m.dataset in project.datasets):
-            return f"{kpi.id}: {note or 'no rows'}"
+            return f"{kpi.id}: {note or 'no rows'}", kpi, note
     if kpis and any(store.exists(project, d) for d in project.datasets):
         kpi, note = kpis[0]
-        return f"{kpi.id}: {note or 'no rows'}"
-    return "nothing is stored yet (every dataset is empty)"
+        return f"{kpi.id}: {note or 'no rows'}", kpi, note
+    return "nothing is stored yet (every dataset is empty)", None, None
 
 
 def from_report(project: Project, report: engine.Report, live: list[KpiDef],

@@ -844,9 +844,32 @@ def incomplete(window: Window, available: set[Month]) -> str | None:
         return None
     early = getattr(available, "early", {})
     partly = [m for m in missing if m in early]
-    said = (f"it holds {partly[0]} only in part ({early[partly[0]].reason()})" if partly
+    said = (IN_PART.format(month=partly[0]) + f" ({early[partly[0]].reason()})" if partly
             else f"no data for {first_months(missing)}")
     return f"{window.label} is incomplete: {said}"
+
+
+# How a note says a window needs a month held only in part (`incomplete`), read back by
+# `in_part_remedy` for the hint of a period refused for it.
+IN_PART = "it holds {month} only in part"
+
+
+def in_part_remedy(project: Project, kpi: KpiDef, note: str | None,
+                   as_of: AsOf | None = None) -> str | None:
+    """What makes whole the month a KPI's note says its data holds only in part ("load the
+    whole of 2024-10 (a query bounded by whole months, ...)"), or None: the hint of a period
+    no KPI has data for, where the reason is such a month (`checks.no_data_for`)."""
+    import re
+
+    found = re.search(IN_PART.format(month=r"(\d{4}-\d{2})"), note or "")
+    if found is None:
+        return None
+    month = Month.parse(found.group(1))
+    for measure in measures_of(project, kpi):
+        if measure.dataset in project.datasets and store.exists(project, measure.dataset):
+            if (why := held_in_part(project, measure.dataset, as_of).get(month)) is not None:
+                return why.remedy(month)
+    return None
 
 
 def given_windows(current: Window | None, comparison: Window | None,

@@ -143,15 +143,17 @@ def no_data_hint() -> str:
 
 
 def no_data(period: object, reason: str, *, kpi: str | None = None,
-            by: str | None = None) -> DataError:
+            by: str | None = None, remedy: str | None = None) -> DataError:
     """The one refusal of a period a command has nothing to show for, whichever command (kpi
     summary, show, compare, check, export): 'no KPI has data [by 'COLUMN'] for PERIOD:
-    REASON' (or 'KPI has no data for PERIOD: REASON'), exit 3, one hint. A table of blanks,
-    or checks failing for want of data, would say less; figures of another period would be
-    a wrong answer."""
+    REASON' (or 'KPI has no data for PERIOD: REASON'), exit 3, one hint, led by the
+    `remedy` where the reason has one (a month held in part: "load the whole of 2024-10").
+    A table of blanks, or checks failing for want of data, would say less; figures of another
+    period would be a wrong answer."""
     split = f" by '{by}'" if by else ""
     said = f"{kpi} has no data{split}" if kpi else f"no KPI has data{split}"
-    return DataError(f"{said} for {period}: {reason}", hint=no_data_hint())
+    return DataError(f"{said} for {period}: {reason}",
+                     hint=f"{remedy}; or " + no_data_hint() if remedy else no_data_hint())
 
 
 # The hint of a load refused because one of kpi's own cross-checks failed (a count that

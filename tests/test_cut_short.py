@@ -114,6 +114,10 @@ def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_
         "Error: no KPI has data for 2025-09: crime: year ending September 2025 is incomplete: "
         "it holds 2024-10 only in part (its rows start on 11 October 2024, where its other "
         "months run from their first day to their last)")
+    # what makes the year whole leads the hint
+    assert done.stderr.splitlines()[1].startswith(
+        "Hint: load the whole of 2024-10 (a query bounded by whole months, not a rolling "
+        "window of days); or 'kpi datasets' shows the months each dataset holds")
     assert _held_in_part(folder) == [
         {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None,
          "part": None},
@@ -367,6 +371,9 @@ def test_one_force_of_a_national_extract_supplied_to_the_15th(tmp_path):
     assert done.returncode == 3, done.stdout  # 3,240, exit 0, before
     assert "2025-09 only in part (the rows of force 'C' end on 15 September 2025" \
         in done.stderr.splitlines()[0]
+    assert done.stderr.splitlines()[1] == (
+        "Hint: choose --period 2025-08 or earlier, or load the whole of 2025-09 for force 'C' "
+        "(a query bounded by whole months, not a rolling window of days)")
     # The year to August holds every force's whole months: counted, by hand and by DuckDB.
     august = _crime(folder, "2025-08")
     assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(
