@@ -1674,19 +1674,27 @@ class _Builder:
             shown -= 1
         fits_rows = _front_lines([BulletList(lines, marked=True)]) + rows_cost <= room
         if lines:
+            # Where not one exception fits (a front page crowded by checks and notes), none
+            # is listed there, never an empty list (the HTML and Word page estimates met one
+            # as a list of no lines: an IndexError, exit 1): all are in the appendix.
             front_lines = lines if shown == len(lines) else lines[:shown]
-            blocks.insert(at + 1, BulletList(front_lines, marked=True))
+            if front_lines:
+                blocks.insert(at + 1, BulletList(front_lines, marked=True))
             if shown < len(lines):
                 rest = lines[shown:]
-                where = appendix("The rest of the exceptions", (
+                where = appendix("The rest of the exceptions" if shown else "The exceptions", (
                     Paragraph(inlines(f"The exceptions that the summary for the board counts "
                                       f"but does not list, {len(rest)} of {len(lines)}, "
                                       "in its order, each with the paragraph that reports "
                                       "it.")), BulletList(rest, marked=True)))
-                blocks.insert(at + 2, Paragraph(inlines(
+                blocks.insert(at + (2 if front_lines else 1), Paragraph(inlines(
                     f"{len(rest)} more exception{'s' if len(rest) > 1 else ''}, less "
                     f"serious by the order above, {'are' if len(rest) > 1 else 'is'} "
-                    f"listed in {where}, each with the paragraph that reports it.")))
+                    f"listed in {where}, each with the paragraph that reports it."
+                    if shown else
+                    f"The {len(rest)} exception{'s' if len(rest) > 1 else ''}, in order of "
+                    f"seriousness, {'are' if len(rest) > 1 else 'is'} listed in {where}, each "
+                    "with the paragraph that reports it.")))
         if fits_rows:
             blocks += [rows_head, names]
         else:

@@ -1088,3 +1088,36 @@ def test_no_page_ends_with_a_heading_in_the_browser(tmp_path):
     text = _pdf_words(pdf)[0]
     assert text.count("\f") >= 5 and "Heading number 48" in text
     assert _pages_ending_with_a_heading(pdf) == []
+
+
+def test_a_front_page_with_room_for_no_exception_lists_them_all_in_an_appendix(
+        tmp_path, cli, monkeypatch):
+    """A front page crowded by the checks and the data-quality notes had room for not one
+    exception: the paper made an empty list of them, which the Markdown printed as nothing
+    and the HTML and Word page estimates met as a list of no lines (IndexError, a traceback,
+    exit 1; the differential oracle's seed 8016, which exports its papers in three formats).
+    None is listed on the front page then, and the sentence says where all of them are; the
+    three formats say it alike."""
+    import kpi.paper
+
+    monkeypatch.setattr(kpi.paper, "FRONT_PAGE_LINES", 20.0)  # room for the matrix alone
+    paths = {}
+    for fmt, suffix in (("markdown", "md"), ("html", "html"), ("docx", "docx")):
+        paths[fmt] = tmp_path / f"board.{suffix}"
+        result = cli(["--project", "sample", "export", fmt, "--period", "2025-09", "--output",
+                      paths[fmt]])
+        assert result.exit_code == 0, result.output
+    md = paths["markdown"].read_text(encoding="utf-8")
+    count = int(re.search(r"\*\*Exceptions \((\d+)\)\*\*", md).group(1))
+    front, after = md.split("## 1. Introduction")
+    assert not re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*", front, re.MULTILINE)
+    where = re.search(rf"The {count} exceptions, in order of seriousness, are listed in "
+                      r"(Appendix \d+), each with the paragraph that reports it\.", front)
+    assert where, front[-1500:]
+    listed = after.split(f"## {where.group(1)}: The exceptions")[1]
+    assert len(re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*", listed, re.MULTILINE)) == count
+    said = paper_text.of_markdown(md)
+    html = paper_text.of_html(paths["html"].read_text(encoding="utf-8"))
+    word = paper_text.of_docx(paths["docx"])
+    assert paper_text.first_difference(said, html, ("Markdown", "HTML"), bullets=False) is None
+    assert paper_text.first_difference(html, word, ("HTML", "Word")) is None

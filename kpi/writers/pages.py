@@ -281,6 +281,8 @@ def _table(block: Table, m: Metrics) -> list[Box]:
 
 
 def _list(block: BulletList, m: Metrics) -> list[Box]:
+    if not block.items:
+        return []  # a list of no lines takes no room
     size, line = (9, m.small_line) if block.small else (11, m.body_line)
     laid = [Box(0.0, wrapped_lines(item, m.column - m.item, size, m.bold_width) * line, 0.0, True,
                 line)
