@@ -224,22 +224,18 @@ def no_data_for(project: Project, period: object, kpis: list[tuple[KpiDef, str |
     """The refusal of a period none of these KPIs (each with its note) has data for: why, by
     `why_no_data`, with the remedy of a month its data holds only in part leading the hint
     (`engine.in_part_remedy`)."""
-    said, kpi, note = _why_no_data(project, kpis)
+    said, kpi, note = why_no_data(project, kpis)
     remedy = engine.in_part_remedy(project, kpi, note, as_of) if kpi is not None else None
     return no_data(period, said, by=by, remedy=remedy)
 
 
-def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]) -> str:
-    """Why none of these KPIs (each with its note) has data: the first whose datasets hold
-    rows, by its note ("total_crime: no data on or before 2019-01"), rather than one whose
-    dataset is simply empty; else the first KPI's note ("dataset 'calls' has no data yet");
-    or, when no dataset of the project holds a row, that nothing is stored yet."""
-    return _why_no_data(project, kpis)[0]
-
-
-def _why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]
-                 ) -> tuple[str, KpiDef | None, str | None]:
-    """`why_no_data`, with the KPI and note it names (None where nothing is stored)."""
+def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]
+                ) -> tuple[str, KpiDef | None, str | None]:
+    """Why none of these KPIs (each with its note) has data, with the KPI and note it names:
+    the first whose datasets hold rows, by its note ("total_crime: no data on or before
+    2019-01"), rather than one whose dataset is simply empty; else the first KPI's note
+    ("dataset 'calls' has no data yet"); or, when no dataset of the project holds a row, that
+    nothing is stored yet (no KPI, no note)."""
     for kpi, note in kpis:
         if all(store.exists(project, m.dataset) for m in engine.measures_of(project, kpi)
                if m.dataset in project.datasets):
