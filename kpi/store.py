@@ -807,6 +807,27 @@ _CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozense
                        tuple[str, ...]], dict[Month, InPart]] = {}
 
 
+def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
+    """The day each row is dated, as the UK calendar has it (an instant's UK date), of rows of
+    this `schema` (new rows or stored ones); None for a dataset dated by a month (or by a
+    year and a part of it), which no load can cut short within a month. Read by a load's
+    checks of a month cut short (`kpi.ingest.commit._check_cut`) and by each part's days
+    (`part_months`)."""
+    import polars as pl
+
+    column = spec.column(spec.date) if spec.date else None
+    if column is None or column.type not in (ColumnType.DATE, ColumnType.DATETIME) \
+            or column.name not in schema:
+        return None
+    kind = schema[column.name]
+    day = pl.col(column.name)
+    if isinstance(kind, pl.Datetime):
+        if kind.time_zone is not None:
+            day = day.dt.convert_time_zone(UK)
+        return day.dt.date()
+    return day if kind == pl.Date else None
+
+
 def _uk_day(value: Any, wall: bool = False) -> date:
     """A bound of the date column as a UK day: a date as it is, an instant (UTC, or naive UTC
     as the log's statistics give it) as its UK date, a `wall`-clock time (an earlier kpi's
@@ -892,9 +913,9 @@ def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
     # As stored: a datetime an earlier kpi stored as wall-clock time is refused where read
     # (`_as_uk_time`), so it gives no day here, as a month or a year's date gives none.
     stored = pl.Schema(_table(project, dataset_id, as_of).schema())
-    kind = stored.get(spec.date) if spec.date and spec.months_per_row == 1 else None
-    day = (pl.col(spec.date).dt.date() if isinstance(kind, pl.Datetime) and kind.time_zone
-           else pl.col(spec.date) if kind == pl.Date else None)
+    kind = stored.get(spec.date) if spec.date else None
+    day = None if isinstance(kind, pl.Datetime) and kind.time_zone is None \
+        else day_of(spec, stored)
     bounds = ([day.min().alias("first"), day.max().alias("last")] if day is not None else
               [pl.lit(None, pl.Date).alias("first"), pl.lit(None, pl.Date).alias("last")])
     held = (frame.group_by("month", *columns)

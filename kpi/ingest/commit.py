@@ -29,7 +29,6 @@ from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
     Extract,
     check_unique_stored,
-    day_of,
     describe_key,
     expand_sources,
     stage_extracts,
@@ -40,6 +39,7 @@ from kpi.progress import Progress, Step
 
 # The fingerprint of a declaration a load records (`spec`) is worked out in the store, which
 # judges an earlier kpi's load by it (`kpi.store.declaration_fingerprints`).
+from kpi.store import day_of
 from kpi.store import earlier_fingerprints as _earlier_fingerprints
 from kpi.store import spec_fingerprint as _spec_fingerprint
 

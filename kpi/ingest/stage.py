@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import UK, ColumnType, DatasetSpec, polars_schema
+from kpi.catalogue import DatasetSpec, polars_schema
 from kpi.dateparts import MONTH_TEXT
 from kpi.errors import CROSS_CHECK_HINT, DataError, UsageError, flag, located
 from kpi.ingest.common import (
@@ -47,6 +47,7 @@ from kpi.ingest.unique import unique_value
 from kpi.ingest.unique import unique_written as _unique_written
 from kpi.periods import Month
 from kpi.progress import Progress, Step
+from kpi.store import day_of
 
 if TYPE_CHECKING:
     from kpi.store import DataFile
@@ -421,24 +422,6 @@ class _FileState:
                   if self.counts else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
         return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
-
-
-def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
-    """The day each row is dated, as the UK calendar has it (an instant's UK date), of rows of
-    this `schema` (new rows or stored ones); None for a dataset dated by a month (or by a
-    year and a part of it), which no load can cut short within a month."""
-
-    column = spec.column(spec.date) if spec.date else None
-    if column is None or column.type not in (ColumnType.DATE, ColumnType.DATETIME) \
-            or column.name not in schema:
-        return None
-    kind = schema[column.name]
-    day = pl.col(column.name)
-    if isinstance(kind, pl.Datetime):
-        if kind.time_zone is not None:
-            day = day.dt.convert_time_zone(UK)
-        return day.dt.date()
-    return day if kind == pl.Date else None
 
 
 def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:
