@@ -35,10 +35,14 @@ def ascii_minus(text: str) -> str:
     return text.replace("\u2212", "-").replace("\u2060", "").replace("\u200b", "")
 
 
+def text_of(fragment: str) -> str:
+    """An HTML fragment's text, its marks read as the Markdown writes them, its spacing kept."""
+    return ascii_minus(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)))
+
+
 def plain(fragment: str) -> str:
     """An HTML fragment's text, typography read as the Markdown writes it."""
-    text = ascii_minus(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)))
-    return re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
+    return re.sub(r"\s+", " ", text_of(fragment).replace("\xa0", " ")).strip()
 
 
 def _html_tables(page: str) -> list[list[list[str]]]:
@@ -68,9 +72,10 @@ def of_html(page: str) -> PaperText:
         tables=_html_tables(page))
 
 
-def _docx_text(node) -> str:
-    """A Word paragraph's (or cell's) text: its runs' text, a tab in a run as a space."""
-    return "".join(" " if part.tag == f"{W}tab" else (part.text or "")
+def docx_text(node, tab: str = " ") -> str:
+    """A Word paragraph's (or cell's) text: its runs' text, a tab in a run (the number's) as
+    `tab`; tab stops in the paragraph's properties are not text."""
+    return "".join(tab if part.tag == f"{W}tab" else (part.text or "")
                    for part in node.iter(f"{W}t", f"{W}tab")
                    if part.getparent().tag == f"{W}r")
 
@@ -86,7 +91,7 @@ def of_docx(path: Path) -> PaperText:
         if any(a.tag == f"{W}tbl" for a in p.iterancestors()):
             continue  # a table's cell: read with its table
         style = p.find(f"{W}pPr/{W}pStyle")
-        text = re.sub(r"\s+", " ", ascii_minus(_docx_text(p)).replace("\xa0", " ")).strip()
+        text = re.sub(r"\s+", " ", ascii_minus(docx_text(p)).replace("\xa0", " ")).strip()
         paragraphs.append((style.get(f"{W}val") if style is not None else "", text))
     out = PaperText()
     for at, (kind, text) in enumerate(paragraphs):
@@ -108,7 +113,7 @@ def of_docx(path: Path) -> PaperText:
             out.numbered.append(text)
     for table in body.iter(f"{W}tbl"):
         out.tables.append([[re.sub(r"\s+", " ", ascii_minus(
-            "".join(_docx_text(p) for p in cell.iter(f"{W}p"))).replace("\xa0", " ")).strip()
+            "".join(docx_text(p) for p in cell.iter(f"{W}p"))).replace("\xa0", " ")).strip()
             for cell in row.iter(f"{W}tc")] for row in table.iter(f"{W}tr")])
     return out
 

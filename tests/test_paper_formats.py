@@ -25,7 +25,7 @@ from paper_text import ascii_minus as _ascii_minus
 from test_paper import without_load_dates
 
 GOLDEN = Path(__file__).parent / "golden"
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W = paper_text.W
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +45,15 @@ def _docx_paragraphs(path: Path) -> list[tuple[str, str]]:
     out = []
     for p in root.iter(f"{W}p"):
         style = p.find(f"{W}pPr/{W}pStyle")
-        # A tab inside a run (the number's) is a w:tab; tab stops in w:pPr are not text.
-        text = "".join("\t" if node.tag == f"{W}tab" else (node.text or "")
-                       for node in p.iter(f"{W}t", f"{W}tab")
-                       if node.getparent().tag == f"{W}r")
-        out.append((style.get(f"{W}val") if style is not None else "", text))
+        out.append((style.get(f"{W}val") if style is not None else "",
+                    paper_text.docx_text(p, tab="\t")))
     return out
 
 
 def _markdown_blocks(path: Path) -> tuple[list[str], list[str]]:
     """Headings and numbered paragraphs of the Markdown paper as plain text."""
-    html = MarkdownIt("commonmark").enable("table").render(path.read_text(encoding="utf-8"))
-    headings = [_plain(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
-    paragraphs = [_plain(p) for p in re.findall(r"<p>(\d+\.\d+\. .*?)</p>", html, re.DOTALL)]
-    return headings, paragraphs
+    said = paper_text.of_markdown(path.read_text(encoding="utf-8"))
+    return said.headings, said.numbered
 
 
 def _figure_count(markdown: Path) -> int:
@@ -66,8 +61,7 @@ def _figure_count(markdown: Path) -> int:
                           flags=re.MULTILINE))
 
 
-def _plain(fragment: str) -> str:
-    return _ascii_minus(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)))
+_plain = paper_text.text_of
 
 
 
