@@ -1455,6 +1455,27 @@ def _sentence(content: Inlines | Name) -> Inlines:
 # The document
 
 
+@dataclass(frozen=True)
+class _Aside:
+    """A block of the front page the exceptions come before: a sentence (its strong head,
+    what it lists and what follows) and its list, or, where the exceptions need its room, the
+    sentence alone saying which appendix holds the list."""
+
+    head: str
+    what: str
+    tail: str
+    items: BulletList
+    title: str  # the appendix's, where the list goes
+
+    def blocks(self) -> list:
+        return [Paragraph(inlines(Strong(inlines(self.head)), ": ", self.what, self.tail)),
+                self.items]
+
+    def pointer(self, label: str) -> Paragraph:
+        return Paragraph(inlines(Strong(inlines(self.head)), ": ", self.what,
+                                 f", listed in {label}", self.tail))
+
+
 class _Builder:
     def __init__(self, model: BoardModel, files_dir: str, commentary: Commentary):
         self.model = model
@@ -1608,20 +1629,24 @@ class _Builder:
                 f"figure {'they' if count > 1 else 'it'} add{'' if count > 1 else 's'} up "
                 "having none this month: ", [inlines("; " if n else "", Name(c.title))
                                              for n, c in enumerate(unmade)], ".")))
+        # The failed checks and the data-quality notes: each a sentence and a list, which go
+        # to an appendix (the notes first, then the checks) where they would take the
+        # exceptions' room: the board reads the exceptions first.
+        asides: list[_Aside] = []
         if reconciling:
             if failed:
                 # A check whose total and parts cover different windows failed without a sum:
                 # "do not add up" alone would say of it what was never worked out.
                 windows = any(c.windows_differ for c in failed)
-                blocks.append(Paragraph(inlines(Strong(inlines(
-                    f"Checks that failed ({len(failed)})")), ": parts that should add up to "
+                asides.append(_Aside(
+                    f"Checks that failed ({len(failed)})", "parts that should add up to "
                     "their total and do not"
-                    + (", or that cover other months than their total" if windows else "")
-                    + ". Each figure in this paper is computed from its own source; where "
-                    "parts and their total come from different systems they need not agree.")))
-                blocks.append(BulletList(tuple(
-                    inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
-                    for c in failed), small=True))
+                    + (", or that cover other months than their total" if windows else ""),
+                    ". Each figure in this paper is computed from its own source; where "
+                    "parts and their total come from different systems they need not agree.",
+                    BulletList(tuple(inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
+                                     for c in failed), small=True),
+                    "The checks that failed"))
             else:
                 count = len(reconciling)
                 blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
@@ -1631,20 +1656,23 @@ class _Builder:
         doubted = [r for r in results if r.quality and r.current is not None
                    and r.current.value is not None]
         if doubted:
-            blocks.append(Paragraph(inlines(Strong(inlines(
-                f"Data-quality notes ({len(doubted)})")), ": figures whose rows have a column "
-                "blank far more often than usual, or a month with far fewer or more rows; each "
-                "paragraph says so beside its figure.")))
-            blocks.append(BulletList(tuple(
-                inlines(Name(r.kpi.title), ": ", Name(quality_text(r)),
-                        f". See {self.labels[r.kpi.id]}." if r.kpi.id in self.labels else ".")
-                for r in doubted), small=True))
+            asides.append(_Aside(
+                f"Data-quality notes ({len(doubted)})", "figures whose rows have a column "
+                "blank far more often than usual, or a month with far fewer or more rows",
+                "; each paragraph says so beside its figure.",
+                BulletList(tuple(
+                    inlines(Name(r.kpi.title), ": ", Name(quality_text(r)),
+                            f". See {self.labels[r.kpi.id]}." if r.kpi.id in self.labels
+                            else ".")
+                    for r in doubted), small=True),
+                "The data-quality notes"))
+        revised: list = []
         if self.revised is not None:
             count = len(self.revised.items)
             # A KPI redefined or dropped since was not compared: "none has changed" would
             # claim of its figures what nothing checked.
             uncompared = len(self.revised.redefined) + len(self.revised.dropped)
-            blocks.append(Paragraph(inlines(
+            revised.append(Paragraph(inlines(
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
                    f" among the KPIs compared; {uncompared} KPI(s) redefined or no longer "
@@ -1663,15 +1691,28 @@ class _Builder:
             overflow.append(Section(f"{label}:", inlines(title), content, appendix=True))
             return label
 
-        # What the first two pages hold: the title block and every block but the exceptions
-        # and the rows' names, which are fitted into the rest.
-        room = FRONT_PAGE_LINES - _front_lines(blocks, title_block)
+        def fitting(moved: int) -> tuple[int, float]:
+            """How many exception lines fit on the first two pages, and the room left for
+            them, with the last `moved` asides in an appendix (the title block and every
+            block but the exceptions and the rows' names counted)."""
+            kept = asides[:len(asides) - moved]
+            room = FRONT_PAGE_LINES - _front_lines(
+                blocks + [b for a in kept for b in a.blocks()]
+                + [a.pointer("Appendix 10") for a in asides[len(kept):]] + revised,
+                title_block)
+            shown = len(lines)
+            while shown and _front_lines([BulletList(lines[:shown], marked=True)]) \
+                    + (EXCEPTION_POINTER_LINES if shown < len(lines) else 0) \
+                    + POINTER_LINES > room:
+                shown -= 1
+            return shown, room
+
+        moved = 0
+        shown, room = fitting(moved)
+        while shown < len(lines) and moved < len(asides):
+            moved += 1
+            shown, room = fitting(moved)
         rows_cost = _front_lines([rows_head, names])
-        shown = len(lines)
-        while shown and _front_lines([BulletList(lines[:shown], marked=True)]) \
-                + (EXCEPTION_POINTER_LINES if shown < len(lines) else 0) \
-                + POINTER_LINES > room:
-            shown -= 1
         fits_rows = _front_lines([BulletList(lines, marked=True)]) + rows_cost <= room
         if lines:
             # Where not one exception fits (a front page crowded by checks and notes), none
@@ -1695,6 +1736,12 @@ class _Builder:
                     f"The {len(rest)} exception{'s' if len(rest) > 1 else ''}, in order of "
                     f"seriousness, {'are' if len(rest) > 1 else 'is'} listed in {where}, each "
                     "with the paragraph that reports it.")))
+        for n, aside in enumerate(asides):
+            if n < len(asides) - moved:
+                blocks += aside.blocks()
+            else:
+                blocks.append(aside.pointer(appendix(aside.title, tuple(aside.blocks()))))
+        blocks += revised
         if fits_rows:
             blocks += [rows_head, names]
         else:

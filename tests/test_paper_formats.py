@@ -854,6 +854,17 @@ def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, t
     else:
         assert len(shown) == count
     assert more if targets == 14 else not more
+    # The failed checks give the exceptions their room: listed on the front page while every
+    # exception fits there, in an appendix (the front page saying which) once they do not.
+    checks = re.search(r"\*\*Checks that failed \(2\)\*\*: parts that should add up to "
+                       r"their total and do not(, listed in (Appendix \d+))?\. ", front)
+    assert checks and bool(checks.group(1)) == bool(more)
+    if more:
+        held = after.split(f"## {checks.group(2)}: The checks that failed")[1].split("\n## ")[0]
+        assert "**Checks that failed (2)**" in held
+        assert re.findall(r"^- (.+?): parts sum to", held, re.MULTILINE) == [
+            "ASB categories sum to ASB incidents",
+            "Neighbourhood crime types sum to neighbourhood crime"]
     if targets == 6:
         return  # printed, the fuller front page is the test
     _front_page_holds(request.getfixturevalue("word_printed")["crowded"], paths["markdown"])
