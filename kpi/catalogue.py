@@ -252,6 +252,10 @@ class DatasetSpec:
     # parts are not held to the shape of their rows (`kpi.engine.part_gap`): a homicide index.
     # Read when rows are read, it changes no stored value: out of the fingerprint, as `as_at`.
     sparse: bool = field(default=False, repr=False)
+    # `whole_months = ["2024-10"]`: months whose rows start after the month's first day or end
+    # before its last and are whole as stored (a system down for ten days, records deleted),
+    # which `kpi.store.cut_short` would otherwise hold in part. Read when rows are read.
+    whole_months: frozenset[Month] = field(default=frozenset(), repr=False)
 
     @property
     def unique_columns(self) -> tuple[str, ...]:
@@ -1340,7 +1344,7 @@ CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
 COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
 DATASET_KEYS = frozenset({"date", "columns", "unique", "description", "sources",
                           "extra_columns", "replace_by", "sheet", "derived", "source",
-                          "published", "time_zone", "as_at", "sparse"})
+                          "published", "time_zone", "as_at", "sparse", "whole_months"})
 PEER_KEYS = frozenset({"column", "members", "title", "focus"})
 
 
@@ -1706,6 +1710,15 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
         if not isinstance(sparse, bool):
             problems.add(where, "sparse", "must be true or false", needle, r"^\s*sparse\s*=")
             sparse = False
+        whole_months: set[Month] = set()
+        if (listed := spec.get("whole_months")) is not None:
+            try:
+                if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+                    raise UsageError("not a list of text")
+                whole_months = {Month.typed(v, what="whole_months") for v in listed}
+            except UsageError:
+                problems.add(where, "whole_months", 'must be a list of months as YYYY-MM, such '
+                             'as ["2024-10"]', needle, r"^\s*whole_months\s*=")
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             if name.startswith(INTERNAL_PREFIX):
@@ -1826,7 +1839,8 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
                                       source=source, published=published, time_zone=zone,
-                                      as_at=as_at, sparse=sparse)
+                                      as_at=as_at, sparse=sparse,
+                                      whole_months=frozenset(whole_months))
     return datasets
 
 

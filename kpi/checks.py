@@ -378,7 +378,7 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                 f"in_part_{dataset_id}", f"Dataset '{dataset_id}'", CheckKind.GAPS, True,
                 f"dataset '{dataset_id}' holds {said}: no window counts it until it is "
                 + ("loaded again after it ends" if all(w.loaded for w in early.values())
-                   else "loaded whole")))
+                   else "loaded whole, or declared whole as stored (whole_months)")))
         missing = gaps(months)
         if missing:
             listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")

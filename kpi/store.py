@@ -640,22 +640,27 @@ class InPart:
     def reason(self) -> str:
         """'its rows were loaded on 4 October 2025, before the month ended', 'its rows start
         on 11 October 2024'."""
-        from kpi.periods import day_words
 
         if self.loaded is not None:
             return f"its rows were loaded on {loaded_day(self.loaded)}, before the month ended"
-        said = ([f"start on {day_words(self.start)}"] if self.start else []) + (
-            [f"end on {day_words(self.end)}"] if self.end else [])
         whose = f"the rows of {self.part}" if self.part else "its rows"
-        return (f"{whose} " + " and ".join(said) + ", where its other months run from their "
-                "first day to their last")
+        return (f"{whose} {self._span()}, where its other months run from their first day to "
+                "their last")
 
     def remedy(self, month: Month) -> str:
         """What makes the month whole."""
         if self.loaded is not None:
             return f"load {month}'s extract again once it has ended"
         return (f"load the whole of {month}" + (f" for {self.part}" if self.part else "")
-                + " (a query bounded by whole months, not a rolling window of days)")
+                + " (a query bounded by whole months, not a rolling window of days), or, where "
+                f"its records really {self._span()}, declare it whole_months = "
+                f'["{month}"] in the dataset\'s table of kpi.toml')
+
+    def _span(self) -> str:
+        from kpi.periods import day_words
+
+        return " and ".join(([f"start on {day_words(self.start)}"] if self.start else []) + (
+            [f"end on {day_words(self.end)}"] if self.end else []))
 
 
 def _uk() -> Any:
@@ -726,7 +731,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     state = table_state(path)
     key = (str(path), as_of, state, frozenset(early), told)
     if state is not None and key in _CUT_SHORT:
-        return dict(_CUT_SHORT[key])
+        return _not_declared(spec, _CUT_SHORT[key])
     table = _table(project, dataset_id, as_of)
     kind = pl.Schema(table.schema()).get(column.name)
     # An instant's bound is UTC (its UK day is asked); an earlier kpi's wall-clock time is
@@ -771,7 +776,13 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         if len(_CUT_SHORT) > 256:
             _CUT_SHORT.clear()
         _CUT_SHORT[key] = dict(out)
-    return dict(out)
+    return _not_declared(spec, out)
+
+
+def _not_declared(spec: DatasetSpec, cut: dict[Month, InPart]) -> dict[Month, InPart]:
+    """The months cut short but those the project declares whole as stored (`whole_months`:
+    a system down for a month's first ten days, records deleted), for every part."""
+    return {month: why for month, why in cut.items() if month not in spec.whole_months}
 
 
 def _cut(bounds: dict[Month, tuple[date, date, int]]

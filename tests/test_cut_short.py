@@ -117,7 +117,9 @@ def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_
     # what makes the year whole leads the hint
     assert done.stderr.splitlines()[1].startswith(
         "Hint: load the whole of 2024-10 (a query bounded by whole months, not a rolling "
-        "window of days); or 'kpi datasets' shows the months each dataset holds")
+        "window of days), or, where its records really start on 11 October 2024, declare it "
+        "whole_months = [\"2024-10\"] in the dataset's table of kpi.toml; or 'kpi datasets' "
+        "shows the months each dataset holds")
     assert _held_in_part(folder) == [
         {"month": "2024-10", "loaded": None, "starts": "2024-10-11", "ends": None,
          "part": None},
@@ -133,7 +135,8 @@ def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_
         "dataset 'crimes' holds 2024-10 only in part (its rows start on 11 October 2024, where "
         "its other months run from their first day to their last); 2025-10 only in part (its "
         "rows end on 10 October 2025, where its other months run from their first day to their "
-        "last): no window counts it until it is loaded whole")
+        "last): no window counts it until it is loaded whole, or declared whole as stored "
+        "(whole_months)")
     # The period past the whole months held: refused, naming the month and what makes it whole.
     late = _summary(folder, "2025-10")
     assert late.returncode == 3, late.stdout
@@ -177,6 +180,39 @@ def test_a_year_held_whole_is_counted_and_its_cut_comparison_left_out(tmp_path):
     assert crime["comparison"]["value"] == PER_DAY * 365 == _duckdb_count(
         whole, "2024-09-01", "2025-08-31")
     assert crime["current"]["value"] == year
+
+
+def test_a_month_whose_records_really_start_late_is_counted_once_declared_whole(tmp_path):
+    """A month whose first ten days' records are really missing (a system down, records
+    deleted) is held in part, and the refusal's hint names the way out: declared whole as
+    stored (`whole_months`), it is counted as its rows hold it, in the summary, `kpi datasets`
+    and `kpi check`, for every part; any other value of the key is refused naming its line."""
+    folder = _project(tmp_path / "p")
+    days = _days(date(2024, 10, 11), date(2025, 9, 30))
+    extract = _extract(tmp_path / "from the 11th.csv", days)
+    _load(folder, extract)
+    assert _summary(folder, "2025-09").returncode == 3
+    toml = folder / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('unique = "ref"\n', 'unique = "ref"\nwhole_months = '
+                                 '["2024-10"]\n'), encoding="utf-8")
+    assert _held_in_part(folder) == []
+    crime = _crime(folder, "2025-09")
+    assert crime["current"]["value"] == PER_DAY * len(days) == PER_DAY * 355 == _duckdb_count(
+        extract, "2024-10-01", "2025-09-30")
+    assert crime["note"] is None or "in part" not in crime["note"], crime
+    check = _kpi(folder, "check", "--period", "2025-09", "--format", "json")
+    assert "in_part_crimes" not in {r["id"] for r in json.loads(check.stdout)["checks"]}
+    for value, line in (('"2024-10"', 'whole_months = "2024-10"'),
+                        ('["October"]', 'whole_months = ["October"]')):
+        toml.write_text(text.replace('unique = "ref"\n', f'unique = "ref"\nwhole_months = '
+                                     f'{value}\n'), encoding="utf-8")
+        done = _summary(folder, "2025-09")
+        assert done.returncode == 3, done.stdout
+        assert done.stderr.splitlines()[0] == (
+            f"Error: {toml}:8: dataset 'crimes', key 'whole_months': must be a list of months "
+            'as YYYY-MM, such as ["2024-10"]')
+        assert toml.read_text(encoding="utf-8").splitlines()[7] == line
 
 
 @pytest.mark.parametrize("case", ["sparse", "rolls", "a quiet first day", "too few months"])
@@ -373,7 +409,9 @@ def test_one_force_of_a_national_extract_supplied_to_the_15th(tmp_path):
         in done.stderr.splitlines()[0]
     assert done.stderr.splitlines()[1] == (
         "Hint: choose --period 2025-08 or earlier, or load the whole of 2025-09 for force 'C' "
-        "(a query bounded by whole months, not a rolling window of days)")
+        "(a query bounded by whole months, not a rolling window of days), or, where its "
+        "records really end on 15 September 2025, declare it whole_months = [\"2025-09\"] in "
+        "the dataset's table of kpi.toml")
     # The year to August holds every force's whole months: counted, by hand and by DuckDB.
     august = _crime(folder, "2025-08")
     assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(

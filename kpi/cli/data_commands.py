@@ -108,7 +108,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     window counts it until it is loaded again after it ends. So is a month whose rows start
     after its first day or end before its last where the dataset's other months run whole
     (the first month of an export of the last 365 days): listed with the day its rows start
-    or end, as no window counts it until it is loaded whole.
+    or end, as no window counts it until it is loaded whole (or declared whole as stored,
+    `whole_months` in kpi.toml).
 
     A month holding rolls taken at several dates is listed with how the dataset's `as_at`
     reads it: its last date's rows, or, with no `as_at`, refused by every snapshot figure
