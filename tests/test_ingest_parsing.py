@@ -207,8 +207,54 @@ def test_a_bracket_that_is_not_an_accounting_negative_is_refused(tmp_path, loss)
         ingest.read_extracts(NUMBERS, [path])
     dash = (", a dash, which may be an accounting format's zero or a figure not available: "
             "write 0 where it means none, and leave the cell blank where it is not known")
+    comma = (", a decimal comma: kpi reads numbers with a decimal point, and a comma only "
+             "between thousands (1,234.5)")
     assert refused.value.message == (f"{path}, row 3, column 'Loss': expected a number, "
-                                     f"found '{loss}'" + (dash if loss in "-\u2013" else ""))
+                                     f"found '{loss}'" + (dash if loss in "-\u2013" else "")
+                                     + (comma if loss == "(1,23)" else ""))
+
+
+@pytest.mark.parametrize("loss", ["0,250", "2,25", "-0,5", "1.234,56", "£3,5", "(0,75)",
+                                  "12345,6"])
+def test_a_number_written_with_a_decimal_comma_is_refused_saying_so(tmp_path, loss):
+    """A continental locale's export writes 0.25 as '0,250' (read as 250 before, a comma
+    between thousands: a mean of 85 seconds where the rows held 1.75, exit 0) or '2,25'; none
+    is a number kpi reads, and the message says why."""
+    path = tmp_path / "losses.csv"
+    path.write_text(f'Day,Count,Loss\n2025-01-01,1,2.5\n2025-01-02,2,"{loss}"\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(NUMBERS, [path])
+    assert refused.value.message == (
+        f"{path}, row 3, column 'Loss': expected a number, found '{loss}', a decimal comma: kpi "
+        "reads numbers with a decimal point, and a comma only between thousands (1,234.5)")
+
+
+@pytest.mark.parametrize("batch", ["2", "100000"])
+@pytest.mark.parametrize("skip", [False, True])
+def test_thousands_in_a_file_that_writes_a_decimal_comma_are_refused(tmp_path, monkeypatch,
+                                                                     batch, skip):
+    """'1,500' reads as 1500 (a comma between thousands), but not in a file whose '2,25' says
+    its commas are decimal points, where it may be 1.5: with --skip-bad-rows the '2,25' rows
+    were set aside and '1,500' stored as 1500, exit 0. The load is refused naming both, in
+    whichever batches they fall; '1,500' in a file writing no decimal comma still loads."""
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", batch)
+    path = tmp_path / "losses.csv"
+    plain = "".join(f"2025-01-01,{i},{i}.5\n" for i in range(5))
+    path.write_text(f'Day,Count,Loss\n{plain}2025-01-02,6,"1,500"\n{plain}'
+                    f'2025-01-03,7,"2,25"\n', encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(NUMBERS, [path], skip_bad_rows=skip)
+    assert refused.value.message == (
+        f"{path}, row 13, column 'Loss': '2,25' is written with a decimal comma, so the "
+        "column's '1,500' (row 7) could be a decimal too (1.500) where a comma between "
+        "thousands reads it as 1500")
+    assert refused.value.hint == ("export the numbers with a decimal point and no separator "
+                                  "between thousands (1500, 1.5), in a UK locale; nothing was "
+                                  "loaded")
+    path.write_text(f'Day,Count,Loss\n{plain}2025-01-02,6,"1,500"\n', encoding="utf-8")
+    frame = ingest.read_extracts(NUMBERS, [path], skip_bad_rows=skip).frame
+    assert frame["loss"].to_list() == [0.5, 1.5, 2.5, 3.5, 4.5, 1500.0]
 
 
 FLAG_SPEC = DatasetSpec(id="flags", date="day", columns=(

@@ -88,6 +88,15 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
+# A comma in a number is read as a thousands separator only where it groups thousands
+# ('1,234', '£12,345.67'): a first group of 0 groups nothing, so '0,250' is no thousand.
+_GROUPED = r"^-?£?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$"
+# A number written with a decimal comma, as a continental locale's export writes it: '2,25',
+# '1.234,56', '0,250'. Never read as a number; and a file one of whose number columns writes
+# one has its thousands ('1,500': 1.5 or 1,500?) refused, not guessed (`comma_readings`).
+_DECIMAL_COMMA = r"^-?£?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+$"
+_DECIMAL_COMMA_NOTE = (", a decimal comma: kpi reads numbers with a decimal point, and a comma "
+                       "only between thousands (1,234.5)")
 _DASH_NOTE = (", a dash, which may be an accounting format's zero or a figure not available: "
               "write 0 where it means none, and leave the cell blank where it is not known")
 
@@ -309,6 +318,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             asked = _source_questions(spec, table, mapping, plain)
             found = table.select(**asked).row(0, named=True) if asked else {}
 
+    # A number column writing a comma: its first thousands and its first decimal comma in the
+    # file (`comma_readings`), which the file-wide checks set side by side.
+    for col in checked:
+        seen = state.commas.setdefault(col.name, [None, None])
+        if found.get(f"formatted:{col.name}") and None in seen:
+            for i, got in enumerate(comma_readings(table, mapping[col.name])):
+                seen[i] = seen[i] or got
     # What the file-wide checks ask of the typed rows is asked in the query that reads what
     # `_typed` asks of them (`questions`), each answered where it may find something.
     numeric = [col for col in _measured_numbers(spec, mapping, state.measured)
@@ -651,7 +667,10 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         # An accounting format shows zero as a dash, and a spreadsheet saves the dash; a
         # published table writes one for a figure not available. Which it is no cell says.
         dash = shown.str.strip_chars().is_in(["-", "\u2013", "\u2014"])
-        note = pl.when(dash).then(pl.lit(_DASH_NOTE)).otherwise(pl.lit(""))
+        comma = (_unbracketed(shown.str.strip_chars()).str.contains(_DECIMAL_COMMA)
+                 if text else pl.lit(False))
+        note = (pl.when(dash).then(pl.lit(_DASH_NOTE))
+                .when(comma).then(pl.lit(_DECIMAL_COMMA_NOTE)).otherwise(pl.lit("")))
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found,
                                 note)))
@@ -1051,11 +1070,33 @@ def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
     text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text
-    text = text.str.replace(_BRACKETED, "-$1$2$3$4")
+    text = _unbracketed(text)
     # Rust regex has no look-ahead: drop commas only from well-formed thousands.
-    grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
+    grouped = text.str.contains(_GROUPED)
     number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
     return number.otherwise(text).str.replace(r"^(-?)£", "$1")
+
+
+def _unbracketed(text: pl.Expr) -> pl.Expr:
+    """An accounting format's bracketed negative as a minus sign: '(1,234.50)' '-1,234.50'."""
+    return text.str.replace(_BRACKETED, "-$1$2$3$4")
+
+
+def comma_readings(table: pl.DataFrame, source: str) -> tuple[tuple[int, str] | None,
+                                                              tuple[int, str] | None]:
+    """A number column's first value whose commas are read as thousands ('1,500') and its
+    first written with a decimal comma ('2,25'), each as (ROW, text), or None: where one file
+    writes both, its thousands could be decimals, and the load is refused (kpi.ingest.stage)
+    rather than read '1,500' as 1500 in a file whose '2,25' says it meant 1.5."""
+    text = _unbracketed(pl.col(source).str.strip_chars())
+    grouped = text.str.contains(_GROUPED)
+    found = table.select(
+        *(pl.struct(pl.col(ROW), pl.col(source).str.strip_chars()).filter(
+            which.fill_null(False)).first().alias(name)
+          for name, which in (("grouped", grouped),
+                              ("decimal", text.str.contains(_DECIMAL_COMMA) & ~grouped)))).row(0)
+    return tuple(None if got is None or got[ROW] is None else (got[ROW], got[source])
+                 for got in found)  # type: ignore[return-value]
 
 
 def _format_hits(columns: list[ColumnSpec], texts: dict[str, pl.Expr]) -> dict[str, pl.Expr]:

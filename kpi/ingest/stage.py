@@ -236,6 +236,17 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         if progress is not None and survey is not None:
             progress(Step(str(path), "bytes", survey.size, survey.size, counted))
         state.finish()
+        for name, (grouped, decimal) in state.commas.items():
+            if grouped is not None and decimal is not None:
+                column = state.mapping[name]
+                number = numbering(pl.Series(ROW, [decimal[0], grouped[0]])).to_list()
+                raise DataError(located(
+                    state.where, f"'{_show(decimal[1])}' is written with a decimal comma, so the "
+                    f"column's '{_show(grouped[1])}' (row {number[1]}) could be a decimal too "
+                    f"({grouped[1].replace(',', '.')}) where a comma between thousands reads it "
+                    f"as {grouped[1].replace(',', '')}", row=number[0], column=_show(column)),
+                    hint="export the numbers with a decimal point and no separator between "
+                         "thousands (1500, 1.5), in a UK locale; nothing was loaded")
         if state.month_first is not None:
             row, column, text = state.month_first
             number = numbering(pl.Series(ROW, [row])).item()
@@ -339,6 +350,9 @@ class _FileState:
     made: dict[Any, Any] = field(default_factory=dict)
 
     sheet: str | None = None  # a workbook's sheet read
+    # Each number column's first value read with thousands and first with a decimal comma
+    # (conform.comma_readings): (ROW, text) or None.
+    commas: dict[str, list[tuple[int, str] | None]] = field(default_factory=dict)
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
     month_first: tuple[int, str, str] | None = None
     # The first caption of a pivot table's measure in each column not read
