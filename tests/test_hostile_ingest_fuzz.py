@@ -44,7 +44,7 @@ BASE = (
 ).encode()
 
 INSERTS = [b",", b'"', b"\n", b"\r", b"\r\n", b"\x00", b"\xef\xbb\xbf", b";", b"\t", b" ",
-           b"\xa3", b"\xff", b"-", b"=", b"Oct", b"9", b"Incident Ref,Date,LPA,Victims\n"]
+           b"\xa3", b"\xff", b"-", b"=", b"Oct", b"9", b"0", b"Incident Ref,Date,LPA,Victims\n"]
 # Control characters a hostile extract may carry into a report: terminal escapes, bell,
 # backspace, form feed, DEL, C1 controls (as UTF-8), a right-to-left override.
 CONTROLS = [b"\x00", b"\x1b[2J\x1b[31mFAKE", b"\x07", b"\x08", b"\x0c", b"\x7f",
@@ -235,6 +235,48 @@ def _stored_form(value: str) -> str:
 
 def _records(data: bytes) -> list[tuple[str, str]]:
     """(id, LPA) of every record Python's csv module reads from the bytes, by column name."""
+    return [(ref, lpa) for ref, lpa, _ in _cells(data)]
+
+
+# A whole number as a spreadsheet's format writes it, read here without kpi's code: digits
+# (a sign, a decimal point and an exponent allowed), or thousands grouped by commas whose
+# first group is not 0; a pound sign before the digits; an accounting negative in brackets.
+_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPS = re.compile(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _whole_number(cell: str | None) -> int | None | str:
+    """The whole number a Victims cell holds as this oracle reads it: None for a blank, the
+    text itself where it holds no whole number (so no stored value equals it)."""
+    from decimal import Decimal, InvalidOperation
+
+    if cell is None:
+        return cell
+    text = cell.strip(WHITESPACE)
+    if not text:
+        return None
+    body, sign = text, 1
+    bracketed = re.fullmatch(r"\((£?)\s*([^()]*?)\s*\)|£\(([^()]*)\)", text)
+    if bracketed:
+        body, sign = bracketed.group(2) if bracketed.group(3) is None else bracketed.group(3), -1
+        if body.startswith(("-", "+")):
+            return text
+    elif body.startswith(("£", "-£")):
+        body = body.replace("£", "", 1)
+    if _GROUPS.fullmatch(body):
+        body = body.replace(",", "")
+    elif not _PLAIN.fullmatch(body):
+        return text
+    try:
+        value = Decimal(body) * sign
+    except InvalidOperation:
+        return text
+    return int(value) if value == value.to_integral_value() else text
+
+
+def _cells(data: bytes) -> list[tuple[str, str, str | None]]:
+    """(id, LPA, Victims) of every record Python's csv module reads from the bytes, by column
+    name (Victims None where the file has no such column)."""
     codecs = ("utf-8-sig", "cp1252")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a byte-order mark: UTF-16 or UTF-32
         codecs = ("utf-32",) if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) \
@@ -258,8 +300,10 @@ def _records(data: bytes) -> list[tuple[str, str]]:
     if ref is None or "lpa" not in names:
         return []
     lpa = names.index("lpa")
-    return [(_stored_form(r[ref]), _stored_form(r[lpa])) for r in rows[1:]
-            if len(r) > max(ref, lpa)]
+    victims = names.index("victims") if "victims" in names else None
+    return [(_stored_form(r[ref]), _stored_form(r[lpa]),
+             r[victims] if victims is not None and len(r) > victims else None)
+            for r in rows[1:] if len(r) > max(ref, lpa)]
 
 
 def _check(fuzzed: Store, path: Path, data: bytes, *, csv_oracle: bool,
@@ -294,9 +338,17 @@ def _check(fuzzed: Store, path: Path, data: bytes, *, csv_oracle: bool,
     years = loaded["date"].dt.year()
     assert years.min() >= ingest.SANE_YEARS[0] and years.max() <= ingest.SANE_YEARS[1]
     if csv_oracle:
-        found = set(_records(data))
+        cells = _cells(data)
+        found = {(ref, lpa) for ref, lpa, _ in cells}
         for ref, lpa in loaded.select("ref", "lpa").iter_rows():
             assert (ref or "", lpa or "") in found, (ref, lpa)
+        # Every stored number is one a record with that id writes, read by the oracle
+        # (`_whole_number`): '0,250' stored as 250 passed every check above.
+        readings: dict[str, set] = {}
+        for ref, _, victims in cells:
+            readings.setdefault(ref, set()).add(_whole_number(victims))
+        for ref, victims in loaded.select("ref", "victims").iter_rows():
+            assert victims in readings.get(ref or "", set()), (ref, victims, readings.get(ref))
 
 
 FUZZ = settings(deadline=None, derandomize=True, database=None,

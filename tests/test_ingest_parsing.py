@@ -4,7 +4,9 @@ Expected values are computed by hand with the standard library, not by kpi."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -339,3 +341,107 @@ def test_two_headings_that_match_alike_are_refused_not_one_picked(tmp_path):
                     "CR1,05/04/2024,Worcester,Hereford\n", encoding="utf-8")
     with pytest.raises(DataError, match="both mean column 'lpa' of dataset 'crimes'"):
         ingest.read_extracts(HEADINGS, [path])
+
+
+# A differential oracle for numbers written as text: cells drawn from the characters numbers
+# are written with, and from the forms spreadsheets and continental locales write, read by
+# kpi and by `_number_reading` (Python's re and Decimal, none of kpi's code). kpi may refuse
+# a cell the oracle reads (refusing is safe); it may never store a number the oracle does not
+# read from that cell, nor load a file whose thousands its decimal commas make ambiguous.
+_ORACLE_GROUPED = re.compile(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+_ORACLE_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_ORACLE_DECIMAL_COMMA = re.compile(r"-?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+")
+UNREAD = "unread"
+
+
+def _number_body(cell: str) -> str | None:
+    """The cell's number without white space, pound sign or accounting brackets ('-' before
+    it for a bracketed negative); None for a blank."""
+    text = cell.strip(" \t")
+    if not text:
+        return None
+    bracketed = re.fullmatch(r"\((£?)\s*([^()]*?)\s*\)|£\(([^()]*)\)", text)
+    if bracketed:
+        inner = bracketed.group(2) if bracketed.group(3) is None else bracketed.group(3)
+        return UNREAD if inner.startswith(("-", "+")) or not inner else "-" + inner
+    return text.replace("£", "", 1) if text.startswith(("£", "-£")) else text
+
+
+def _number_reading(cell: str) -> Decimal | None | str:
+    from decimal import InvalidOperation
+
+    body = _number_body(cell)
+    if body is None or body == UNREAD:
+        return body
+    if _ORACLE_GROUPED.fullmatch(body):
+        body = body.replace(",", "")
+    elif not _ORACLE_PLAIN.fullmatch(body):
+        return UNREAD
+    try:
+        return Decimal(body)
+    except InvalidOperation:
+        return UNREAD
+
+
+def _kinds(cell: str) -> tuple[bool, bool]:
+    """Whether the cell's commas are read as thousands, and whether it is a decimal comma."""
+    body = _number_body(cell)
+    if body is None or body == UNREAD:
+        return False, False
+    grouped = bool(_ORACLE_GROUPED.fullmatch(body))
+    return grouped, not grouped and bool(_ORACLE_DECIMAL_COMMA.fullmatch(body))
+
+
+NUMBER_CELLS = st.one_of(
+    st.text(alphabet="0123456789,.£()-+ e", max_size=9),
+    st.integers(0, 10**9).map(lambda n: f"{n:,}"),
+    st.tuples(st.integers(0, 999), st.integers(0, 999)).map(lambda p: f"{p[0]},{p[1]:03d}"),
+    st.tuples(st.integers(0, 99), st.integers(0, 99)).map(lambda p: f"{p[0]},{p[1]}"),
+    st.tuples(st.integers(1, 999), st.integers(0, 999), st.integers(0, 99))
+    .map(lambda p: f"{p[0]}.{p[1]:03d},{p[2]:02d}"),
+    st.integers(-10**6, 10**6).map(lambda n: f"({abs(n):,})" if n < 0 else f"£{n:,}.50"))
+REF_SPEC = DatasetSpec(id="losses", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("count", ColumnType.INT, ("Count",)),
+    ColumnSpec("loss", ColumnType.FLOAT, ("Loss",)),
+))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(NUMBER_CELLS, NUMBER_CELLS), min_size=1, max_size=8),
+       batch=st.sampled_from(["1", "3", "100000"]))
+def test_every_number_stored_is_one_its_cell_writes(tmp_path, monkeypatch, cells, batch):
+    import csv
+
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", batch)
+    path = tmp_path / "numbers.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        writer.writerow(["Ref", "Day", "Count", "Loss"])
+        writer.writerows([f"R{n}", "2025-01-01", count, loss]
+                         for n, (count, loss) in enumerate(cells))
+    ambiguous = any(
+        any(_kinds(row[i])[0] for row in cells) and any(_kinds(row[i])[1] for row in cells)
+        for i in (0, 1))
+    try:
+        frame = ingest.read_extracts(REF_SPEC, [path], skip_bad_rows=True).frame
+    except DataError as refused:
+        # Refused whole only where the file's commas are ambiguous, or every row is bad.
+        assert ("is written with a decimal comma, so the column's" in refused.message
+                if ambiguous else "data rows were rejected" in refused.message), \
+            refused.message
+        return
+    assert not ambiguous, cells
+    for ref, count, loss in frame.select("ref", "count", "loss").iter_rows():
+        written = cells[int(ref[1:])]
+        for stored, cell, kind in ((count, written[0], "count"), (loss, written[1], "loss")):
+            reading = _number_reading(cell)
+            assert reading != UNREAD, (kind, cell, stored)
+            if reading is None:
+                assert stored is None, (kind, cell, stored)
+            elif kind == "count":
+                assert stored == int(reading) and reading == int(reading), (cell, stored)
+            else:
+                assert stored == float(reading), (cell, stored)
