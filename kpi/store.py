@@ -756,8 +756,10 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         if first is not None and Month.parse(text) not in early}).items()}
     # Each part of the dataset's loads (its replace_by values together), then of each
     # stored column telling parts apart that it is not loaded by.
+    derived = {d.name for d in spec.derived}
     groups = ([spec.replace_by] if spec.replace_by else []) + [
-        (c,) for c in told if spec.column(c) is not None and c not in spec.replace_by]
+        (c,) for c in told if (spec.column(c) is not None or c in derived)
+        and c not in spec.replace_by]
     for columns in groups:
         parts = part_months(project, dataset_id, as_of, columns)
         if parts is None:
@@ -904,12 +906,15 @@ def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
 
 def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
                 columns: tuple[str, ...] | None = None) -> pl.DataFrame | None:
-    """Each part's months, of a dataset with `replace_by` columns (or of stored `columns`
-    given): a row per month and values of those columns, with the UK day its rows start
-    (`first`) and end (`last`; null for a dataset dated by a month) and its `rows`. None for
-    a dataset without them, or not stored. One scan of the month, those columns and the date,
-    kept per table version: asked by `parts_held` and `cut_short` on every read."""
+    """Each part's months, of a dataset with `replace_by` columns (or of `columns` given,
+    stored or derived): a row per month and values of those columns, with the UK day its rows
+    start (`first`) and end (`last`; null for a dataset dated by a month) and its `rows`. None
+    for a dataset without them, or not stored, or whose derived column cannot be computed (the
+    read that needs it says why). One scan of the month, those columns and the date, kept per
+    table version: asked by `parts_held` and `cut_short` on every read."""
     import polars as pl
+
+    from kpi.catalogue import derive
 
     spec = project.datasets.get(dataset_id)
     columns = spec.replace_by if spec is not None and columns is None else columns
@@ -917,10 +922,16 @@ def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
         return None
     path = table_path(project, dataset_id)
     state = table_state(path)
-    key = (str(path), as_of, state, columns, spec.date)
+    # A derived column (a force from `falls_within`) is computed as every read computes it:
+    # its expression is part of what the scan answers.
+    derived = tuple((d.name, d.expression) for d in spec.derived) \
+        if any(spec.column(c) is None for c in columns) else ()
+    key = (str(path), as_of, state, columns, spec.date, derived)
     if state is not None and key in _PART_MONTHS:
         return _PART_MONTHS[key]
     frame = scan(project, dataset_id, as_of)
+    if derived:
+        frame = derive(frame, replace(spec, as_at=None))
     # As stored: a datetime an earlier kpi stored as wall-clock time is refused where read
     # (`_as_uk_time`), so it gives no day here, as a month or a year's date gives none.
     stored = pl.Schema(_table(project, dataset_id, as_of).schema())
@@ -929,10 +940,15 @@ def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
         else day_of(spec, stored)
     bounds = ([day.min().alias("first"), day.max().alias("last")] if day is not None else
               [pl.lit(None, pl.Date).alias("first"), pl.lit(None, pl.Date).alias("last")])
-    held = (frame.group_by("month", *columns)
-            .agg(*bounds, pl.len().alias("rows"))
-            .sort("month", *columns, nulls_last=True)
-            .collect(engine="streaming"))
+    try:
+        held = (frame.group_by("month", *columns)
+                .agg(*bounds, pl.len().alias("rows"))
+                .sort("month", *columns, nulls_last=True)
+                .collect(engine="streaming"))
+    except pl.exceptions.PolarsError:
+        if not derived:
+            raise
+        return None
     if state is not None and table_state(path) == state:  # no commit since it was read
         if len(_PART_MONTHS) > 256:
             _PART_MONTHS.clear()

@@ -416,3 +416,40 @@ def test_one_force_of_a_national_extract_supplied_to_the_15th(tmp_path):
     august = _crime(folder, "2025-08")
     assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(
         extract, "2024-09-01", "2025-08-31")
+
+
+def test_one_force_supplied_to_the_15th_told_by_a_derived_column(tmp_path):
+    """As above, with the force derived (`force = "falls_within"`, as a police.uk street file
+    is declared): the store saw only its stored columns, so C's half September passed as a
+    month (3,240 where the whole years hold 3,285), exit 0. A derived column telling parts
+    apart is computed for the judgement as every read computes it."""
+    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
+    folder = tmp_path / "p"
+    folder.mkdir()
+    toml = PROJECT.format(kind="date", zone="").replace(
+        'force = {{ type = "str", from = ["Force"] }}'.replace("{{", "{").replace("}}", "}"),
+        'falls_within = { type = "str", from = ["Force"] }\n\n'
+        '[datasets.crimes.derived]\nforce = "falls_within"')
+    assert 'force = "falls_within"' in toml
+    (folder / "kpi.toml").write_text(toml + peers, encoding="utf-8")
+    year = _days(date(2024, 9, 1), date(2025, 9, 30))
+    lines = ["Day,Ref,Force"] + [
+        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
+        if not (force == "C" and day > date(2025, 9, 15)) for k in range(PER_DAY)]
+    extract = folder / "national.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _load(folder, extract)
+    assert _held_in_part(folder) == [
+        {"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-15",
+         "part": "force 'C'"}]
+    done = _summary(folder, "2025-09")
+    assert done.returncode == 3, done.stdout  # 3,240, exit 0, before
+    assert "2025-09 only in part (the rows of force 'C' end on 15 September 2025" \
+        in done.stderr.splitlines()[0]
+    compared = _kpi(folder, "compare", "--by", "force", "--period", "2025-09", "--format",
+                    "json")
+    assert compared.returncode == 3, compared.stdout
+    august = _crime(folder, "2025-08")
+    assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(
+        extract, "2024-09-01", "2025-08-31")
+
