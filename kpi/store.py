@@ -640,7 +640,6 @@ class InPart:
     def reason(self) -> str:
         """'its rows were loaded on 4 October 2025, before the month ended', 'its rows start
         on 11 October 2024'."""
-
         if self.loaded is not None:
             return f"its rows were loaded on {loaded_day(self.loaded)}, before the month ended"
         whose = f"the rows of {self.part}" if self.part else "its rows"

@@ -321,8 +321,10 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     # A number column writing a comma: its first thousands and its first decimal comma in the
     # file (`comma_readings`), which the file-wide checks set side by side.
     for col in checked:
+        if not found.get(f"formatted:{col.name}"):
+            continue
         seen = state.commas.setdefault(col.name, [None, None])
-        if found.get(f"formatted:{col.name}") and None in seen:
+        if None in seen:
             for i, got in enumerate(comma_readings(table, mapping[col.name])):
                 seen[i] = seen[i] or got
     # What the file-wide checks ask of the typed rows is asked in the query that reads what
