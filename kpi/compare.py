@@ -263,6 +263,13 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     versions: dict[str, int] = {}
     available = engine._available(project, {k.source for k in chosen}, as_of, versions)
+    # A month held in part only because some parts' rows run short in it is held for the other
+    # parts (`engine.held_by_part`); each such part is left out where it runs short.
+    in_part: dict[str, dict[Any, dict[Month, store.InPart]]] = {}
+    for dataset_id, held_months in available.items():
+        if isinstance(held_months, engine.Held):
+            available[dataset_id], in_part[dataset_id] = engine.held_by_part(
+                project, dataset_id, as_of, by, held_months)
     plans: dict[str, engine.Plan] = {}
     held: dict[object, dict[tuple, list[Month]]] = {}  # held_parts of each dataset, read once
     for kpi in chosen:
@@ -337,7 +344,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                      if m not in here and k in keyed]
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
                               populations, own, note, stale, set(here.values()), elsewhere,
-                              years)
+                              years, in_part.get(kpi.source, {}))
         if any(p.population is not None for p in result.parts):
             result = replace(result, population=project.population_by_sources.get(
                 by, PopulationSource()))
@@ -616,11 +623,14 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  current: Window, comparison: Window | None, populations: dict[str, float],
                  focus: str | None, note: str | None, stale: str | None,
                  named: Collection[str] = (), elsewhere: Sequence[str] = (),
-                 years: dict[str, int] | None = None) -> KpiComparison:
+                 years: dict[str, int] | None = None,
+                 cut: Mapping[Any, dict[Month, store.InPart]] | None = None) -> KpiComparison:
     """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
     are the parts of the data the group's members and the focus name, and `elsewhere` the
     members (or focus) only another dataset compared holds: each left out of the table is
-    named in the note."""
+    named in the note. `cut` holds the parts whose rows run short within a month
+    (`engine.held_by_part`): left out where it is of the current window, given no comparison
+    where it is of the comparison window."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -652,6 +662,14 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # or in a dataset declared `sparse` (`engine.told_columns`: none there).
     told = not loads and by in engine.told_columns(project, spec)
     uneven: list[str] = []  # parts with rows in every month of one window, not the other
+    # parts holding a month of the current (comparison) window only in part, with the month
+    partly: list[str] = []
+    partly_compared: list[str] = []
+
+    def in_part(name: str, window: Window | None) -> str | None:
+        mine = (cut or {}).get(name, {})
+        month = next((m for m in window.months() if m in mine), None) if window else None
+        return None if month is None else f"{name} ({month}: {mine[month].reason()})"
     # the month partitions each window holds when every one is loaded
     whole_current = _stored_months(spec, current)
     whole_comparison = _stored_months(spec, comparison) if comparison is not None else None
@@ -671,9 +689,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         if loads and held < whole_current:
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
+        if said := in_part(name, current):
+            partly.append(said)
+            continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
-        if whole_comparison is not None and (loads or told):
+        if said := in_part(name, comparison):
+            partly_compared.append(said)
+            cmp = None
+        elif whole_comparison is not None and (loads or told):
             cmp_held = row[f"{kpi.id}:cmp{HELD}"]
             assert cmp_held is not None  # a count of months (n_unique), never null
             if cmp_held < (whole_comparison if loads else 1):
@@ -718,6 +742,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         assert comparison is not None  # only a comparison window leaves a part unread
         extra = (f"no comparison for {_listed(sorted(unread))}: rows in only some months of "
                  f"the {comparison.label}")
+        note = f"{note}; {extra}" if note else extra
+    if partly:
+        extra = (f"left out, holding a month of the {current.label} only in part: "
+                 f"{_listed(partly)}")
+        note = f"{note}; {extra}" if note else extra
+    if partly_compared:
+        assert comparison is not None  # only a comparison window leaves them uncompared
+        extra = (f"no comparison for {_listed(partly_compared)}, holding a month of the "
+                 f"{comparison.label} only in part")
         note = f"{note}; {extra}" if note else extra
     if uneven:
         assert comparison is not None  # only a comparison window leaves a part uneven

@@ -2798,6 +2798,31 @@ def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
     return store.held_in_part(project, dataset_id, as_of, told)
 
 
+def held_by_part(project: Project, dataset_id: str, as_of: AsOf | None, by: str, held: Held
+                 ) -> tuple[Held, dict[Any, dict[Month, store.InPart]]]:
+    """For a comparison by a column telling a dataset's parts apart that it is not loaded by
+    (a peer group's force in a national extract, `told_columns`): the months `held` holds in
+    part only because some parts' rows run short in them (`store.cut_parts`), given back to
+    the dataset, with each such part's months and why. One force's September supplied to its
+    15th left out every force's year holding September; only that force's is, by
+    `kpi.compare`. A month held in part for any other reason (loaded before it ended, every
+    part's rows cut, a part of another column) stays out of every part's windows."""
+    spec = project.datasets[dataset_id]
+    told = told_columns(project, spec)
+    if by not in told or not held.early:
+        return held, {}
+    others = store.held_in_part(project, dataset_id, as_of,
+                                tuple(c for c in told if c != by))
+    given = {month for month in held.early if month not in others}
+    if not given:
+        return held, {}
+    parts = {part: mine for part, months in store.cut_parts(project, dataset_id, as_of,
+                                                            by).items()
+             if (mine := {m: why for m, why in months.items() if m in given})}
+    return (Held(set(held) | given, {m: why for m, why in held.early.items() if m not in given}),
+            parts)
+
+
 def in_part_months(project: Project, dataset_id: str, as_of: AsOf | None) -> set[str]:
     """The months a dataset holds only in part (`held_in_part`), which no window counts: in a
     series, each has no value, nor a rolling year holding it (`_series_frame`,

@@ -760,24 +760,54 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         (c,) for c in told if (spec.column(c) is not None or c in derived)
         and c not in spec.replace_by]
     for columns in groups:
-        parts = part_months(project, dataset_id, as_of, columns)
-        if parts is None:
-            continue
-        by_part: dict[tuple, dict[Month, tuple[date, date, int]]] = {}
-        for row in parts.iter_rows(named=True):
-            month = Month.parse(row["month"])
-            part = tuple(row[c] for c in columns)
-            if row["first"] is not None and month not in early and None not in part:
-                by_part.setdefault(part, {})[month] = (row["first"], row["last"], row["rows"])
-        for part, bounds in sorted(by_part.items(), key=str):
-            label = ", ".join(f"{c} '{v}'" for c, v in zip(columns, part, strict=True))
-            for month, (start, end) in _cut(bounds).items():
-                out.setdefault(month, InPart(start=start, end=end, part=label))
+        for cuts in _cut_parts(project, dataset_id, as_of, columns, early).values():
+            for month, why in cuts.items():
+                out.setdefault(month, why)
     if state is not None and table_state(path) == state:
         if len(_CUT_SHORT) > 256:
             _CUT_SHORT.clear()
         _CUT_SHORT[key] = dict(out)
     return _not_declared(spec, out)
+
+
+def _cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, columns: tuple[str, ...],
+               early: set[Month] | frozenset[Month]) -> dict[tuple, dict[Month, InPart]]:
+    """`cut_short`'s rule over each part of `columns` (its values together, in order): the
+    months its own rows start late in or end early in (`part_months`), but the `early` ones."""
+    parts = part_months(project, dataset_id, as_of, columns)
+    if parts is None:
+        return {}
+    by_part: dict[tuple, dict[Month, tuple[date, date, int]]] = {}
+    for row in parts.iter_rows(named=True):
+        month = Month.parse(row["month"])
+        part = tuple(row[c] for c in columns)
+        if row["first"] is not None and month not in early and None not in part:
+            by_part.setdefault(part, {})[month] = (row["first"], row["last"], row["rows"])
+    out: dict[tuple, dict[Month, InPart]] = {}
+    for part, bounds in sorted(by_part.items(), key=str):
+        label = ", ".join(f"{c} '{v}'" for c, v in zip(columns, part, strict=True))
+        if cuts := _cut(bounds):
+            out[part] = {month: InPart(start=start, end=end, part=label)
+                         for month, (start, end) in cuts.items()}
+    return out
+
+
+def cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, column: str
+              ) -> dict[Any, dict[Month, InPart]]:
+    """Each value of a column telling parts apart (stored or derived) whose own months are cut
+    short within them, with why (`cut_short`'s rule, each part judged by its own rows), but the
+    months loaded before they ended (every part's) and those declared whole: so that `kpi
+    compare --by` that column leaves out only the part whose rows run short, not every part's
+    window holding the month."""
+    spec = project.datasets.get(dataset_id)
+    date_column = spec.column(spec.date) if spec is not None and spec.date else None
+    if spec is None or spec.months_per_row != 1 or date_column is None \
+            or date_column.type not in (ColumnType.DATE, ColumnType.DATETIME):
+        return {}
+    early = set(unfinished(project, dataset_id, as_of))
+    return {part[0]: kept for part, cuts in
+            _cut_parts(project, dataset_id, as_of, (column,), early).items()
+            if (kept := _not_declared(spec, cuts))}
 
 
 def _not_declared(spec: DatasetSpec, cut: dict[Month, InPart]) -> dict[Month, InPart]:

@@ -446,10 +446,72 @@ def test_one_force_supplied_to_the_15th_told_by_a_derived_column(tmp_path):
     assert done.returncode == 3, done.stdout  # 3,240, exit 0, before
     assert "2025-09 only in part (the rows of force 'C' end on 15 September 2025" \
         in done.stderr.splitlines()[0]
-    compared = _kpi(folder, "compare", "--by", "force", "--period", "2025-09", "--format",
-                    "json")
-    assert compared.returncode == 3, compared.stdout
+    compared = _compared(folder, "2025-09")
+    assert {p["name"]: p["current"]["value"] for p in compared["parts"]} == {
+        "A": PER_DAY * 365, "B": PER_DAY * 365}
+    assert compared["note"].endswith(
+        "left out, holding a month of the year ending September 2025 only in part: C (2025-09: "
+        "the rows of force 'C' end on 15 September 2025, where its other months run from their "
+        "first day to their last)")
     august = _crime(folder, "2025-08")
     assert august["current"]["value"] == 3 * PER_DAY * 365 == _duckdb_count(
         extract, "2024-09-01", "2025-08-31")
+
+
+def _compared(folder: Path, period: str, vs: str = "baseline") -> dict:
+    done = _kpi(folder, "compare", "--by", "force", "--period", period, "--vs", vs,
+                "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["kpis"][0]
+
+
+def test_compare_by_force_leaves_out_only_the_force_whose_rows_run_short(tmp_path):
+    """One force's month cut short holds the national month in part, so the summary gives no
+    year holding it; `kpi compare --by force` left out every force's year too, where only that
+    force's rows run short. The others are compared, by hand and by DuckDB; the force cut
+    short is left out of the year holding its short month, and given no comparison where the
+    year compared holds it, each said in the note."""
+    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT.format(kind="date", zone="") + peers,
+                                     encoding="utf-8")
+    year = _days(date(2024, 9, 1), date(2025, 9, 30))
+    # C's September 2024 starts on the 16th: in the year ending August 2025, not September's.
+    lines = ["Day,Ref,Force"] + [
+        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
+        if not (force == "C" and day < date(2024, 9, 16)) for k in range(PER_DAY)]
+    extract = folder / "national.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _load(folder, extract)
+    assert _held_in_part(folder) == [
+        {"month": "2024-09", "loaded": None, "starts": "2024-09-16", "ends": None,
+         "part": "force 'C'"}]
+    duckdb = pytest.importorskip("duckdb")
+
+    def by_hand(force: str, first: str, last: str) -> int:
+        return duckdb.sql(f"SELECT count(*) FROM read_csv('{extract.as_posix()}', header = true)"
+                          f" WHERE \"Force\" = '{force}' AND \"Day\"::DATE BETWEEN DATE "
+                          f"'{first}' AND DATE '{last}'").fetchone()[0]
+
+    # The year ending August 2025 holds C's short September: C is left out, A and B compared.
+    august = _compared(folder, "2025-08")
+    assert {p["name"]: p["current"]["value"] for p in august["parts"]} == {
+        f: by_hand(f, "2024-09-01", "2025-08-31") for f in "AB"} == {"A": 1095, "B": 1095}
+    assert "left out, holding a month of the year ending August 2025 only in part: C " \
+        "(2024-09: the rows of force 'C' start on 16 September 2024" in august["note"]
+    # The year ending September 2025 against the one before (`--vs previous`): every force's
+    # current year is whole; C's comparison holds its short month, so C has none.
+    september = _compared(folder, "2025-09", "previous")
+    parts = {p["name"]: p for p in september["parts"]}
+    assert {n: p["current"]["value"] for n, p in parts.items()} == {
+        f: by_hand(f, "2024-10-01", "2025-09-30") for f in "ABC"}
+    assert {n: (p["comparison"] or {}).get("value") for n, p in parts.items()} == {
+        "A": 1095, "B": 1095, "C": None}
+    assert "no comparison for C (2024-09: the rows of force 'C' start on 16 September 2024, " \
+        "where its other months run from their first day to their last), holding a month of " \
+        "the year ending August 2025 only in part" in september["note"]
+    # The national year holding September 2024 has no figure; the next, every force's, has.
+    assert _summary(folder, "2025-08").returncode == 3
+    assert _crime(folder, "2025-09")["current"]["value"] == 3 * PER_DAY * 365
 
