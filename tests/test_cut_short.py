@@ -335,6 +335,27 @@ def test_no_year_counts_a_month_cut_short_and_a_whole_year_is_counted(
         return per_day * sum(len(days_of[ym]) + bool(beside) * len(_month_days(*ym))
                              for ym in window)
 
+    if beside == "national":
+        # Compared by force, A's whole years are compared whatever B's rows; B's year is left
+        # out where it holds a month B's rows run short in, as its comparison is.
+        def of_force(force: str, end_month: int) -> int | None:
+            window = [(y, m + 1) for y, m in (divmod(2025 * 12 + end_month - 1 - n, 12)
+                                              for n in range(12))]
+            if force == "B" and any(f"{y}-{m:02d}" not in held or f"{y}-{m:02d}" in in_part
+                                    for y, m in window):
+                return None
+            return per_day * sum(len(_month_days(*ym) if force == "A" else days_of[ym])
+                                 for ym in window)
+
+        parts = {p["name"]: p for p in _compared(folder, "2025-09", "previous")["parts"]}
+        assert parts["A"]["current"]["value"] == of_force("A", 9)
+        assert parts["A"]["comparison"]["value"] == of_force("A", 8)
+        if of_force("B", 9) is None:
+            assert "B" not in parts, parts
+        else:
+            assert parts["B"]["current"]["value"] == of_force("B", 9)
+            assert (parts["B"]["comparison"] or {}).get("value") == of_force("B", 8)
+        event("compared by force")
     done = _summary(folder, "2025-09")
     figure = json.loads(done.stdout)["kpis"][0] if done.returncode == 0 else None
     current, before = year(2025, 9), year(2025, 8)
