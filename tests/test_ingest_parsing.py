@@ -220,7 +220,7 @@ def test_a_bracket_that_is_not_an_accounting_negative_is_refused(tmp_path, loss)
                                   "12345,6"])
 def test_a_number_written_with_a_decimal_comma_is_refused_saying_so(tmp_path, loss):
     """A continental locale's export writes 0.25 as '0,250' (read as 250 before, a comma
-    between thousands: a mean of 85 seconds where the rows held 1.75, exit 0) or '2,25'; none
+    between thousands: a mean of 85 where the rows held 1.75, exit 0) or '2,25'; none
     is a number kpi reads, and the message says why."""
     path = tmp_path / "losses.csv"
     path.write_text(f'Day,Count,Loss\n2025-01-01,1,2.5\n2025-01-02,2,"{loss}"\n',
