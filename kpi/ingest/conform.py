@@ -95,6 +95,9 @@ _GROUPED = r"^-?£?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$"
 # '1.234,56', '0,250'. Never read as a number; and a file one of whose number columns writes
 # one has its thousands ('1,500': 1.5 or 1,500?) refused, not guessed (`comma_readings`).
 _DECIMAL_COMMA = r"^-?£?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+$"
+# A number a decimal comma's locale writes with a point between thousands ('1.500': 1500),
+# which a decimal point reads as 1.5.
+_DOTTED = r"^-?£?[1-9]\d{0,2}(\.\d{3})+$"
 _DECIMAL_COMMA_NOTE = (", a decimal comma: kpi reads numbers with a decimal point, and a comma "
                        "only between thousands (1,234.5)")
 _DASH_NOTE = (", a dash, which may be an accounting format's zero or a figure not available: "
@@ -319,9 +322,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             found = table.select(**asked).row(0, named=True) if asked else {}
 
     # A number column writing a comma: its first thousands and its first decimal comma in the
-    # file (`comma_readings`), which the file-wide checks set side by side.
+    # file (`comma_readings`), which the file-wide checks set side by side. A point between
+    # thousands ('1.500') is looked for in every batch of a float column only where bad rows
+    # are kept aside: otherwise the decimal comma's own rows refuse the load.
     for col in checked:
-        if not found.get(f"formatted:{col.name}"):
+        if not (found.get(f"formatted:{col.name}")
+                or (state.keep_bad and col.type == ColumnType.FLOAT
+                    and table.schema[mapping[col.name]] == pl.String)):
             continue
         seen = state.commas.setdefault(col.name, [None, None])
         if None in seen:
@@ -1053,7 +1060,7 @@ SAMPLE = 2000
 def _formatted_any(text: pl.Expr) -> pl.Expr:
     """Whether a number column holds a thousands separator, a pound sign or a bracket anywhere
     (one quick scan: most record-level extracts have none, and removing them costs regexes on
-    every row)."""
+    every row). A column of no comma has no decimal comma to set its points beside."""
     return text.str.contains_any([",", "£", "("]).any()
 
 
@@ -1086,16 +1093,17 @@ def _unbracketed(text: pl.Expr) -> pl.Expr:
 
 def comma_readings(table: pl.DataFrame, source: str) -> tuple[tuple[int, str] | None,
                                                               tuple[int, str] | None]:
-    """A number column's first value whose commas are read as thousands ('1,500') and its
-    first written with a decimal comma ('2,25'), each as (ROW, text), or None: where one file
-    writes both, its thousands could be decimals, and the load is refused (kpi.ingest.stage)
-    rather than read '1,500' as 1500 in a file whose '2,25' says it meant 1.5."""
+    """A number column's first value a decimal comma's locale would read otherwise ('1,500'
+    read as thousands, '1.500' as a decimal point) and its first written with a decimal comma
+    ('2,25'), each as (ROW, text), or None: where one file writes both, the first could mean
+    another number, and the load is refused (kpi.ingest.stage) rather than read '1,500' as
+    1500, or '1.500' as 1.5, in a file whose '2,25' says its commas are decimal points."""
     text = _unbracketed(pl.col(source).str.strip_chars())
     grouped = text.str.contains(_GROUPED)
     found = table.select(
         *(pl.struct(pl.col(ROW), pl.col(source).str.strip_chars()).filter(
             which.fill_null(False)).first().alias(name)
-          for name, which in (("grouped", grouped),
+          for name, which in (("grouped", grouped | text.str.contains(_DOTTED)),
                               ("decimal", text.str.contains(_DECIMAL_COMMA) & ~grouped)))).row(0)
     return tuple(None if got is None or got[ROW] is None else (got[ROW], got[source])
                  for got in found)  # type: ignore[return-value]

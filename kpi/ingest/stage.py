@@ -240,11 +240,14 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             if grouped is not None and decimal is not None:
                 column = state.mapping[name]
                 number = numbering(pl.Series(ROW, [decimal[0], grouped[0]])).to_list()
+                other, read = ((grouped[1].replace(",", "."), "a comma between thousands reads "
+                                f"it as {grouped[1].replace(',', '')}") if "," in grouped[1]
+                               else (grouped[1].replace(".", ""), "a decimal point reads it as "
+                                     f"{grouped[1]}"))
                 raise DataError(located(
                     state.where, f"'{_show(decimal[1])}' is written with a decimal comma, so the "
-                    f"column's '{_show(grouped[1])}' (row {number[1]}) could be a decimal too "
-                    f"({grouped[1].replace(',', '.')}) where a comma between thousands reads it "
-                    f"as {grouped[1].replace(',', '')}", row=number[0], column=_show(column)),
+                    f"column's '{_show(grouped[1])}' (row {number[1]}) could mean {other} where "
+                    f"{read}", row=number[0], column=_show(column)),
                     hint="export the numbers with a decimal point and no separator between "
                          "thousands (1500, 1.5), in a UK locale; nothing was loaded")
         if state.month_first is not None:
