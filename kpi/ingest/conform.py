@@ -321,19 +321,6 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             asked = _source_questions(spec, table, mapping, plain)
             found = table.select(**asked).row(0, named=True) if asked else {}
 
-    # A number column writing a comma: its first thousands and its first decimal comma in the
-    # file (`comma_readings`), which the file-wide checks set side by side. A point between
-    # thousands ('1.500') is looked for in every batch of a float column only where bad rows
-    # are kept aside: otherwise the decimal comma's own rows refuse the load.
-    for col in checked:
-        if not (found.get(f"formatted:{col.name}")
-                or (state.keep_bad and col.type == ColumnType.FLOAT
-                    and table.schema[mapping[col.name]] == pl.String)):
-            continue
-        seen = state.commas.setdefault(col.name, [None, None])
-        if None in seen:
-            for i, got in enumerate(comma_readings(table, mapping[col.name])):
-                seen[i] = seen[i] or got
     # What the file-wide checks ask of the typed rows is asked in the query that reads what
     # `_typed` asks of them (`questions`), each answered where it may find something.
     numeric = [col for col in _measured_numbers(spec, mapping, state.measured)
@@ -347,8 +334,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                            sources[mapping[col.name]] == pl.String).any()
            for col in numeric},
         **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(_MONTH_FIRST)
-           .any() for col in dates}}
+           .any() for col in dates},
+        **_other_readings(checked, mapping, sources, found, state)}
     typed, answers = _typed(spec, table, mapping, plain, found, questions, state.made)
+    for col in checked:
+        if (row := answers.get(f"other reading:{col.name}")) is not None:
+            state.commas[col.name][0] = (row, typed.filter(pl.col(ROW) == row)
+                                         [f"__raw_{col.name}"].str.strip_chars().item())
     state.typed += typed.height
     if typed.height:
         for col in numeric:
@@ -402,6 +394,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     # Messages are built for the failing rows only: most loads have none. They are made one
     # chunk first: Polars (2.1) panics formatting a text column of several chunks (a CSV
     # batch's are), and only when two or more rows fail.
+    if any(seen[1] is None for seen in state.commas.values()):
+        _decimal_commas(typed.filter(pl.col("__failed")), state)
     bad_rows = typed.filter(pl.col("__failed")).rechunk().select(
         ROW, pl.coalesce([pl.when(cond).then(pl.lit(source)) for source, cond, _ in rules]
                          or [pl.lit(None, dtype=pl.String)]).alias(COLUMN),
@@ -1091,22 +1085,50 @@ def _unbracketed(text: pl.Expr) -> pl.Expr:
     return text.str.replace(_BRACKETED, "-$1$2$3$4")
 
 
-def comma_readings(table: pl.DataFrame, source: str) -> tuple[tuple[int, str] | None,
-                                                              tuple[int, str] | None]:
-    """A number column's first value a decimal comma's locale would read otherwise ('1,500'
-    read as thousands, '1.500' as a decimal point) and its first written with a decimal comma
-    ('2,25'), each as (ROW, text), or None: where one file writes both, the first could mean
-    another number, and the load is refused (kpi.ingest.stage) rather than read '1,500' as
-    1500, or '1.500' as 1.5, in a file whose '2,25' says its commas are decimal points."""
-    text = _unbracketed(pl.col(source).str.strip_chars())
-    grouped = text.str.contains(_GROUPED)
-    found = table.select(
-        *(pl.struct(pl.col(ROW), pl.col(source).str.strip_chars()).filter(
-            which.fill_null(False)).first().alias(name)
-          for name, which in (("grouped", grouped | text.str.contains(_DOTTED)),
-                              ("decimal", text.str.contains(_DECIMAL_COMMA) & ~grouped)))).row(0)
-    return tuple(None if got is None or got[ROW] is None else (got[ROW], got[source])
-                 for got in found)  # type: ignore[return-value]
+def _other_readings(checked: list[ColumnSpec], mapping: dict[str, str], sources: pl.Schema,
+                    found: dict[str, Any], state: Any) -> dict[str, pl.Expr]:
+    """For each number column of text, until its file shows one: the first row whose number
+    a decimal comma's locale would read otherwise, a comma read between thousands ('1,500':
+    in a batch that writes a comma) or, where bad rows are kept aside (`state.keep_bad`), a
+    float's point that could be between thousands ('1.500'), as `other reading:<name>`,
+    asked in `_typed`'s query of the typed rows. Set beside a decimal comma of the same
+    column (`_decimal_commas`), the load is refused (kpi.ingest.stage) rather than read
+    '1,500' as 1500 or '1.500' as 1.5 in a file whose '2,25' says its commas are decimal
+    points. (Without kept bad rows the decimal comma's own rows refuse the load.)"""
+    asked = {}
+    for col in checked:
+        if col.type not in (ColumnType.INT, ColumnType.FLOAT) \
+                or sources[mapping[col.name]] != pl.String:
+            continue
+        seen = state.commas.setdefault(col.name, [None, None])
+        raw, text = pl.col(f"__raw_{col.name}"), pl.col(f"__text_{col.name}")
+        other = []
+        if seen[0] is None and found.get(f"formatted:{col.name}"):
+            # a comma the cleaning took out: thousands (literal searches, no pattern)
+            other.append(raw.str.contains(",", literal=True)
+                         & ~text.str.contains(",", literal=True))
+        if seen[0] is None and state.keep_bad and col.type == ColumnType.FLOAT:
+            other.append(text.str.contains(_DOTTED))
+        if other:  # (a bad row too: '1,000.5' in a whole-number column)
+            asked[f"other reading:{col.name}"] = pl.col(ROW).filter(
+                pl.any_horizontal(other) & text.is_not_null()).first()
+    return asked
+
+
+def _decimal_commas(failed: pl.DataFrame, state: Any) -> None:
+    """Each number column's first row written with a decimal comma ('2,25'), looked for among
+    the batch's failing rows only (a decimal comma is never read as a number): where its file
+    also holds a number another reading would change (`_other_readings`), the load is
+    refused."""
+    for name, seen in state.commas.items():
+        column = f"__raw_{name}"
+        if seen[1] is not None or failed.schema.get(column) != pl.String or not failed.height:
+            continue
+        text = _unbracketed(pl.col(column).str.strip_chars())
+        hit = failed.select(pl.struct(pl.col(ROW), pl.col(column).str.strip_chars()).filter(
+            text.str.contains(_DECIMAL_COMMA) & ~text.str.contains(_GROUPED)).first()).item()
+        if hit is not None and hit[ROW] is not None:
+            seen[1] = (hit[ROW], hit[column])
 
 
 def _format_hits(columns: list[ColumnSpec], texts: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
