@@ -606,7 +606,10 @@ class Project:
         ended, or `starts` and `ends` (ISO days), where its rows start after its first day or
         end before its last in a dataset whose other months run whole (`store.cut_short`),
         null where not so, and `part` ("force 'C'"), where only that part's rows run short
-        in a dataset loaded part by part, else null; empty for none; `rolls`: the months
+        in a dataset loaded part by part, else null; empty for none; `declared_whole`: the
+        months kpi.toml declares whole as stored (`whole_months`) whose rows start late or end
+        early, counted as their rows hold them: each `month`, `starts`, `ends` and `part` as
+        above; empty for none; `rolls`: the months
         holding rolls taken at two or more dates and how the dataset's `as_at` reads them
         (`engine.rolls_held`): each `month`, its `dates` (how many days), its `last` day
         (ISO) and `read`, "last" (`as_at = "last"` reads the last date's rows) or "refused"
@@ -620,7 +623,7 @@ class Project:
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
                                    "missing": [], "version": None, "parts_missing": None,
                                    "declaration_changed": None, "held_in_part": [],
-                                   "rolls": []}
+                                   "declared_whole": [], "rolls": []}
             if store.exists(project, spec.id):
                 try:
                     months = store.months(project, spec.id)
@@ -641,6 +644,11 @@ class Project:
                      "starts": why.start and why.start.isoformat(),
                      "ends": why.end and why.end.isoformat(), "part": why.part}
                     for m, why in sorted(engine.held_in_part(project, spec.id).items())]
+                # Counted on kpi.toml's word (`whole_months`), beside what the rows show.
+                row["declared_whole"] = [
+                    {"month": str(m), "starts": why.start and why.start.isoformat(),
+                     "ends": why.end and why.end.isoformat(), "part": why.part}
+                    for m, why in sorted(engine.declared_whole(project, spec.id).items())]
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
@@ -670,6 +678,8 @@ class Project:
             "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String,
                                                "starts": pl.String, "ends": pl.String,
                                                "part": pl.String})),
+            "declared_whole": pl.List(pl.Struct({"month": pl.String, "starts": pl.String,
+                                                 "ends": pl.String, "part": pl.String})),
             "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
                                         "last": pl.String, "read": pl.String}))},
             orient="row")

@@ -2798,6 +2798,19 @@ def held_in_part(project: Project, dataset_id: str, as_of: AsOf | None = None
     return store.held_in_part(project, dataset_id, as_of, told)
 
 
+def declared_whole(project: Project, dataset_id: str, as_of: AsOf | None = None
+                   ) -> dict[Month, store.InPart]:
+    """The months kpi.toml declares whole as stored (`whole_months`) whose rows start late or
+    end early (`store.cut_short`): counted as their rows hold them on the analyst's word, and
+    listed by `kpi datasets` so that the word is seen beside what the rows show."""
+    spec = project.datasets.get(dataset_id)
+    if spec is None or not spec.whole_months or not store.exists(project, dataset_id):
+        return {}
+    return store.cut_short(project, dataset_id, as_of,
+                           set(store.unfinished(project, dataset_id, as_of)),
+                           tuple(told_columns(project, spec)), declared=True)
+
+
 def held_by_part(project: Project, dataset_id: str, as_of: AsOf | None, by: str, held: Held
                  ) -> tuple[Held, dict[Any, dict[Month, store.InPart]]]:
     """For a comparison by a column telling a dataset's parts apart that it is not loaded by

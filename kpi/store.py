@@ -697,7 +697,7 @@ CUT_EVIDENCE = 3
 
 def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
               early: set[Month] | frozenset[Month] = frozenset(),
-              told: tuple[str, ...] = ()) -> dict[Month, InPart]:
+              told: tuple[str, ...] = (), declared: bool = False) -> dict[Month, InPart]:
     """The months whose rows start after the month's first day or end before its last, in a
     dataset whose rows are spread over every day of a month: each as `InPart`, with the day its
     rows start (None where on the 1st) and end (None where on the last day), and the part
@@ -718,7 +718,8 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     rolling window, loaded beside the others' whole months, hides in the month's bounds; and
     so are the parts of each stored column of `told` (a peer group's force in a national
     extract loaded whole: one force's month supplied to its 15th beside the others' whole).
-    Kept per table version."""
+    Kept per table version. The months kpi.toml declares whole as stored (`whole_months`) are
+    left out; with `declared`, they alone are given (`kpi datasets` lists them)."""
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
@@ -730,7 +731,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     state = table_state(path)
     key = (str(path), as_of, state, frozenset(early), told)
     if state is not None and key in _CUT_SHORT:
-        return _not_declared(spec, _CUT_SHORT[key])
+        return _not_declared(spec, _CUT_SHORT[key], declared)
     table = _table(project, dataset_id, as_of)
     kind = pl.Schema(table.schema()).get(column.name)
     # An instant's bound is UTC (its UK day is asked); an earlier kpi's wall-clock time is
@@ -767,7 +768,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         if len(_CUT_SHORT) > 256:
             _CUT_SHORT.clear()
         _CUT_SHORT[key] = dict(out)
-    return _not_declared(spec, out)
+    return _not_declared(spec, out, declared)
 
 
 def _cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, columns: tuple[str, ...],
@@ -810,10 +811,13 @@ def cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, column: str
             if (kept := _not_declared(spec, cuts))}
 
 
-def _not_declared(spec: DatasetSpec, cut: dict[Month, InPart]) -> dict[Month, InPart]:
+def _not_declared(spec: DatasetSpec, cut: dict[Month, InPart], declared: bool = False
+                  ) -> dict[Month, InPart]:
     """The months cut short but those the project declares whole as stored (`whole_months`:
-    a system down for a month's first ten days, records deleted), for every part."""
-    return {month: why for month, why in cut.items() if month not in spec.whole_months}
+    a system down for a month's first ten days, records deleted), for every part; with
+    `declared`, those alone."""
+    return {month: why for month, why in cut.items()
+            if (month in spec.whole_months) == declared}
 
 
 def _cut(bounds: dict[Month, tuple[date, date, int]]

@@ -197,6 +197,13 @@ def test_a_month_whose_records_really_start_late_is_counted_once_declared_whole(
     toml.write_text(text.replace('unique = "ref"\n', 'unique = "ref"\nwhole_months = '
                                  '["2024-10"]\n'), encoding="utf-8")
     assert _held_in_part(folder) == []
+    # Listed apart, with the days its rows run: counted on kpi.toml's word.
+    listed = _kpi(folder, "datasets", "--format", "json")
+    assert json.loads(listed.stdout)[0]["declared_whole"] == [
+        {"month": "2024-10", "starts": "2024-10-11", "ends": None, "part": None}]
+    table = _kpi(folder, "datasets", "--format", "csv")
+    assert table.stdout.splitlines()[0].endswith("held_in_part,declared_whole,rolls")
+    assert ",2024-10 (rows from 11 October 2024)," in table.stdout
     crime = _crime(folder, "2025-09")
     assert crime["current"]["value"] == PER_DAY * len(days) == PER_DAY * 355 == _duckdb_count(
         extract, "2024-10-01", "2025-09-30")

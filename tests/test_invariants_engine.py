@@ -235,7 +235,8 @@ def test_datasets_csv_keeps_a_part_missing_two_months_in_its_own_field(forces, c
         assert result.stdout.startswith(mark)
         rows = list(csv.reader(io.StringIO(result.stdout.removeprefix(mark))))
         assert rows[0] == ["dataset", "rows", "first", "last", "missing", "version",
-                           "declaration_changed", "held_in_part", "rolls"], rows[0]
+                           "declaration_changed", "held_in_part", "declared_whole",
+                           "rolls"], rows[0]
         assert all(len(row) == len(rows[0]) for row in rows), rows
         got = next(dict(zip(rows[0], row, strict=True)) for row in rows if row[0] == "stops")
         assert got["version"] == str(stops["version"])

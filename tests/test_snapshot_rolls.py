@@ -597,7 +597,7 @@ def test_the_listings_say_which_months_hold_rolls_at_several_dates_and_how_they_
     assert "2025-09: 4 dates, the last read (2025-09-26)" in result.stdout
     assert "Note:" not in result.output
     result = cli([*listing, "--format", "csv"])
-    assert result.stdout.splitlines()[0].endswith(",held_in_part,rolls")
+    assert result.stdout.splitlines()[0].endswith(",held_in_part,declared_whole,rolls")
     assert result.stdout.splitlines()[1].endswith(',"2025-09: 4 dates, the last read '
                                                   '(2025-09-26)"')
     frame = kpi.open(folder / "kpi.toml").datasets()

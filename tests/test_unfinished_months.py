@@ -194,7 +194,7 @@ def test_datasets_and_check_say_which_months_are_held_in_part(tmp_path):
     rows = list(csv.DictReader(text.stdout.splitlines()))
     assert [r["held_in_part"] for r in rows] == [said, said]
     markdown = inprocess.run(["--project", folder, "datasets", "--format", "markdown"])
-    assert markdown.stdout.splitlines()[0].endswith("| held_in_part | rolls |")
+    assert markdown.stdout.splitlines()[0].endswith("| held_in_part | declared_whole | rolls |")
     assert said in markdown.stdout
     import kpi
 

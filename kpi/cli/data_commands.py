@@ -109,7 +109,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     after its first day or end before its last where the dataset's other months run whole
     (the first month of an export of the last 365 days): listed with the day its rows start
     or end, as no window counts it until it is loaded whole (or declared whole as stored,
-    `whole_months` in kpi.toml).
+    `whole_months` in kpi.toml). A month so declared is listed apart (Declared whole), with
+    the days its rows run: counted as they hold it, on kpi.toml's word.
 
     A month holding rolls taken at several dates is listed with how the dataset's `as_at`
     reads it: its last date's rows, or, with no `as_at`, refused by every snapshot figure
@@ -158,6 +159,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             pl.col("missing").list.join(" "),
             pl.Series("parts_missing", ["; ".join(_part_missing(r, 10**6)) for r in rows]),
             pl.Series("held_in_part", [_in_part(r) for r in rows]),
+            pl.Series("declared_whole", [_in_part(r, "declared_whole") for r in rows]),
             pl.Series("rolls", [_rolls(r, 10**6) for r in rows]))
         emit_workbook([("Project", project.name), ("Made by", f"kpi {__version__}")],
                       [Sheet("Datasets", frame, "datasets")], output)
@@ -166,11 +168,12 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         from kpi.render import escape_markdown, render_csv
 
         head = ("dataset", "rows", "first", "last", "missing", "version",
-                "declaration_changed", "held_in_part", "rolls")
+                "declaration_changed", "held_in_part", "declared_whole", "rolls")
         cells = [(r["dataset"], r["rows"], r["first"] or "", r["last"] or "",
                   " ".join([*r["missing"], *_part_missing(r, 10**6)]),
                   "" if r["version"] is None else r["version"],
-                  r["declaration_changed"] or "", _in_part(r), _rolls(r, 10**6)) for r in rows]
+                  r["declaration_changed"] or "", _in_part(r), _in_part(r, "declared_whole"),
+                  _rolls(r, 10**6)) for r in rows]
         if format == Format.MARKDOWN:
             lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(escape_markdown(str(c), cell=True) for c in row) + " |"
@@ -192,10 +195,13 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
         # A month held in part is listed as held (First, Last) yet counted by no window.
         partly = any(r["held_in_part"] for r in rows)
+        # Months counted on kpi.toml's word though their rows start late or end early.
+        declared = any(r["declared_whole"] for r in rows)
         # Months holding rolls taken at several dates, and how `as_at` reads them.
         rolled = any(r["rolls"] for r in rows)
         for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version",
                      *(["Held in part"] if partly else []),
+                     *(["Declared whole"] if declared else []),
                      *(["Rolls at several dates"] if rolled else [])):
             table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
         for r in rows:
@@ -210,29 +216,30 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                 missing or ("none" if r["rows"] else "—"),
                 "—" if r["version"] is None else str(r["version"]),
                 *([_in_part(r) or "—"] if partly else []),
+                *([_in_part(r, "declared_whole") or "—"] if declared else []),
                 *([_rolls(r, 3) or "—"] if rolled else []))))
         console.print(table)
 
 
 
 
-def _in_part(row: dict[str, Any]) -> str:
+def _in_part(row: dict[str, Any], key: str = "held_in_part") -> str:
     """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)",
     "2024-10 (rows from 11 October 2024)" or "2024-10 (force 'C': rows from 11 October
-    2024)"."""
+    2024)"; or, `key` "declared_whole", those declared whole though so cut."""
     from datetime import date, datetime
 
     from kpi.periods import day_words
     from kpi.store import loaded_day
 
     def said(held: dict[str, Any]) -> str:
-        if held["loaded"]:
+        if held.get("loaded"):
             return f"loaded {loaded_day(datetime.fromisoformat(held['loaded']))}, before it ended"
         said = " and ".join(f"rows {word} {day_words(date.fromisoformat(held[key]))}"
                             for word, key in (("from", "starts"), ("to", "ends")) if held[key])
         return f"{held['part']}: {said}" if held["part"] else said
 
-    return "; ".join(f"{h['month']} ({said(h)})" for h in row["held_in_part"])
+    return "; ".join(f"{h['month']} ({said(h)})" for h in row[key])
 
 
 def _rolls(row: dict[str, Any], most: int) -> str:
