@@ -1317,3 +1317,28 @@ def test_every_refusal_of_a_workbooks_rows_and_columns_names_its_sheet(tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(unique, [twice])
     assert error.value.message.startswith(f"{where}, row 3, column 'Ref': expected each Ref once")
+
+
+def test_a_text_cell_written_with_a_decimal_comma_is_read_as_a_csv_cell_is(tmp_path):
+    """A workbook from a continental locale saves its numbers as text cells ('0,250', '2,25'):
+    each is refused saying it is a decimal comma, and beside one, a text cell '1,500' the
+    comma between thousands would read as 1500 refuses the load, --skip-bad-rows or not, as in
+    a CSV file (kpi.ingest.conform); a number cell is a number, whatever the locale."""
+    path = _workbook(tmp_path / "events.xlsx", [
+        ["A1", datetime(2025, 9, 30), None, "0,250", None],
+        ["A2", datetime(2025, 9, 30), None, 3, None]])
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(SPEC, [path])
+    assert refused.value.message.endswith(
+        "row 2, column 'Count': expected a whole number, found '0,250', a decimal comma: kpi "
+        "reads numbers with a decimal point, and a comma only between thousands (1,234.5)")
+    path = _workbook(tmp_path / "both.xlsx", [
+        ["A1", datetime(2025, 9, 30), None, "1,500", None],
+        ["A2", datetime(2025, 9, 30), None, 3, None],
+        ["A3", datetime(2025, 9, 30), None, "2,25", None]])
+    for skip in (False, True):
+        with pytest.raises(DataError) as refused:
+            ingest.read_extracts(SPEC, [path], skip_bad_rows=skip)
+        assert refused.value.message.endswith(
+            "row 4, column 'Count': '2,25' is written with a decimal comma, so the column's "
+            "'1,500' (row 2) could mean 1.500 where a comma between thousands reads it as 1500")
