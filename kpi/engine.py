@@ -1061,6 +1061,21 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
     from kpi.dateparts import covered
 
     picks = set(picked_columns(project, picked)) if picked is not None else set()
+    if not picks and spec.as_at is None:
+        # Every row's part: the scan of each column's parts by month that judging each part's
+        # months for cuts reads (`store.part_months`, kept per table version), not another.
+        told: dict[tuple, set[Month]] = {}
+        for column in columns:
+            parts = store.part_months(project, dataset_id, as_of, (column,))
+            if parts is None:
+                break  # a derived column that cannot be computed: the scan below says why
+            for month, value in parts.select("month", pl.col(column).cast(pl.String)) \
+                    .iter_rows():
+                if value is not None:
+                    told.setdefault(Told(column, value), set()).add(Month.parse(month))
+        else:
+            return {**out, **{part: covered(spec, sorted(months))
+                              for part, months in told.items()}}
     frame = derive(store.scan(project, dataset_id, as_of), spec)
     flag = [rows_of(picked).alias("__picked")] if picked is not None and picks else []
     try:
