@@ -1312,7 +1312,11 @@ def _parts_by_kpi(project: Project, dataset_id: str,
     text) among the rows of the dataset the KPI's measures select in their windows (and,
     with `by`, hold that part of it, as `kpi compare` names parts: as text): one scan."""
     measures = list({m.id: m for _, m, _ in counted}.values())
-    frame = engine.prepare(project, dataset_id, measures, as_of)
+    # Only the windows' months are read (the month is the table's partition): each KPI's
+    # flag below holds its rows to its window anyway.
+    months = sorted({str(m) for _, _, w in counted for m in w.months()})
+    frame = engine.prepare(project, dataset_id, measures, as_of).filter(
+        pl.col("month").is_in(months))
     kpi_ids = list(dict.fromkeys(k for k, _, _ in counted))
     names = [f"__kpi_{n}" for n in range(len(kpi_ids))]
     flags = [pl.any_horizontal([engine.rows_of(m, w) for k, m, w in counted if k == kpi_id])
