@@ -697,7 +697,8 @@ CUT_EVIDENCE = 3
 
 def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
               early: set[Month] | frozenset[Month] = frozenset(),
-              told: tuple[str, ...] = (), declared: bool = False) -> dict[Month, InPart]:
+              told: tuple[str, ...] = (), declared: bool = False, parts: bool = True
+              ) -> dict[Month, InPart]:
     """The months whose rows start after the month's first day or end before its last, in a
     dataset whose rows are spread over every day of a month: each as `InPart`, with the day its
     rows start (None where on the 1st) and end (None where on the last day), and the part
@@ -719,7 +720,8 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     so are the parts of each stored column of `told` (a peer group's force in a national
     extract loaded whole: one force's month supplied to its 15th beside the others' whole).
     Kept per table version. The months kpi.toml declares whole as stored (`whole_months`) are
-    left out; with `declared`, they alone are given (`kpi datasets` lists them)."""
+    left out; with `declared`, they alone are given (`kpi datasets` lists them). Without
+    `parts`, only the dataset's own bounds are judged (no scan: what a load says of itself)."""
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
@@ -729,7 +731,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
         return {}
     path = table_path(project, dataset_id)
     state = table_state(path)
-    key = (str(path), as_of, state, frozenset(early), told)
+    key = (str(path), as_of, state, frozenset(early), told, parts)
     if state is not None and key in _CUT_SHORT:
         return _not_declared(spec, _CUT_SHORT[key], declared)
     table = _table(project, dataset_id, as_of)
@@ -760,7 +762,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     groups = ([spec.replace_by] if spec.replace_by else []) + [
         (c,) for c in told if (spec.column(c) is not None or c in derived)
         and c not in spec.replace_by]
-    for columns in groups:
+    for columns in groups if parts else []:
         for cuts in _cut_parts(project, dataset_id, as_of, columns, early).values():
             for month, why in cuts.items():
                 out.setdefault(month, why)
@@ -850,7 +852,7 @@ def _cut(bounds: dict[Month, tuple[date, date, int]]
 
 
 _CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozenset[Month],
-                       tuple[str, ...]], dict[Month, InPart]] = {}
+                       tuple[str, ...], bool], dict[Month, InPart]] = {}
 
 
 def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:

@@ -106,8 +106,22 @@ def test_the_first_night_of_a_rolling_window_gives_no_year_it_does_not_hold(tmp_
     exit 0; no window holding either October is given now, each saying why, and `kpi
     datasets` and `kpi check` name both months and their days."""
     folder = _project(tmp_path / "p")
-    _load(folder, _extract(tmp_path / "last 365 days.csv",
-                           _days(date(2024, 10, 11), date(2025, 10, 10))))
+    loaded = _kpi(folder, "ingest", "crimes", _extract(
+        tmp_path / "last 365 days.csv", _days(date(2024, 10, 11), date(2025, 10, 10))))
+    assert loaded.returncode == 0, loaded.stderr
+    # The load says so, where the summary was the first to: each month, why, and the way out.
+    notes = [line for line in loaded.stderr.splitlines() if line.startswith("Note: ")]
+    assert notes == [
+        "Note: 'crimes' holds 2024-10 only in part (its rows start on 11 October 2024, where "
+        "its other months run from their first day to their last): no window counts it. To "
+        "count it, load the whole of 2024-10 (a query bounded by whole months, not a rolling "
+        "window of days), or, where its records really start on 11 October 2024, declare it "
+        "whole_months = [\"2024-10\"] in the dataset's table of kpi.toml",
+        "Note: 'crimes' holds 2025-10 only in part (its rows end on 10 October 2025, where "
+        "its other months run from their first day to their last): no window counts it. To "
+        "count it, load the whole of 2025-10 (a query bounded by whole months, not a rolling "
+        "window of days), or, where its records really end on 10 October 2025, declare it "
+        "whole_months = [\"2025-10\"] in the dataset's table of kpi.toml"]
     done = _summary(folder, "2025-09")
     assert done.returncode == 3, done.stdout  # 1,065, exit 0, before
     assert done.stderr.splitlines()[0] == (
