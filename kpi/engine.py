@@ -1066,9 +1066,12 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
         # months for cuts reads (`store.part_months`, kept per table version), not another.
         told: dict[tuple, set[Month]] = {}
         for column in columns:
-            parts = store.part_months(project, dataset_id, as_of, (column,))
+            try:
+                parts = store.part_months(project, dataset_id, as_of, (column,))
+            except pl.exceptions.PolarsError:
+                parts = None
             if parts is None:
-                break  # a derived column that cannot be computed: the scan below says why
+                break  # a column that cannot be read: the scan below says why, in one line
             for month, value in parts.select("month", pl.col(column).cast(pl.String)) \
                     .iter_rows():
                 if value is not None:
