@@ -565,8 +565,11 @@ def json_number(value: Any, unit: Unit, kind: Kind | None = None) -> Any:
     Past 2**53 no float says which whole number it was made from, whatever the kind: a
     month of a sum, 54043195528446033, is the float 5.404319552844603e+16 on a process
     chart, whose int is 54043195528446032, a figure no rows add to. It stays a float; a
-    whole number held exactly past 2**53 is an int already and passes as it is."""
+    whole number held exactly past 2**53 is an int already and passes as it is. A negative
+    zero (a float column's `-0`) is 0, as every other face prints it."""
     value = _plain(value)
+    if isinstance(value, float) and value == 0:
+        value = 0.0
     if unit == Unit.COUNT and isinstance(value, float) and value.is_integer() \
             and abs(value) <= 2**53 and (
             kind is None or kind in WHOLE_KINDS or abs(value) < 10**EXCEL_DIGITS):

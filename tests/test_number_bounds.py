@@ -311,3 +311,16 @@ def test_a_vacuum_keeping_days_past_the_logs_retention_is_a_usage_error(tmp_path
         "digits 0-9",
         "Hint: for example --keep-days 30"]
     assert "Traceback" not in result.output
+
+
+def test_a_negative_zero_is_written_as_zero_in_json():
+    """A float column's `-0` summed or averaged is -0.0, which every face printed as 0 but the
+    JSON as -0.0: one figure, two spellings."""
+    import json
+
+    from kpi import render
+    from kpi.catalogue import Unit
+
+    assert [json.dumps(render.json_number(-0.0, unit)) for unit in
+            (Unit.GBP, Unit.PERCENT, Unit.SECONDS, Unit.COUNT)] == ["0.0", "0.0", "0.0", "0"]
+    assert json.dumps(render.json_number(-0.5, Unit.GBP)) == "-0.5"
