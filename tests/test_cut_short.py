@@ -557,3 +557,22 @@ def test_compare_by_force_leaves_out_only_the_force_whose_rows_run_short(tmp_pat
     assert _summary(folder, "2025-08").returncode == 3
     assert _crime(folder, "2025-09")["current"]["value"] == 3 * PER_DAY * 365
 
+
+def test_the_python_face_s_load_gives_the_months_it_leaves_held_in_part(tmp_path):
+    """`project.ingest` carries what `kpi ingest` notes: each month loaded that the table now
+    holds only in part, with why and how to count it; a load of whole months carries none."""
+    import kpi
+
+    folder = _project(tmp_path / "p")
+    project = kpi.open(folder)
+    loaded = project.ingest("crimes", [_extract(tmp_path / "last 365 days.csv",
+                                                _days(date(2024, 10, 11), date(2025, 10, 10)))])
+    assert list(loaded.held_in_part) == ["2024-10", "2025-10"]
+    assert loaded.held_in_part["2024-10"].reason() == (
+        "its rows start on 11 October 2024, where its other months run from their first day "
+        "to their last")
+    assert loaded.held_in_part["2025-10"].end == date(2025, 10, 10)
+    whole = project.ingest("crimes", [_extract(tmp_path / "october.csv",
+                                               _days(date(2024, 10, 1), date(2024, 10, 31)))])
+    assert whole.held_in_part == {}
+

@@ -93,20 +93,15 @@ def ingest(
         note(f"Rejected {result.rejected:,} bad {'row' if result.rejected == 1 else 'rows'}; "
              f"written to {result.quarantine}")
     # A month the load left held from a day within it, or to one (an export of the last 365
-    # days): said by the load, not first by the summary that cannot count it, from the
-    # table's log alone (a part's rows cut short beside others' whole, which only a scan of
-    # every month tells, is said by `kpi datasets` and where a window needs the month; so
-    # is a month loaded before it ended, every nightly load's).
-    from kpi import store
+    # days): said by the load, not first by the summary that cannot count it (a part's rows
+    # cut short beside others' whole, which only a scan of every month tells, is said by
+    # `kpi datasets` and where a window needs the month; so is a month loaded before it
+    # ended, every nightly load's).
+    from kpi.periods import Month
 
-    loaded = set(result.months)
-    definition = project.definition
-    early = set(store.unfinished(definition, dataset))
-    for month, why in sorted(store.cut_short(definition, dataset, None, early,
-                                             parts=False).items()):
-        if str(month) in loaded:
-            note(f"Note: '{dataset}' holds {month} only in part ({why.reason()}): no window "
-                 f"counts it. To count it, {why.remedy(month)}")
+    for month, why in result.held_in_part.items():
+        note(f"Note: '{dataset}' holds {month} only in part ({why.reason()}): no window "
+             f"counts it. To count it, {why.remedy(Month.parse(month))}")
 
 
 @app.command()

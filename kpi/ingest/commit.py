@@ -61,6 +61,12 @@ class LoadResult:
     # Each stored month (or month and replace_by values) the load replaced: its "key" as
     # text, and rows "before" and "after". Months new to the table are not listed.
     replaced: list[dict[str, Any]] = field(default_factory=list)
+    # The months loaded that the table now holds only in part, from its log alone (rows
+    # starting after the month's first day or ending before its last, where its other months
+    # run whole: `kpi.store.cut_short`), each with why (`InPart.reason`) and how to count it
+    # (`InPart.remedy`): no window counts them. A part's rows cut short beside others' whole
+    # are told by the reads, which scan every month.
+    held_in_part: dict[str, Any] = field(default_factory=dict)
 
 
 # A load that would leave a stored month (or month and replace_by values) with fewer than this
@@ -395,10 +401,17 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)
         raise
+    from kpi import store
+
+    # Said by the load, not first by the summary that cannot count the month.
+    cut = store.cut_short(project, dataset_id, None, set(store.unfinished(project, dataset_id)),
+                          parts=False)
     return LoadResult(dataset=dataset_id, version=version, rows=extract.rows,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
-                      quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+                      quarantine=outcome["quarantine"], replaced=outcome["replaced"],
+                      held_in_part={str(m): why for m, why in sorted(cut.items())
+                                    if str(m) in set(extract.months)})
 
 
 def _kept_rows(stored: pl.LazyFrame, spec: DatasetSpec, keys: pl.DataFrame) -> pl.LazyFrame:
