@@ -379,6 +379,13 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                 f"dataset '{dataset_id}' holds {said}: no window counts it until it is "
                 + ("loaded again after it ends" if all(w.loaded for w in early.values())
                    else "loaded whole, or declared whole as stored (whole_months)")))
+        # Counted on kpi.toml's word (`whole_months`), though its rows run short: said.
+        if declared := engine.declared_whole(project, dataset_id, as_of):
+            said = "; ".join(f"{m} ({why.rows()})" for m, why in sorted(declared.items()))
+            partly.append(CheckResult(
+                f"declared_whole_{dataset_id}", f"Dataset '{dataset_id}'", CheckKind.GAPS, True,
+                f"dataset '{dataset_id}' counts {said} as whole, as kpi.toml declares it "
+                "(whole_months)"))
         missing = gaps(months)
         if missing:
             listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")

@@ -642,9 +642,13 @@ class InPart:
         on 11 October 2024'."""
         if self.loaded is not None:
             return f"its rows were loaded on {loaded_day(self.loaded)}, before the month ended"
+        return f"{self.rows()}, where its other months run from their first day to their last"
+
+    def rows(self) -> str:
+        """'its rows start on 11 October 2024', "the rows of force 'C' end on 15 September
+        2025": where the rows of a month cut short run."""
         whose = f"the rows of {self.part}" if self.part else "its rows"
-        return (f"{whose} {self._span()}, where its other months run from their first day to "
-                "their last")
+        return f"{whose} {self._span()}"
 
     def remedy(self, month: Month) -> str:
         """What makes the month whole."""

@@ -223,7 +223,12 @@ def test_a_month_whose_records_really_start_late_is_counted_once_declared_whole(
         extract, "2024-10-01", "2025-09-30")
     assert crime["note"] is None or "in part" not in crime["note"], crime
     check = _kpi(folder, "check", "--period", "2025-09", "--format", "json")
-    assert "in_part_crimes" not in {r["id"] for r in json.loads(check.stdout)["checks"]}
+    results = {r["id"]: r for r in json.loads(check.stdout)["checks"]}
+    assert "in_part_crimes" not in results
+    assert results["declared_whole_crimes"]["passed"]
+    assert results["declared_whole_crimes"]["message"] == (
+        "dataset 'crimes' counts 2024-10 (its rows start on 11 October 2024) as whole, as "
+        "kpi.toml declares it (whole_months)")
     for value, line in (('"2024-10"', 'whole_months = "2024-10"'),
                         ('["October"]', 'whole_months = ["October"]')):
         toml.write_text(text.replace('unique = "ref"\n', f'unique = "ref"\nwhole_months = '
