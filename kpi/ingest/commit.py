@@ -44,7 +44,7 @@ from kpi.store import earlier_fingerprints as _earlier_fingerprints
 from kpi.store import spec_fingerprint as _spec_fingerprint
 
 if TYPE_CHECKING:
-    from kpi.store import DataFile
+    from kpi.store import DataFile, InPart
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class LoadResult:
     # run whole: `kpi.store.cut_short`), each with why (`InPart.reason`) and how to count it
     # (`InPart.remedy`): no window counts them. A part's rows cut short beside others' whole
     # are told by the reads, which scan every month.
-    held_in_part: dict[str, Any] = field(default_factory=dict)
+    held_in_part: dict[str, InPart] = field(default_factory=dict)
 
 
 # A load that would leave a stored month (or month and replace_by values) with fewer than this
@@ -406,12 +406,13 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     # Said by the load, not first by the summary that cannot count the month.
     cut = store.cut_short(project, dataset_id, None, set(store.unfinished(project, dataset_id)),
                           parts=False)
+    loaded = set(extract.months)
     return LoadResult(dataset=dataset_id, version=version, rows=extract.rows,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
                       quarantine=outcome["quarantine"], replaced=outcome["replaced"],
                       held_in_part={str(m): why for m, why in sorted(cut.items())
-                                    if str(m) in set(extract.months)})
+                                    if str(m) in loaded})
 
 
 def _kept_rows(stored: pl.LazyFrame, spec: DatasetSpec, keys: pl.DataFrame) -> pl.LazyFrame:

@@ -93,7 +93,8 @@ _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the
 _GROUPED = r"^-?£?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$"
 # A number written with a decimal comma, as a continental locale's export writes it: '2,25',
 # '1.234,56', '0,250'. Never read as a number; and a file one of whose number columns writes
-# one has its thousands ('1,500': 1.5 or 1,500?) refused, not guessed (`comma_readings`).
+# one has its thousands ('1,500': 1.5 or 1,500?) refused, not guessed (`_other_readings`,
+# `_decimal_commas`).
 _DECIMAL_COMMA = r"^-?£?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+$"
 # A number a decimal comma's locale writes with a point between thousands ('1.500': 1500),
 # which a decimal point reads as 1.5.
@@ -391,12 +392,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         typed = typed.with_columns(failing)
     else:
         typed = typed.with_columns(failed.alias("__failed"))
+    failed_rows = typed.filter(pl.col("__failed"))
+    if any(seen[1] is None for seen in state.commas.values()):
+        _decimal_commas(failed_rows, state)
     # Messages are built for the failing rows only: most loads have none. They are made one
     # chunk first: Polars (2.1) panics formatting a text column of several chunks (a CSV
     # batch's are), and only when two or more rows fail.
-    if any(seen[1] is None for seen in state.commas.values()):
-        _decimal_commas(typed.filter(pl.col("__failed")), state)
-    bad_rows = typed.filter(pl.col("__failed")).rechunk().select(
+    bad_rows = failed_rows.rechunk().select(
         ROW, pl.coalesce([pl.when(cond).then(pl.lit(source)) for source, cond, _ in rules]
                          or [pl.lit(None, dtype=pl.String)]).alias(COLUMN),
         pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]
