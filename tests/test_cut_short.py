@@ -429,24 +429,39 @@ def test_one_forces_rolling_window_beside_the_others_whole_months(tmp_path):
         + _duckdb_count(whole, "2024-10-01", "2024-10-31"))
 
 
+PEERS = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
+
+
+def _national(tmp_path: Path, held, toml: str | None = None) -> tuple[Path, Path]:
+    """A national extract of forces A, B and C, told apart by a peer group's `force` (kpi.toml
+    `toml`, else PROJECT's), `PER_DAY` rows a day from September 2024 to September 2025 on the
+    days `held(force, day)` keeps, loaded whole: its project folder and extract."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text((toml or PROJECT.format(kind="date", zone="")) + PEERS,
+                                     encoding="utf-8")
+    year = _days(date(2024, 9, 1), date(2025, 9, 30))
+    lines = ["Day,Ref,Force"] + [
+        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
+        if held(force, day) for k in range(PER_DAY)]
+    extract = folder / "national.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _load(folder, extract)
+    return folder, extract
+
+
+def _to_the_15th(force: str, day: date) -> bool:
+    """Force C's September 2025 supplied to its 15th, every other month whole."""
+    return not (force == "C" and day > date(2025, 9, 15))
+
+
 def test_one_force_of_a_national_extract_supplied_to_the_15th(tmp_path):
     """A national extract loaded whole by month, its forces told apart by a peer group's
     column (no `replace_by`): force C's September runs to the 15th beside A's and B's whole
     months, which the month's bounds hide. The year ending September 2025 summed C's half
     month as a month (3,240 where the forces' whole years hold 3,285), and `kpi compare --by
     force` read C's year against its last; each force's months are judged now."""
-    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
-    folder = tmp_path / "p"
-    folder.mkdir()
-    (folder / "kpi.toml").write_text(PROJECT.format(kind="date", zone="") + peers,
-                                     encoding="utf-8")
-    year = _days(date(2024, 9, 1), date(2025, 9, 30))
-    lines = ["Day,Ref,Force"] + [
-        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
-        if not (force == "C" and day > date(2025, 9, 15)) for k in range(PER_DAY)]
-    extract = folder / "national.csv"
-    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _load(folder, extract)
+    folder, extract = _national(tmp_path, _to_the_15th)
     assert _held_in_part(folder) == [
         {"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-15",
          "part": "force 'C'"}]
@@ -470,22 +485,12 @@ def test_one_force_supplied_to_the_15th_told_by_a_derived_column(tmp_path):
     is declared): the store saw only its stored columns, so C's half September passed as a
     month (3,240 where the whole years hold 3,285), exit 0. A derived column telling parts
     apart is computed for the judgement as every read computes it."""
-    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
-    folder = tmp_path / "p"
-    folder.mkdir()
     toml = PROJECT.format(kind="date", zone="").replace(
         'force = {{ type = "str", from = ["Force"] }}'.replace("{{", "{").replace("}}", "}"),
         'falls_within = { type = "str", from = ["Force"] }\n\n'
         '[datasets.crimes.derived]\nforce = "falls_within"')
     assert 'force = "falls_within"' in toml
-    (folder / "kpi.toml").write_text(toml + peers, encoding="utf-8")
-    year = _days(date(2024, 9, 1), date(2025, 9, 30))
-    lines = ["Day,Ref,Force"] + [
-        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
-        if not (force == "C" and day > date(2025, 9, 15)) for k in range(PER_DAY)]
-    extract = folder / "national.csv"
-    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _load(folder, extract)
+    folder, extract = _national(tmp_path, _to_the_15th, toml)
     assert _held_in_part(folder) == [
         {"month": "2025-09", "loaded": None, "starts": None, "ends": "2025-09-15",
          "part": "force 'C'"}]
@@ -518,19 +523,9 @@ def test_compare_by_force_leaves_out_only_the_force_whose_rows_run_short(tmp_pat
     force's rows run short. The others are compared, by hand and by DuckDB; the force cut
     short is left out of the year holding its short month, and given no comparison where the
     year compared holds it, each said in the note."""
-    peers = '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'
-    folder = tmp_path / "p"
-    folder.mkdir()
-    (folder / "kpi.toml").write_text(PROJECT.format(kind="date", zone="") + peers,
-                                     encoding="utf-8")
-    year = _days(date(2024, 9, 1), date(2025, 9, 30))
     # C's September 2024 starts on the 16th: in the year ending August 2025, not September's.
-    lines = ["Day,Ref,Force"] + [
-        f"{day.isoformat()},{force}{day:%Y%m%d}-{k},{force}" for force in "ABC" for day in year
-        if not (force == "C" and day < date(2024, 9, 16)) for k in range(PER_DAY)]
-    extract = folder / "national.csv"
-    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _load(folder, extract)
+    folder, extract = _national(
+        tmp_path, lambda force, day: not (force == "C" and day < date(2024, 9, 16)))
     assert _held_in_part(folder) == [
         {"month": "2024-09", "loaded": None, "starts": "2024-09-16", "ends": None,
          "part": "force 'C'"}]
