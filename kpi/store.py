@@ -21,7 +21,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, polars_schema
+from kpi.catalogue import (
+    ID_PATTERN,
+    UK,
+    ColumnSpec,
+    ColumnType,
+    DatasetSpec,
+    Project,
+    polars_schema,
+)
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -729,9 +737,8 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     import polars as pl
 
     spec = project.datasets.get(dataset_id)
-    column = spec.column(spec.date) if spec is not None and spec.date else None
-    if spec is None or spec.months_per_row != 1 or column is None \
-            or column.type not in (ColumnType.DATE, ColumnType.DATETIME):
+    column = _dated_by_day(spec)
+    if spec is None or column is None:
         return {}
     path = table_path(project, dataset_id)
     state = table_state(path)
@@ -777,6 +784,17 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     return _not_declared(spec, out, declared)
 
 
+def _dated_by_day(spec: DatasetSpec | None) -> ColumnSpec | None:
+    """The date column of a dataset of monthly rows dated by a day or a time, the only kind
+    whose months the cut rule judges (a month or a quarter's date runs over no days); None
+    for any other."""
+    column = spec.column(spec.date) if spec is not None and spec.date else None
+    if spec is None or spec.months_per_row != 1 or column is None \
+            or column.type not in (ColumnType.DATE, ColumnType.DATETIME):
+        return None
+    return column
+
+
 def _cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, columns: tuple[str, ...],
                early: set[Month] | frozenset[Month]) -> dict[tuple, dict[Month, InPart]]:
     """`cut_short`'s rule over each part of `columns` (its values together, in order): the
@@ -807,9 +825,7 @@ def cut_parts(project: Project, dataset_id: str, as_of: AsOf | None, column: str
     compare --by` that column leaves out only the part whose rows run short, not every part's
     window holding the month."""
     spec = project.datasets.get(dataset_id)
-    date_column = spec.column(spec.date) if spec is not None and spec.date else None
-    if spec is None or spec.months_per_row != 1 or date_column is None \
-            or date_column.type not in (ColumnType.DATE, ColumnType.DATETIME):
+    if spec is None or _dated_by_day(spec) is None:
         return {}
     early = set(unfinished(project, dataset_id, as_of))
     return {part[0]: kept for part, cuts in
