@@ -2148,6 +2148,10 @@ _MISREAD_UNITS = {
     "rows": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
     "ratio": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
 }
+# The units whose figure of a share is a fixed scale of numerator / denominator: the
+# multiplier that gives it (the share being x 100 already), and the unit in words.
+_SHARE_SCALES = {Unit.PER_1000: (10, "a share per 1,000 (numerator / denominator x 1,000)"),
+                 Unit.RATIO: (0.01, "a share as a ratio (numerator / denominator)")}
 _WHAT = {"share": "a percentage (numerator / denominator x 100)",
          "rows": "a number of rows", "ratio": "a ratio of two rates"}
 
@@ -2164,6 +2168,13 @@ def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
     if family is None:
         return None
     scaled = item.get("multiplier", 1) != 1
+    scale = _SHARE_SCALES.get(unit)
+    if share and scale is not None and item.get("multiplier", 1) != scale[0]:
+        # numerator / denominator x 100, then the multiplier: 36 of 120 with multiplier 1000
+        # printed "30,000.0 per 1,000" beside its own "(36 of 120)"
+        return (f"is '{unit.value}' with multiplier {item.get('multiplier', 1)!r}, but the "
+                f"value of a {kind.value} KPI is {_WHAT['share']}, times the multiplier, so "
+                f"{scale[1]} takes multiplier = {scale[0]:g}")
     if unit in _MISREAD_UNITS[family] or (share and not scaled and unit != Unit.PERCENT):
         which = f"a {kind.value} KPI" + (" with a numerator" if kind == Kind.SNAPSHOT else "")
         fix = "leave the unit out" + (

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import BOUNDS, ID_PATTERN, TOTAL_KINDS, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, ID_PATTERN, TOTAL_KINDS, Kind, KpiDef, Project, Unit
 from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
@@ -223,6 +223,8 @@ def unit_axis(kpi: KpiDef) -> str:
     word ('count', '%', 'per 1,000 population')."""
     from kpi.render import unit_name
 
+    if kpi.unit == Unit.PER_1000 and kpi.kind != Kind.PER_1000 and not unit_name(kpi):
+        return "per 1,000"  # of what the KPI counts: a population divides a per_1000 KPI only
     return unit_name(kpi) or UNIT_AXIS[kpi.unit]
 
 

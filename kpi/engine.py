@@ -1362,7 +1362,8 @@ def status_of(kpi: KpiDef, change: Change) -> str:
         shown_zero = shows_zero(size, digits)
         if kpi.unit != Unit.RATIO:  # no % exists: the band (a %) does not apply
             band = None
-    if shown_zero or (band is not None and abs(size) <= band):
+    if shown_zero or (band is not None and (abs(as_written(size)) <= as_written(band)
+                                            if math.isfinite(size) else abs(size) <= band)):
         return Outcome.STABLE
     if kpi.better == Better.NEUTRAL:
         return Outcome.CHANGED
@@ -2951,6 +2952,12 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
               else None for m in labels]
     quarterly = project.datasets[kpi.source].months_per_row == 3
     rolling: list[float | None] = [None] * len(labels)
+    # A part of a dataset loaded part by part that holds rows in the months shown but none in
+    # a whole rolling year makes that year sum fewer parts than the latest: a force never
+    # loaded for 2024 left the year ending December 2024 at the other force's 12 beside 132,
+    # where the summary calls that year incomplete.
+    shown = labels[-months:]
+    parted = {part: got for part, got in held.items() if not isinstance(part, Told)}
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
         rolling = []
         for index in range(len(labels)):
@@ -2961,7 +2968,8 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 rolling.append(None)
                 continue
             year = [labels[index - step] for step in range(12)]
-            rolling.append(None if partial_months(held, year) or in_part & set(year) else
+            rolling.append(None if partial_months(held, year) or in_part & set(year)
+                           or set(year) & partial_months(parted, [*shown, *year]) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

@@ -3728,13 +3728,17 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
         [base, *(r["places"] for r in known if r.get("places") is not None)])
     unknown = [r for r in rows if r[key] is None]
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
-    # listed after the ranking with their change as a number.
-    small = []
+    # listed after the ranking with their change as a number. So are the parts with no
+    # percentage at all, from a base of zero or below (a net amount of -£600), which listed
+    # as "(n/a)" under "best first" read as ranked: the worst part was named first.
+    small: list[dict] = []
+    unbased: list[dict] = []
     if key == "percent":
         small = [r for r in rows if _small_base(kpi, r["comparison"])
                  and r["absolute"] is not None]
+        unbased = [r for r in unknown if r not in small and r["absolute"] is not None]
         known = [r for r in known if r not in small]
-        unknown = [r for r in unknown if r not in small]
+        unknown = [r for r in unknown if r not in small and r not in unbased]
     sign = 1 if kpi.better == Better.LOWER else -1
     order = "highest" if kpi.better == Better.NEUTRAL else "best"
     # Ranked by the change as printed, to as many places as it takes for two changes that
@@ -3753,22 +3757,25 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
     text = inlines("By ", label, f", the {measure}{unsettled}, {order} first: ", listed)
     if not items:
         text = inlines("By ", label)
-    if small:
+    for group, words in ((small, f"on a base below {SMALL_BASE}"),
+                         (unbased, "with no percentage change (from a base of zero or below)")):
+        if not group:
+            continue
         # By the change as printed, as the ranking above: +2.44 and +2.36 both print "+2",
         # and equal figures come in the breakdown's own order.
         own = render.places(kpi)
-        places = places_ranked([r["absolute"] for r in small], max(
-            [own, *(r["places"] for r in small if r.get("places") is not None)]))
+        places = places_ranked([r["absolute"] for r in group], max(
+            [own, *(r["places"] for r in group if r.get("places") is not None)]))
         if places > own and widened is not None:
             widened.add(kpi.title)
-        small.sort(key=lambda r: (sign * render.rounded(r["absolute"], places),
+        group.sort(key=lambda r: (sign * render.rounded(r["absolute"], places),
                                   _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"], blank), " (" + _with_sign(
                     r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True,
                                              digits=places if places > own else None)) + ")")
-                for n, r in enumerate(small)]
-        text = inlines(text, "; " if items else ", ",
-                       f"on a base below {SMALL_BASE}, as numbers: ", tiny)
+                for n, r in enumerate(group)]
+        text = inlines(text, "; " if items or group is unbased and small else ", ",
+                       f"{words}, as numbers: ", tiny)
     return inlines(text, ".")
 
 

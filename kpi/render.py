@@ -508,7 +508,9 @@ def kpi_value(value: float | None, kpi: KpiDef, change: bool = False,
     text = value_words(value, kpi, kpi.unit_label, change, beside, digits)
     if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
             and not kpi.unit_label:
-        text += " per 1,000 population"
+        # a population divides only a per_1000 KPI: a share or a value in per_1000 is per
+        # 1,000 of what it counts, which its title names
+        text += " per 1,000 population" if kpi.kind == Kind.PER_1000 else " per 1,000"
     elif value is not None and kpi.unit == Unit.RATIO and not kpi.unit_label:
         text += " times"
     return text

@@ -61,10 +61,11 @@ def held(value: float | Decimal) -> Decimal:
 
 
 class Exact(float):
-    """A float that keeps the exact number it was rounded from, for a figure that is not yet
-    the last step: an interpolated median or percentile, which its KPI's multiplier scales
-    after. Read by `as_written`, it is that number, so the figure is rounded once; anywhere
-    else it is the nearest float (JSON, a frame, arithmetic, which gives a plain float)."""
+    """A float that keeps the exact number it was rounded from: a figure no short decimal
+    writes (a quotient such as 31/48 of 100, an interpolated median or percentile). Read by
+    `as_written`, it is that number, so what is made from it (a multiplier's scaling, a
+    change, a status against its band) is rounded once from the exact figures; anywhere else
+    it is the nearest float (JSON, a frame, arithmetic, which gives a plain float)."""
 
     __slots__ = ("exact",)
     exact: Fraction
@@ -111,8 +112,8 @@ def quotient(numerator: float | None, denominator: float | Fraction | None,
     if not (math.isfinite(numerator) and math.isfinite(denominator)):
         return numerator / denominator * float(scale)
     if denominator == 1 and scale == 1:
-        # an int stays an int: a count prints 4309, not 4309.0 (an Exact, a plain float)
-        return float(numerator) if isinstance(numerator, Exact) else numerator
+        # an int stays an int: a count prints 4309, not 4309.0 (an Exact keeps its number)
+        return numerator
     return _figure(as_written(numerator) * as_written(scale) / as_written(denominator))
 
 
@@ -123,7 +124,15 @@ def _figure(exact: Fraction) -> float:
     printed (`rounded`) and carried in JSON exactly, as a sum of whole numbers is."""
     if exact.denominator == 1 and abs(exact) >= 10**EXCEL_DIGITS:
         return int(exact)  # type: ignore[return-value]
-    return _float(exact)
+    value = _float(exact)
+    if math.isfinite(value) and Fraction(repr(value)) != exact:
+        # A quotient no decimal of 17 digits writes (31/48 of 100, a mean of 1/3) keeps the
+        # number it stands for, so the change made from it is exact too: 31/48 − 7/12 of 100
+        # is 6.25 points, printed +6.3pp, where the floats' difference 6.249999999999994
+        # printed +6.2pp, and 19/28 − 22/35 is 5 points, within a band of 5, where the floats'
+        # 5.000000000000006 was judged beyond it.
+        return Exact(exact)
+    return value
 
 
 def difference(current: float, previous: float) -> float:

@@ -937,6 +937,19 @@ def _signal(better: Better, high: bool) -> str:
     return IMPROVEMENT if high == (better == Better.HIGHER) else CONCERN
 
 
+def bounds_kept(values: Sequence[float | None], floor: float | None,
+                ceiling: float | None) -> tuple[float | None, float | None]:
+    """The floor and ceiling of a chart's limits that its months keep to: one a month passes
+    (a value below the floor, above the ceiling) is dropped, so the limits are never cut
+    inside the data they describe and the mean always lies within them."""
+    seen = [v for v in values if v is not None]
+    if floor is not None and any(v < floor for v in seen):
+        floor = None
+    if ceiling is not None and any(v > ceiling for v in seen):
+        ceiling = None
+    return floor, ceiling
+
+
 def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
         baseline_points: int = BASELINE_POINTS, baseline: tuple[str, str] | None = None,
         rebase: Sequence[str] = (), floor: float | None = None,
@@ -955,9 +968,13 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
 
     `floor` and `ceiling` bound the process limits where the value cannot go (0 for a count or
     a percentage, 100 for a percentage): a limit past them would promise months that cannot
-    happen."""
+    happen. A bound some month of the series passes is not one the value keeps to (a sum of
+    pounds that is a net variance, a mean of days late whose months are early), so it bounds
+    nothing: cut at 0 above a mean of -£100, the limits read "£0 to -£74" and every month a
+    special cause. The one rule of every chart (`bounds_kept`)."""
     months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    floor, ceiling = bounds_kept(values, floor, ceiling)
     # The chart starts where the data does: months before the first value are not missing
     # months inside the series, and with them a short history (13 months of a 24-month
     # series) would have no limits at all rather than limits from the months there are.

@@ -1611,6 +1611,42 @@ def written(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+def stands_for(value: float) -> Fraction:
+    """The number a printed figure stands for: the fraction of fewest digits below its line
+    whose nearest float the figure is (`Fraction.limit_denominator`'s idea, to the half-ulp
+    about the float). A decimal as printed is itself (0.35 is 7/20) and a quotient of counts
+    is the quotient (24.324324324324323 is 900/37), recovered from the JSON alone, not from
+    kpi: a change is the exact difference of the numbers its two figures stand for, rounded
+    once (docs/guarantees.md), so 31/48 − 7/12 of 100 is 6.25 points, not the floats'
+    6.249999999999994. A figure no fraction below `QUOTIENT_DENOMINATORS` is nearest to (a
+    median of values an expression divided in floats, `minutes / 7`, times 60) is its decimal,
+    as written. The oracle's projects' quotients have denominators far below it."""
+    if isinstance(value, int):
+        return Fraction(value)
+    x = float(value)
+    if x == 0 or not math.isfinite(x):
+        return Fraction(x)
+    if x < 0:
+        return -stands_for(-x)
+    lo = (Fraction(math.nextafter(x, 0.0)) + Fraction(x)) / 2
+    hi = (Fraction(x) + Fraction(math.nextafter(x, math.inf))) / 2
+    simplest = _simplest_between(lo, hi)
+    return simplest if simplest.denominator < QUOTIENT_DENOMINATORS else written(x)
+
+
+QUOTIENT_DENOMINATORS = 10**7
+
+
+def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
+    """The fraction of smallest denominator in [lo, hi], 0 < lo < hi (continued fractions)."""
+    whole = math.floor(lo)
+    if whole == lo:
+        return Fraction(whole)
+    if whole + 1 <= hi:
+        return Fraction(whole + 1)
+    return whole + 1 / _simplest_between(1 / (hi - whole), 1 / (lo - whole))
+
+
 def exact_figure(exact: Fraction) -> float:
     """docs/guarantees.md, "Every printed figure": a figure made of others (a difference, a
     quotient) is the nearest float, or, a whole number from 10**15, that int itself."""
@@ -1739,8 +1775,9 @@ def prose_text(k: Kpi, value: float, places: int = 0) -> str:
     """A figure as the paper's prose says it, on its own (no target, nothing beside it):
     a duration in words (`spoken_duration`, its seconds to `places`, the places a figure
     takes beside the other window's); pounds of a million or more in millions to one
-    place ("£82.2m", "-£1,234.5m"); a rate per 1,000 (the kind or the unit) followed by "per
-    1,000 population"; anything else as its unit prints it (`unit_text`)."""
+    place ("£82.2m", "-£1,234.5m"); a rate per 1,000 followed by "per 1,000 population" (the
+    kind) or "per 1,000" (the unit, on another kind); anything else as its unit prints it
+    (`unit_text`)."""
     if k.unit == "seconds":
         return spoken_duration(value, places)
     if k.unit == "gbp" and abs(value) >= 1_000_000:
@@ -1751,7 +1788,7 @@ def prose_text(k: Kpi, value: float, places: int = 0) -> str:
         return labelled(unit_text(k, value, printed_places(k), named=False), k.unit_label)
     shown = unit_text(k, value, printed_places(k))
     if k.kind == "per_1000" or k.unit == "per_1000":
-        shown += " per 1,000 population"
+        shown += " per 1,000 population" if k.kind == "per_1000" else " per 1,000"
     return shown
 
 
@@ -1765,7 +1802,7 @@ def prose_beside(k: Kpi, value: float, places: int) -> str:
         return labelled(unit_text(k, value, places, named=False), k.unit_label)
     shown = unit_text(k, value, places)
     if k.kind == "per_1000" or k.unit == "per_1000":
-        shown += " per 1,000 population"
+        shown += " per 1,000 population" if k.kind == "per_1000" else " per 1,000"
     return shown
 
 
@@ -1853,7 +1890,7 @@ def printed_change(k: Kpi, comparison: float, current: float) -> str:
     ("+1.2pp") for a percent, bare for a ratio; else in the unit (pounds "-£5", a clock
     "-2:04", days without their name "+3") followed by the % change to one place from a base
     above zero ("(+0.8%)", "(n/a)"). A change that prints as zero has no sign."""
-    diff = exact_figure(written(current) - written(comparison))
+    diff = exact_figure(stands_for(current) - stands_for(comparison))
     places = change_places(k, comparison, current)
 
     def signed(size: float, shown: str) -> str:
@@ -1887,7 +1924,7 @@ def status_reads(k: Kpi, status: str, change: str, comparison: float,
     judged = size_text if by_size else percent_text
     reads = any(c in "123456789" for c in judged)
     percent = percent_change(current, comparison)
-    size = float(written(current) - written(comparison)) if by_size else percent
+    size = float(stands_for(current) - stands_for(comparison)) if by_size else percent
     assert size is not None
     within = (k.unit in ("percent", "ratio") or percent is not None) \
         and abs(size) <= k.stable_band
@@ -1996,7 +2033,8 @@ def percent_change(current: float, comparison: float) -> float | None:
     (docs/guarantees.md), so it is compared to the bit."""
     if not comparison > 0:
         return None
-    return Exact(float((written(current) - written(comparison)) * 100 / written(comparison)))
+    return Exact(float((stands_for(current) - stands_for(comparison)) * 100
+                       / stands_for(comparison)))
 
 
 def status_of(k: Kpi, current: float, comparison: float) -> str:
@@ -2008,7 +2046,7 @@ def status_of(k: Kpi, current: float, comparison: float) -> str:
     rise); else the sign decides. The difference is that of the figures as written, rounded
     once (docs/guarantees.md): 0.85 against 0.8 is 0.05, "+0.1pp", where the floats'
     0.04999999999999993 printed "0.0"."""
-    diff = float(written(current) - written(comparison))
+    diff = stands_for(current) - stands_for(comparison)
     percent = percent_change(current, comparison)
     shown = change_places(k, comparison, current)
     if k.unit == "percent" or k.unit == "ratio":
@@ -2017,7 +2055,7 @@ def status_of(k: Kpi, current: float, comparison: float) -> str:
         size, places, band = percent, 1, k.stable_band
     else:
         size, places, band = diff, shown, -1.0
-    if abs(size) <= band or excel_round(size, places) == 0:
+    if abs(size) <= band or excel_round(float(size), places) == 0:
         return "stable"
     if k.better == "neutral":
         return "changed"

@@ -10,7 +10,9 @@ deliberate difference:
 - the baseline is the first 12 months of each segment, trial limits with fewer, none with
   fewer than 2 (a moving range needs two months);
 - limits of a quantity that cannot be negative stop at 0, a share's at 100 (the caller's
-  `ceiling`: oracle_support.chart_ceiling);
+  `ceiling`: oracle_support.chart_ceiling), unless a month of the series is below 0 or above
+  100: a series that passes a bound does not keep to it, and limits cut there would lie inside
+  the months they describe;
 - the mean is of the months' figures as written (decimals), rounded once: a baseline that
   does not vary has its value as mean and limits, where a float sum divided by the count is
   a bit off it and read every month as outside its own limits;
@@ -185,6 +187,10 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
         months, values = months[1:], values[1:]
     if not values:
         return Chart((), None, None, None, None, None, False)
+    if floor is not None and min(v for v in values if v is not None) < floor:
+        floor = None
+    if ceiling is not None and max(v for v in values if v is not None) > ceiling:
+        ceiling = None
     starts = {0}
     for r in rebase:
         at = next((i for i, m in enumerate(months) if m >= r), None)

@@ -106,7 +106,8 @@ def _kpi(unit: Unit, places: int) -> KpiDef:
 
 
 def _number(text: str) -> Decimal:
-    return Decimal(text.replace("per 1,000 population", "").replace("%", "").replace(",", "")
+    return Decimal(text.replace("per 1,000 population", "").replace("per 1,000", "")
+                   .replace("%", "").replace(",", "")
                    .replace("\u2212", "-").strip())
 
 

@@ -112,6 +112,34 @@ def test_a_window_never_sums_a_part_over_fewer_months_than_it_claims(forces, cli
     assert earlier["current"]["value"] == 60 and earlier["current"]["end"] == "2025-05"
 
 
+@pytest.mark.parametrize("kent_in", ["2024", "2025"])
+def test_a_rolling_year_a_part_holds_no_rows_in_has_no_figure(tmp_path, cli, kent_in):
+    """Essex loaded for 2024 and 2025, Kent for one of the two years only: `kpi show`'s trend
+    gave the year Kent has no rows in a rolling 12-month figure of Essex alone (24, beside 60
+    for the other year), exit 0, where the summary calls that year incomplete. By hand: the
+    year both forces hold is 12 * (3 + 2) = 60, and the other has no rolling figure, as its
+    months have no value."""
+    root = tmp_path / "forces é"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
+    kent_year = Month.parse(f"{kent_in}-01")
+    kent = _extract(root / "kent.csv", "Kent", _months(kent_year, kent_year + 11), 3)
+    essex = _extract(root / "essex.csv", "Essex",
+                     _months(Month.parse("2024-01"), Month.parse("2025-12")), 2)
+    assert cli(["--project", root, "ingest", "stops", kent, essex]).exit_code == 0
+    shown = cli(["--project", root, "show", "searches", "--period", "2025-12", "--vs", "yoy",
+                 "--months", "24", "--format", "json"])
+    doc = json.loads(shown.stdout) if shown.exit_code == 0 else None
+    if doc is None:  # the year without Kent is the current one: no figure for the period
+        assert kent_in == "2024" and "incomplete" in shown.output, shown.output
+        shown = cli(["--project", root, "show", "searches", "--period", "2024-12",
+                     "--months", "24", "--format", "json"])
+        assert shown.exit_code == 0, shown.output
+        doc = json.loads(shown.stdout)
+    rolled = {t["month"]: t["rolling_12"] for t in doc["trend"] if t["rolling_12"] is not None}
+    assert rolled == {f"{kent_in}-12": 60}, rolled
+
+
 def test_a_part_holding_rows_in_an_incomplete_comparison_still_holds_the_current_window(
         tmp_path, cli):
     """Kent loaded for July to December 2023 only, Essex for 2024: the year compared with
@@ -977,10 +1005,11 @@ def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_ch
     assert shown["kpi"]["comparison"] is None and shown["kpi"]["current"]["value"] == 60
     trend = {p["month"]: (p["value"], p["rolling_12"]) for p in shown["trend"]}
     # Counted by hand: the first 12 months miss Essex, the last 12 hold both forces. The
-    # year ending June 2024 holds Kent alone, in full, Essex holding no rows in it: 12 * 3,
-    # the summary's figure for that year; each later year lacks some of Essex's months.
-    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 13)},
-                     str(LAST - 12): (None, 36),
+    # year ending June 2024 holds Kent alone, Essex holding no rows in it: beside the last
+    # year's 60 it would add one force where the latest adds two (it read 36, exit 0), so it
+    # has no rolling figure, as its months have none; each later year lacks some of Essex's
+    # months. Asked alone, with nothing beside it, the summary counts that year: 12 * 3.
+    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 12)},
                      **{str(m): (5, None) for m in _months(LAST - 11, LAST - 1)},
                      str(LAST): (5, 60)}
     year = _json(cli, root, "summary", "--period", "2024-06", "--vs", "previous")

@@ -89,6 +89,7 @@ from oracle_support import (
     printed_places,
     same,
     staff_rows,
+    stands_for,
     text,
     windows,
     write_csv,
@@ -370,14 +371,15 @@ def _z(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
 
 
 def exact_mean(values) -> float:
-    """The mean of figures as their JSON writes them, in exact fractions, made one float."""
-    exact = [Fraction(repr(float(v))) for v in values]
+    """The mean of the numbers the figures stand for (`stands_for`: a decimal as the JSON
+    writes it, a quotient as the quotient), in exact fractions, made one float."""
+    exact = [stands_for(float(v)) for v in values]
     return float(sum(exact, Fraction(0)) / len(exact))
 
 
 def exact_median(values) -> float:
     """The middle figure, or halfway between the two middle ones, exactly, made one float."""
-    exact = sorted(Fraction(repr(float(v))) for v in values)
+    exact = sorted(stands_for(float(v)) for v in values)
     middle = len(exact) // 2
     return float(exact[middle] if len(exact) % 2 else (exact[middle - 1] + exact[middle]) / 2)
 

@@ -1,11 +1,12 @@
 """Every figure made by dividing or scaling a window's figures is rounded once.
 
 A rate, a share, a mean, a rate per 1,000, a ratio of rates, a multiplier, a % change and a
-change in points are each the exact quotient (or difference) of the figures as written,
-rounded once (`kpi.rounding.quotient`, `difference`, `change_percent`). Dividing first and
-scaling after rounded twice: 29 of 100 read 28.999999999999996%, a % change from 1.0 to 1.1
-read 10.000000000000009, 3 × 0.1 read 0.30000000000000004 and the points between 26.9% and
-27.8% read -0.9000000000000021 in JSON, CSV and the Python face. The oracle here is Python's
+change in points are each the exact quotient (or difference) of the figures as written (a
+quotient's figure standing for the quotient itself, `kpi.rounding.Exact`), rounded once
+(`kpi.rounding.quotient`, `difference`, `change_percent`). Dividing first and scaling after
+rounded twice: 29 of 100 read 28.999999999999996%, a % change from 1.0 to 1.1 read
+10.000000000000009, 3 × 0.1 read 0.30000000000000004 and the points between 26.9% and 27.8%
+read -0.9000000000000021 in JSON, CSV and the Python face. The oracle here is Python's
 Fraction; the differential oracle (tests/oracle_support.py, `quotient_of`) checks every rate,
 share, per 1,000 and ratio of rates it draws to the bit against DuckDB's counts.
 """
@@ -192,21 +193,26 @@ def project(tmp_path_factory):
     return folder, rows
 
 
-def _expected(rows, months) -> dict[str, float]:
-    """Each KPI of PROJECT over `months`, by hand with Fraction, rounded once."""
+def _exact(rows, months) -> dict[str, Fraction]:
+    """Each KPI of PROJECT over `months`, by hand with Fraction."""
     inside = [r for r in rows if r[0][:7] in months]
     n = len(inside)
     solved = sum(r[3] == "true" for r in inside)
     black = sum(r[2] == "Black" for r in inside)
     white = sum(r[2] == "White" for r in inside)
     return {
-        "solved_rate": float(Fraction(solved * 100, n)),
-        "tenths": float(Fraction(n, 10)),
-        "per_head": float(Fraction(n * 1000, 300)),
-        "disproportion": float(Fraction(black, 7) / Fraction(white, 30)),
-        "solved_of_cases": float(Fraction(solved * 100, n) / 10),
-        "mean_minutes": float(Fraction(sum(r[4] for r in inside) * 60, n)),
+        "solved_rate": Fraction(solved * 100, n),
+        "tenths": Fraction(n, 10),
+        "per_head": Fraction(n * 1000, 300),
+        "disproportion": Fraction(black, 7) / Fraction(white, 30),
+        "solved_of_cases": Fraction(solved * 100, n) / 10,
+        "mean_minutes": Fraction(sum(r[4] for r in inside) * 60, n),
     }
+
+
+def _expected(rows, months) -> dict[str, float]:
+    """Each KPI of PROJECT over `months`, by hand with Fraction, rounded once."""
+    return {k: float(v) for k, v in _exact(rows, months).items()}
 
 
 def test_every_kind_that_divides_or_scales_gives_the_exact_figure_rounded_once(project):
@@ -216,15 +222,17 @@ def test_every_kind_that_divides_or_scales_gives_the_exact_figure_rounded_once(p
     assert done.returncode == 0, done.stderr
     got = {k["id"]: k for k in json.loads(done.stdout)["kpis"]}
     current, comparison = _expected(rows, CURRENT), _expected(rows, COMPARISON)
+    exact_now, exact_then = _exact(rows, CURRENT), _exact(rows, COMPARISON)
     for kpi_id, value in current.items():
         assert got[kpi_id]["current"]["value"] == value, (kpi_id, got[kpi_id]["current"])
         assert got[kpi_id]["comparison"]["value"] == comparison[kpi_id], kpi_id
         change = got[kpi_id]["change"]
-        exact = Fraction(repr(value)) - Fraction(repr(comparison[kpi_id]))
+        # the change of the exact figures, not of their floats, rounded once
+        exact = exact_now[kpi_id] - exact_then[kpi_id]
         size = change["points"] if change["points"] is not None else change["absolute"]
         assert size == float(exact), (kpi_id, change)
         if change["percent"] is not None:
-            assert change["percent"] == float(exact * 100 / Fraction(repr(comparison[kpi_id])))
+            assert change["percent"] == float(exact * 100 / exact_then[kpi_id])
     # The cases the fixture was built for read a second rounding before.
     assert repr(got["tenths"]["current"]["value"]) == "10.8"
     frame = kpi.open(folder).summary(MONTHS[-1], "yoy")
@@ -493,3 +501,44 @@ def test_compares_mean_and_median_of_its_parts_are_rounded_once(tmp_path):
     (got,) = json.loads(done.stdout)["kpis"]
     assert sorted(p["current"]["value"] for p in got["parts"]) == [0.1, 0.2]
     assert (got["mean"], got["median"]) == (0.15, 0.15)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.integers(0, 10**6), b=st.integers(1, 10**6), c=st.integers(0, 10**6),
+       d=st.integers(1, 10**6), scale=st.sampled_from([1, 100, 1000]))
+def test_a_change_between_two_quotients_is_the_exact_one_rounded_once(a, b, c, d, scale):
+    """A change is made from the numbers two quotients stand for, not from their floats:
+    31/48 − 7/12 of 100 is 6.25 points (printed +6.3pp), where the floats' difference
+    6.249999999999994 printed +6.2pp, and a % change of 7/20 from 1/3 is 5, within a band of
+    5, where the floats gave 5.000000000000011 and "deteriorating"."""
+    now, then = quotient(a, b, scale), quotient(c, d, scale)
+    exact_now, exact_then = Fraction(a * scale, b), Fraction(c * scale, d)
+    assert difference(now, then) == float(exact_now - exact_then)
+    expected = (float((exact_now - exact_then) * 100 / exact_then) if exact_then > 0 else None)
+    assert change_percent(now, then) == expected
+
+
+def test_a_change_at_its_band_or_half_a_place_is_judged_on_the_exact_figures():
+    """The three KPIs of a hostile test, by hand: 19 of 28 against 22 of 35 is 5 points
+    exactly (stable within a band of 5); 31 of 48 against 7 of 12 is 6.25 points (+6.3pp,
+    half away from zero); a mean of 0.35 against 1/3 is a rise of 5% exactly (stable within a
+    band of 5)."""
+    from kpi import engine, render
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+
+    def kpi_of(unit: Unit, band: float, better: Better) -> KpiDef:
+        return KpiDef(id="k", title="K", priority="p", kind=Kind.RATE, dataset="d",
+                      unit=unit, better=better, stable_band=band)
+
+    rate = kpi_of(Unit.PERCENT, 5.0, Better.HIGHER)
+    change = engine.change_between(rate, quotient(19, 28, 100), quotient(22, 35, 100))
+    assert change is not None and change.points == 5.0
+    assert engine.status_of(rate, change) == "stable"
+    change = engine.change_between(kpi_of(Unit.PERCENT, 0.0, Better.HIGHER),
+                                   quotient(31, 48, 100), quotient(7, 12, 100))
+    assert change is not None and change.points == 6.25
+    assert render.fixed(change.points, 1) == "6.3"
+    mean = kpi_of(Unit.NUMBER, 5.0, Better.LOWER)
+    change = engine.change_between(mean, quotient(105, 300), quotient(100, 300))
+    assert change is not None and change.percent == 5.0
+    assert engine.status_of(mean, change) == "stable"

@@ -32,7 +32,8 @@ def _months(n: int, start: int = 2023 * 12) -> list[str]:
 def series(draw):
     unit = draw(st.sampled_from(sorted(BOUNDS)))
     n = draw(st.one_of(st.integers(0, 14), st.integers(12, 30)))
-    style = draw(st.sampled_from(["ints", "small", "floats", "near0", "near100", "steps"]))
+    style = draw(st.sampled_from(["ints", "small", "floats", "near0", "near100", "steps",
+                                  "negative"]))
     if style == "ints":
         value = st.integers(0, 40).map(float)
     elif style == "small":
@@ -40,6 +41,8 @@ def series(draw):
     elif style == "floats":
         value = st.floats(-50 if unit == "none" else 0, 150 if unit != "percent" else 100,
                           allow_nan=False).map(lambda v: round(v, 1))
+    elif style == "negative":  # a net amount or a mean of days late: below a count's floor
+        value = st.floats(-130, 10, allow_nan=False).map(lambda v: round(v, 1))
     elif style == "near0":
         value = st.sampled_from([0.0, 0.0, 0.1, 0.2, 0.5, 1.0, 3.0])
     elif style == "near100":
@@ -88,6 +91,9 @@ def check(values: list[float | None], better: str, unit: str, target: float | No
         assert _same(getattr(got, kpi_name), getattr(want, name)), f"{name}; {where}"
     if want.mean is not None:
         assert got.trial == want.trial, where
+    if got.mean is not None and got.lower_limit is not None and got.upper_limit is not None:
+        # whatever bounds the caller gives, the limits hold the mean they are drawn about
+        assert got.lower_limit <= got.mean <= got.upper_limit, where
     v = stats.variation(got)
     assert (v.verdict if v else None) == ref.variation(want, better), where
     if v is not None:
@@ -104,6 +110,9 @@ def check(values: list[float | None], better: str, unit: str, target: float | No
 @example(("none", [10.0, 12.0] * 6 + [20.0, 15.0, 11.5]), "lower", None, [])
 @example(("none", [1.0, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6]), "higher", None, [])
 @example(("count", [5.0] * 14), "higher", None, [])  # every moving range 0: none screened
+# a net amount in pounds about -£100: a count's floor of 0 read every month a special cause
+@example(("count", [-100.0, -92.0, -108.0, -95.0, -104.0, -99.0, -110.0, -91.0, -101.0,
+                    -97.0, -106.0, -100.0, -100.0]), "higher", None, [])
 @example(("none", [10.0, 12.0] * 3 + [30.0] + [12.0, 10.0] * 2 + [12.0, 20.0]), "lower", None,
          [])
 def test_xmr_variation_assurance_match_the_reference(drawn, better, target, cuts):

@@ -45,9 +45,16 @@ NEVER = {"share": {"seconds", "days", "gbp", "count"},
          "ratio": {"percent", "seconds", "days", "gbp"}}
 
 
+# A share (numerator / denominator x 100) in a unit of a fixed scale takes the multiplier
+# that gives that scale: per 1,000 is x 10 more, a ratio x 0.01.
+SHARE_SCALES = {"per_1000": 10, "ratio": 0.01}
+
+
 def accepted(what: str, unit: str, multiplier: float) -> bool:
     if unit in NEVER[what]:
         return False
+    if what == "share" and unit in SHARE_SCALES:
+        return multiplier == SHARE_SCALES[unit]
     return not (what == "share" and multiplier == 1 and unit != "percent")
 
 
@@ -66,7 +73,7 @@ def _write(folder: Path, keys: str) -> None:
         encoding="utf-8")
 
 
-@pytest.mark.parametrize("multiplier", [1, 10])
+@pytest.mark.parametrize("multiplier", [1, 10, 0.01, 1000])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_unit_names_what_the_kinds_value_is(folder, kind, multiplier):
     keys, what = KINDS[kind]
@@ -217,5 +224,34 @@ def test_the_table_of_kinds_says_the_change_each_reports(folder, kind):
                        r"absolute\b", said)
     assert scaled, f"the row of {TABLE_ROWS[kind]} says what a multiplier does: {said}"
     for unit in re.findall(r"`(\w+)`", scaled.group(1)):
-        assert change(unit, 10) == SAID["absolute and %"], (kind, unit)
-    assert change(scaled.group(2), 10) == SAID["absolute"], kind
+        assert change(unit, SHARE_SCALES.get(unit, 10)) == SAID["absolute and %"], (kind, unit)
+    assert change(scaled.group(2), SHARE_SCALES.get(scaled.group(2), 10)) == SAID["absolute"], \
+        kind
+
+
+def test_a_share_per_1000_is_per_1000_of_its_denominator(folder, cli):
+    """A rate per 1,000 written with the multiplier 1000 (the catalogue's key table once gave
+    it as the example) printed 100 times its value: 36 of 120 read "30,000.0 per 1,000
+    population (36 of 120)", exit 0. The share is x 100 already, so per 1,000 takes x 10, and
+    any other multiplier in that unit is refused naming it. By hand: 12 of the 24 incidents in
+    the year ending September 2025 took 15 minutes or less, 500.0 per 1,000, said "per 1,000"
+    (of incidents: no population divides a share)."""
+    import json
+
+    keys = KINDS["within"][0]
+    _write(folder, f'{keys}\nunit = "per_1000"\nmultiplier = 1000')
+    shown = cli(["--project", folder, "summary", "--period", "2025-09"])
+    assert shown.exit_code == 3, shown.output
+    assert ("KPI 'k', key 'unit': is 'per_1000' with multiplier 1000, but the value of a "
+            "within KPI is a percentage (numerator / denominator x 100), times the multiplier, "
+            "so a share per 1,000 (numerator / denominator x 1,000) takes multiplier = 10"
+            ) in " ".join(shown.output.split())
+    _write(folder, f'{keys}\nunit = "per_1000"\nmultiplier = 10')
+    shown = cli(["--project", folder, "summary", "--period", "2025-09", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    k = next(k for k in json.loads(shown.stdout)["kpis"] if k["id"] == "k")
+    assert k["current"]["value"] == 500.0
+    from kpi import render
+
+    kpi = load_project(folder).kpi("k")
+    assert render.kpi_value(500.0, kpi) == "500.0 per 1,000"
