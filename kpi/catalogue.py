@@ -160,6 +160,11 @@ class ColumnSpec:
     # The zone a datetime column's times without an offset are written in (an IANA name): the
     # column's own `time_zone`, else its dataset's, else the UK's.
     time_zone: str = UK
+    # Whether a `time_zone` was written for it (its own or its dataset's), not taken as the
+    # UK's: a Parquet INT96 timestamp, a UTC instant from Spark and a wall-clock time from
+    # Impala, is read only where it was (`kpi.ingest.conform._check_parquet_types`). Out of
+    # the repr, so out of the declaration's fingerprint: the zone itself is in it.
+    zone_declared: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -1772,7 +1777,9 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                                       required=required,
                                       min=least, pattern=pattern,
                                       label=str(col_table.get("label", "")),
-                                      time_zone=own if ctype == ColumnType.DATETIME else UK))
+                                      time_zone=own if ctype == ColumnType.DATETIME else UK,
+                                      zone_declared=("time_zone" in spec
+                                                     or "time_zone" in col_table)))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue
@@ -1992,7 +1999,7 @@ def _build_peers(raw: dict[str, Any], problems: _Problems,
             problems.add(where, "members", "must list at least two names", needle,
                          r"^\s*members\s*=")
             continue
-        from kpi.text import identity_keys
+        from kpi.text import SPELLINGS, identity_keys
 
         # Members name parts by the one rule (kpi.text.identity_key): 'BURE' and 'Bure' are
         # one member, which kpi compare would match to one part twice.
@@ -2001,7 +2008,7 @@ def _build_peers(raw: dict[str, Any], problems: _Problems,
             twice = next(k for k in keys if keys.count(k) > 1)
             again = [m for m, k in zip(members, keys, strict=True) if k == twice]
             problems.add(where, "members", f"names a member twice ('{again[0]}' and "
-                         f"'{again[1]}' differ only in case, spacing or Unicode form)",
+                         f"'{again[1]}' {SPELLINGS})",
                          needle, r"^\s*members\s*=")
             continue
         focus = group.get("focus")

@@ -42,7 +42,7 @@ from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed, held, mean_of, median_of, quotient
 from kpi.store import AsOf
-from kpi.text import identity_key, identity_keys
+from kpi.text import SPELLINGS, identity_key, identity_keys
 
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
@@ -454,8 +454,7 @@ def _one_part_each(dataset_id: str, by: str, members: list[str], parts: Iterable
                      and member not in group.members else
                      f"kpi.toml, [peers.{group.id}]: '{member}'")
             raise UsageError(f"{where} names both '{first}' and '{second}' of '{by}' in "
-                             f"dataset '{dataset_id}', which differ only in case, spacing or "
-                             "Unicode form",
+                             f"dataset '{dataset_id}', which {SPELLINGS}",
                              hint=f"write each {by} one way in the extracts and reload the "
                                   "months holding the other spelling")
 

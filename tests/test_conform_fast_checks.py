@@ -16,6 +16,7 @@ from kpi.dateparts import SANE_YEARS
 from kpi.ingest.common import ROW
 from kpi.ingest.conform import (
     _EMPTY_SHOWN,
+    _NULL_SHOWN,
     _TOTAL_LABEL,
     _TOTAL_OR_EMPTY,
     _format_hits,
@@ -103,20 +104,24 @@ _LABEL = st.one_of(
                               "x"]), max_size=10).map("".join),
     st.sampled_from(["Total", "Grand Total", "Sub-total", "Birmingham Total", "TOTALS:",
                      "Teetotal", "Total recorded crime", "(blank)", " (Empty) ", "(blanks)",
-                     "x (blank)", "\u00a0Total"]))
+                     "x (blank)", "\u00a0Total", "NULL", " NULL ", "Null", "null", "NULLS",
+                     "not NULL"]))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.none(), _LABEL), max_size=20))
 def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
         cells: list[str | None]) -> None:
-    """A text column's two label checks are one search (`_TOTAL_OR_EMPTY`): it finds a cell
-    exactly where either pattern does."""
+    """A text column's three label checks are one search (`_TOTAL_OR_EMPTY`): it finds a
+    cell exactly where any pattern does, and a database's NULL only in upper case."""
     frame = pl.DataFrame({"s": pl.Series(cells, dtype=pl.String)})
     either = frame.select(pl.col("s").str.contains(_TOTAL_OR_EMPTY))["s"].to_list()
     each = frame.select(pl.col("s").str.contains(_TOTAL_LABEL)
-                        | pl.col("s").str.contains(_EMPTY_SHOWN))["s"].to_list()
+                        | pl.col("s").str.contains(_EMPTY_SHOWN)
+                        | pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
     assert either == each
+    nulls = frame.select(pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
+    assert nulls == [None if c is None else c.strip() == "NULL" for c in cells]
 
 
 _DATE_TEXT = st.one_of(

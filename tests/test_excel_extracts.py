@@ -660,11 +660,13 @@ def _workbook_of_merged_cells(path: Path) -> Path:
 
 
 def _workbook_of_logicals(path: Path) -> Path:
-    """Ref, Day and Flag, the flags true/false cells (TRUE typed into a cell)."""
+    """Ref, Day and Flag, the flags true/false cells (TRUE typed into a cell); the last two
+    equal, which Calc saves in an .xls as one shared formula."""
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, ["Ref", "Day", "Flag"])
-    for line, (ref, flag) in enumerate([("A1", True), ("A2", False), ("A3", True)], start=1):
+    for line, (ref, flag) in enumerate([("A1", True), ("A2", False), ("A3", True),
+                                        ("A4", True)], start=1):
         sheet.write_row(line, 0, [ref, "01/09/2025"])
         sheet.write_boolean(line, 2, flag)
     book.close()
@@ -690,11 +692,13 @@ def test_true_false_cells_as_libreoffice_saves_them_are_read_as_values(tmp_path,
     """LibreOffice Calc saves a true/false cell as a formula of the constant (`TRUE()` with
     its value in an .xlsx, the constant's token in an .xls), which no program calculates to
     anything else: every workbook Calc saved with a true/false column the dataset reads was
-    refused as "a formula whose saved value Excel did not calculate", exit 3. The flags load
-    as the cells hold them, and in a text column are refused as any true/false cell is."""
+    refused as "a formula whose saved value Excel did not calculate", exit 3; in an .xls, two
+    equal flags one above the other (one shared formula of the constant) still were. The
+    flags load as the cells hold them, and in a text column are refused as any true/false
+    cell is."""
     path = _saved_by_libreoffice("true/false", suffix, tmp_path)
     frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
-    assert frame["flag"].to_list() == [True, False, True]
+    assert frame["flag"].to_list() == [True, False, True, True]
     as_text = DatasetSpec(id="events", date="day", columns=(
         ColumnSpec("ref", ColumnType.STR, ("Ref",)), ColumnSpec("day", ColumnType.DATE, ("Day",)),
         ColumnSpec("flag", ColumnType.STR, ("Flag",))))
@@ -1113,6 +1117,37 @@ def test_date_cells_beside_day_first_text_are_refused(tmp_path, suffix):
     assert "open the CSV file in a UK locale" in (error.value.hint or "")
 
 
+def test_iso_date_cells_read_month_first_are_refused_as_serial_ones_are(tmp_path):
+    """The same cells as `test_date_cells_beside_day_first_text_are_refused` saves, stored as
+    ISO 8601 date cells (`t="d"`, which the standard allows and openpyxl writes): fastexcel
+    shows them as "2025-03-04T00:00:00", which the month-first check did not take for a date
+    cell, so the workbook loaded with 03/04/2025 in March, exit 0. Every form of a date cell is
+    read by one rule."""
+    import openpyxl
+
+    book = openpyxl.Workbook(iso_dates=True)
+    sheet = book.active
+    sheet.title = "uk"
+    sheet.append(["Day", "Rate", "Count", "Ref"])
+    for n, day in enumerate(UK_DAYS, start=1):
+        first, second, year = (int(part) for part in day.split("/"))
+        # a month-first reading makes a date of each it can, and leaves the rest as text
+        cell = datetime(year, first, second) if first <= 12 else day
+        sheet.append([cell, 0.5, n, f"R{n}"])
+        if isinstance(cell, datetime):
+            sheet.cell(row=n + 1, column=1).number_format = "dd/mm/yyyy"
+    path = tmp_path / "iso dates é.xlsx"
+    book.save(path)
+    assert b't="d"' in __import__("zipfile").ZipFile(path).read("xl/worksheets/sheet1.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first (30/04/2025) "
+        "in a column of date cells (row 2 holds 2025-03-04): a spreadsheet that read the "
+        "dates month first makes 03/04/2025 the date 4 March and leaves 30/04/2025 as text, "
+        "so the date cells cannot be trusted")
+
+
 def test_date_cells_beside_text_dates_a_month_first_reading_would_take_load(tmp_path):
     """Date cells beside text dates load where a month-first reading cannot have made them:
     beside 01/09/2025 typed as text (which it would have made a date cell too), or where a
@@ -1223,6 +1258,31 @@ def test_a_text_cell_is_read_as_the_csv_reads_its_text(tmp_path, column, text, e
     extract, book = _text_extract(tmp_path, [{"Ref": "A1", "Day": "2025-10-01", column: text}])
     assert _loaded_or_refused(TYPED, extract) == expected  # the CSV reader, and a hand answer
     assert _loaded_or_refused(TYPED, book) == expected
+
+
+def test_a_serial_number_in_a_month_column_keeps_its_time_of_day(tmp_path):
+    """A month column refuses a date with a time of day (its month hangs on the zone), as
+    text and as a date cell; a General number cell holding the same moment as a serial day
+    (45930.979...: 23:30 on 30 September 2025) was cut to its day and counted in September,
+    exit 0. Now it is read as the date cell is; a whole serial (45930) is a date and loads."""
+    path = tmp_path / "serials é.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, TYPED_HEADER)
+    sheet.write_row(1, 0, ["A1", "2025-09-01", None, 45930 + 23.5 / 24])
+    sheet.write_row(2, 0, ["A2", "2025-09-01", None, 45930])
+    book.close()
+    assert _loaded_or_refused(TYPED, path) == (
+        "2, column 'Mon': expected a month such as 2025-09, found '2025-09-30 23:30:00', which "
+        "is a date with a time of day, and a month column takes a month or a date: declare the "
+        "column as type datetime to take each row's month from its date and time")
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, TYPED_HEADER)
+    sheet.write_row(1, 0, ["A2", "2025-09-01", None, 45930])
+    book.close()
+    assert _loaded_or_refused(TYPED, path) == [("A2", date(2025, 9, 1), None, date(2025, 9, 1),
+                                                None, None)]
 
 
 _NUMBER_LIKE = st.one_of(

@@ -277,6 +277,31 @@ def test_repeated_header_rows_and_blank_lines_are_skipped(project, cli):
         "B1", "B2"]
 
 
+@pytest.mark.parametrize("second", [
+    "Incident Ref,Date,LPA,Age range,Victims",  # the date column where it was
+    "Date,Incident Ref,LPA,Victims,Age range",  # the date column moved
+])
+@pytest.mark.parametrize("skip", [[], ["--skip-bad-rows"]])
+def test_a_header_repeated_in_another_column_order_refuses_the_file(project, cli, second,
+                                                                     skip):
+    """Two exports joined into one file, the second with its columns in another order: its
+    header row was a bad row, and with --skip-bad-rows (its refusal's hint) the rows below it
+    loaded in the first header's order, victims read from the age range (the hostile test's
+    own file: 117 where its amounts sum to 715, exit 0). The file is refused as a whole, with
+    or without --skip-bad-rows, naming the row; nothing is stored."""
+    swapped = {"Incident Ref,Date,LPA,Age range,Victims": "B3,2025-03-02,Dudley,,3\n",
+               "Date,Incident Ref,LPA,Victims,Age range": "2025-03-02,B3,Dudley,3,\n"}[second]
+    path = project / "two exports é.csv"
+    path.write_text(H + ROW_A + second + "\n" + swapped)
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "incidents", path, *skip])
+    assert result.exit_code == 3, result.output
+    assert (f"{path}, row 3: repeats the header with its columns in another order "
+            f"('{second}'): the rows below it would be read in the first header's order, "
+            "each value in another column") in " ".join(result.output.split())
+    assert snapshot(project).same_as(before)
+
+
 def test_row_numbers_count_lines_across_blank_lines_and_quoted_line_breaks(project, cli):
     # The quoted line break is in a column the dataset does not declare (a text cell of a
     # declared column may not hold one: see the control-character tests).

@@ -289,6 +289,31 @@ def test_skip_bad_rows_cannot_shrink_a_month_unnoticed(project):
     assert not list((project / "data").glob("quarantine/*"))
 
 
+def test_skip_bad_rows_cannot_leave_a_month_all_of_whose_rows_are_bad(project):
+    """A revision of September and October whose every October row is bad: the rejected
+    rows were not counted as October's, so October was not one the load replaced and its 25
+    stored rows stayed beside the revised September, exit 0. By hand: nothing is loaded, and
+    the store is as it was, with no quarantine file; with --allow-shrink too."""
+    rows = _month("2025-09", 20, "S") + [f"B{i},2025-10-{i:02d},Dudley,many,"
+                                          for i in range(1, 26)]
+    path = _extract(project, "revision.csv", rows)
+    before = snapshot(project)
+    for extra in ((), ("--allow-shrink",)):
+        result = _kpi(project, "ingest", "incidents", path, "--skip-bad-rows", *extra)
+        assert result.returncode == 3, result.stderr
+        assert ("revision.csv: every row dated 2025-10 was rejected (25 bad rows), so the 25 "
+                "rows stored for it would stay as they were") in " ".join(result.stderr.split())
+        assert snapshot(project).same_as(before)
+        assert not list((project / "data").glob("quarantine/*"))
+    # A month the store does not hold is only missing: the good months load.
+    rows = _month("2025-09", 20, "S") + [f"N{i},2025-11-{i:02d},Dudley,many,"
+                                          for i in range(1, 4)]
+    result = _kpi(project, "ingest", "incidents", _extract(project, "nov.csv", rows),
+                  "--skip-bad-rows")
+    assert result.returncode == 0, result.stderr
+    assert _stored_per_month(project) == {"2025-09": 20, "2025-10": 25}
+
+
 # --- point 8: quarantine files never overwrite each other --------------------------------
 
 

@@ -147,6 +147,9 @@ def _one_instant(wall: datetime) -> bool:
     ("Day", "R2,1/31/2025,2025-01-31 08:30,2025-01"),
     ("At", "R2,2025-01-31,01/31/2025 08:30,2025-01"),
     ("Month", "R2,2025-01-31,2025-01-31 08:30,12/31/2025"),
+    # with dashes, which kpi reads day first too (09-02-2025 read as 9 February)
+    ("Day", "R2,01-31-2025,2025-01-31 08:30,2025-01"),
+    ("At", "R2,2025-01-31,01-31-2025 08:30,2025-01"),
 ])
 def test_a_column_of_dates_written_month_first_is_refused_as_a_whole(tmp_path, column, row,
                                                                      skip_bad_rows):

@@ -97,11 +97,33 @@ def test_a_revision_naming_the_force_in_another_case_is_refused_not_added(tmp_pa
     assert first_error(result.stderr) == (
         f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
         "it, 'Kent Police' (in 2025-01..2025-12), found 'Kent police', which differs only in "
-        "case or invisible characters")
+        "case, spacing, invisible characters or leading zeros")
     assert "Hint: write it 'Kent Police' in the extract" in result.stderr
     assert snapshot(folder, "street").same_as(before)
     # Spelt as stored, it replaces October.
     _street(folder, "oct.csv", [("2025-10", "Kent Police", "Dover", 3)])
+    assert cli(["--project", folder, "ingest", "street", folder / "oct.csv"]).exit_code == 0
+    assert _figure(cli, folder, "crimes") == 36
+
+
+def test_a_revision_of_a_code_without_its_leading_zero_is_refused_not_added(tmp_path, cli):
+    """A division coded '01' in the store, its revision saved by a spreadsheet as '1': added
+    beside the original as another part, October counted twice (39 where the truth is 36),
+    exit 0. A code of digits alone is one part with or without its leading zeros; by hand, the
+    revision spelt as stored replaces October."""
+    folder = _forces(tmp_path / "p")
+    _street(folder, "div01.csv", [(m, "01", "Dover", 3) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "div01.csv"]).exit_code == 0
+    before = snapshot(folder, "street")
+    _street(folder, "oct.csv", [("2025-10", "1", "Dover", 3)])
+    result = cli(["--project", folder, "ingest", "street", folder / "oct.csv"])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
+        "it, '01' (in 2025-01..2025-12), found '1', which differs only in case, spacing, "
+        "invisible characters or leading zeros")
+    assert snapshot(folder, "street").same_as(before)
+    _street(folder, "oct.csv", [("2025-10", "01", "Dover", 3)])
     assert cli(["--project", folder, "ingest", "street", folder / "oct.csv"]).exit_code == 0
     assert _figure(cli, folder, "crimes") == 36
 
@@ -114,8 +136,8 @@ def test_two_spellings_of_one_force_in_one_load_are_refused(tmp_path, cli, varia
                               ("2025-02", variant, "Dover", 2)])
     result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
     assert result.exit_code == 3, result.output
-    assert "differ only in case or invisible characters: two spellings of one force" in (
-        first_error(result.stderr))
+    assert ("differ only in case, spacing, invisible characters or leading zeros: two "
+            "spellings of one force") in first_error(result.stderr)
     assert snapshot(folder, "street").version is None
 
 
@@ -131,8 +153,9 @@ def test_compare_or_a_breakdown_by_a_column_loads_did_not_check_refuses_two_spel
     result = cli(["--project", folder, "compare", "--by", "lpa", "--period", "2025-12"])
     assert result.exit_code == 3, result.output
     assert first_error(result.stderr) == (
-        "Error: dataset 'street', column 'lpa': 'DUDLEY' and 'Dudley' differ only in case or "
-        "invisible characters: to compare by 'lpa' would make them two parts that print alike")
+        "Error: dataset 'street', column 'lpa': 'DUDLEY' and 'Dudley' differ only in case, "
+        "spacing, invisible characters or leading zeros: to compare by 'lpa' would make them "
+        "two parts that print alike")
     by_force = cli(["--project", folder, "compare", "--by", "force", "--period", "2025-12",
                     "--format", "json"])
     assert by_force.exit_code == 0, by_force.output

@@ -253,26 +253,60 @@ def test_moving_or_removing_unique_writes_no_version_of_identical_rows(tmp_path,
 def test_moving_unique_where_other_rows_are_refused_makes_a_version(tmp_path, cli):
     """Under --skip-bad-rows a blank id is a rejected row: `unique` on `ref` rejects the row
     with no ref, on `place` the row with no LPA. One row is rejected either way, but not the
-    same one, so the stored rows differ (hand count: A1 and A3 stored, then A1 and the
-    ref-less row in January) and the load is a new version, never "Nothing changed"."""
+    same one, so the stored rows differ (hand count: A1, A3 and A4 stored, then A1 and the
+    ref-less row in January, A4 in February) and the load is a new version, never "Nothing
+    changed"."""
     folder = _project(tmp_path / "p")
     (folder / "extracts" / "incidents.csv").write_text(
         "Ref,Date,LPA,Area,Victims\n"
         "A1,2025-01-03,Dudley,North,1\n"
         ",2025-01-09,Walsall,North,2\n"
-        "A3,2025-02-14,,South,1\n", encoding="utf-8")
+        "A3,2025-02-14,,South,1\n"
+        "A4,2025-02-20,Sandwell,South,1\n", encoding="utf-8")
     _declare_unique_on(folder, "ref")
     first = cli(["--project", folder, "ingest", "incidents", "--skip-bad-rows"])
     assert first.exit_code == 0, first.output
-    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3"]
+    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3", "A4"]
     _declare_unique_on(folder, "place")
     moved = cli(["--project", folder, "ingest", "incidents", "--skip-bad-rows"])
     assert moved.exit_code == 0, moved.output
     assert "Nothing changed" not in moved.stderr, moved.stderr
     assert _versions(cli, folder) == [0, 1]
     after = snapshot(folder).rows
-    # January as the new load stores it (A1 and the ref-less row); February's A3, stored by
-    # the first load, is kept, as the new load rejects its only February row.
-    assert sorted(after["ref"].fill_null("(blank)").to_list()) == ["(blank)", "A1", "A3"]
+    # Each month as the new load stores it: January's A1 and the ref-less row, February's
+    # A4 (its A3, with no LPA, rejected). A month whose every row the load rejects is
+    # refused, not kept as stored (tests/test_hostile_overlaps.py).
+    assert sorted(after["ref"].fill_null("(blank)").to_list()) == ["(blank)", "A1", "A4"]
     assert sorted(after["place"].fill_null("(blank)").to_list()) == [
-        "(blank)", "Dudley", "Walsall"]
+        "Dudley", "Sandwell", "Walsall"]
+
+
+def test_another_sheet_of_the_same_workbook_is_another_load(tmp_path, cli):
+    """A workbook's "Revised" sheet loaded with `--sheet` after its "Original" one read
+    "Nothing changed" (the same bytes, months and counts), and the original rows stayed:
+    24 burglaries where the revised sheet holds none, exit 0. What a load read is the
+    workbook's bytes and the sheet; by hand, the revised sheet stores its two rows as
+    thefts."""
+    import openpyxl
+
+    folder = _project(tmp_path / "p é")
+    book = openpyxl.Workbook()
+    original = book.active
+    original.title = "Original"
+    revised = book.create_sheet("Revised")
+    for sheet, place in ((original, "Dudley"), (revised, "Walsall")):
+        sheet.append(["Ref", "Date", "LPA", "Area", "Victims"])
+        sheet.append(["A1", "2025-01-03", place, "North", 1])
+        sheet.append(["A2", "2025-01-09", place, "North", 2])
+    book.save(folder / "extracts" / "book.xlsx")
+    for name in ("Original", "Revised"):
+        done = cli(["--project", folder, "ingest", "incidents",
+                    str(folder / "extracts" / "book.xlsx"), "--sheet", name])
+        assert done.exit_code == 0, done.output
+        assert "Nothing changed" not in done.stderr, done.stderr
+        assert sorted(snapshot(folder).rows["place"].to_list()) == [
+            {"Original": "Dudley", "Revised": "Walsall"}[name]] * 2
+    assert _versions(cli, folder) == [0, 1]
+    again = cli(["--project", folder, "ingest", "incidents",
+                 str(folder / "extracts" / "book.xlsx"), "--sheet", "Revised"])
+    assert again.exit_code == 0 and "Nothing changed" in again.stderr, again.output

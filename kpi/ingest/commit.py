@@ -105,6 +105,42 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
                          "month really has fewer rows now")
 
 
+def _check_left_stale(project, spec: DatasetSpec, extract: Extract) -> None:
+    """Refuse a load with --skip-bad-rows where every row it holds for a stored month (or
+    month and replace_by value) was rejected: the month is not one it replaces, so its stored
+    rows would stay as they were beside the revised months. A revision whose July rows all
+    had a bad amount kept July's old classification: 48 burglaries where the revision holds
+    44, exit 0. Rows rejected count as missing (docs/guarantees.md), and a load whose bad
+    rows would empty a month is refused, with or without --allow-shrink."""
+    from kpi import store
+
+    bad = extract.bad_covered
+    if bad is None or not bad.height or extract.covered is None:
+        return
+    keys = ["month", *spec.replace_by]
+    only_bad = (bad.group_by(keys).agg(pl.col("rows").sum().alias("bad"),
+                                       pl.col(FILE).unique(maintain_order=True).alias("files"))
+                .join(extract.covered.select(keys).unique(), on=keys, how="anti",
+                      nulls_equal=True))
+    if not only_bad.height or not store.exists(project, spec.id):
+        return
+    stored = store.stored_counts(project, spec.id, only_bad.select(keys))
+    left = (only_bad.join(stored, on=keys, how="inner", nulls_equal=True)
+            .sort(keys, nulls_last=True))
+    if not left.height:
+        return
+    first = left.row(0, named=True)
+    more = (f" (and {left.height - 1} more month(s) likewise)" if left.height > 1 else "")
+    rows = "row" if first["bad"] == 1 else "rows"
+    raise DataError(f"{', '.join(first['files'])}: every row dated "
+                    f"{describe_key(first, spec.replace_by)} was rejected ({first['bad']:,} bad "
+                    f"{rows}), so the {int(first['before']):,} rows stored for it would stay as "
+                    f"they were{more}",
+                    hint="nothing was loaded; fix that month's bad rows (without "
+                         f"{flag('--skip-bad-rows')} kpi lists them) and load the extract "
+                         "again, or remove the month's rows from it to keep the stored month")
+
+
 def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
     """Refuse a database query's load whose rows start after the first day (or end before the
     last) of stored rows of its first (or last) month, where that month shrinks: the stored
@@ -197,10 +233,18 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any],
     if (before.get("spec") == provenance["spec"] and was is not None and now is not None
             and was != now and provenance["rejected"]):
         return None
-    hashes = sorted(s.get("sha256") for s in before.get("sources", []))
-    if hashes != sorted(s["sha256"] for s in provenance["sources"]):
+    # A source is what its rows are read from: the bytes, and of a workbook the sheet read
+    # (`--sheet Revised` of the workbook loaded as `--sheet Original` read "Nothing changed",
+    # and the other sheet's rows stayed, exit 0).
+    if _read_from(before.get("sources", [])) != _read_from(provenance["sources"]):
         return None
     return latest.version, was
+
+
+def _read_from(sources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What a load's rows were read from, in an order of its own: each source's hash and the
+    sheet of a workbook read ("" for any other source)."""
+    return sorted((str(s.get("sha256")), str(s.get("sheet") or "")) for s in sources)
 
 
 QUARANTINE_FIELDS = ("file", "row", "column", "reason")
@@ -355,6 +399,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         # is the one it creates, so the quarantine file's name is unique to this load.
         assert extract.covered is not None, "a staged extract records the months it covers"
         replaced = replaced_months(spec, extract.covered, before)
+        _check_left_stale(project, spec, extract)
         if not allow_shrink:
             _check_shrink(spec, replaced)
             if version > 0:

@@ -134,7 +134,17 @@ def _either(*patterns: str) -> str:
     return "(?i)" + "|".join(f"(?:{pattern[4:]})" for pattern in patterns)
 
 
-_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN)
+# What a database's export writes for a null in a text column: SQL Server Management Studio's
+# "Save Results As" and bcp write NULL. Loaded, it is a part called 'NULL', and a numerator
+# of `outcome IS NOT NULL` counted it (100.0% where half the rows have no outcome). Upper case
+# only: 'Null' may be a name.
+_NULL_SHOWN = r"(?i)^\s*(?-i:NULL)\s*$"
+
+_NULL_ROW = ("expected text, found '{}', which a database's export writes for a null value: "
+             "it would be stored as a part of that name, not as a blank (export nulls as empty "
+             "fields, or write what it stands for, such as 'Not recorded')")
+
+_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN, _NULL_SHOWN)
 
 
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
@@ -236,13 +246,28 @@ def refuse_header_below(spec: DatasetSpec, path: Path | str) -> None:
 
 
 def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFrame,
-                         mapping: dict[str, str]) -> None:
+                         mapping: dict[str, str], int96: frozenset[str] = frozenset()) -> None:
     """A typed source column must hold something the declared type can be made from: a
-    Parquet file whose 'date' column holds integers has the wrong schema, it is not data."""
+    Parquet file whose 'date' column holds integers has the wrong schema, it is not data.
+
+    A timestamp stored as INT96 has no one meaning: Spark and Hive write the UTC instant,
+    Impala the wall-clock time, and the file says neither. Read as UK wall-clock time, a
+    Spark table's summer nights lost an hour (22:30 counted at 21:30, 00:30 on 1 July in
+    June), exit 0, where the same table written as TIMESTAMP_MICROS loaded right. It is read
+    only in a column whose zone was declared (`ColumnSpec.zone_declared`), as a time in it."""
     for col in spec.columns:
         source = mapping.get(col.name)
         if source is None:
             continue
+        if source in int96 and col.type in _DATE_TYPES and not col.zone_declared:
+            raise DataError(located(path, "a timestamp stored as INT96, which Spark and Hive "
+                                          "write as the UTC instant and Impala as the "
+                                          "wall-clock time: the file does not say which",
+                                    column=source),
+                            hint="declare the dataset's time_zone in kpi.toml: \"UTC\" for a "
+                                 "file Spark or Hive wrote, the zone of its clocks for "
+                                 "Impala's (or write the column as TIMESTAMP_MICROS); nothing "
+                                 "stored was changed")
         dtype = table.schema[source]
         if dtype == pl.String or dtype == pl.Null:
             continue
@@ -310,6 +335,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     found = table.select(**asked).row(0, named=True) if asked else {}
     if state.from_csv:
         height = table.height
+        if probe and (found.get("header") or found.get("reordered")) \
+                and state.reordered is None:
+            state.reordered = _reordered_header(table, probe, cells, list(mapping.values()))
         if probe and found.get("header"):
             repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
@@ -393,6 +421,12 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     else:
         typed = typed.with_columns(failed.alias("__failed"))
     failed_rows = typed.filter(pl.col("__failed"))
+    if state.keep_bad and spec.date_parts is None:
+        # The months (and parts) rejected rows are dated in, where the date reads: a month
+        # only bad rows hold is not one the load replaces (commit._check_left_stale).
+        state.bad_keys.append(
+            failed_rows.select(dateparts.month_start(spec), *spec.replace_by).drop_nulls()
+            .group_by("month", *spec.replace_by).agg(pl.len().alias("rows")))
     if any(seen[1] is None for seen in state.commas.values()):
         _decimal_commas(failed_rows, state)
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -487,8 +521,10 @@ def _measures_unread(table: pl.DataFrame, unread: list[str], first: dict[str, st
 
 
 # A date only a month-first reading makes (1/31/2025: a month 1 and a day 31), which no UK
-# extract writes: the mark of dates written month first, as a US locale writes them.
-_MONTH_FIRST = r"^\s*(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}(?:[ T]|\s*$)"
+# extract writes: the mark of dates written month first, as a US locale writes them, with
+# slashes or with dashes (09-30-2025), each a separator kpi reads day first.
+_MONTH_FIRST = (r"^\s*(?:(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
+                r"|(?:0?[1-9]|1[0-2])-(?:1[3-9]|2\d|3[01])-\d{4})(?:[ T]|\s*$)")
 
 
 def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
@@ -518,6 +554,10 @@ def _skipped_row_probes(probe: str | None, cells: list[str]) -> dict[str, pl.Exp
     asked = {}
     if probe:
         asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
+        # a header repeated with its columns in another order holds another column's name
+        # where the probe's is (`_reordered_header`)
+        if others := [c for c in cells if c != probe]:
+            asked["reordered"] = pl.col(probe).is_in(others).any()
     if cells:
         first = pl.col(cells[0]).str.len_bytes() == 0
         asked["blank"] = (first | first.is_null()).any()
@@ -535,6 +575,23 @@ def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl
         return candidates[ROW]
     return candidates.filter(pl.all_horizontal(
         [pl.col(s).str.strip_chars() == s for s in sources]))[ROW]
+
+
+def _reordered_header(table: pl.DataFrame, probe: str, cells: list[str],
+                      sources: list[str]) -> tuple[int, str] | None:
+    """The first row (ROW, its text) holding the header's names in another order, or None:
+    two exports joined into one file, the second written with its columns in another order
+    ("N,Amount" below "Amount,N"). Read by the first header, the rows below it land in the
+    wrong columns: set aside as a bad row (--skip-bad-rows), it left them loading with amounts
+    counted as numbers of victims, exit 0. The file is refused as a whole (`stage`)."""
+    names = [c.strip() for c in cells]
+    candidates = table.filter(pl.col(probe).str.strip_chars().is_in(names))
+    for row in candidates.iter_rows(named=True):
+        written = [(row[c] or "").strip() for c in cells]
+        if sorted(written) == sorted(names) and any(
+                (row[s] or "").strip() != s.strip() for s in sources):
+            return row[ROW], ",".join(written)
+    return None
 
 
 def _without_blank_rows(table: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
@@ -703,6 +760,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, present & shown.str.contains(_TOTAL_OR_EMPTY),
                       pl.when(shown.str.contains(_TOTAL_LABEL))
                       .then(pl.format(_TOTAL_ROW, found))
+                      .when(shown.str.contains(_NULL_SHOWN))
+                      .then(pl.format(_NULL_ROW, found))
                       .otherwise(pl.format(_EMPTY_ROW, found))))
     if col.min is not None:
         rules.append((source, value < col.min,

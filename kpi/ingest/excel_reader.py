@@ -497,6 +497,12 @@ _MONTH_FIRST_HINT = ("open the CSV file in a UK locale, or with the date column 
                      "again as a date")
 
 
+# A date cell as fastexcel shows it: a serial cell "2025-03-09 00:00:00", an ISO 8601 cell
+# (`t="d"`, which the standard allows and openpyxl writes) "2025-03-09T00:00:00"; one form,
+# and one rule, for both.
+_SHOWN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
+
+
 def _dates_read_month_first(cells: pl.DataFrame, columns: set[int]
                             ) -> list[tuple[int, int, str, str]]:
     """The first text cell of each date column (indices in `cells`) that shows the column was
@@ -512,7 +518,7 @@ def _dates_read_month_first(cells: pl.DataFrame, columns: set[int]
     for column in sorted(columns):
         values = cells[:, column].to_list()
         dated = [r for r, v in enumerate(values) if r and v is not None
-                 and _SHOWN_TIME.fullmatch(v)]
+                 and _SHOWN_DATE.fullmatch(v)]
         if not dated or any(int(values[r][8:10]) > 12 for r in dated):
             continue
         typed = [(r, match) for r, v in enumerate(values) if r and v is not None
@@ -520,7 +526,8 @@ def _dates_read_month_first(cells: pl.DataFrame, columns: set[int]
         if not typed or any(int(match.group(1)) <= 12 or int(match.group(2)) > 12
                             for _, match in typed):
             continue
-        row, held = typed[0][0], str(values[dated[0]]).removesuffix(" 00:00:00")
+        held = str(values[dated[0]])[:19].replace("T", " ").removesuffix(" 00:00:00")
+        row = typed[0][0]
         found.append((row, column,
                       f"a date typed as text day first ({_show(values[row])}) in a column of "
                       f"date cells (row {dated[0] + 1} holds {_show(held)}): a spreadsheet that "
@@ -788,6 +795,7 @@ def _shows_percent(code: bytes) -> bool:
 # BIFF8 records read by _xls_percent_cells: a number format's code (FORMAT), a cell style's
 # number format (XF, numbered in the order they come), and the cells holding a number.
 _FORMAT, _XF, _NUMBER, _RK, _MULRK, _FORMULA = 0x041E, 0x00E0, 0x0203, 0x027E, 0x00BD, 0x0006
+_SHRFMLA = 0x04BC  # a shared formula's expression (`_check_xls_cells`)
 
 
 def _xls_percent_cells(stream: bytes | None, sheet: str, loaded,
@@ -954,8 +962,13 @@ def _serials_as_dates(spec: DatasetSpec, header: list[str | None], cells: pl.Dat
         serial = source.str.strip_chars().cast(pl.Float64, strict=False)
         moment = pl.lit(zero) + pl.duration(
             milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
-        shown = moment.dt.strftime("%Y-%m-%d" if kind == ColumnType.MONTH
-                                   else "%Y-%m-%d %H:%M:%S")
+        shown = moment.dt.strftime("%Y-%m-%d %H:%M:%S")
+        if kind == ColumnType.MONTH:
+            # a month column takes a date; a serial holding a time of day keeps it, and is
+            # refused as its date cell is (45930.979: 23:30 on 30 September, which a zone
+            # may put in October), where cut to its day it was counted in September
+            shown = (pl.when(moment == moment.dt.truncate("1d"))
+                     .then(moment.dt.strftime("%Y-%m-%d")).otherwise(shown))
         exprs.append(pl.when(pl.int_range(pl.len()).is_in(numbers)).then(shown)
                      .otherwise(source).alias(cells.columns[index]))
     return cells.with_columns(exprs) if exprs else cells
@@ -1129,17 +1142,27 @@ def _refuse_totals_rows(parts: _Parts, sheet: str, where: str, read: dict[str, s
 _LOGICAL = re.compile(r"\s*(?:TRUE|FALSE)\s*(?:\(\s*\))?\s*\Z", re.IGNORECASE)
 
 
-def _xls_logical(body: bytes) -> bool:
+def _xls_logical(body: bytes, at: int = 20) -> bool:
     """Whether an .xls FORMULA record's `body` is a logical constant (`_LOGICAL`): its parsed
     expression (after 20 bytes of cell, value and flags, and its length) one ptgBool, as Calc
-    writes it, or a call of TRUE() or FALSE() (ptgFunc, any class, functions 34 and 35)."""
-    if len(body) < 22:
+    writes it, or a call of TRUE() or FALSE() (ptgFunc, any class, functions 34 and 35). With
+    `at` 8, whether a SHRFMLA record's shared expression is one."""
+    if len(body) < at + 2:
         return False
-    size = struct.unpack_from("<H", body, 20)[0]
-    tokens = body[22:22 + size]
-    return ((size == 2 and tokens[0] == 0x1D)
-            or (size == 3 and tokens[0] in (0x21, 0x41, 0x61) and tokens[1:] in (b"\x22\x00",
-                                                                               b"\x23\x00")))
+    size = struct.unpack_from("<H", body, at)[0]
+    tokens = body[at + 2:at + 2 + size]
+    return ((size == 2 and len(tokens) == 2 and tokens[0] == 0x1D)
+            or (size == 3 and len(tokens) == 3 and tokens[0] in (0x21, 0x41, 0x61)
+                and tokens[1:] in (b"\x22\x00", b"\x23\x00")))
+
+
+def _xls_shared(body: bytes) -> tuple[int, int] | None:
+    """The cell (row, column) of the shared formula an .xls FORMULA record's `body` uses
+    (its expression one ptgExp), or None. Calc saves equal true/false cells one above the
+    other as one shared formula: a SHRFMLA record after the first holding the constant."""
+    if len(body) < 27 or struct.unpack_from("<H", body, 20)[0] != 5 or body[22] != 0x01:
+        return None
+    return struct.unpack_from("<HH", body, 23)
 
 
 _SUMMING = re.compile(r"\b(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
@@ -1255,6 +1278,11 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
     # The globals' BOF: verLastXLSaved, bits 8 to 11 of its fourth 32-bit word.
     by_excel = len(stream) >= 20 and (struct.unpack_from("<I", stream, 16)[0] >> 8) & 0xF > 0
     formula_cells: list[tuple[int, int]] = []
+    # the cells of a shared formula, by the cell its expression is kept with, and those cells
+    # whose shared expression is a logical constant (SHRFMLA: after rwFirst, rwLast, colFirst,
+    # colLast, a reserved byte and cUse, the expression's length and tokens)
+    shared: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    logical: set[tuple[int, int]] = set()
     first_value: int | None = None
     hidden: set[int] = set()
     valued_hidden: set[int] = set()
@@ -1270,7 +1298,14 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
         if kind not in read:
             if (kind == _FORMULA and not by_excel and size >= 4 and at <= end
                     and not _xls_logical(stream[at - size:at])):
-                formula_cells.append(pair(stream, at - size))
+                if (anchor := _xls_shared(stream[at - size:at])) is not None:
+                    shared.setdefault(anchor, []).append(pair(stream, at - size))
+                else:
+                    formula_cells.append(pair(stream, at - size))
+            if kind == _SHRFMLA and not by_excel and size >= 6 and at <= end \
+                    and _xls_logical(stream[at - size:at], 8):
+                first_row, _, first_column = struct.unpack_from("<HHB", stream, at - size)
+                logical.add((first_row, first_column))
             if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
                 row = pair(stream, at - size)[0]
                 if first_value is None:
@@ -1288,6 +1323,8 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
             count = pair(body)[0] if len(body) >= 4 else 0
             merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
                        if 2 + 8 * i + 8 <= len(body)]
+    formula_cells += [cell for anchor, cells in shared.items() if anchor not in logical
+                      for cell in cells]
     if first_value is None:
         return []
     for top, bottom, left, right in sorted(merged):

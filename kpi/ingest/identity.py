@@ -24,7 +24,7 @@ import polars as pl
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located
 from kpi.ingest.common import FILE, ROW, _show
-from kpi.text import identity_key
+from kpi.text import SPELLINGS, identity_key
 from kpi.text import normalised_text as normalised_text  # the conformer's import of the rule
 
 
@@ -53,8 +53,8 @@ def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use:
     if twice.height:
         first, second = twice["part"][0], twice["part"][1]
         raise DataError(f"dataset '{dataset_id}', column '{column}': '{_show(first)}' and "
-                        f"'{_show(second)}' differ only in case or invisible characters: to "
-                        f"{use} '{column}' would make them two parts that print alike",
+                        f"'{_show(second)}' {SPELLINGS}: to {use} '{column}' would make them "
+                        "two parts that print alike",
                         hint=f"write each {column} one way in the extracts and reload the "
                              f"months holding the other spelling; a KPI breakdown on "
                              f"'{column}' makes every load refuse a second spelling")
@@ -105,8 +105,8 @@ def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | Non
             raise DataError(
                 located(extract.files[other[FILE]],
                         f"'{_show(other[column])}' and '{_show(first[column])}' (at "
-                        f"{_where(extract, first)}) differ only in case or invisible "
-                        f"characters: two spellings of one {column}",
+                        f"{_where(extract, first)}) {SPELLINGS}: two spellings of one "
+                        f"{column}",
                         row=_row(extract, other), column=column),
                 hint=f"write each {column} one way in the extracts: kpi would count them as "
                      "two, and print them alike")
@@ -127,8 +127,8 @@ def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | Non
             raise DataError(
                 located(extract.files[found[FILE]],
                         f"expected {column} as the store holds it, '{_show(found['__stored'])}' "
-                        f"(in {months}), found '{_show(found[column])}', which differs only "
-                        "in case or invisible characters",
+                        f"(in {months}), found '{_show(found[column])}', which "
+                        f"{SPELLINGS.replace('differ ', 'differs ', 1)}",
                         row=_row(extract, found), column=column),
                 hint=f"write it '{_show(found['__stored'])}' in the extract"
                      + ("" if replace_by else ", or load the months holding the stored "

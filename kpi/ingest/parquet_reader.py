@@ -42,6 +42,11 @@ def _parquet_batches(path: Path, survey: _Survey,
     try:
         parquet = pq.ParquetFile(str(path))
         total = parquet.metadata.num_rows
+        # The columns stored as INT96 timestamps, whose meaning the writer decides
+        # (`conform._check_parquet_types`): Arrow reads them as timestamps without a zone.
+        state.int96 = frozenset(parquet.schema.column(i).path
+                                for i in range(len(parquet.schema))
+                                if parquet.schema.column(i).physical_type == "INT96")
     except (Exception, pl.exceptions.PanicException) as exc:
         raise unreadable(exc) from None
     if total == 0:

@@ -84,6 +84,9 @@ class Extract:
     sources: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     covered: pl.DataFrame | None = None
+    # As `covered`, of the rows --skip-bad-rows rejected, where their dates read (None
+    # without any): a stored month only they hold would be left as it was.
+    bad_covered: pl.DataFrame | None = None
     files: list[str] = field(default_factory=list)  # FILE index -> the file's path
     numberings: dict[str, Numbering] = field(default_factory=dict)
     # the file's path -> the file as messages name it (a workbook's with its sheet)
@@ -184,7 +187,7 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
            sheet: str | None, progress: Progress | None) -> Extract:
     folder = sink.folder
     extract = Extract(rows=0, rejected=pl.DataFrame())
-    rejected, covered = [], []
+    rejected, covered, bad_covered = [], [], []
     seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
     for source in paths:
         query = source if isinstance(source, Query) else None
@@ -250,6 +253,16 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                     f"{read}", row=number[0], column=_show(column)),
                     hint="export the numbers with a decimal point and no separator between "
                          "thousands (1500, 1.5), in a UK locale; nothing was loaded")
+        if state.reordered is not None:
+            row, text = state.reordered
+            number = numbering(pl.Series(ROW, [row])).item()
+            raise DataError(located(state.where, f"repeats the header with its columns in "
+                                                 f"another order ('{_show(text)}'): the rows "
+                                                 "below it would be read in the first header's "
+                                                 "order, each value in another column",
+                                    row=number),
+                            hint="split the file where the header repeats and load the parts "
+                                 f"together with {flag('--parts')}; nothing was loaded")
         if state.month_first is not None:
             row, column, text = state.month_first
             number = numbering(pl.Series(ROW, [row])).item()
@@ -295,8 +308,12 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                                     "rejected": state.bad_count,
                                     **({"sheet": sheet_read} if excel else {})})
         covered.append(state.covered())
+        if state.bad_keys:
+            bad_covered.append(state.covered(bad=True))
     keys = pl.concat(covered, how="vertical")
     extract.covered = keys
+    if bad_covered:
+        extract.bad_covered = pl.concat(bad_covered, how="vertical_relaxed")
     if not parts:
         _check_overlap(spec, keys)
     names = [Path(s.label) if isinstance(s, Query) else s for s in paths]
@@ -342,6 +359,9 @@ class _FileState:
     bad_frames: list[pl.DataFrame] = field(default_factory=list)
     bad_count: int = 0
     counts: list[pl.DataFrame] = field(default_factory=list)
+    # Of kept bad rows (--skip-bad-rows), each (month, replace_by value...) their dates read
+    # as, with the count: `Extract.bad_covered`.
+    bad_keys: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
     bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
     # The text columns of the batch the reader last handed out whose bytes it found all printable
@@ -358,6 +378,11 @@ class _FileState:
     commas: dict[str, list[tuple[int, str] | None]] = field(default_factory=dict)
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
     month_first: tuple[int, str, str] | None = None
+    # A Parquet file's columns stored as INT96 timestamps (parquet_reader).
+    int96: frozenset[str] = frozenset()
+    # The first row repeating the header in another column order (conform._reordered_header):
+    # ROW, its text.
+    reordered: tuple[int, str] | None = None
     # The first caption of a pivot table's measure in each column not read
     # (conform._measures_unread).
     captions: dict[str, str] = field(default_factory=dict)
@@ -383,7 +408,7 @@ class _FileState:
             self.mapping = _match_columns(self.spec, self.where, table.columns, self.warnings,
                                           1 if self.from_csv else None)
             if not self.from_csv:
-                _check_parquet_types(self.spec, self.where, table, self.mapping)
+                _check_parquet_types(self.spec, self.where, table, self.mapping, self.int96)
             else:
                 self.layout = PivotLayout(self.spec, self.mapping, table.columns,
                                           self.measured)
@@ -431,12 +456,15 @@ class _FileState:
         bad = pl.concat(self.bad_frames, how="diagonal_relaxed")
         return bad.with_columns(numbering(bad[ROW]))
 
-    def covered(self) -> pl.DataFrame:
+    def covered(self, bad: bool = False) -> pl.DataFrame:
+        """Each (month, replace_by value...) the file's good rows hold, with their count and
+        the file; with `bad`, those its kept bad rows are dated in."""
         keys = ["month", *self.spec.replace_by]
         schema = {k: pl.String for k in keys}
         schema.update({k: v for k, v in polars_schema(self.spec).items() if k in keys})
-        counts = (pl.concat(self.counts, how="vertical").with_columns(MONTH_TEXT)
-                  if self.counts else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
+        frames = self.bad_keys if bad else self.counts
+        counts = (pl.concat(frames, how="vertical").with_columns(MONTH_TEXT)
+                  if frames else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
         return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
 
