@@ -2505,6 +2505,16 @@ def _build_checks(raw: list[Any], problems: _Problems, kpi_ids: set[str]) -> lis
                 problems.add(where, "total/parts", f"'{ref}' is not a KPI", *needles)
         if len(item.get("parts", [])) < 2:
             problems.add(where, "parts", "name at least two KPIs", *needles)
+        # A part named twice (a copy-paste slip for another) is added twice, and the total
+        # named among its own parts adds it to itself: `parts = ["a", "a", "b"]` passed
+        # "48 + 48 + 24 = 120" with part c never reconciled, exit 0.
+        listed = [str(p) for p in item.get("parts", [])]
+        if (twice := next((p for n, p in enumerate(listed) if p in listed[:n]), None)):
+            problems.add(where, "parts", f"names '{twice}' twice: each part is added once",
+                         *needles)
+        elif item.get("total") in listed:
+            problems.add(where, "parts", f"names the total '{item['total']}' as one of its "
+                         "parts", *needles)
         tolerance = item.get("tolerance", 0.0)
         if problems.out_of_bounds("checks.tolerance", tolerance, where, "tolerance", *needles):
             tolerance = 0.0

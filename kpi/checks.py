@@ -276,12 +276,19 @@ def _summed(check: Check, total: Part, parts: Sequence[Part]) -> WindowSum:
     summed_value, difference = total_less_parts(total.value, part_values)
     passed = abs(difference) <= check.tolerance
     summed = " + ".join(_figure(v) for v in part_values)
-    if passed:
+    # Said which way round: "a difference of -235" left a reader to work out whether the
+    # parts or the total was the larger.
+    more = "more" if difference < 0 else "less"
+    if passed and difference == 0:
         message = f"{summed} = {_figure(total.value)} ({total.window})"
+    elif passed:
+        # within the tolerance, never written as equal: "16 + 1,440 = 1,468" beside a
+        # difference of 12
+        message = (f"{summed} = {_figure(summed_value)}, "
+                   f"{_figure(abs(difference), shown=True)} {more} than the total of "
+                   f"{_figure(total.value)} ({total.window}), within the tolerance of "
+                   f"{_figure(check.tolerance)}")
     else:
-        # Said which way round: "a difference of -235" left a reader to work out whether
-        # the parts or the total was the larger.
-        more = "more" if difference < 0 else "less"
         message = (f"parts sum to {_figure(summed_value)} ({summed}), "
                    f"{_figure(abs(difference), shown=True)} {more} than the total of "
                    f"{_figure(total.value)} ({total.window})")
@@ -341,9 +348,10 @@ def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
     out = [CheckResult(f"quality_{r.kpi.id}", r.kpi.title, CheckKind.QUALITY, False,
                        f"'{r.kpi.id}': {'; '.join(r.quality)}")
            for r in results if r.quality]
-    # Said of the KPIs that have rows to check: with none (an empty store, a period before
-    # the data), "checked" would claim a check that read nothing.
-    held = sum(r.status != engine.Outcome.NO_DATA for r in results)
+    # Said of the KPIs that have rows to check, those with a current window: with none (an
+    # empty store, a period before the data), "checked" would claim a check that read
+    # nothing; a KPI of no status for want of its comparison window had its rows checked.
+    held = sum(r.current is not None for r in results)
     checked = (f"{held} of {len(live)} live KPIs' rows checked" if held
                else f"no rows to check for the {len(live)} live KPIs")
     return out or [CheckResult("quality", "No data-quality note on any KPI", CheckKind.QUALITY,

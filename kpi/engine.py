@@ -1695,17 +1695,22 @@ def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[s
     month's counts."""
     named, around = _spans(step)
     notes = []
-    shares = {m: got[column] / got["__rows"] for m, got in months.items()}
+    # Shares and thresholds as exact fractions (the thresholds as written): in floats, 7 of
+    # 20 blank against a median of 2 of 20 was a jump of 0.24999999999999997, not the 0.25
+    # `blank_jump` flags, and the check passed, exit 0.
+    shares = {m: Fraction(got[column], got["__rows"]) for m, got in months.items()}
     blanks = sum(months[m][column] for m in inside)
     rows = sum(months[m]["__rows"] for m in inside)
+    jump, mostly = as_written(limits.blank_jump), as_written(limits.mostly_blank)
     for month in inside:
         rest = [share for m, share in shares.items() if m != month]
         share = shares[month]
-        if rest and share - _median(rest) >= limits.blank_jump:
-            notes.append(f"column '{column}' is blank on {fixed(share * 100, 1)}% of the rows of "
-                         f"{named(month)} (a median of {fixed(_median(rest) * 100, 1)}% in the "
-                         f"{around} around it)")
-    if rows and blanks / rows >= limits.mostly_blank:
+        if rest and share - _median(rest) >= jump:
+            notes.append(f"column '{column}' is blank on {fixed(float(share * 100), 1)}% of the "
+                         f"rows of {named(month)} (a median of "
+                         f"{fixed(float(_median(rest) * 100), 1)}% in the {around} around "
+                         "it)")
+    if rows and Fraction(blanks, rows) >= mostly:
         share = fixed(quotient(blanks, rows, 100), 1)
         notes.append(f"column '{column}' is blank on {share}% of the rows in {window.label}")
     return notes
@@ -1717,21 +1722,26 @@ def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any
     named, around = _spans(step)
     notes = []
     for month in inside:
-        rest: list[float] = [got["__rows"] for m, got in months.items() if m != month]
+        rest: list[int] = [got["__rows"] for m, got in months.items() if m != month]
         if not rest:
             continue
         usual, rows = _median(rest), months[month]["__rows"]
-        if rows < limits.row_ratio * usual or rows * limits.row_ratio > usual:
+        # exactly, the ratio as written: 0.14 × 50 is 7, where the float 7.000000000000001
+        # flagged a month of 7 rows as under it
+        ratio = as_written(limits.row_ratio)
+        if rows < ratio * usual or rows * ratio > usual:
             notes.append(f"{named(month)} holds {rows:,} row{'' if rows == 1 else 's'}, "
-                         f"against a median of {fixed(usual, 0, True)} in the {around} around "
-                         "it")
+                         f"against a median of {fixed(float(usual), 0, True)} in the {around} "
+                         "around it")
     return notes
 
 
-def _median(values: list[float]) -> float:
+def _median(values: Sequence[Fraction | int]) -> Fraction:
+    """The median of counts or shares, exactly."""
     ordered = sorted(values)
     middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return Fraction(ordered[middle] if len(ordered) % 2
+                    else Fraction(ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def series_start(kpi: KpiDef, end: Month, months: int) -> Month:

@@ -3602,23 +3602,31 @@ def _table_value(measured, kpi: KpiDef, show_window: bool,
 
 
 def _change_measure(result: KpiResult) -> tuple:
-    """What `_change_size` measures a change in: percentage points, per cent, or the KPI's
-    own unit (and its words)."""
+    """What `_change_size` measures a change in, as `change_words` says it: percentage
+    points, per cent, or the KPI's own unit (and its words), as a count on a base below
+    SMALL_BASE is said ("an increase of 4"): ranked by its 33.3%, it was named the largest
+    change beside a row of +240."""
     change = result.change
     assert change is not None, "only a KPI with a change is ranked by it"
     if change.points is not None:
         return ("points",)
-    if change.percent is not None:
+    before = result.comparison.value if result.comparison is not None else None
+    if change.percent is not None and not _small_base(result.kpi, before):
         return ("percent",)
     return ("absolute", result.kpi.unit, result.kpi.unit_label)
 
 
-def _change_size(result: KpiResult) -> float:
+def _change_size(result: KpiResult) -> Decimal:
+    """The size of a change as `change_words` prints it (a % to one place, points and
+    amounts to the places of the KPI's changes): to one place always, 3.01 and 3.04 points
+    read as a tie, and the first row was named the larger."""
     change = result.change
     assert change is not None, "only a KPI with a change is ranked by it"
-    size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
-                0.0)
-    return float(render.rounded(abs(size), 1))
+    measure = _change_measure(result)[0]
+    size = {"points": change.points, "percent": change.percent,
+            "absolute": change.absolute}[measure]
+    assert size is not None, "the measure is one the change has"
+    return render.rounded(abs(size), 1 if measure == "percent" else render.change_digits(result))
 
 
 def _and_list(items: list[str]) -> str:

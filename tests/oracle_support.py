@@ -2676,16 +2676,18 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
     inside = [m for m in range(window[0], window[1] + 1) if m in rows]
     notes = set()
     if reads_minutes and inside:
-        share = {m: blanks[m] / rows[m] for m in rows}
+        # shares and thresholds exactly: 7 of 20 against 2 of 20 is a jump of 0.25
+        share = {m: Fraction(blanks[m], rows[m]) for m in rows}
         for m in inside:
             rest = [s for other, s in share.items() if other != m]
-            if rest and share[m] - _middle(rest) >= QUALITY["blank_jump"]:
-                notes.add(f"column 'minutes' is blank on {excel_text(share[m] * 100, 1)}% of "
-                          f"the rows of {text(m)} (a median of "
-                          f"{excel_text(_middle(rest) * 100, 1)}% in the months around it)")
+            if rest and share[m] - _middle(rest) >= written(QUALITY["blank_jump"]):
+                notes.add(f"column 'minutes' is blank on {excel_text(float(share[m] * 100), 1)}% "
+                          f"of the rows of {text(m)} (a median of "
+                          f"{excel_text(float(_middle(rest) * 100), 1)}% in the months around "
+                          "it)")
         total, empty = sum(rows[m] for m in inside), sum(blanks[m] for m in inside)
-        if total and empty / total >= QUALITY["mostly_blank"]:
-            notes.add(f"column 'minutes' is blank on {excel_text(empty / total * 100, 1)}% "
+        if total and Fraction(empty, total) >= written(QUALITY["mostly_blank"]):
+            notes.add(f"column 'minutes' is blank on {excel_text(float(empty / total * 100), 1)}% "
                       f"of the rows in {label}")
     # a quarterly dataset's row is its quarter's (stored at its first month): named by its
     # months, among the quarters around it
@@ -2695,10 +2697,11 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
         rest = [n for other, n in rows.items() if other != m]
         if not rest:
             continue
-        usual = _middle(rest)
-        if rows[m] < QUALITY["row_ratio"] * usual or rows[m] * QUALITY["row_ratio"] > usual:
+        usual = Fraction(_middle(rest))  # of whole numbers: a whole or a half, exactly
+        ratio = written(QUALITY["row_ratio"])
+        if rows[m] < ratio * usual or rows[m] * ratio > usual:
             notes.add(f"{named(m)} holds {rows[m]:,} row{'' if rows[m] == 1 else 's'}, "
-                      f"against a median of {excel_text(usual, 0, grouping=True)} in the "
+                      f"against a median of {excel_text(float(usual), 0, grouping=True)} in the "
                       f"{around} around it")
     return notes
 

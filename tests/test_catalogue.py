@@ -704,3 +704,17 @@ def test_a_column_each_rows_month_is_read_from_may_not_be_left_out(tmp_path, cli
         assert (f"kpi.toml:{line}: dataset 'crimes', key 'columns.{column}.required': must be "
                 "true: each row's month is read from this column, so an extract cannot leave "
                 "it out") in result.output
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    ('["k2", "k2", "k3"]', "check 'c', key 'parts': names 'k2' twice: each part is added once"),
+    ('["k1", "k2"]', "check 'c', key 'parts': names the total 'k1' as one of its parts"),
+])
+def test_a_check_adds_each_part_once_and_never_its_total(tmp_path, parts, expected):
+    """`parts = ["a", "a", "b"]`, a copy-paste slip for part c, passed "48 + 48 + 24 = 120"
+    with c never reconciled, exit 0: a part named twice, or the total named as a part, is
+    refused naming it."""
+    kpis = "".join(f'\n[[kpis]]\nid = "{k}"\ntitle = "{k}"\npriority = "p"\nkind = "count"\n'
+                   'dataset = "crimes"\n' for k in ("k1", "k2", "k3"))
+    found = problems(tmp_path, kpis + f'\n[[checks]]\nid = "c"\ntotal = "k1"\nparts = {parts}\n')
+    assert [line.split(": ", 1)[1] for line in found] == [expected], found

@@ -125,6 +125,16 @@ def test_a_mismatch_says_which_is_the_larger(tmp_path):
                              "(year ending March 2025); 36 + 24 = 60 (year ending March 2024)")
 
 
+def test_a_pass_within_the_tolerance_never_reads_as_equal(tmp_path):
+    """A total 5 over its parts, with a tolerance of 5, passes: it read "36 + 24 = 65", a sum
+    that is false, beside a difference of 5 in its JSON. By hand: 36 + 24 is 60."""
+    check = run_checks(_project(tmp_path, total_extra=5, tolerance=5), PERIOD).results[0]
+    assert check.passed and check.difference == 5
+    assert check.message.startswith(
+        "36 + 24 = 60, 5 less than the total of 65 (year ending March 2025), within the "
+        "tolerance of 5; ")
+
+
 def test_parts_that_add_up_now_but_not_in_the_comparison_window_fail(tmp_path):
     """Each change printed is made from the comparison window's figure too: parts adding up
     over the current window and not over the comparison window fail, and say which window

@@ -2016,7 +2016,10 @@ class OracleMachine(RuleBasedStateMachine):
         "Completeness per part"): a month that a force holding rows elsewhere in the months
         shown does not hold has no value, and a month every such force holds has the whole
         month's; a rolling year has the figure the summary gives the window of its 12 months
-        (none where a force holding rows in the year lacks one of its months)."""
+        (none where a force holding rows in the year lacks one of its months), and none where
+        a force holding rows in the months shown (or the year) holds none in some of its
+        months: beside the later years it would add fewer forces (a force never loaded for
+        2024 left the year ending December 2024 at the other's figure, beside both)."""
         if self.oracle.dataset_of(k) != "inc" or self.model.parts("inc") == [None] \
                 or self.ambiguous:
             return
@@ -2043,7 +2046,11 @@ class OracleMachine(RuleBasedStateMachine):
             year = (m - 11, m)
             gaps = self.oracle.part_gaps(k, year, None)
             assert gaps is not None
-            want = None if gaps[0] else self.oracle.value(k, year)
+            fewer = set(range(year[0], year[1] + 1)) & self._partial_months(
+                "inc", range(min(year[0], shown.start), shown.stop))
+            want = None if gaps[0] or fewer else self.oracle.value(k, year)
+            if fewer and not gaps[0]:
+                STATS["show: rolling years adding fewer forces than the months shown"] += 1
             STATS["show: rolling years of forces checked exactly"] += 1
             if want is not None and lead & set(range(year[0], year[1] + 1)):
                 STATS["show: rolling years with a figure beside a force only before them"] += 1

@@ -1199,3 +1199,29 @@ def test_a_baseline_after_the_current_window_gives_no_change(cli, tmp_path):
     assert ("**Police officer headcount.** As of January 2024 the figure was 8,117; no "
             "comparison can be made") in text
     assert "up 0.2% from 8,102" not in text
+
+
+def test_a_quality_threshold_is_met_exactly_at_its_edge():
+    """The checks' thresholds are compared with the months' shares exactly, as written: 7 of
+    20 blank against a median of 2 of 20 is a jump of 25 points, which the default
+    `blank_jump` of 0.25 flags (in floats 0.24999999999999997, and `kpi check` passed, exit
+    0); and 7 rows against a median of 50 is not under a `row_ratio` of 0.14 (in floats 0.14
+    × 50 is 7.000000000000001, and the month was flagged)."""
+    from types import SimpleNamespace
+
+    from kpi.engine import _column_flags, _row_flags
+    from kpi.periods import Window
+
+    limits = SimpleNamespace(blank_jump=0.25, mostly_blank=0.5, row_ratio=0.14)
+    months = {f"2025-{m:02d}": {"cat": 7 if m == 3 else 2, "__rows": 20} for m in range(1, 13)}
+    window = Window.year_ending(Month.parse("2025-12"))
+    assert _column_flags(months, "cat", list(months), window, limits) == [
+        "column 'cat' is blank on 35.0% of the rows of 2025-03 (a median of 10.0% in the "
+        "months around it)"]
+    months["2025-03"]["cat"] = 6  # 30% against 10%: 20 points, under the jump
+    assert _column_flags(months, "cat", list(months), window, limits) == []
+    rows = {f"2025-{m:02d}": {"__rows": 7 if m == 3 else 50} for m in range(1, 13)}
+    assert _row_flags(rows, list(rows), limits) == []
+    rows["2025-03"]["__rows"] = 6
+    assert _row_flags(rows, list(rows), limits) == [
+        "2025-03 holds 6 rows, against a median of 50 in the months around it"]

@@ -328,3 +328,64 @@ def test_a_tables_largest_change_is_named_only_among_changes_measured_alike(cli,
     else:
         assert ("The largest change was for Calls answered quickly, an increase of 6.0 "
                 "percentage points.") in paper, paper
+
+
+LARGEST = """
+[project]
+name = "Largest"
+baseline = "2024-03"
+
+[datasets.m]
+date = "month"
+[datasets.m.columns]
+month = "month"
+a_num = "int"
+b_num = "int"
+den = "int"
+c_n = "int"
+d_n = "int"
+
+[[priorities]]
+id = "one"
+title = "Priority One"
+""" + "".join(f"""
+[[kpis]]
+id = "{kpi_id}"
+title = "{title}"
+priority = "one"
+kind = "{kind}"
+dataset = "m"
+{keys}
+better = "higher"
+table = "{table}"
+""" for kpi_id, title, kind, keys, table in (
+    ("rate_a", "Rate A", "rate", 'numerator = "a_num"\ndenominator = "den"\ndecimals = 2',
+     "Rates"),
+    ("rate_b", "Rate B", "rate", 'numerator = "b_num"\ndenominator = "den"\ndecimals = 2',
+     "Rates"),
+    ("count_c", "Count C", "count", 'value = "c_n"', "Counts"),
+    ("count_d", "Count D", "count", 'value = "d_n"', "Counts")))
+
+
+def test_a_tables_largest_change_is_the_largest_as_its_rows_print_it(cli, tmp_path):
+    """Two rates of two decimals, up 3.01 and 3.04 points (by hand: 50.00% to 53.01% and
+    53.04%), read as a tie at one place, and the first was named the largest; and a count on
+    a base below 50, said "an increase of 4" (its 33.3% ranked), was named the largest beside
+    a count up 240 (20.0%). The largest is the largest as the table prints it, and changes
+    said in other measures are not ranked together."""
+    (tmp_path / "kpi.toml").write_text(LARGEST, encoding="utf-8")
+    lines = ["month,a_num,b_num,den,c_n,d_n"]
+    for index in range(30):  # 2023-04 .. 2025-09
+        year, month = 2023 + (index + 3) // 12, (index + 3) % 12 + 1
+        now = (year, month) >= (2024, 10)
+        lines.append(f"{year}-{month:02d},{5301 if now else 5000},{5304 if now else 5000},"
+                     f"10000,{(2 if month <= 4 else 1) if now else 1},{120 if now else 100}")
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "m", tmp_path / "m.csv"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    done = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                "--output", out])
+    assert done.exit_code == 0, done.output
+    paper = " ".join(out.read_text(encoding="utf-8").split())
+    assert "The largest change was for Rate B, an increase of 3.04 percentage points." in paper
+    assert "The largest change was for Count" not in paper, paper
