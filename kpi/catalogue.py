@@ -160,11 +160,6 @@ class ColumnSpec:
     # The zone a datetime column's times without an offset are written in (an IANA name): the
     # column's own `time_zone`, else its dataset's, else the UK's.
     time_zone: str = UK
-    # Whether a `time_zone` was written for it (its own or its dataset's), not taken as the
-    # UK's: a Parquet INT96 timestamp, a UTC instant from Spark and a wall-clock time from
-    # Impala, is read only where it was (`kpi.ingest.conform._check_parquet_types`). Out of
-    # the repr, so out of the declaration's fingerprint: the zone itself is in it.
-    zone_declared: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -1777,9 +1772,7 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                                       required=required,
                                       min=least, pattern=pattern,
                                       label=str(col_table.get("label", "")),
-                                      time_zone=own if ctype == ColumnType.DATETIME else UK,
-                                      zone_declared=("time_zone" in spec
-                                                     or "time_zone" in col_table)))
+                                      time_zone=own if ctype == ColumnType.DATETIME else UK))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue

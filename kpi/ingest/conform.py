@@ -250,24 +250,27 @@ def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFram
     """A typed source column must hold something the declared type can be made from: a
     Parquet file whose 'date' column holds integers has the wrong schema, it is not data.
 
-    A timestamp stored as INT96 has no one meaning: Spark and Hive write the UTC instant,
-    Impala the wall-clock time, and the file says neither. Read as UK wall-clock time, a
-    Spark table's summer nights lost an hour (22:30 counted at 21:30, 00:30 on 1 July in
-    June), exit 0, where the same table written as TIMESTAMP_MICROS loaded right. It is read
-    only in a column whose zone was declared (`ColumnSpec.zone_declared`), as a time in it."""
+    A timestamp stored as INT96 has no one meaning: Spark, Hive and pyarrow write the UTC
+    instant of a zoned time, Impala and pyarrow's naive times the wall-clock time, and the
+    file says neither. Read as UK wall-clock time, a Spark table's summer nights lost an hour
+    (22:30 counted at 21:30, 00:30 on 1 July in June), exit 0, where the same table written as
+    TIMESTAMP_MICROS loaded right; read in a declared zone, a zoned column's instants were an
+    hour out all summer (found by the readers' oracle, tests/test_readers_agree.py). A
+    dataset's `time_zone` says how its sources write wall-clock times, not which of the two
+    an INT96 column holds, so it is refused whatever is declared."""
     for col in spec.columns:
         source = mapping.get(col.name)
         if source is None:
             continue
-        if source in int96 and col.type in _DATE_TYPES and not col.zone_declared:
+        if source in int96 and col.type in _DATE_TYPES:
             raise DataError(located(path, "a timestamp stored as INT96, which Spark and Hive "
                                           "write as the UTC instant and Impala as the "
                                           "wall-clock time: the file does not say which",
                                     column=source),
-                            hint="declare the dataset's time_zone in kpi.toml: \"UTC\" for a "
-                                 "file Spark or Hive wrote, the zone of its clocks for "
-                                 "Impala's (or write the column as TIMESTAMP_MICROS); nothing "
-                                 "stored was changed")
+                            hint="write the column as a timestamp that says which (Spark: set "
+                                 "spark.sql.parquet.outputTimestampType to TIMESTAMP_MICROS; "
+                                 "pyarrow: leave use_deprecated_int96_timestamps off), or "
+                                 "export the extract as CSV; nothing stored was changed")
         dtype = table.schema[source]
         if dtype == pl.String or dtype == pl.Null:
             continue
