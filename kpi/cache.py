@@ -81,16 +81,31 @@ def plan(args: list[str]) -> dict[str, Any] | None:
     return {"key": key, "dir": cache_dir, "explicit": explicit, "args": args}
 
 
+ANSWERING_LIBRARIES = ("polars", "deltalake", "pyarrow", "typer", "rich")
+
+
 def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     from kpi import __version__
-    from kpi.catalogue import code_fingerprint, find_project_file
+    from kpi.catalogue import (
+        _project_path,
+        code_fingerprint,
+        find_project_file,
+        installed_version,
+    )
 
+    # The project file's folder as the catalogue takes it, not through its links: a
+    # kpi.toml linked from another project's folder reads the data beside the link
+    # (`cur -> B`, `B/kpi.toml -> ../A/kpi.toml`: resolved, the key read A's tables, and
+    # B's summary was answered with A's figures, exit 0).
     path, bundled = find_project_file(explicit)
-    path = path.resolve()
+    path = path.absolute()
     text = path.read_bytes()
     raw = tomllib.loads(text.decode("utf-8-sig"))
     data_dir = data_dir_of(path, raw, bundled)
-    inputs = [file_digest(path.parent / str(kpi["weights"]))
+    # Each weights file as the catalogue names it (a backslash a folder separator, as
+    # copied from Windows): read as written, 'reference\weights.csv' was no file on Linux,
+    # its digest always None, and an edited weights file was answered from the cache.
+    inputs = [file_digest(path.parent / _project_path(str(kpi["weights"])))
               for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
     from kpi.store import table_state
 
@@ -104,9 +119,13 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     parts = {
         "args": args, "cwd": os.getcwd(), "env": sorted(environment.items()),
         "terminal": terminal, "stderr_terminal": messages_terminal, "width": width,
-        "project": str(path),
+        "project": str(path), "resolved": str(path.resolve()), "data": str(data_dir),
         "project_sha256": hashlib.sha256(text).hexdigest(), "inputs": inputs,
         "versions": versions, "kpi": __version__, "code": code_fingerprint(),
+        # the libraries that compute and read the figures, and Python: an upgrade of one
+        # may change an answer, which is then computed again (read without importing them)
+        "libraries": [installed_version(name) for name in ANSWERING_LIBRARIES],
+        "python": sys.version,
     }
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return key, data_dir / CACHE_FOLDER
@@ -157,8 +176,10 @@ def read(plan: dict[str, Any]) -> dict[str, Any] | None:
         entry = json.loads((plan["dir"] / f"{plan['key']}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(entry, dict) or not {"stdout", "stderr", "code"} <= set(entry):
-        return None
+    if not isinstance(entry, dict) or not {"stdout", "stderr", "code"} <= set(entry) or not (
+            isinstance(entry["stdout"], str) and isinstance(entry["stderr"], str)
+            and type(entry["code"]) is int):
+        return None  # not an answer kpi wrote: asked again
     return entry
 
 

@@ -1631,7 +1631,12 @@ def stands_for(value: float) -> Fraction:
     lo = (Fraction(math.nextafter(x, 0.0)) + Fraction(x)) / 2
     hi = (Fraction(x) + Fraction(math.nextafter(x, math.inf))) / 2
     simplest = _simplest_between(lo, hi)
-    return simplest if simplest.denominator < QUOTIENT_DENOMINATORS else written(x)
+    # A decimal as short (a float past 2**53, where whole numbers fill the interval, is the
+    # whole number its digits write, 115294456303693910000000) is the figure as written.
+    shortest = written(x)
+    if shortest.denominator <= simplest.denominator:
+        return shortest
+    return simplest if simplest.denominator < QUOTIENT_DENOMINATORS else shortest
 
 
 QUOTIENT_DENOMINATORS = 10**7

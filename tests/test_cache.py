@@ -234,10 +234,16 @@ weight_key = "offence"
 """
 
 
-def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replayed(tmp_path):
+@pytest.mark.parametrize("named", ["reference/weights.csv", "reference\\weights.csv"])
+def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replayed(tmp_path,
+                                                                                  named):
+    """Also where kpi.toml names it with a backslash, as copied from Windows (a folder
+    separator on every system): the key read 'reference\\weights.csv' as a file's name, no
+    file on Linux, and an edited weights file was answered from the cache, exit 0."""
     root = tmp_path / "weighted"
     (root / "reference").mkdir(parents=True)
-    (root / "kpi.toml").write_text(WEIGHTED, encoding="utf-8")
+    (root / "kpi.toml").write_text(WEIGHTED.replace('"reference/weights.csv"', f"'{named}'"),
+                                   encoding="utf-8")
     weights = root / "reference" / "weights.csv"
     weights.write_text("offence,days\nrobbery,365\nburglary,40\n", encoding="utf-8")
     months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
@@ -258,6 +264,41 @@ def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replaye
     code, out, imported = kpi(*args)
     assert (code, imported) == (0, True)
     assert harm(out) == 12 * 399
+
+
+def test_a_project_reached_through_a_moved_link_is_not_answered_with_anothers_figures(
+        project, tmp_path):
+    """Project B shares A's kpi.toml (a link to it) and holds its own data; `cur` links to A,
+    then to B. The key took the data folder beside the link's target (A's), so B's summary
+    through `cur` was answered with A's figures, exit 0. By hand: B holds every row but the
+    knife crimes of A, so its knife crime count is 0."""
+    b = tmp_path / "B"
+    b.mkdir()
+    (b / "kpi.toml").symlink_to(project / "kpi.toml")
+    extract, _ = _extract_without_knives(tmp_path)
+    assert kpi_here("--project", b, "ingest", "crimes", extract)[0] == 0
+    cur = tmp_path / "cur"
+    cur.symlink_to(project)
+    args = ("--project", cur, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi_here(*args)[1]) == 95
+    assert kpi(*args)[2] is False  # replayed: the link unchanged
+    cur.unlink()
+    cur.symlink_to(b)
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert knife_count(out) == 0
+
+
+def test_an_entry_kpi_did_not_write_is_asked_again(project):
+    """An answer whose exit code is no whole number was replayed, then a traceback
+    (`int(None)`), exit 1: an entry of any other shape is a miss."""
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi_here(*args)[1]) == 95
+    (entry,) = (project / "data" / ".cache").glob("*.json")
+    stored = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**stored, "code": None}), encoding="utf-8")
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True) and knife_count(out) == 95
 
 
 # Loads the project in a fresh process and says whether sqlglot (the expression checker) ran.
