@@ -216,6 +216,25 @@ def test_corrupt_parquet_is_rejected(project, cli):
     assert snapshot(project).version == before.version + 1
 
 
+def test_a_parquet_file_holding_a_column_name_twice_says_so(project, cli):
+    """Two columns of one name (pyarrow writes them) were reported as a damaged file ("the
+    file may be truncated or corrupt; export it again"): it is the file's columns that are
+    wrong, named as a CSV header holding a name twice is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = project / "twice named é.parquet"
+    pq.write_table(pa.Table.from_arrays(
+        [pa.array(["B1"]), pa.array(["2025-03-01"]), pa.array(["Dudley"]), pa.array(["x"])],
+        names=["Incident Ref", "Date", "LPA", "LPA"]), path)
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {path}, column 'LPA': column name 'LPA' appears twice in the file's columns")
+    assert snapshot(project).same_as(before)
+
+
 @pytest.mark.parametrize(("values", "reason"), [
     ("far dates", "column 'Date' holds dates outside the years 1 to 9999"),
     ("bad UTF-8", "Column 2: In chunk 0: Invalid: Invalid UTF8 sequence at string index 1"),

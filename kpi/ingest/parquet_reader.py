@@ -15,6 +15,7 @@ from kpi.ingest.common import (
     _batch_rows,
     _first_line,
     _numbered,
+    _show,
     _without_reserved,
     printable_ascii_arrow,
 )
@@ -51,6 +52,16 @@ def _parquet_batches(path: Path, survey: _Survey,
         raise unreadable(exc) from None
     if total == 0:
         raise DataError(located(path, "the Parquet file has no rows"))
+    # Two columns of one name (a writer that does not refuse them, as pyarrow's does not):
+    # refused as a CSV file's header holding a name twice is, where they were reported as a
+    # damaged file ("the file may be truncated or corrupt").
+    seen: set[str] = set()
+    for name in parquet.schema_arrow.names:
+        if name in seen:
+            raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
+                                          "file's columns", column=_show(name)),
+                            hint="rename or remove one of them")
+        seen.add(name)
 
     def batches() -> Iterator[pl.DataFrame]:
         start = 0
