@@ -11,6 +11,7 @@ and windows read it: a window, or one month of a verdict's series, is the sum of
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -439,10 +440,20 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     try:
         frame = pl.read_csv(text.encode("utf-8"), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
-        raise ConfigError(f"{path}: cannot read the weights file ({exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read the weights file ({first})",
+                          hint="write it as CSV, comma separated, with a heading row such as "
+                               "'offence,weight'") from None
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]
+    # A file saved without its heading row: its first key and weight were taken as the
+    # columns' names, and that key's rows weighed 0 (a harm score of 8,768.4 where its rows
+    # give 20,768.4), exit 0. A heading that is a number is a weight.
+    if re.fullmatch(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", weight):
+        raise ConfigError(f"{path}, row 1: the first row ('{key}', '{weight}') reads as a key "
+                          "and its weight, not the columns' names",
+                          hint="add a heading row such as 'offence,weight' above the weights")
 
     text = normalised_text(pl.col(key)).str.strip_chars()
     number = text.cast(pl.Float64, strict=False)

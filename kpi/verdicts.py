@@ -28,9 +28,11 @@ from kpi.store import AsOf
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
 SERIES_MONTHS = 24
 # Units whose values cannot be negative: their lower process limit stops at 0 (a count of
-# -11 crimes is not a month that can happen). A share also stops at 100 (stats.at_most_100).
+# -11 crimes is not a month that can happen), unless a month of the series is below it
+# (stats.bounds_kept). A share also stops at 100 (stats.at_most_100). A score (a harm score,
+# whose weights are 0 or more) printed limits of -0.8.
 NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS, Unit.DAYS,
-                          Unit.GBP})
+                          Unit.GBP, Unit.SCORE})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import inprocess
+import pytest
 
 WEIGHTED = """\
 [datasets.c]
@@ -86,6 +87,26 @@ def test_a_weight_key_that_is_not_a_whole_number_for_an_int_column_is_refused(tm
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'bands.csv'}, row 3, column 'band': expected a whole number, "
         "as column 'band' of dataset 'c' holds")
+
+
+@pytest.mark.parametrize(("offences", "expected"), [
+    # saved from a lookup sheet without its heading row: robbery's weight was the heading
+    ("robbery,5\nburglary,7\n", "Error: {path}, row 1: the first row ('robbery', '5') reads "
+                                 "as a key and its weight, not the columns' names"),
+    # a row of more fields than the heading: one line, not Polars' three
+    ("offence,weight\nrobbery,5\nburglary,7,x\n", "Error: {path}: cannot read the weights "
+                                                  "file ("),
+])
+def test_a_weights_file_without_its_heading_row_is_refused(tmp_path, offences, expected):
+    """A weights file with no heading row took its first key and weight as the columns'
+    names, so that key's rows weighed 0: a harm score of 12 × 7 where its rows give
+    12 × (5 + 7), exit 0. Refused, naming the row; and a file Polars cannot read is one line."""
+    _weighted_project(tmp_path, "band,weight\n1,10\n2,100\n", offences)
+    result = _kpi(tmp_path, "summary", "--period", "2025-09")
+    assert result.returncode == 3, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(expected.format(path=tmp_path / "offences.csv")), first
+    assert "Traceback" not in result.stderr and result.stderr.count("Error") == 1
 
 
 ALIASES = """\

@@ -92,7 +92,9 @@ def _refused(path: Path) -> ConfigError:
      "[quality], key 'context_months': must be a whole number of months from 0 to 36, found 37"),
     ({"extra": '[quality]\nrow_ratio = -0.1'},
      "[quality], key 'row_ratio': must be a number from 0 to 1, found -0.1"),
-    ({"extra": '[[checks]]\nid = "x"\ntotal = "k"\nparts = ["k", "k"]\ntolerance = -1'},
+    ({"extra": ''.join(f'[[kpis]]\nid = "{p}"\ntitle = "{p}"\npriority = "p"\ndataset = "c"\n'
+                       'kind = "count"\n' for p in ("a", "b"))
+      + '[[checks]]\nid = "x"\ntotal = "k"\nparts = ["a", "b"]\ntolerance = -1'},
      "check 'x', key 'tolerance': must be a finite number, 0 or more, found -1"),
     ({"order": "order = 1.5"},
      "priority 'p', key 'order': must be a whole number, found 1.5"),

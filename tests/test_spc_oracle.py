@@ -35,7 +35,7 @@ EXAMPLES = int(os.environ.get("KPI_SPC_ORACLE_EXAMPLES", "5"))
 STEPS = int(os.environ.get("KPI_SPC_ORACLE_STEPS", "8"))
 SERIES_MONTHS = 24  # docs/statistics.md: summary and the paper read 24 months
 # Units that cannot be negative (docs/statistics.md, "Limits stop where the value cannot go")
-NON_NEGATIVE = {"count", "percent", "per_1000", "seconds", "days", "gbp"}
+NON_NEGATIVE = {"count", "percent", "per_1000", "seconds", "days", "gbp", "score"}
 COUNTS: Counter = Counter()
 
 
