@@ -1096,6 +1096,14 @@ def _uk_csv_opened_month_first(tmp_path: Path, suffix: str) -> Path:
         f"{day},0.5,{n},R{n}\n" for n, day in enumerate(UK_DAYS, start=1)), suffix)
 
 
+def _month_first_refusal(path: Path) -> str:
+    """The refusal of UK_DAYS as a spreadsheet reading them month first saves them."""
+    return (f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first "
+            "(30/04/2025) in a column of date cells (row 2 holds 2025-03-04): a spreadsheet "
+            "that read the dates month first makes 03/04/2025 the date 4 March and leaves "
+            "30/04/2025 as text, so the date cells cannot be trusted")
+
+
 @pytest.mark.parametrize("suffix", ["xlsx", "xls"])
 def test_date_cells_beside_day_first_text_are_refused(tmp_path, suffix):
     """The CSV's April holds 4 rows and March 1 (counted by hand from UK_DAYS). Calc in a US
@@ -1109,11 +1117,7 @@ def test_date_cells_beside_day_first_text_are_refused(tmp_path, suffix):
     assert dict(from_csv.group_by("month").len().iter_rows()) == {"2025-03": 1, "2025-04": 4}
     with pytest.raises(DataError) as error:
         ingest.read_extracts(RATED, [path])
-    assert error.value.message == (
-        f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first (30/04/2025) "
-        "in a column of date cells (row 2 holds 2025-03-04): a spreadsheet that read the "
-        "dates month first makes 03/04/2025 the date 4 March and leaves 30/04/2025 as text, "
-        "so the date cells cannot be trusted")
+    assert error.value.message == _month_first_refusal(path)
     assert "open the CSV file in a UK locale" in (error.value.hint or "")
 
 
@@ -1123,6 +1127,8 @@ def test_iso_date_cells_read_month_first_are_refused_as_serial_ones_are(tmp_path
     shows them as "2025-03-04T00:00:00", which the month-first check did not take for a date
     cell, so the workbook loaded with 03/04/2025 in March, exit 0. Every form of a date cell is
     read by one rule."""
+    import zipfile
+
     import openpyxl
 
     book = openpyxl.Workbook(iso_dates=True)
@@ -1138,14 +1144,10 @@ def test_iso_date_cells_read_month_first_are_refused_as_serial_ones_are(tmp_path
             sheet.cell(row=n + 1, column=1).number_format = "dd/mm/yyyy"
     path = tmp_path / "iso dates é.xlsx"
     book.save(path)
-    assert b't="d"' in __import__("zipfile").ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b't="d"' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
     with pytest.raises(DataError) as error:
         ingest.read_extracts(RATED, [path])
-    assert error.value.message == (
-        f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first (30/04/2025) "
-        "in a column of date cells (row 2 holds 2025-03-04): a spreadsheet that read the "
-        "dates month first makes 03/04/2025 the date 4 March and leaves 30/04/2025 as text, "
-        "so the date cells cannot be trusted")
+    assert error.value.message == _month_first_refusal(path)
 
 
 def test_date_cells_beside_text_dates_a_month_first_reading_would_take_load(tmp_path):
