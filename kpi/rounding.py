@@ -125,14 +125,13 @@ def _figure(exact: Fraction) -> float:
     if exact.denominator == 1 and abs(exact) >= 10**EXCEL_DIGITS:
         return int(exact)  # type: ignore[return-value]
     value = _float(exact)
-    denominator = exact.denominator
-    if denominator & (denominator - 1) and math.isfinite(value):
-        # A figure that is not a float exactly (31/48 of 100, a mean of 1/3, 0.1) keeps the
+    if exact.denominator != 1 and math.isfinite(value):
+        # A figure that is not a whole number (31/48 of 100, a mean of 1/3, 0.1) keeps the
         # number it stands for, so the change made from it is exact too: 31/48 − 7/12 of 100
         # is 6.25 points, printed +6.3pp, where the floats' difference 6.249999999999994
         # printed +6.2pp, and 19/28 − 22/35 is 5 points, within a band of 5, where the floats'
-        # 5.000000000000006 was judged beyond it. (A whole number or a sum of halves and
-        # quarters is its float, or as near as any: telling 0.1's decimal apart costs more.)
+        # 5.000000000000006 was judged beyond it. Even a float's own binary fraction is kept:
+        # its shortest decimal (23559/262144 prints 0.08987045288085938) is not the number.
         return Exact(exact, value)
     return value
 
