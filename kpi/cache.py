@@ -87,10 +87,10 @@ ANSWERING_LIBRARIES = ("polars", "deltalake", "pyarrow", "typer", "rich")
 def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     from kpi import __version__
     from kpi.catalogue import (
-        _project_path,
         code_fingerprint,
         find_project_file,
         installed_version,
+        project_path,
     )
 
     # The project file's folder as the catalogue takes it, not through its links: a
@@ -105,7 +105,7 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     # Each weights file as the catalogue names it (a backslash a folder separator, as
     # copied from Windows): read as written, 'reference\weights.csv' was no file on Linux,
     # its digest always None, and an edited weights file was answered from the cache.
-    inputs = [file_digest(path.parent / _project_path(str(kpi["weights"])))
+    inputs = [file_digest(path.parent / project_path(str(kpi["weights"])))
               for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
     from kpi.store import table_state
 
@@ -133,15 +133,17 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
 
 def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
     """The project's data folder, as kpi.catalogue resolves it (checked against the loaded
-    project before anything is stored)."""
-    from kpi.catalogue import bundled_store_dir
+    project before anything is stored): a backslash a folder separator, as in every path
+    kpi.toml names (`data = 'store\\kpi'` was no folder on Linux to the key, so no answer
+    was ever kept)."""
+    from kpi.catalogue import bundled_store_dir, project_path
 
     if bundled:
         return bundled_store_dir()
     meta = raw.get("project")
     if not isinstance(meta, dict):
         meta = {}
-    return (path.parent / str(meta.get("data", "data"))).resolve()
+    return (path.parent / project_path(str(meta.get("data", "data")))).resolve()
 
 
 def file_digest(path: Path) -> str | None:

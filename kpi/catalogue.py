@@ -1446,7 +1446,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     if (fault := _path_fault(data)) is not None:
         problems.add("[project]", "data", f"'{visible(data)}' {fault}", r"^\s*data\s*=")
         data = "data"
-    data = _project_path(data)
+    data = project_path(data)
     data_dir = (root / data).resolve()
     if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
@@ -1617,7 +1617,7 @@ def _build_defaults(raw: dict[str, Any], problems: _Problems) -> dict[str, str]:
     return defaults
 
 
-def _project_path(relative: str) -> str:
+def project_path(relative: str) -> str:
     """A path the project file names, relative to the project folder, as kpi uses it: a
     backslash (a path copied from Windows, written in 'single quotes') is a folder separator
     on every system, as on Windows, so one kpi.toml serves a laptop and a Linux server."""
@@ -1834,7 +1834,7 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, unique_with=unique_with,
                                       description=str(spec.get("description", "")),
-                                      sources=tuple(_project_path(str(p))
+                                      sources=tuple(project_path(str(p))
                                                     for p in spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
@@ -1904,7 +1904,7 @@ def _query_source(raw: Any, where: str, needle: str, problems: _Problems) -> Que
                      needle, line)
         return None
     return QuerySource(uri_env=uri_env, query=query,
-                       query_file=None if query_file is None else _project_path(query_file))
+                       query_file=None if query_file is None else project_path(query_file))
 
 
 # The type each date part column must be declared with.
@@ -2037,7 +2037,7 @@ def _build_population_by(raw: dict[str, Any], problems: _Problems, datasets: dic
             problems.add("[population_by]", column, "must be a CSV file inside the project "
                          "folder", *line)
         else:
-            out[column] = _project_path(value)
+            out[column] = project_path(value)
             if declared is not None:
                 sources[column] = declared
     return out, sources
@@ -2397,7 +2397,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         threshold=numbers["threshold"],
         percentile=numbers["percentile"], population=item.get("population"),
         populations=tuple(populations_pair) if populations_pair else None,
-        weights=_project_path(item["weights"]) if isinstance(item.get("weights"), str)
+        weights=project_path(item["weights"]) if isinstance(item.get("weights"), str)
         else item.get("weights"), weight_key=item.get("weight_key"),
         multiplier=float(numbers["multiplier"]), stable_band=float(numbers["stable_band"]),
         baseline=baseline, lag=int(numbers["lag"] or 0), status=status,

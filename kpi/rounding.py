@@ -61,8 +61,9 @@ def held(value: float | Decimal) -> Decimal:
 
 
 class Exact(float):
-    """A float that keeps the exact number it was rounded from: a figure no short decimal
-    writes (a quotient such as 31/48 of 100, an interpolated median or percentile). Read by
+    """A float that keeps the exact number it was rounded from: every figure `_figure` makes
+    that is not a whole number (a quotient such as 31/48 of 100, a mean of decimals, an
+    interpolated median or percentile). Read by
     `as_written`, it is that number, so what is made from it (a multiplier's scaling, a
     change, a status against its band) is rounded once from the exact figures; anywhere else
     it is the nearest float (JSON, a frame, arithmetic, which gives a plain float)."""

@@ -289,6 +289,23 @@ def test_a_project_reached_through_a_moved_link_is_not_answered_with_anothers_fi
     assert knife_count(out) == 0
 
 
+def test_a_data_folder_named_with_a_backslash_is_the_one_answers_are_kept_in(tmp_path):
+    """`data = 'store\\kpi'` (copied from Windows) is the folder store/kpi, to the catalogue
+    and the key alike: the key took it as one folder of that name, none on Linux, so the data
+    folder it named was never the project's and no answer was ever kept."""
+    root = shutil.copytree(FIXTURES / "mini", tmp_path / "mini é")
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('data = "data"',
+                                                             "data = 'store\\kpi'"),
+                    encoding="utf-8")
+    assert kpi_here("--project", root, "ingest", "crimes")[0] == 0
+    args = ("--project", root, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi_here(*args)[1]) == 95
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, False) and knife_count(out) == 95
+    assert len(list((root / "store" / "kpi" / ".cache").glob("*.json"))) == 1
+
+
 def test_an_entry_kpi_did_not_write_is_asked_again(project):
     """An answer whose exit code is no whole number was replayed, then a traceback
     (`int(None)`), exit 1: an entry of any other shape is a miss."""
