@@ -91,6 +91,10 @@ def _open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None,
             warnings.warn(f"no kpi.toml in {Path.cwd()} or any folder above it: opened the "
                           "bundled West Midlands sample (kpi.open(\"sample\") asks for it; "
                           "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=4)
+    # Held by its absolute path: a project opened as "." read another folder's kpi.toml,
+    # data, weights and populations after the notebook changed folder (`%cd`, os.chdir), its
+    # answers those of whichever folder the process stood in.
+    found = found.absolute()
     digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
     return opened(load_project_file(found, bundled=bundled), digest, notify=notify)
 
@@ -804,7 +808,9 @@ def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any
 
     store.dataset_spec(project, dataset)
     return [{
-        "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
+        # To the millisecond, as Delta's log holds it: given back as `--as-of`, a time cut
+        # to the second was before its own commit and read the version before it.
+        "version": v.version, "time": v.timestamp.isoformat(timespec="milliseconds"),
         "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
         "rejected": v.provenance.get("rejected"), "months": v.months,
         "sources": [{key: _named(value) if key in ("file", "query_file") else value

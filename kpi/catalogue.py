@@ -2350,6 +2350,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         numbers["decimals"] = None
 
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
+    if target is not None and better == Better.NEUTRAL:
+        # Met or missed needs a direction: a neutral KPI's target would be printed and judged
+        # by nothing (docs/statistics.md, "A `neutral` KPI has no assurance").
+        bad("target", "a target is met from one side, and this KPI's better is neutral: set "
+                      "better = \"higher\" or \"lower\", or leave the target out")
+        target = None
     # Text, or left out by _refuse_non_text.
     texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
     if isinstance(texts["unit_label"], str) and texts["unit_label"].strip() \

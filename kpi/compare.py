@@ -688,6 +688,16 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         if loads and held < whole_current:
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
+        if told and whole_comparison is not None and held < whole_current \
+                and row[f"{kpi.id}:cmp{HELD}"] in (0, whole_comparison):
+            # By the windows' shape (engine.part_gap): a part with rows in every month of the
+            # comparison window and not of this one (a force that stopped in June), or in none
+            # of it and some of this (one that started in April), holds fewer months than the
+            # window's figure claims; ranked, pooled into another part's rest or averaged, it
+            # read as a whole year. A part with rows in only some months of each window is
+            # sparse, compared as its rows hold it.
+            short.append(f"{name} ({held} of {whole_current} months)")
+            continue
         if said := in_part(name, current):
             partly.append(said)
             continue

@@ -1994,6 +1994,12 @@ def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
     types = frame.select(e.alias(a) for a, e in summed.items()).collect_schema()
     out = []
     for a, e in summed.items():
+        if types[a].is_decimal():
+            # A decimal literal makes a Decimal (`net * 1.2`, VAT): each row's exact decimal
+            # as the float that prints as it, summed as every fraction is, as written (a
+            # Decimal sum reached the faces as a Decimal, which no JSON or workbook writes).
+            e = e.cast(pl.Float64)
+            types = {**types, a: pl.Float64}
         exact = n is None and types[a].is_float()
         if exact and pieces:
             out.append(e.cast(pl.Float64).sum().alias(a))
@@ -2977,8 +2983,10 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     # a whole rolling year makes that year sum fewer parts than the latest: a force never
     # loaded for 2024 left the year ending December 2024 at the other force's 12 beside 132,
     # where the summary calls that year incomplete.
+    # The same of a column telling parts apart (`Told`): a force that stopped in June leaves
+    # its months after June without a value, and each rolling year holding one of them
+    # without a figure (it read 1,260, 1,200, 1,140: a fall that is the force's absence).
     shown = labels[-months:]
-    parted = {part: got for part, got in held.items() if not isinstance(part, Told)}
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
         rolling = []
         for index in range(len(labels)):
@@ -2990,7 +2998,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 continue
             year = [labels[index - step] for step in range(12)]
             rolling.append(None if partial_months(held, year) or in_part & set(year)
-                           or set(year) & partial_months(parted, [*shown, *year]) else
+                           or set(year) & partial_months(held, [*shown, *year]) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

@@ -544,6 +544,14 @@ def in_unit(shown: str, kpi) -> str:
     return render.counted(_figure(shown), name)
 
 
+def _alone(value: float, kpi) -> str:
+    """A figure as the paper prints it on its own: an amount of a million pounds or more in
+    millions to one decimal ("£82.2m", `render.value_words`), as every face of the paper says
+    it, where the figures file's `shown` has it to the pound; any other as `render.number`."""
+    return render.value_words(value, kpi) if kpi.unit == Unit.GBP \
+        else render.number(value, kpi)
+
+
 def _as_printed(value: float, old: float, shown: str, kpi) -> str:
     """The figure now, to the places the last paper printed its figure to where those were
     more than it takes alone (beside the other window's figure): "51.87%" then and "44.27%"
@@ -609,18 +617,19 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
             continue
         seen.add(key)
         value = now.get(key)
-        after = "no figure" if value is None else render.number(value, kpi)
-        # Compared as printed on its own (its KPI's places, or its target's): the paper printed
-        # it beside the other window's figure, to as many places as that pair needed, which
-        # is no revision of its own.
+        after = "no figure" if value is None else _alone(value, kpi)
+        # Compared as printed on its own (its KPI's places, or its target's; millions of
+        # pounds as "£82.2m"): the paper printed it beside the other window's figure, to as
+        # many places as that pair needed, which is no revision of its own.
         old = figure.get("value")
         old = old if isinstance(old, int | float) and not isinstance(old, bool) else None
-        before = render.number(old, kpi) if old is not None else in_unit(figure["shown"], kpi)
+        before = _alone(old, kpi) if old is not None else in_unit(figure["shown"], kpi)
         if after != before:
+            pounds = kpi.unit == Unit.GBP and old is not None
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
-                                  in_unit(str(figure["shown"]), kpi),
-                                  after if value is None or old is None
+                                  before if pounds else in_unit(str(figure["shown"]), kpi),
+                                  after if value is None or old is None or pounds
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
         if "cases" in figure:
             # the cases and base its paragraph printed beside it ("15,604 of 21,672")
@@ -632,6 +641,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                 items.append(Revision(kpi.id, f"{kpi.title}, its cases and base",
                                       str(figure.get("window_label") or figure["window"]),
                                       then_cases, now_cases))
+    items += _revised_changes(listed, kpis, now, {r.kpi_id for r in items})
     revised_parts, gone = _revised_parts(project, parts, kpis, now, as_of)
     items += revised_parts
     dropped = tuple(dict.fromkeys(
@@ -640,6 +650,41 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
                      unchecked=any("definition" not in f for f in listed),
                      parts_compared="parts" in last)
+
+
+def _revised_changes(listed: list, kpis: list, now: dict[tuple[str, str], float],
+                     revised: set[str]) -> list[Revision]:
+    """The change between a KPI's two figures, as printed ("+0.8 days (+10.5%)"), where it
+    reads differently now though neither figure does: both figures print "8.8 days" and
+    "8.0 days" to their places, while the mean they round moved from 8.84 to 8.80 and the
+    change printed beside them from +10.5% to +10.0%; it was said that no figure printed had
+    been revised. Made from the last paper's values (its figures file keeps each in full) and
+    today's, by the one rule of a change (`engine.change_between`, `render.change_text`); a
+    KPI one of whose figures is revised (`revised`) is listed there, its change with it."""
+    by_id = {k.id: k for k in kpis}
+    pairs: dict[str, dict[str, dict]] = {}
+    for figure in listed:
+        if figure["kpi"] in by_id and figure.get("role") in ("current", "comparison"):
+            pairs.setdefault(figure["kpi"], {})[figure["role"]] = figure
+    out = []
+    for kpi_id, pair in pairs.items():
+        if kpi_id in revised or len(pair) != 2:
+            continue
+        kpi = by_id[kpi_id]
+        current, comparison = pair["current"], pair["comparison"]
+        old = [f.get("value") for f in (current, comparison)]
+        new = [now.get((kpi_id, f["window"])) for f in (current, comparison)]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in old + new):
+            continue
+        before = engine.change_between(kpi, old[0], old[1])
+        after = engine.change_between(kpi, new[0], new[1])
+        then, today = render.change_text(before, kpi), render.change_text(after, kpi)
+        if then != today:
+            out.append(Revision(kpi_id, f"{kpi.title}, its change from the "
+                                        f"{comparison.get('window_label') or comparison['window']}",
+                                str(current.get("window_label") or current["window"]),
+                                then, today))
+    return out
 
 
 def _part_title(kpi, item: dict) -> str:
@@ -701,11 +746,12 @@ def _revised_parts(project: Project, parts: list, kpis: list,
             # counts none here, no revision; any other part it no longer lists has no figure
             value = rows[0][item["role"]] if rows else (
                 0 if item["value"] == 0 and kpi.is_total else None)
-        after = "no figure" if value is None else render.number(value, kpi)
-        if after != render.number(item["value"], kpi):
+        after = "no figure" if value is None else _alone(value, kpi)
+        if after != (before := _alone(item["value"], kpi)):
             items.append(Revision(kpi.id, _part_title(kpi, item),
                                   str(item.get("window_label") or item["window"]),
-                                  in_unit(str(item["shown"]), kpi), after))
+                                  before if kpi.unit == Unit.GBP
+                                  else in_unit(str(item["shown"]), kpi), after))
     # Parts the data gives now that a breakdown printed whole did not hold then.
     done: set[tuple] = set()
     for item in wanted:
@@ -726,7 +772,7 @@ def _revised_parts(project: Project, parts: list, kpis: list,
             name = blank_name(frame["part"]) if row["part"] is None else str(row["part"])
             items.append(Revision(kpi.id, _part_title(kpi, {**item, "name": name}),
                                   str(item.get("window_label") or item["window"]),
-                                  "no figure", render.number(row["current"], kpi)))
+                                  "no figure", _alone(row["current"], kpi)))
     return items, gone
 
 

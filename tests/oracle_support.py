@@ -2444,12 +2444,12 @@ TARGETS = {"percent": [0, 12.5, 50, 66.7, 90, 100], "ratio": [0.5, 1, 1.25],
 def draw_targets(rnd: random.Random, spec: ProjectSpec, chance: float = 0.35) -> None:
     """Now and then (`chance`) a `target` (docs/statistics.md) on a KPI of a kind that takes
     one: a rate, a `within`, an average, a median, a percentile, a ratio or a percentage
-    snapshot (a count, a sum, a rate per 1,000 or a score is refused one), in its unit: a
-    share 0 to 100."""
+    snapshot (a count, a sum, a rate per 1,000 or a score is refused one), with a better
+    direction (a neutral KPI is refused one), in its unit: a share 0 to 100."""
     for k in spec.kpis:
         takes = k.kind in ("rate", "within", "mean", "median", "percentile", "ratio_of_rates") \
             or (k.kind == "snapshot" and k.numerator is not None)
-        if takes and rnd.random() < chance:
+        if takes and k.better != "neutral" and rnd.random() < chance:
             k.target = rnd.choice(TARGETS.get(k.unit, TARGETS["other"])) * (
                 1 if k.unit in ("percent", "ratio") else k.multiplier)
 

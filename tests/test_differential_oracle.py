@@ -3541,6 +3541,11 @@ class OracleMachine(RuleBasedStateMachine):
             if ", by " in g[0] and g[2] == "no figure":
                 STATS["revisions: parts appearing listed (not judged)"] += 1
                 open_.add(g[:3])
+            if ", its change from the " in g[0]:
+                # a change whose two figures read as before (tests/test_revisions_hostile.py
+                # counts it by hand): the model compares figures, not the change between them
+                STATS["revisions: changes listed (not judged)"] += 1
+                open_.add(g[:3])
             if g[0].endswith(", its cases and base"):
                 # a proportion's cases and base printed beside its figure, which the model
                 # does not count apart (tests/test_revisions_hostile.py counts them by hand)

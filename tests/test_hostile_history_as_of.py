@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,6 +110,22 @@ def test_malformed_as_of_is_a_usage_error(project, cli, value):
     assert first_error(result.stderr) == (
         f"Error: invalid --as-of '{value}': expected a version number or an ISO date or time "
         "such as 2025-10-31 or 2025-10-31T18:00")
+
+
+def test_each_versions_time_given_back_as_as_of_reads_that_version(project, cli):
+    """`kpi history`'s time was cut to the second, before the commit it names (made later in
+    that second): given back as `--as-of` it read the version before, 36 incidents in 2025
+    where that version holds 48 (6 months of 3, 6 of 5), exit 0. Written to the millisecond,
+    as Delta's log holds it, each time reads its own version."""
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    result = cli(["--project", project, "history", "incidents", "--format", "json"])
+    times = [v["time"] for v in json.loads(result.stdout)]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", t) for t in times)
+    for version, time in enumerate(times):
+        got = _summary(cli, project, "--as-of", time)
+        assert got["versions"] == {"incidents": version}
+        # 12 months of 3 in 2025; revised, July to December 5 each: 6 * 3 + 6 * 5
+        assert _current(got, "incidents") == (36, 48)[version]
 
 
 def test_history_lists_every_load_with_its_provenance(project, cli):

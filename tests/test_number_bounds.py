@@ -118,11 +118,24 @@ def test_a_snapshot_over_a_denominator_of_other_rows_takes_a_target_past_100(tmp
     differential oracle, seed 69: 150.0). A snapshot's numerator of the rows it selects is a
     share: 150 is still refused there."""
     over = 'kind = "snapshot"\nnumerator = "n > 0"\ndenominator = "offence = \'theft\'"\n'
-    kpi_ = parse_project_file(_project(tmp_path, kpi=over + "target = 150")).kpis[0]
+    kpi_ = parse_project_file(_project(tmp_path, kpi=over + 'target = 150\nbetter = "higher"')
+                              ).kpis[0]
     assert kpi_.target == 150
-    share = 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = 150'
+    share = 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = 150\nbetter = "higher"'
     assert "key 'target': must be a number from 0 to 100, found 150" in _refused(
         _project(tmp_path, kpi=share)).message
+
+
+@pytest.mark.parametrize("better", ["", 'better = "neutral"'])
+def test_a_target_on_a_kpi_with_no_better_direction_is_refused(tmp_path, better):
+    """Met or missed is judged from one side: a neutral KPI's target was printed beside "n/a"
+    and judged by nothing, with exit 0."""
+    error = _refused(_project(tmp_path, kpi=f"{MEAN}\ntarget = 5\n{better}"))
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'kpi.toml'))}:\d+: KPI 'k', key 'target': a "
+                        r"target is met from one side, and this KPI's better is neutral: set "
+                        r'better = "higher" or "lower", or leave the target out', error.message)
+    assert parse_project_file(_project(tmp_path, kpi=f'{MEAN}\ntarget = 5\nbetter = "lower"')
+                              ).kpis[0].target == 5
 
 
 def test_a_population_out_of_range_is_refused(tmp_path):
@@ -147,9 +160,10 @@ def test_min_on_a_column_that_is_not_a_number_is_refused(tmp_path):
      lambda k: (k.stable_band, k.lag, k.provisional_months, k.multiplier)
      == (0.0, 60, 12, 0.000001)),
     ({"kpi": COUNT + "\nlag = 3.0"}, lambda k: k.lag == 3 and isinstance(k.lag, int)),
-    ({"kpi": MEAN + "\ntarget = -2.5"}, lambda k: k.target == -2.5),
-    ({"kpi": 'kind = "rate"\nnumerator = "n > 1"\ntarget = 150'}, lambda k: k.target == 150),
-    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 100'},
+    ({"kpi": MEAN + '\ntarget = -2.5\nbetter = "higher"'}, lambda k: k.target == -2.5),
+    ({"kpi": 'kind = "rate"\nnumerator = "n > 1"\ntarget = 150\nbetter = "lower"'},
+     lambda k: k.target == 150),
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 100\nbetter = "higher"'},
      lambda k: k.target == 100),
     ({"min": ", min = -10"}, lambda k: True),
 ])

@@ -558,14 +558,15 @@ priority = "p"
 kind = "mean"
 dataset = "m"
 value = "answered"
+better = "higher"
 target = 90
 """, encoding="utf-8")
     kpi = parse_project_file(toml).kpis[0]
-    assert kpi.target_at == f"{toml}:18"
+    assert kpi.target_at == f"{toml}:19"
     toml.write_text("# A comment moves the target a line down.\n" + toml.read_text(
         encoding="utf-8"), encoding="utf-8")
     moved = parse_project_file(toml).kpis[0]
-    assert moved.target_at == f"{toml}:19"
+    assert moved.target_at == f"{toml}:20"
     assert _canonical(moved) == _canonical(kpi)
     assert _canonical(replace(kpi, target=91.0)) != _canonical(kpi)
 

@@ -285,19 +285,58 @@ def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
     _kpi(folder, "export", "markdown", "--period", PERIOD, "--output", folder / "p.md")
     paper = (folder / "p.md").read_text(encoding="utf-8")
     assert "special cause of improvement" not in paper and "-16.7" not in paper
-    # by force: A and B compare (120 with 120), C has no comparison and the note says why
+    # by force: A and B compare (120 with 120); C is left out and the note says why: its 60
+    # are six months, which were ranked first of three, pooled into A's and B's "rest" and
+    # averaged as a year (a peer group's mean of 100 where A and B hold 120 each)
     by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
                                "--format", "json"))["kpis"][0]
-    assert {p["name"]: (p["current"]["value"],
-                        p["comparison"]["value"] if p["comparison"] else None)
-            for p in by_force["parts"]} == {"A": (120, 120), "B": (120, 120), "C": (60, None)}
+    assert {p["name"]: (p["current"]["value"], p["comparison"]["value"])
+            for p in by_force["parts"]} == {"A": (120, 120), "B": (120, 120)}
+    assert by_force["mean"] == 120
     assert by_force["note"].endswith(
-        "no comparison for C: rows in every month of one of the year ending December 2025 "
-        "and the year ending December 2024, not of the other")
+        "left out, holding rows in only some months of the year ending December 2025: C (6 of "
+        "12 months)")
     # The year to June 2025 against the year to May adds C in every month of both: compared.
     june = json.loads(_kpi(folder, "summary", "--period", "2025-06", "--vs", "previous",
                            "--format", "json"))["kpis"][0]
     assert (june["current"]["value"], june["comparison"]["value"]) == (360, 360)
+
+
+@pytest.mark.parametrize("c_months, held", [
+    ({2024: set(), 2025: set(range(4, 13))}, 9),  # C starts supplying in April 2025
+    ({2024: set(range(1, 13)), 2025: set(range(1, 13)) - {2}}, 11),  # C misses February
+])
+def test_a_force_holding_part_of_the_year_is_not_ranked_tested_or_averaged(tmp_path, c_months,
+                                                                            held):
+    """By the windows' shape, a force with rows in every month of one year and not of the
+    other, or in none of one and only some of the other, holds fewer months than its figure
+    claims: its 90 (or 110) was ranked first of three as a year's, pooled into A's and B's
+    "rest" (A and B, 120 each, "differ from the rest" at p < 0.001) and averaged into the
+    group's mean. It is left out and named, and A and B, alike, do not differ."""
+    rows = [r for r in _rows({2024: ("A", "B", "C"), 2025: ("A", "B", "C")})
+            if r["Force"] != "C" or int(r["Month"][5:]) in c_months[int(r["Month"][:4])]]
+    folder = _project(tmp_path, rows)
+    counts = _duckdb_counts(folder / "crimes.csv")
+    assert counts[("2025", "C")] == held * 10 and counts[("2025", "A")] == 120
+    by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                               "--format", "json"))["kpis"][0]
+    assert [p["name"] for p in by_force["parts"]] == ["A", "B"]
+    assert by_force["mean"] == 120 and by_force["median"] == 120
+    assert f"left out, holding rows in only some months of the year ending December 2025: C " \
+           f"({held} of 12 months)" in by_force["note"]
+    assert not any(p.get("differs") for p in by_force["parts"]), by_force["parts"]
+    # kpi show: a rolling year is the summary's figure of its months, and none adds C in
+    # some months where C held every month of a year before (a fall that is C's absence:
+    # 350 for the year to December 2025, and each year to a month from February)
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
+    rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
+    if held == 9:  # C never held a whole year: it is new, its months counted as held
+        assert rolling["2025-12"] == crime["current"]["value"] == 330
+    else:
+        # (2024's months, held otherwise than 2025's, have no value either)
+        assert set(rolling.values()) == {None}
 
 
 def test_a_sparse_source_declared_so_compares_a_force_with_a_month_of_none(tmp_path):

@@ -122,6 +122,31 @@ def test_an_edited_population_file_is_read_again(tmp_path):
     assert per_1000() == {"Birmingham": 12.0, "Coventry": 3.0}
 
 
+def test_a_project_opened_by_a_relative_path_stays_itself_when_the_folder_changes(
+        tmp_path, monkeypatch):
+    """`kpi.open(".")` kept kpi.toml by its relative path: after `%cd` to another project the
+    same object answered with that project's kpi.toml and data (another's 60 crimes for its
+    24), or, where the two kpi.toml were alike, with its own rows weighed by the other
+    folder's weights file and divided by its populations. It is held by its absolute path:
+    the weights (24 incidents, 12 thefts of 10 days and 12 frauds of 1: 132) and the rates
+    per 1,000 (12 of 1,000 and 12 of 2,000) are its own wherever the notebook stands."""
+    root = _project(tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(root, other)
+    (other / "reference" / "weights.csv").write_text("type,days\ntheft,1\nfraud,1\n")
+    (other / "reference" / "lpas.csv").write_text(
+        "lpa,population,year\nBirmingham,10,2024\nCoventry,10,2024\n")
+    monkeypatch.chdir(root)
+    project = kpi.open(".")
+    for folder in (root, other, tmp_path):
+        monkeypatch.chdir(folder)
+        assert _value(project.summary(PERIOD), "harm") == 132
+        frame = project.compare(PERIOD, by="lpa", kpis=["incidents"])
+        assert dict(frame.select("part", "per_1000").iter_rows()) == {
+            "Birmingham": 12.0, "Coventry": 6.0}
+        assert project.path == root / "kpi.toml"
+
+
 def test_an_edited_kpi_toml_is_read_again(tmp_path):
     """The project object held the catalogue it was opened with: a KPI's filter edited in
     kpi.toml changed `kpi summary` and not the notebook. An edit that breaks the file is the

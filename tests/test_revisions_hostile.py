@@ -1135,3 +1135,121 @@ def test_a_proportions_cases_revised_are_listed_where_its_figure_reads_the_same(
     assert result.exit_code == 3, result.output
     assert "its cases shown as \"121 of 240\", but they print as \"120 of 240\"" in \
         result.stderr
+
+
+_POUNDS = _SMALL.replace('minutes = "float"\n', 'minutes = "float"\nlpa = "str"\n', 1) + """
+[[kpis]]
+id = "losses"
+title = "Losses"
+priority = "p"
+dataset = "inc"
+kind = "sum"
+value = "minutes"
+unit = "gbp"
+better = "lower"
+breakdowns = ["lpa"]
+"""
+
+
+def test_millions_of_pounds_are_compared_as_the_paper_printed_them(tmp_path, cli):
+    """The paper prints an amount of a million pounds or more as "£2.4m", in its prose and
+    tables; the revisions compared it to the pound, so £100 added to June 2025 was listed as
+    "£2,400,000 then, £2,400,100 now" beside a paper whose every face read "£2.4m" both
+    times. A revision the board would see is listed as it saw it: £60,000 more in June reads
+    "£2.4m" then and "£2.5m" now (2,460,000 over the year), and LPA A's "£1.2m" then,
+    "£1.3m" now (1,260,000)."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_POUNDS, encoding="utf-8")
+
+    def write(path, months, a):
+        lines = ["date,minutes,lpa"]
+        for m in months:
+            lines += [f"{m}-05,{a},A", f"{m}-05,100000,B"]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 100000)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "£2.4m" in last.read_text(encoding="utf-8")
+    previous = last.with_suffix(".figures.json")
+    for amount, listed in ((100100, []), (160000, [
+            "| Losses | year ending September 2025 | £2.4m | £2.5m |",
+            "| Losses, by LPA: A | year ending September 2025 | £1.2m | £1.3m |"])):
+        write(tmp_path / "june.csv", ["2025-06"], amount)
+        assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+        out = tmp_path / "board.md"
+        result = cli(["--project", folder, "export", "markdown", "--full", "--period",
+                      "2025-09", "--output", out, "--previous", previous])
+        assert result.exit_code == 0, result.output
+        assert [line for line in _appendix(out).splitlines()
+                if line.startswith("| Losses")] == listed, _appendix(out)
+
+
+_DAYS = """\
+[project]
+name = "Revised changes"
+baseline = "2024-03"
+
+[datasets.cases]
+date = "date"
+[datasets.cases.columns]
+date = "date"
+days = "float"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "charge"
+title = "Days to charge"
+priority = "p"
+dataset = "cases"
+kind = "mean"
+value = "days"
+unit = "days"
+better = "lower"
+"""
+
+
+def test_a_change_revised_where_both_its_figures_read_the_same_is_listed(tmp_path, cli):
+    """Ten cases a month, 8.0 days each in the baseline year (to March 2024) and 8.8 after,
+    one September 2025 case typed 13.6: the year's mean 8.84 days prints "8.8 days", "an
+    increase of 0.8 days (10.5%)". The case corrected to 8.8, the mean is 8.80, still "8.8
+    days", and the change printed beside it 10.0%; the paper said no figure printed had been
+    revised, exit 0. The change is listed, as both papers print it."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_DAYS, encoding="utf-8")
+
+    def write(path, months, september):
+        lines = ["date,days"]
+        for m in months:
+            days = "8.0" if m <= "2024-03" else "8.8"
+            lines += [f"{m}-05,{days}"] * (9 if m == "2025-09" else 10)
+            if m == "2025-09":
+                lines.append(f"{m}-06,{september}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 4), (2025, 9)), "13.6")
+    write(tmp_path / "september.csv", ["2025-09"], "8.8")
+    assert cli(["--project", folder, "ingest", "cases", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "8.8 days" in last.read_text(encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "cases", tmp_path / "september.csv"]
+               ).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--output",
+                  out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    # (8.8 * 114 + 13.6) / 120 = 8.84, +0.84 of 8.0 = +10.5%; 8.8 now, +10.0%
+    assert [line for line in _appendix(out).splitlines() if line.startswith("| Days")] == [
+        "| Days to charge, its change from the year ending March 2024 | year ending "
+        "September 2025 | +0.8 (+10.5%) | +0.8 (+10.0%) |"]
+    assert "Figures revised since the last paper: 1, listed in Appendix " in out.read_text(
+        encoding="utf-8")

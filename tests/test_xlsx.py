@@ -631,3 +631,27 @@ def test_a_sheet_without_kpi_places_reads_the_catalogues_table(tmp_path, monkeyp
     for number, unit in enumerate(units):
         monkeypatch.setitem(catalogue.UNIT_PLACES, unit, (number % 4, 1))
     assert [s.split(" ")[0].lstrip("£") for s in shown("moved.xlsx")] == expected()
+
+
+def test_a_count_that_is_not_whole_shows_its_place(tmp_path):
+    """A mean's numerator is the sum of its values: 12 months of 0.1 are 1.2, which `kpi
+    show` prints "1.2" (a count not whole, to one place, as render.number prints it). The
+    numerator columns' format "#,##0" showed it as 1 in Excel and Calc; a whole count keeps
+    the column's format."""
+    from openpyxl import load_workbook
+
+    from kpi import render
+    from kpi.catalogue import Unit
+    from kpi.writers import xlsx
+
+    frame = xlsx.frame_of(("id", "current_numerator", "current_denominator"),
+                          [("k", 12 * 0.1, 12.0), ("w", 30.0, 12.0)])
+    path = tmp_path / "numerators.xlsx"
+    xlsx.write(path, [("About", "numerators")], [xlsx.Sheet("Summary", frame, "summary")])
+    rows = list(load_workbook(path).worksheets[0].iter_rows(values_only=False))
+    top = next(i for i, r in enumerate(rows) if r[0].value == "id")
+    mean, whole = rows[top + 1][1], rows[top + 2][1]
+    assert render.number(mean.value, Unit.COUNT) == "1.2"
+    assert mean.number_format.rpartition(";")[2] == "#,##0.0"
+    assert whole.value == 30 and whole.number_format == "#,##0"
+    assert rows[top + 1][2].number_format == "#,##0"

@@ -571,12 +571,25 @@ def command():
     return typer.main.get_command(app)
 
 
+# The exit code of a failure of kpi's own (docs/guarantees.md): never 1, which says a check or
+# threshold failed, so a scheduled job cannot read kpi's crash as its data's verdict.
+EXIT_BUG = 5
+
+
 def main() -> None:
     try:
         command()()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted\n")
         sys.exit(130)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write("Error: kpi stopped on a fault of its own (above), not of its input "
+                         "(a load it stopped is not committed)\nHint: please report it with "
+                         "the command and the lines above\n")
+        sys.exit(EXIT_BUG)
 
 
 # Command modules register themselves on `app`; import them last.

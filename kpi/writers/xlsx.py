@@ -11,6 +11,7 @@ its row's unit.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -287,6 +288,15 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 if value is not None:
                     worksheet.write_number(top + 1 + offset, index, value,
                                            cell_format(p_format(value, among)))
+            continue
+        if role == "count" and frame.schema[name] == pl.Float64:
+            # A count that is not whole (a mean's numerator: the sum of its values, 1.2) to
+            # the one place the text prints it to (render.number in Unit.COUNT): under the
+            # column's "#,##0" it showed 1.
+            for offset, value in enumerate(frame[name].to_list()):
+                if value is not None and math.isfinite(value) and not value.is_integer():
+                    worksheet.write_number(top + 1 + offset, index, value,
+                                           cell_format(number_format(None, 1)))
             continue
         ranked = (sheet.row_column_places or {}).get(name)
         if role == "rate" and ranked is not None:
