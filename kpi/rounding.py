@@ -137,6 +137,10 @@ def _figure(exact: Fraction) -> float:
     return value
 
 
+# An exact result as kpi carries it (`_figure`), for the modules that make one.
+figure = _figure
+
+
 def difference(current: float, previous: float) -> float:
     """current − previous of the figures as written, rounded once: the absolute change and
     the change in points. 0.3 − 0.1 is 0.2, where the floats' difference is

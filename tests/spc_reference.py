@@ -28,7 +28,8 @@ The rules are applied the way NHSRplotthedots applies them: a window of 7 ending
 for shifts and trends, a window of 3 around each point for two of three, then a point's label
 by priority (outside the limits, trend, two of three, shift). Nothing here imports kpi; the
 arithmetic of the limits is written as the docs state it (mean of the baseline, mean moving
-range, mean +- 2.66 and 1.773 times it), so a value on a limit compares the same on both sides.
+range, mean +- 2.66 and 1.773 times it), exactly, of the months as the decimals they print as:
+a value on a limit is on it.
 
 Moving ranges are screened as `ptd_spc_standard.R` does by default (`screen_outliers = TRUE`):
 `amr` is the mean of the baseline's moving ranges; each range is kept where `mr < 3.267 * amr`
@@ -38,13 +39,13 @@ screen is not repeated on the new mean).
 
 from __future__ import annotations
 
-import decimal
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
-LIMIT = 2.66
-SCREEN = 3.267
-CLOSE = 1.773
+LIMIT = Fraction("2.66")
+SCREEN = Fraction("3.267")
+CLOSE = Fraction("1.773")
 BASELINE = 12
 FEWEST = 2
 RUN = 7
@@ -94,18 +95,17 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
         base = [values[months.index(m)] for m in wanted]
     if len(base) < FEWEST or any(v is None for v in base):
         return None
-    xs = [float(v) for v in base if v is not None]
-    # The mean of the months as written (kpi's docs/statistics.md), in decimal: twelve months
-    # of 0.7 have the mean 0.7, and limits with no width sit on the months themselves.
-    with decimal.localcontext() as exact:
-        exact.prec = 60
-        mean = float(sum((decimal.Decimal(repr(x)) for x in xs), decimal.Decimal(0)) / len(xs))
+    # The months as written (kpi's docs/statistics.md), exactly (`chart` makes each value the
+    # fraction its decimal is): twelve months of 0.7 have the mean 0.7, limits with no width
+    # sit on the months themselves, and a month on a limit is on it.
+    xs = [v for v in base if v is not None]
+    mean = sum(xs, Fraction(0)) / len(xs)
     mrs = [abs(b - a) for a, b in zip(xs, xs[1:], strict=False)]
-    amr = math.fsum(mrs) / len(mrs)
+    amr = sum(mrs, Fraction(0)) / len(mrs)
     # case_when(mr < 3.267 * amr ~ mr, TRUE ~ NA), then mean(mr, na.rm = TRUE)
     screened = [r if r < SCREEN * amr else None for r in mrs]
     kept = [r for r in screened if r is not None]
-    mr = math.fsum(kept) / len(kept) if kept else amr  # all 0: see the module's note
+    mr = sum(kept, Fraction(0)) / len(kept) if kept else amr  # all 0: see the module's note
     lower, upper = mean - LIMIT * mr, mean + LIMIT * mr
     lower2, upper2 = mean - CLOSE * mr, mean + CLOSE * mr
     if floor is not None:
@@ -182,7 +182,10 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
     segment when it starts before the chart, the last when after it): every month named must
     be in that segment and hold a value, else that segment has no limits. Every other segment
     takes its own first 12 months."""
-    values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    # each value the decimal it prints as, exactly, and the bounds likewise
+    values = [None if v is None or not math.isfinite(v) else _written(v) for v in values]
+    floor = None if floor is None else _written(floor)
+    ceiling = None if ceiling is None else _written(ceiling)
     while values and values[0] is None:
         months, values = months[1:], values[1:]
     if not values:
@@ -212,6 +215,11 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
     return Chart(tuple(points), mean, lower, upper, lower2, upper2, trial)
 
 
+def _written(value: float) -> Fraction:
+    """A figure as the decimal it prints as (its shortest repr), exactly."""
+    return Fraction(repr(float(value)))
+
+
 def variation(c: Chart, better: str) -> str | None:
     """Making Data Count's variation icon for the latest month with a value; None without
     limits. `better` is "higher", "lower" or "neutral"."""
@@ -236,6 +244,8 @@ def assurance(target: float | None, c: Chart, better: str,
     if target is None or c.mean is None or better == "neutral":
         return None
     assert c.lower is not None and c.upper is not None
+    target = _written(target)
+    current = None if current is None else _written(current)
     if target > c.upper:
         said = "consistently_fail" if better == "higher" else "consistently_pass"
     elif target < c.lower:

@@ -114,3 +114,60 @@ def test_a_fault_of_kpis_own_exits_5_not_the_code_of_a_failed_check(monkeypatch,
         "Error: kpi stopped on a fault of its own (above), not of its input (a load it "
         "stopped is not committed)",
         "Hint: please report it with the command and the lines above"]
+
+
+def test_a_count_of_fractional_values_is_not_tested_whatever_its_totals(tmp_path):
+    """A count of a value of 2.5 a row: 28 rows in the baseline year (70) and 40 in the
+    current year (100). The totals are whole, so it was tested as 100 events against 70 (p =
+    0.026, significant, deteriorating), where the rows behind them give 40 against 28 (p =
+    0.18); docs/statistics.md says a count of fractional values is not tested. A row whose
+    value is not a whole number of at least 0 leaves it untested, whatever the totals; a
+    count of whole values is tested as before."""
+    (tmp_path / "kpi.toml").write_text("""\
+[project]
+name = "Weighted"
+baseline = "2024-03"
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+weight = "float"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "weighted"
+title = "Weighted"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+value = "weight"
+better = "lower"
+[[kpis]]
+id = "whole"
+title = "Whole"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+value = "weight * 2"
+better = "lower"
+""", encoding="utf-8")
+    rows = ["day,weight"]
+    for first, n in ((2023, 28), (2024, 40)):
+        for i in range(n):
+            k = i % 12
+            year, month = first + (3 + k) // 12, (3 + k) % 12 + 1
+            rows.append(f"{year}-{month:02d}-{1 + i % 28:02d},2.5")
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert inprocess.run(["--project", tmp_path, "ingest", "crimes", tmp_path / "c.csv"]
+                         ).returncode == 0
+    got = {k["id"]: k for k in json.loads(inprocess.run(
+        ["--project", tmp_path, "summary", "--period", "2025-03", "--format", "json"]).stdout)[
+        "kpis"]}
+    weighted = got["weighted"]
+    assert (weighted["current"]["value"], weighted["comparison"]["value"]) == (100, 70)
+    assert weighted["significance"]["test"] is None
+    assert weighted["significance"]["reason"] == "the values are not whole counts of events"
+    # 200 events against 140, each row 5: tested as events (scipy's binomtest: twice the
+    # smaller tail of 200 of 340 at one half)
+    assert got["whole"]["significance"]["test"] == "poisson_exact"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi import stats
@@ -65,12 +65,35 @@ def test_poisson_hand_computed_cases():
                                                                      "no events in either window")
 
 
-@pytest.mark.parametrize(("n1", "n2"), [(5100, 5000), (5000, 5300), (6000, 5000), (5050, 4960)])
-def test_poisson_normal_approximation_above_the_limit_is_close_to_exact(n1, n2):
-    result = stats.poisson_test(n1, 12, n2, 12)
-    assert n1 + n2 > stats.EXACT_LIMIT and result.test == stats.POISSON_NORMAL
-    exact = scipy_poisson_p(n1, 12, n2, 12)
-    assert result.p_value == pytest.approx(exact, abs=1e-3, rel=1e-2)
+@pytest.mark.parametrize(("n1", "t1", "n2", "t2"), [
+    (5100, 12, 5000, 12), (5000, 12, 5300, 12), (6000, 12, 5000, 12), (5050, 12, 4960, 12),
+    # a short window against a long one: the normal approximation that stood here read
+    # 0.0496, significant, where the test is 0.0513
+    (1012, 1200, 18988, 24000),
+    # a small part against the rest pooled (kpi compare): 0.016 where the test is 0.0185
+    (231, 20_000, 9819, 1_000_000),
+    (40, 1, 20_000, 500), (10_001, 1, 0, 3), (0, 7, 10_001, 5), (5001, 6, 5000, 6),
+    (2_000_000, 12, 2_003_000, 12), (150_000, 1, 4_000_000, 30),
+])
+def test_poisson_above_the_limit_is_exact_as_below(n1, t1, n2, t2):
+    result = stats.poisson_test(n1, t1, n2, t2)
+    assert n1 + n2 > stats.EXACT_LIMIT and result.test == stats.POISSON_EXACT
+    # twice the smaller tail, by the documented definition (scipy's binomial)
+    exact = scipy_poisson_p(n1, t1, n2, t2)
+    assert result.p_value == pytest.approx(exact, rel=1e-9, abs=1e-300)
+    assert result.significant == (exact < 0.05)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(10_001, 60_000), st.floats(0.001, 0.999))
+def test_poisson_above_the_limit_is_the_tails_summed(n, share):
+    """Past EXACT_LIMIT each term comes from its neighbour by their ratio: the same p as
+    every term from lgamma (`_binomial_tails`), however skewed the two windows."""
+    k = int(n * share)
+    p = share ** 0.5 if k % 2 else share
+    lower, upper = stats._binomial_tails(k, n, p)
+    assert stats._large_binomial_p(k, n, p) == pytest.approx(
+        min(1.0, 2 * min(lower, upper)), rel=1e-9, abs=1e-300)
 
 
 @given(st.integers(0, 400), st.integers(0, 400), st.integers(1, 24), st.integers(1, 24))
@@ -669,3 +692,48 @@ def test_a_count_change_too_small_to_matter_does_not_stand_out_however_large_the
         found = stats.standouts(parts, 50, min_points=floor)
         assert found is not None and [t.part for t in found.parts] == ["A"]
     assert stats.standouts(parts, 50) is not None
+
+
+def _months_from(first: str, n: int) -> list[str]:
+    year, month = int(first[:4]), int(first[5:])
+    out = []
+    for _ in range(n):
+        out.append(f"{year}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def test_a_month_exactly_on_a_limit_is_no_special_cause():
+    """6.2% and 8.2% alternating: mean 7.2, every moving range 2.0, so the limits are exactly
+    7.2 -+ 2.66 x 2.0, 1.88 to 12.52. A month of 12.52% is on the upper limit, not beyond
+    it; the floats' limit, 12.519999999999998, made it a special cause of concern. A target
+    of 1.88 on the lower limit is hit and miss ("between the limits, or on one"), where the
+    floats' 1.8800000000000026 read "consistently fails"."""
+    from kpi.catalogue import Better
+
+    values = [6.2, 8.2] * 11 + [6.2, 12.52]
+    chart = stats.xmr(_months_from("2023-04", len(values)), values, Better.LOWER)
+    assert (chart.upper_limit, chart.lower_limit) == (12.52, 1.88)
+    assert chart.points[-1].rule is None
+    assert stats.variation(chart).verdict == stats.COMMON_CAUSE
+    assert stats.assurance(1.88, chart, Better.LOWER) == stats.HIT_AND_MISS
+    assert stats.assurance(1.87, chart, Better.LOWER) == stats.CONSISTENTLY_FAIL
+
+
+def test_a_moving_range_exactly_at_the_screen_is_screened():
+    """Ten moving ranges of 77.33 and one of 326.70 (505.53 after 178.83): their mean is
+    exactly 100.00, and 3.267 times it 326.70, so the last is screened ("at or above") and the
+    mean moving range is 77.33 and the upper limit about 444, not the 504 of a range kept
+    below the floats' product; 480.00 after it is beyond."""
+    from fractions import Fraction
+
+    from kpi.catalogue import Better
+
+    values = [178.83, 256.16] * 5 + [178.83, 505.53, 480.00]
+    chart = stats.xmr(_months_from("2024-01", len(values)), values, Better.LOWER)
+    baseline = [Fraction(repr(v)) for v in values[:12]]
+    mean = sum(baseline) / 12
+    assert chart.mean_moving_range == 77.33 and chart.segments[-1].screened == ("2024-12",)
+    assert chart.upper_limit == float(mean + Fraction("2.66") * Fraction("77.33"))
+    assert chart.points[-1].rule == stats.LIMITS and chart.points[-1].high
+    assert stats.variation(chart).verdict == stats.SPECIAL_CONCERN
