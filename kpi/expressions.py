@@ -810,7 +810,8 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
 # What `correctly_divided` may rewrite: a division, whole-number arithmetic, or a function
 # Polars reads otherwise than standard SQL (`_standard`).
 _REWRITTEN = re.compile(
-    r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|lower|lcase|abs|pow)")
+    r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|lower|lcase|abs|pow"
+    r"|ilike)")
 
 # Whole-number arithmetic beyond 64 bits (`_checked`) stops the query with Polars' error for a
 # failed cast of the text OVERFLOW and the expression's number here, which `overflowed`
@@ -925,11 +926,42 @@ def _standard(node: dict[str, Any]) -> Any:
         return _put(_template("upper"), {_ARG: inputs[0]})
     if kind == {"StringExpr": "Lowercase"} and len(inputs) == 1:
         return _put(_template("lower"), {_ARG: inputs[0]})
+    if isinstance(kind, dict) and isinstance(kind.get("StringExpr"), dict) \
+            and "Contains" in kind["StringExpr"] and len(inputs) == 2 \
+            and (pattern := _literal_text(inputs[1])) is not None \
+            and pattern.startswith(("(?is)", "(?i)")):
+        # ILIKE, which Polars reads as a regular expression matched without case, folded its
+        # own way: 'İbrahim' did not match 'ibrahim%', 'ΟΔΟΣ' matched 'οδος', where DuckDB
+        # (and kpi's LOWER) read both as LOWER(text) LIKE LOWER(pattern). So it is read.
+        flags, _, body = pattern.partition(")")
+        lowered = _lowered(body)
+        return {"Function": {**function, "input": [
+            _put(_template("lower"), {_ARG: inputs[0]}),
+            {"Literal": {"Scalar": {"String": flags.replace("i", "") + ")" + lowered}}}]}}
     if isinstance(kind, dict) and len(kind) == 1:
         ((family, name),) = kind.items()
         if isinstance(name, str) and (family, name) in _NARROW:
             return _put(_template("wide"), {_ARG: node})
     return node
+
+
+def _literal_text(node: Any) -> str | None:
+    """The text of a serialized string literal, or None."""
+    if not isinstance(node, dict):
+        return None
+    scalar = node.get("Literal", {}).get("Scalar") if isinstance(node.get("Literal"),
+                                                                  dict) else None
+    text = scalar.get("String") if isinstance(scalar, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def _lowered(text: str) -> str:
+    """A text as kpi's LOWER writes it (`_template("lower")`), by the same Polars calls."""
+    import polars as pl
+
+    lowered = (pl.Series([text]).str.replace_all("İ", "i", literal=True)
+               .str.replace_all("Σ", "σ", literal=True).str.to_lowercase())
+    return str(lowered[0])
 
 
 # Polars' whole-number operators, which wrap round modulo 2**64 (Rust's wrapping arithmetic):

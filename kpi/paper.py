@@ -869,9 +869,10 @@ def current_clause(result: KpiResult) -> Inlines:
 # Words for verdicts (kpi.verdicts): what each says, in the report's register
 
 NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
-# A change tested and found not significant, of a KPI whose months show a special cause: the
-# paper says "normal variation" only of a KPI its matrix puts in "Normal variation only"
-# ("within normal variation; the months show a special cause of improvement" said both).
+# A change tested and found not significant, of a KPI whose chart marks a month (the latest,
+# or one before it: `months_unusual`): the paper says "within normal variation" only of a KPI
+# whose chart marks none ("within normal variation; the months show a special cause of
+# improvement" said both).
 NOT_SIGNIFICANT_UNUSUAL = "not statistically significant"
 SIGNIFICANT = "a statistically significant change"
 # The paper's status of a KPI (`shown_status`): the engine's where the change is significant;
@@ -971,10 +972,12 @@ def _shift_start(chart, high: bool) -> str:
 
 
 def months_unusual(verdict: Verdict | None) -> bool:
-    """Whether a KPI's process chart has a special cause in its latest month: the paper then
-    never calls the KPI, nor its change, "within normal variation"."""
+    """Whether a KPI's process chart marks any of its months, the latest or one before it:
+    the paper then never calls the KPI, nor its change, "within normal variation" (it said so
+    of ASB incidents beside a chart marking every month from January 2024 to July 2025, and
+    `--vs previous` said those months were unusual)."""
     return verdict is not None and verdict.variation is not None \
-        and verdict.variation.verdict != stats.COMMON_CAUSE
+        and (verdict.variation.verdict != stats.COMMON_CAUSE or bool(_earlier_signals(verdict)))
 
 
 def significance_clause(verdict: Verdict | None) -> str:
@@ -1035,6 +1038,11 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return ""
     assert verdict is not None, "a variation comes with its verdict"
     if variation.verdict == stats.COMMON_CAUSE:
+        significant = verdict.significance.significant if verdict.significance else None
+        if significant is False and _earlier_signals(verdict):
+            # not significant, beside a chart that marks earlier months: which (the clause
+            # before says "not statistically significant", never "normal variation")
+            return f"{_capital(common_cause_words(verdict))}."
         return settled_sentence(result, verdict)
     text = f"The monthly figures show {shown_variation(verdict)}"
     if verdicts.conflict(result, verdict):
@@ -1287,7 +1295,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     worth = change_worth(result, verdict)
     moved = level_moved(result, verdict)
     if (variation is not None and variation.verdict == stats.COMMON_CAUSE
-            and (significant is None or (significant and not moved))):
+            and (significant is None or (significant and not moved)
+                 or (significant is False and _earlier_signals(verdict)))):
+        # (not significant, beside months the chart marks: which, never "normal variation")
         worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
@@ -3089,7 +3099,9 @@ MATRIX_ROWS = (
     ("concern", "\u25b2 Special cause of concern"),
     ("improvement", "\u25a0 Special cause of improvement"),
     ("unusual", "\u25c6 Unusually high or low (no better direction)"),
-    ("common", "Normal variation only"),
+    # (of the latest month, as Making Data Count's icon: earlier months may be marked, which
+    # the KPI's sentence says)
+    ("common", "Normal variation (latest month)"),
     ("uncharted", "No process chart (cumulative, too few months or no data)"),
 )
 

@@ -169,7 +169,7 @@ def _large_binomial_p(k: int, n: int, p: float) -> float:
         # where they no longer change it at double precision.
         terms, term, i, total = [first], first, k, first
         while (i < n) if up else (i > 0):
-            term *= ((n - i) / (i + 1) * (p / q)) if up else (i / (n - i + 1) * (q / p))
+            term *= ((n - i) * p) / ((i + 1) * q) if up else (i * q) / ((n - i + 1) * p)
             i += 1 if up else -1
             terms.append(term)
             total += term

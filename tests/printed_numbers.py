@@ -51,7 +51,7 @@ NON_FIGURES: tuple[tuple[str, str, str], ...] = (
      r"\b(?:the other|last|Of the|of the|all|All|first|these|[Hh]ighest|[Ll]owest|"
      r"largest|top) \d[\d,]*\b|"
      r"\(\d+\)\*\*|, \d+:|\b\d+ of \d+ (?:stand|differ)|"
-     r"^\| (?:[▲■◆▼] |Normal variation only|No process chart|All \|).*$|"
+     r"^\| (?:[▲■◆▼] |Normal variation \(latest month\)|No process chart|All \|).*$|"
      r"\b\d+ (?:plan )?priorities\b|across \d+ priority|"
      r"\branked\s+(?:joint\s+)?(?:\(with [^)]*\)\s+)?of \d+ in\b"),
     ("process rules and methods", "rule counts of a process chart and the statistics' "

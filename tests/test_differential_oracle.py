@@ -164,7 +164,7 @@ STEPS = int(os.environ.get("KPI_ORACLE_STEPS", "14"))
 MATRIX_ROW_WORDS = {"concern": "\u25b2 Special cause of concern",
                     "improvement": "\u25a0 Special cause of improvement",
                     "unusual": "\u25c6 Unusually high or low (no better direction)",
-                    "common": "Normal variation only"}
+                    "common": "Normal variation (latest month)"}
 ROW_OF_VARIATION = {"special_cause_concern": "concern",
                     "special_cause_improvement": "improvement",
                     "special_cause_neutral_high": "unusual",

@@ -1404,3 +1404,49 @@ def test_a_text_cell_written_with_a_decimal_comma_is_read_as_a_csv_cell_is(tmp_p
         assert refused.value.message.endswith(
             "row 4, column 'Count': '2,25' is written with a decimal comma, so the column's "
             "'1,500' (row 2) could mean 1.500 where a comma between thousands reads it as 1500")
+
+
+@pytest.mark.parametrize("above", [
+    '<c r="A1"><v></v></c>',  # a null number, as some writers write one: no value
+    '<c r="A1"><v/></c>',
+])
+def test_an_empty_number_cell_above_the_header_moves_no_row(tmp_path, above):
+    """Row 1 holds an empty number cell (`<v></v>`), which fastexcel skips: its rows start
+    at the header in row 2. The readers of the sheet's XML counted from row 1, so each date
+    cell's time was written into the row below it: every row the date of the one above, a
+    month's last row in the next month, exit 0. Each row keeps its own date (xlsxwriter wrote
+    them, and the CSV of the same rows reads so)."""
+    days = [datetime(2025, 1, 31, 23, 59, 59, 999999), datetime(2025, 2, 1, 6),
+            datetime(2025, 2, 28, 12, 30)]
+    rows = [[f"R{i}", day, day, i, None] for i, day in enumerate(days)]
+    path = _workbook(tmp_path / "extract.xlsx", rows, before=[["X"]])
+    _as_excel_saves_it(path, lambda xml: re.sub(r'<c r="A1"[^>]*>.*?</c>', above, xml, count=1))
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["day"].to_list() == [d.date() for d in days]
+    assert frame["at"].dt.replace_time_zone(None).to_list() == days
+
+
+def test_a_formula_whose_saved_value_is_empty_text_is_a_saved_value(tmp_path):
+    """=IF(C2>5,"High","") where its result is the empty text: Excel and LibreOffice save
+    `<c t="str"><f>...</f><v></v></c>`, which was refused as a formula with no saved value,
+    naming a column the dataset does not read, with a hint (save it in Excel or
+    LibreOffice) that could not help. A formula with no saved value at all is refused as
+    before."""
+    rows = [["R1", datetime(2025, 9, 5), None, 3, None], ["R2", datetime(2025, 9, 6), None, 8,
+                                                          None]]
+    header = ("Ref", "Day", "At", "Count", "Flag", "Band")
+    path = _workbook(tmp_path / "extract.xlsx", [r + ["x"] for r in rows], header=header)
+
+    def band(value: str):
+        return lambda xml: re.sub(
+            r'<c r="F(\d)"[^>]*>.*?</c>',
+            lambda m: f'<c r="F{m.group(1)}" t="str"><f>IF(D{m.group(1)}&gt;5,"High","")</f>'
+                      f'{value}</c>' if m.group(1) != "1" else m.group(0), xml)
+
+    _as_excel_saves_it(path, band("<v></v>"))
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["count"].to_list() == [3, 8]
+    path = _workbook(tmp_path / "unsaved.xlsx", [r + ["x"] for r in rows], header=header)
+    _as_excel_saves_it(path, lambda xml: band("")(xml).replace(' t="str"', ""))
+    with pytest.raises(DataError, match="cell F2: a formula .* that has no saved value"):
+        ingest.read_extracts(SPEC, [path])

@@ -88,7 +88,8 @@ CASES = [
     ("truncated file", "truncated.csv", (H + ROW_A + ROW_B)[:-12].encode(), "incidents",
      ", row 3: expected 5 fields, found 3"),
     ("truncated inside quotes", "open-quote.csv", (H + ROW_A + 'B2,2025-03-02,"Wal').encode(),
-     "incidents", ", row 3: expected 5 fields, found 3"),
+     "incidents", ", row 3: a quote opens a value that no quote closes: every line after it to "
+     "the end of the file would be read as that one value"),
     ("short row that repeats the start of an earlier one", "prefix.csv",
      (H + ROW_A + "B1,2025-03-01\n").encode(), "incidents", ", row 3: expected 5 fields, found 2"),
     ("ragged row", "ragged.csv", (H + ROW_A + "B2,2025-03-02,Walsall,2,18-24,x\n").encode(),
@@ -146,6 +147,21 @@ CASES = [
     ("neither UTF-8 nor Windows-1252", "latin.csv", (H + "B1,2025-03-01,Dudley").encode()
      + b"\x81" + b",1,\n", "incidents",
      f": cannot decode byte 0x81 at offset {len(H) + 20} as UTF-8 or Windows-1252"),
+    # UTF-8 text with one byte pasted from a Windows program (a curly apostrophe, 0x92): read
+    # as Windows-1252 whole, "Assault – ABH" was stored as "Assault â€“ ABH" and a filter on
+    # it counted none, exit 0
+    ("UTF-8 and Windows-1252 in one file", "mixed.csv",
+     (H + "B1,2025-03-01,Dudley \u2013 North,1,\n").encode() + b"B2,2025-03-02,O\x92Neil,1,\n",
+     "incidents", ": line 3 holds byte 0x92, which is not UTF-8, and line 2 holds '\u2013' "
+     "written in UTF-8: the file mixes two encodings, and read as either, some of its text "
+     "would be wrong ('\u2013' read as Windows-1252 is '\u00e2\u20ac\u201c')"),
+    # A note that opens a quote and never closes it (SQL Server's "Save Results As" quotes
+    # nothing): Arrow's reader read every line after it as its value, exit 0
+    ("a quote never closed", "unclosed.csv",
+     (H + ROW_A + 'B2,2025-03-02,"Dudley,1,\n' + "B3,2025-03-03,Dudley,1,\n"
+      + "B4,2025-03-04,Dudley,1,\n").encode(), "incidents",
+     ", row 3: a quote opens a value that no quote closes: every line after it to the end of "
+     "the file would be read as that one value"),
     ("Parquet with the wrong schema", "typed.parquet", _parquet(pl.DataFrame({
         "Incident Ref": ["P1"], "Date": [20250301], "LPA": ["Dudley"], "Victims": [1]})),
      "incidents", f", column 'Date': {DATE_EXPECTED}, found a column of type Int64"),

@@ -1155,9 +1155,10 @@ def test_millions_of_pounds_are_compared_as_the_paper_printed_them(tmp_path, cli
     """The paper prints an amount of a million pounds or more as "£2.4m", in its prose and
     tables; the revisions compared it to the pound, so £100 added to June 2025 was listed as
     "£2,400,000 then, £2,400,100 now" beside a paper whose every face read "£2.4m" both
-    times. A revision the board would see is listed as it saw it: £60,000 more in June reads
-    "£2.4m" then and "£2.5m" now (2,460,000 over the year), and LPA A's "£1.2m" then,
-    "£1.3m" now (1,260,000)."""
+    times. What did move is its change from the baseline year, "unchanged" then and "an
+    increase of £100 (0.0%)" now, which is listed. A revision of the figure the board would
+    see is listed as it saw it: £60,000 more in June reads "£2.4m" then and "£2.5m" now
+    (2,460,000 over the year), and LPA A's "£1.2m" then, "£1.3m" now (1,260,000)."""
     folder = tmp_path / "project"
     (folder / "data").mkdir(parents=True)
     (folder / "kpi.toml").write_text(_POUNDS, encoding="utf-8")
@@ -1175,7 +1176,9 @@ def test_millions_of_pounds_are_compared_as_the_paper_printed_them(tmp_path, cli
                 "--output", last]).exit_code == 0
     assert "£2.4m" in last.read_text(encoding="utf-8")
     previous = last.with_suffix(".figures.json")
-    for amount, listed in ((100100, []), (160000, [
+    for amount, listed in ((100100, [
+            "| Losses, its change from the year ending March 2024 | year ending September "
+            "2025 | £0 (0.0%) | +£100 (0.0%) |"]), (160000, [
             "| Losses | year ending September 2025 | £2.4m | £2.5m |",
             "| Losses, by LPA: A | year ending September 2025 | £1.2m | £1.3m |"])):
         write(tmp_path / "june.csv", ["2025-06"], amount)

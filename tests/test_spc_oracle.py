@@ -45,7 +45,7 @@ MATRIX_ROWS = {
     "concern": "\u25b2 Special cause of concern",
     "improvement": "\u25a0 Special cause of improvement",
     "unusual": "\u25c6 Unusually high or low (no better direction)",
-    "common": "Normal variation only",
+    "common": "Normal variation (latest month)",
     "uncharted": "No process chart (cumulative, too few months or no data)",
 }
 # A KPI in development has no row: a sentence below the matrix counts it (names the one).

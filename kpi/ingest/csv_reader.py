@@ -170,6 +170,12 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
     def parsed_batches(skip: int = 0) -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
         """Arrow's batches; with `skip`, the batches of the first `skip` records (which the
         Polars parser handed out before it refused the file) are parsed but not handed out."""
+        if (opened := _unclosed_quote(text.path, start)) is not None:
+            raise DataError(located(path, "a quote opens a value that no quote closes: every "
+                                          "line after it to the end of the file would be read "
+                                          "as that one value", row=first_line + opened),
+                            hint="close the quote (a quote inside a quoted value is written "
+                                 "twice), or export the extract with its text quoted")
         source = pa.OSFile(str(text.path))
         # The bytes parsed, for kpi.progress, in the file's own bytes (a re-encoded copy's
         # are scaled back to them). Arrow's own position is no measure: it reads far ahead.
@@ -313,6 +319,31 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
                              records)
 
     return batches(), numbering
+
+
+def _unclosed_quote(path: Path, start: int) -> int | None:
+    """Where a quoted value that never closes starts (its record's number, from 0 for the
+    first after `start`), or None. Arrow's reader takes every line after such a quote, to the
+    end of the file, as one value and ends without a word: an SSMS export's note opening with
+    a quote swallowed a month and a half of rows, exit 0. Quotes come in pairs in a file whose
+    every quoted value closes (one inside a value is written twice), so only a file holding an
+    odd number of them is read again, by Python's reader in strict mode, which stops at the
+    end of the file inside the value; a quote within an unquoted value (5'10") is a character,
+    and leaves its pair uncounted, so the strict reading decides."""
+    count = sum(chunk.count(b'"') for chunk in _blocks(path, start))
+    if count % 2 == 0:
+        return None
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        handle.seek(start)
+        reader = csv.reader(handle, strict=True)
+        records = 0
+        try:
+            for _ in reader:
+                records += 1
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                return records
+    return None
 
 
 def _named(frame: pl.DataFrame, names: list[str], reserved: list[str]) -> pl.DataFrame:

@@ -311,11 +311,10 @@ def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
     columns = loaded.available_columns()
     if text is None or not columns:
         return cells
-    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
-                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    first = _first_valued_row(text)
     if first is None:
         return cells
-    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    top, left = first - 1, columns[0].absolute_index
     letters = {_column_letter(i + left).encode(): i for i in wanted}
     # A number cell has no t, or t="n". Excel, LibreOffice and xlsxwriter write a cell's
     # attributes as r, s, t, and no prefix (a pattern starting with its literal is searched
@@ -743,6 +742,23 @@ def _as_percent(cells: pl.DataFrame, row: int, column: int) -> str:
 _PERCENT_FORMATS = frozenset({9, 10})
 
 
+_CELL_VALUE = re.compile(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"([^>/]*)>(?:<(?:\w+:)?f[^>]*>[^<]*'
+                         rb'</(?:\w+:)?f>)?<(?:\w+:)?(v|is)>(<?)')
+
+
+def _first_valued_row(text: bytes) -> int | None:
+    """The sheet's first row holding a value as fastexcel (calamine) counts it, the origin
+    of its rows' numbering for every reader of the sheet's XML: an inline string, or a <v>
+    holding something, or an empty one of a formula's text (t="str", the empty text it gave).
+    An empty <v></v> of a number (a null, as some writers write one) holds nothing, and
+    fastexcel skips its row: counted from it, every date cell's time was written into the row
+    below it (each row the date of the one above, months moved, exit 0)."""
+    for cell in _CELL_VALUE.finditer(text):
+        if cell.group(3) == b"is" or not cell.group(4) or b't="str"' in cell.group(2):
+            return int(cell.group(1))
+    return None
+
+
 def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
     """The number cells of an .xlsx or .xlsm sheet's `wanted` columns shown as percentages
     (their style's number format has a % outside quotes), as (row, column) counted as
@@ -771,12 +787,11 @@ def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[t
         return set()
     # The first row holding a value (cells come row by row), and the first column fastexcel
     # read: the origin of its numbering.
-    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
-                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    first = _first_valued_row(text)
     columns = loaded.available_columns()
     if first is None or not columns:
         return set()
-    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    top, left = first - 1, columns[0].absolute_index
     names = b"|".join(_column_letter(i + left).encode() for i in sorted(wanted))
     # Excel, LibreOffice and xlsxwriter write a cell's attributes as r, s, t, and no prefix
     # (a pattern starting with its literal is searched four times as fast).
@@ -1032,8 +1047,12 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                     name = child.tag.rsplit("}", 1)[-1]
                     if name == "f":
                         formula = child
-                    elif name == "is" or (name == "v" and child.text):
-                        value = child  # an empty <v/> (openpyxl's) is no value
+                    elif name == "is" or (name == "v" and (child.text
+                                                           or element.get("t") == "str")):
+                        # An empty <v/> (openpyxl's) is no value; of a formula whose result
+                        # is text (t="str"), it is the empty text it gave (=IF(C2>5,"High",
+                        # ""), as Excel and LibreOffice save it: refused as never calculated).
+                        value = child
                 constant = formula is not None and _LOGICAL.match(formula.text or "")
                 if formula is not None and (value is None or recalculated and not constant):
                     why = ("has no saved value" if value is None else

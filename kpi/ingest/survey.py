@@ -195,9 +195,26 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     offset = written = 0
     nul = None
     first = True
+    # Read as Windows-1252, a file must not also hold UTF-8's characters: the first byte that
+    # is not UTF-8, and the first character written in UTF-8's bytes (line, text), if any.
+    utf8 = codecs.getincrementaldecoder("utf-8")() if codec is None else None
+    stray: tuple[int, int] | None = None
+    written_utf8: tuple[int, str] | None = None
+    lines = 1
     try:
         with target.open("wb") as out:
             for chunk in [*_blocks(path), b""]:
+                if utf8 is not None and chunk:
+                    if stray is None:
+                        try:
+                            utf8.decode(chunk)
+                        except UnicodeDecodeError as exc:
+                            stray = (lines + chunk.count(b"\n", 0, exc.start),
+                                     chunk[exc.start])
+                    if written_utf8 is None and (found := _UTF8_CHARACTER.search(chunk)):
+                        written_utf8 = (lines + chunk.count(b"\n", 0, found.start()),
+                                        found.group().decode("utf-8"))
+                    lines += chunk.count(b"\n")
                 try:
                     text = decoder.decode(chunk, final=not chunk)
                 except UnicodeDecodeError as exc:
@@ -222,9 +239,27 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
                 offset += len(chunk)
     except OSError as exc:
         raise _StagingRefused(exc) from None
+    if stray is not None and written_utf8 is not None:
+        raise DataError(located(path, f"line {stray[0]:,} holds byte {stray[1]:#x}, which is "
+                                      f"not UTF-8, and line {written_utf8[0]:,} holds "
+                                      f"'{written_utf8[1]}' written in UTF-8: the file mixes "
+                                      "two encodings, and read as either, some of its text "
+                                      "would be wrong ('\u2013' read as Windows-1252 is "
+                                      "'\u00e2\u20ac\u201c')"),
+                        hint=f"save the extract as UTF-8 again, or correct line "
+                             f"{stray[0]:,} (a character pasted from another program)")
     notes.append(f"{path}: read as {codec.upper()} (from its byte-order mark)" if codec
                  else f"{path}: not UTF-8; read as Windows-1252")
     return _Text(target, 0, nul)
+
+
+# A character of two to four bytes as UTF-8 writes one (no overlong form, no surrogate, none
+# past U+10FFFF). Windows-1252 text holds such a pair only where an accented capital stands
+# before a symbol ("É’"), which a file of that encoding rarely has.
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 
 
 def _utf16_bom(raw: bytes) -> str | None:
