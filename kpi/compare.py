@@ -245,7 +245,9 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     if kpis is None:
         chosen = [k for k in project.kpis if not k.hidden and splittable(project, k, by) is None]
     else:
-        chosen = list(kpis)
+        # A KPI named twice is compared once (`--kpi crimes --kpi crimes` stopped on a query
+        # error that blamed the expressions), as the summary lists it once.
+        chosen = list({kpi.id: kpi for kpi in kpis}.values())
         for kpi in chosen:
             reason = splittable(project, kpi, by)
             if reason:

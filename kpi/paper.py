@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpi import render, stats
 from kpi.catalogue import (
@@ -62,10 +62,8 @@ from kpi.render import (  # the prose's words for figures, kept by render for ev
     STATUS_WORDS,
     column_title,
     dataset_column_label,
-    kpi_value,
     source_sentence,
     target_source,
-    value_words,
 )
 from kpi.rounding import Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
@@ -602,7 +600,7 @@ def cell_value(value: float | None, kpi: KpiDef, change: bool = False,
     elif kpi.unit == Unit.GBP or kpi.unit_label:
         # The sign is taken off the text, never the value: the places beside a target are the
         # signed figure's (-£100.4 against a target of -£100 read "£100" from 100.4).
-        text = kpi_value(value, kpi, change, beside, digits).removeprefix("-")
+        text = render.kpi_value(value, kpi, change, beside, digits).removeprefix("-")
     else:
         text = render.number(value, kpi, change=change, beside=beside,
                              digits=digits).lstrip("-")
@@ -2060,9 +2058,14 @@ class _Builder:
             if r.current is None or r.current.value is None:
                 current = inlines(STATUS_WORDS[r.status])
             else:
-                current = _table_value(r.current, r.kpi, shared is None)
+                # To the places its paragraph prints it to, beside the figure it is compared
+                # with, as the change beside it is: "1.0 days" stood beside "+0.08 days"
+                # where the paragraph said "1.04 days" (render.other_window)
+                current = _table_value(r.current, r.kpi, shared is None,
+                                       render.other_window(r.current, r))
             rows.append((inlines(Name(r.kpi.title)), current,
-                         inlines(change_cell(r.change, r.kpi, str(no_change(r)))),
+                         inlines(change_cell(r.change, r.kpi, str(no_change(r)),
+                                             render.change_digits(r))),
                          *(inlines(c) for c in verdict_cells(r, verdict))))
         return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
 
@@ -3272,10 +3275,19 @@ def definition(kpi: KpiDef) -> str:
 
 
 def _true_minus(text: str) -> str:
-    """A message's negative numbers with a true minus sign joined to them."""
-    import re
+    """A message's negative numbers with a true minus sign joined to them ("-60", "-£5")."""
+    return re.sub(r"(?<![\w-])-(?=[\d£])", MINUS, text)
 
-    return re.sub(r"(?<![\w-])-(?=\d)", MINUS, text)
+
+def kpi_value(*args: Any, **kwargs: Any) -> str:
+    """`render.kpi_value` as the paper prints it: a negative figure with a true minus sign, as
+    its tables print one ("The total was -60" stood beside a table's "\u221260")."""
+    return _true_minus(render.kpi_value(*args, **kwargs))
+
+
+def value_words(*args: Any, **kwargs: Any) -> str:
+    """`render.value_words` as the paper prints it (`kpi_value`)."""
+    return _true_minus(render.value_words(*args, **kwargs))
 
 
 def _points(value: float) -> str:

@@ -13,7 +13,7 @@ import math
 import re
 import string
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -254,15 +254,23 @@ def together(values: Sequence[float | None], unit: Unit,
     figures = [v for v in values if v is not None and math.isfinite(v)]
     if not figures:
         return None
-    own = max(bare_places(v, unit) for v in figures)
+    # Never fewer places than the KPI's own `decimals`, which every figure of it prints to:
+    # a mean of months of 0.040 printed "0.0" beside windows of "0.040".
+    least = beside.decimals if beside is not None and beside.decimals is not None else 0
+
+    def alone(v: float) -> int:
+        return max(bare_places(v, unit), least)
+
+    own = max(alone(v) for v in figures)
     target, target_at = printed_target(beside) if beside is not None else (None, None)
     common = places_together(figures, own, target=target, target_at=target_at)
-    at_own = {rounded(v, bare_places(v, unit)) for v in set(figures)}
+    at_own = {rounded(v, alone(v)) for v in set(figures)}
     at_common = {rounded(v, common) for v in set(figures)}
     stands = target is None or target_at is None or all(
-        _side(rounded(v, bare_places(v, unit)), rounded(target, target_at)) == _side(v, target)
+        _side(rounded(v, alone(v)), rounded(target, target_at)) == _side(v, target)
         for v in figures)
-    return None if len(at_own) >= len(at_common) and stands else common
+    bare = all(alone(v) == bare_places(v, unit) for v in figures)
+    return None if len(at_own) >= len(at_common) and stands and bare else common
 
 
 def _side(a: Any, b: Any) -> int:
@@ -1286,6 +1294,17 @@ def render_json(document: Document, plain: bool = True) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+def _as_figures(section: Section) -> Section:
+    """The section as a CSV holds it: its workbook sheet's, where it has one (each figure a
+    number in a cell of its own), without the sheet's own columns of number formats."""
+    if section.workbook is None:
+        return section
+    sheet = section.workbook
+    kept = [i for i, c in enumerate(sheet.columns) if not c.startswith("_")]
+    return replace(sheet, columns=tuple(sheet.columns[i] for i in kept),
+                   rows=[tuple(row[i] for i in kept) for row in sheet.rows], workbook=None)
+
+
 def render_csv(document: Document, plain: bool = True, excel: bool = False) -> str:
     """One CSV table. With several sections, a leading `section` column says which each row
     belongs to and the columns are the union of the sections' columns, in order. For Excel
@@ -1293,6 +1312,10 @@ def render_csv(document: Document, plain: bool = True, excel: bool = False) -> s
     writes it for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # A section whose text cells hold figures among words ("9:02 to 11:10", "<0.001") is
+    # written as its workbook sheet is, each figure a number of its own beside its text: a
+    # scheduled job read the p value and limits back as text, rounded.
+    document = replace(document, sections=tuple(_as_figures(s) for s in document.sections))
     if len(document.sections) == 1:
         section = document.sections[0]
         writer.writerow([safe_cell(c, excel) for c in section.columns] if excel

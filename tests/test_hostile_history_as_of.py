@@ -168,6 +168,26 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
          "0", ""],
     ]
 
+    # The workbook and the CSV for Excel hold each hash and month replaced in full, as the
+    # CSV does: they kept 12 of the 64 digits and "(+3 more)", which no auditor can check a
+    # file against.
+    from openpyxl import load_workbook
+
+    book = project / "history.xlsx"
+    assert cli(["--project", project, "history", "incidents", "--format", "xlsx", "--output",
+                book]).exit_code == 0
+    sheet = list(load_workbook(book).worksheets[0].iter_rows(values_only=True))
+    top = next(i for i, r in enumerate(sheet) if r[0] == "version")
+    header = list(sheet[top])
+    assert [(r[header.index("sha256")], r[header.index("replaced")] or "")
+            for r in sheet[top + 1:top + 3]] == [(sha["first.csv"], ""),
+                                                 (sha["revised.csv"], replaced)]
+    result = cli(["--project", project, "history", "incidents", "--format", "csv-excel"])
+    excel = list(csv.reader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
+    # (a cell Excel would read as a date is written as its text, ="...")
+    assert [[re.sub(r'^="(.*)"$', r"\1", c) for c in r[6:8]] for r in excel[1:]] == [
+        [sha["first.csv"], ""], [sha["revised.csv"], replaced]]
+
     result = cli(["--project", project, "history", "incidents"])
     lines = result.stdout.splitlines()
     assert lines[0] == "History of 'incidents' (2 versions)"

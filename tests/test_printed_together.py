@@ -97,6 +97,11 @@ def test_a_process_charts_figures_never_print_alike_where_they_differ(case):
                (chart.upper_limit, high), (chart.lower_2sigma, low2),
                (chart.upper_2sigma, high2)]
     _figures_read_apart(printed, kpi.unit, "kpi show")  # type: ignore[arg-type]
+    if kpi.decimals is not None:
+        # never fewer places than the KPI's own: months of 0.040 read "mean 0.0"
+        for _, text in printed:
+            found = re.search(r"\.(\d+)", text)
+            assert (len(found.group(1)) if found else 0) >= kpi.decimals, (text, kpi.decimals)
     # The workbook's sheet: each figure's cell as its number format shows it is the text.
     assert section.workbook is not None
     sheet = {row[0]: row for row in section.workbook.rows}

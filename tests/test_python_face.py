@@ -147,6 +147,16 @@ def test_a_project_opened_by_a_relative_path_stays_itself_when_the_folder_change
         assert project.path == root / "kpi.toml"
 
 
+def test_a_kpi_named_twice_is_compared_once(tmp_path):
+    """`kpis=["incidents", "incidents"]` (and `kpi compare --kpi x --kpi x`) stopped on a
+    query error naming a column twice, with a hint to check the KPI expressions."""
+    project = kpi.open(_project(tmp_path))
+    twice = project.compare(PERIOD, by="lpa", kpis=["incidents", "incidents"])
+    once = project.compare(PERIOD, by="lpa", kpis=["incidents"])
+    assert twice.equals(once) and dict(once.select("part", "current_value").iter_rows()) == {
+        "Birmingham": 12, "Coventry": 12}
+
+
 def test_an_edited_kpi_toml_is_read_again(tmp_path):
     """The project object held the catalogue it was opened with: a KPI's filter edited in
     kpi.toml changed `kpi summary` and not the notebook. An edit that breaks the file is the

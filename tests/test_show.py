@@ -205,6 +205,27 @@ def test_the_csv_gives_counts_as_the_json_does(cli, project):
         "" if t["value"] is None else str(t["value"]) for t in shown["trend"]]
 
 
+def test_the_csvs_signal_rows_hold_each_figure_as_a_number(cli, project):
+    """The CSV's Signal section held the p value as the table's text ("<0.001") and both
+    process limits in one cell ("9:02 to 11:10"): a scheduled job read them back rounded, as
+    text. Each figure is a number in `value`, each limit a row of its own, beside its `text`,
+    the same as the JSON's."""
+    result = cli(["--project", project, "show", "total_crime", "--period", "2025-09",
+                  "--format", "csv"])
+    rows = {r["field"]: r for r in csv.DictReader(io.StringIO(result.stdout))
+            if r["section"] == "Signal"}
+    shown = run_json(cli, project, "total_crime", "--period", "2025-09")["signal"]
+    assert float(rows["p value"]["value"]) == shown["p_value"]
+    for field, key in (("mean", "mean"), ("lower process limit", "lower_limit"),
+                       ("upper process limit", "upper_limit"),
+                       ("lower 2-sigma line", "lower_2sigma"),
+                       ("upper 2-sigma line", "upper_2sigma")):
+        assert float(rows[field]["value"]) == shown["xmr"][key], field
+        assert rows[field]["text"] and rows[field]["unit"] == "count"
+    assert "process limits" not in rows
+    assert rows["variation"]["value"] == "" and rows["variation"]["text"]
+
+
 def test_windows_sharing_months_are_not_tested_as_two_samples(cli, project):
     """`--vs previous` compares the year ending September 2025 with the year ending August:
     11 months are in both, so the change is September 2025's count less September 2024's

@@ -72,8 +72,9 @@ def test_a_negative_duration_or_amount_is_said_with_its_sign():
     assert value_words(-30.0, Unit.SECONDS) == "minus 30 seconds"
     assert value_words(-1750.0, Unit.SECONDS) == "minus 29 minutes and 10 seconds"
     assert value_words(-0.2, Unit.SECONDS) == "0 seconds"  # shows as zero: no sign
-    assert value_words(-2_500_000.0, Unit.GBP) == "-£2.5m"
+    # (the paper's prose with a true minus sign, as its tables: docs/board-paper.md)
+    assert value_words(-2_500_000.0, Unit.GBP) == "\u2212£2.5m"
     assert value_words(82_200_000.0, Unit.GBP) == "£82.2m"
-    assert value_words(-5.0, Unit.GBP) == "-£5"
+    assert value_words(-5.0, Unit.GBP) == "\u2212£5"
     for seconds in range(-7200, 7201, 7):
         assert _spoken_seconds(value_words(float(seconds), Unit.SECONDS)) == seconds
