@@ -2299,6 +2299,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                     "monthly trend is in kpi show)")
         if "weight_key" in item and dataset.column(item["weight_key"]) is None:
             bad("weight_key", f"'{item['weight_key']}' is not a column of dataset '{dataset.id}'")
+        elif "weight_key" in item and (keyed := dataset.column(item["weight_key"])) is not None \
+                and keyed.type not in (ColumnType.STR, ColumnType.INT):
+            # A weights file's keys are text, matched to a str column's values (or an int's
+            # as numbers): a float's 1 is '1.0', a bool read from 'yes' is 'true', a date
+            # written 05/03/2025 is '2025-03-05', and every row weighed 0, exit 0.
+            bad("weight_key", f"column '{item['weight_key']}' is of type "
+                              f"{keyed.type.value}, and a weights file's keys name text or "
+                              "whole numbers: key the weights by a str or int column")
 
     populations_pair = item.get("populations")
     if populations_pair is not None:
@@ -2372,6 +2380,16 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         if not isinstance(flags[key], bool):
             bad(key, "must be true or false")
             flags[key] = False
+    if kind == Kind.SNAPSHOT and "numerator" in item and "value" in item:
+        # A percentage snapshot counts the rows its numerator selects; its value was read by
+        # nothing, and "minority share of FTE" printed a share of heads (14.3% for 7.7%).
+        bad("value", "a snapshot with a numerator is a percentage of the rows it counts, so "
+                     "value is not read: leave it out (kpi gives no share of a value, such as "
+                     "FTE, at one date)")
+    if kind == Kind.SNAPSHOT and "denominator" in item and "numerator" not in item:
+        bad("denominator", "is read only with a numerator (a percentage snapshot); a snapshot "
+                           "without one counts every row its filter selects: choose them "
+                           "with filter")
     within = item.get("numerator_within_denominator")
     if within is not None and not isinstance(within, bool):
         bad("numerator_within_denominator", "must be true or false")

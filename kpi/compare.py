@@ -544,14 +544,17 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
     return exprs
 
 
-def settled_window_of(kpi: KpiDef, current: Window) -> Window | None:
+def settled_window_of(kpi: KpiDef, current: Window, months_per_row: int = 1
+                      ) -> Window | None:
     """The current window without the KPI's provisional months (whose figures are not final
     yet), on which its parts are tested against each other, as the summary tests its change
     (verdicts.settled_significance); None for a KPI without them, one whose kind cannot be
-    summed again, or a window no longer than they are."""
+    summed again, a window no longer than they are, or rows of a quarter each (a quarter's
+    row stands for its three months, and cannot lose the last of them: the quarter said to be
+    left out was tested whole, as the summary does not test it)."""
     months = kpi.provisional_months
     kept = current.months()[:-months] if months else []
-    if not kept or kpi.kind not in verdicts.SUMMED or kpi.is_derived:
+    if not kept or kpi.kind not in verdicts.SUMMED or kpi.is_derived or months_per_row > 1:
         return None
     return Window(current.kind, kept[0], kept[-1])
 
@@ -635,7 +638,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
-    settled = settled_window_of(kpi, current)
+    settled = settled_window_of(kpi, current, spec.months_per_row)
     settled_of: dict[str, Measured | None] = {}  # each part's current window, settled
     short: list[str] = []  # parts left out: rows in fewer months than the current window's
     absent: list[str] = []  # parts left out: rows only in the comparison window
@@ -1084,7 +1087,12 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
     # Each family of tests judged by the one rule of a part among others (stats.parts_judged:
     # no test below the floor of cases, the rest at the level divided among the tests made):
     # the parts against the rest, and the parts against the focus.
-    changes = _changes_tested(kpi, parts, untested)
+    # A part's change against the rest's is of the whole windows, whose last months are not
+    # final: not tested (it read "differs, p < 0.001" of a difference that was only those
+    # months, beside a note saying they were left out).
+    changes = _changes_tested(kpi, parts, untested or (stats.not_tested(
+        f"its last {kpi.provisional_months} months are not final, and a part's change is of "
+        "the whole windows") if kpi.provisional_months else None))
     return [replace(p, vs_rest=r, vs_focus=f, change_vs_rest=changes.get(p.name)) for p, r, f
             in zip(out, stats.parts_judged(rests), stats.parts_judged(focuses), strict=True)]
 

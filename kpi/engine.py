@@ -67,6 +67,7 @@ from kpi.rounding import (
     shows_zero,
 )
 from kpi.store import AsOf
+from kpi.text import SPELLINGS, identity_key
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -438,9 +439,11 @@ def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
 
 @read_by_content
 def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFrame:
-    """Keys as extracts' text is stored (`kpi.text.normalised_text`, trimmed), matched in
-    lower case: a key is the value it names whatever its case, so 'Theft' weighs the rows of
-    'theft' (they read as a weight of 0), and 'THEFT' beside 'theft' is one key written twice.
+    """Keys as extracts' text is stored (`kpi.text.normalised_text`, trimmed), matched by
+    their identity (`kpi.text.identity_key`, the one rule of two spellings of one value): a
+    key is the value it names whatever its case, spacing, invisible characters or a code's
+    leading zeros, so 'Theft' weighs the rows of 'theft' and '8' those of '008' (they read as
+    a weight of 0), and 'THEFT' beside 'theft', or '8' beside '008', is one key written twice.
     With `whole` (an int key column and its dataset), keys read as whole numbers, so "01" and
     "1.0" are the rows of 1, never a weight of 0."""
     from kpi.text import normalised_text, reference_text
@@ -468,7 +471,7 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     number = text.cast(pl.Float64, strict=False)
     keyed = (pl.when(number.is_finite() & (number == number.round()))
              .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole \
-        else text.str.to_lowercase()
+        else identity_key(text)
     typed = frame.select(keyed.alias("key"),
                          pl.col(weight).str.strip_chars().cast(pl.Float64, strict=False)
                          .alias("weight"), text.alias("text"))
@@ -495,7 +498,7 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         first = numbered.filter(pl.col("key") == again["key"][0]).row(0, named=True)
         # A whole-number key is named as read ('01' is '1'); a text key as written.
         shown = "" if whole or first["text"] == again["text"][0] else \
-            f" (as '{first['text']}', row {first['row']}: keys ignore case)"
+            f" (as '{first['text']}', row {first['row']}: two keys that {SPELLINGS} are one)"
         named = again["key"][0] if whole else again["text"][0]
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
                           f"'{named}' again{shown}",
@@ -733,7 +736,7 @@ def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef])
                 pl.col("key").alias(f"__key_{kpi.id}"),
                 pl.col("weight").alias(_weight_column(kpi)))
             key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
-            frame = (frame.with_columns(pl.col(key).cast(pl.String).str.to_lowercase()
+            frame = (frame.with_columns(identity_key(pl.col(key).cast(pl.String))
                                         .alias(f"__key_{kpi.id}"))
                      .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
                      .drop(f"__key_{kpi.id}")
@@ -2284,12 +2287,13 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
                        _counts_by(frame, values[v], w, by, n))
     # A weighted score likewise: rows counted per key, each count times the key's weight.
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
-    # Keys are matched in lower case, as the weights file's are (`_read_weights`): the few
-    # counted keys are lowered, not every row's.
+    # Keys are matched by their identity (`text.identity_key`: case, spacing, invisible
+    # characters, a code's leading zeros), as the weights file's are (`_read_weights`): the
+    # few counted keys are keyed, not every row's.
     for column, wanted_masks in weight_masks.items():
         queries.append(lambda frame, by, n, c=column, w=wanted_masks:
                        _counts_by(frame, pl.col(c).cast(pl.String), w, by, n)
-                       .with_columns(pl.col("__value").str.to_lowercase()))
+                       .with_columns(identity_key(pl.col("__value"))))
 
     # Rows grouped first, when every expression read allows it (see `_group_keys`), by the
     # columns the KPIs read and the breakdowns they declare, so the board's breakdowns and

@@ -84,7 +84,7 @@ def _refused(path: Path) -> ConfigError:
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 900'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found 900 (a within KPI, or a "
      "snapshot with a numerator and no denominator, is a percentage of rows)"),
-    ({"kpi": 'kind = "snapshot"\nvalue = "n"\nnumerator = "n > 0"\ntarget = -1'},
+    ({"kpi": 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = -1\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found -1"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = nan'},
      "KPI 'k', key 'threshold': must be a finite number, found nan"),
@@ -340,3 +340,33 @@ def test_a_negative_zero_is_written_as_zero_in_json():
     assert [json.dumps(render.json_number(-0.0, unit)) for unit in
             (Unit.GBP, Unit.PERCENT, Unit.SECONDS, Unit.COUNT)] == ["0.0", "0.0", "0.0", "0"]
     assert json.dumps(render.json_number(-0.5, Unit.GBP)) == "-0.5"
+
+
+@pytest.mark.parametrize("kind", ["float", "bool", "date"])
+def test_a_weights_key_column_must_hold_text_or_whole_numbers(tmp_path, kind):
+    """A weights file's keys are text: a float column's 1 read as '1.0', a flag read from
+    'yes' as 'true', a date written 05/03/2025 as '2025-03-05', so every row of the score
+    weighed 0 (1,200.0 where the rows give 1,320; 0.0 where they give 132), exit 0."""
+    path = _project(tmp_path, kpi='kind = "weighted_score"\nweights = "w.csv"\n'
+                                  'weight_key = "band"\nbetter = "lower"')
+    path.write_text(path.read_text().replace('offence = "str"',
+                                             f'offence = "str"\nband = "{kind}"'))
+    assert _refused(path).message.endswith(
+        f"KPI 'k', key 'weight_key': column 'band' is of type {kind}, and a weights file's "
+        "keys name text or whole numbers: key the weights by a str or int column")
+
+
+@pytest.mark.parametrize("keys, key, message", [
+    ('value = "n"\nnumerator = "n > 0"', "value",
+     "a snapshot with a numerator is a percentage of the rows it counts, so value is not "
+     "read: leave it out (kpi gives no share of a value, such as FTE, at one date)"),
+    ('denominator = "offence = \'theft\'"', "denominator",
+     "is read only with a numerator (a percentage snapshot); a snapshot without one counts "
+     "every row its filter selects: choose them with filter"),
+])
+def test_a_snapshot_key_it_would_not_read_is_refused(tmp_path, keys, key, message):
+    """A snapshot took `value` beside `numerator`, and `denominator` without one, and read
+    neither: "minority share of FTE" printed a share of heads (14.3% for 7.7%), "officer
+    headcount" with a denominator of officers counted every row (14 for 10), exit 0."""
+    error = _refused(_project(tmp_path, kpi=f'kind = "snapshot"\n{keys}'))
+    assert error.message.endswith(f"KPI 'k', key '{key}': {message}")

@@ -1473,3 +1473,29 @@ def test_a_pattern_reads_a_typed_number_as_a_csv_file_writes_it(tmp_path):
     # the year to March 2024, its twelve rows' minutes added as written
     want = float(sum(Decimal(repr(m)) for _, _, m in rows))
     assert totals == dict.fromkeys(("csv", "parquet", "xlsx", "db"), want), totals
+
+
+@pytest.mark.parametrize("scale", [2, 8, 12])
+def test_a_decimal_in_a_text_column_is_its_digits_to_its_scale(tmp_path, scale):
+    """Arrow writes a decimal whose adjusted exponent is below -6 in scientific notation: a
+    decimal(18, 8) of 0 stored in a `str` column was '0E-8' from Parquet, '0.00000000' from
+    the CSV of the same rows, and a filter `adjustment = '0.00000000'` counted 0 of 2, exit
+    0. Every reader stores a decimal's text to its scale, as the CSV writes it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kpi import ingest
+    from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec
+
+    values = [Decimal(0), Decimal(2), Decimal("-0.0000001") if scale >= 7 else Decimal("-0.5")]
+    typed = pa.decimal128(18 + scale, scale)
+    written = [v.quantize(Decimal(1).scaleb(-scale)) for v in values]
+    path = tmp_path / "adjusted.parquet"
+    pq.write_table(pa.table({"day": pa.array([date(2025, 9, 1)] * 3),
+                             "adjustment": pa.array(written, typed)}), path)
+    spec = DatasetSpec(id="a", date="day", columns=(
+        ColumnSpec("day", ColumnType.DATE, ("day",)),
+        ColumnSpec("adjustment", ColumnType.STR, ("adjustment",))))
+    got = ingest.read_extracts(spec, [path]).frame["adjustment"].to_list()
+    assert got == [format(v, "f") for v in written]
+    assert got[0] == "0." + "0" * scale

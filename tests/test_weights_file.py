@@ -117,8 +117,26 @@ def test_one_key_in_two_spellings_is_refused(tmp_path):
     with pytest.raises(ConfigError) as caught:
         engine.evaluate(project, Month.parse("2025-09"))
     assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
-                                    "found 'ROBBERY' again (as 'robbery', row 2: keys ignore "
-                                    "case)")
+                                    "found 'ROBBERY' again (as 'robbery', row 2: two keys that "
+                                    "differ only in case, spacing, invisible characters or "
+                                    "leading zeros are one)")
+
+
+def test_keys_are_matched_as_the_values_they_name_whatever_the_spelling(tmp_path):
+    """A Home Office code list saved through Excel (008 written 8) weighed every row of
+    '008' 0, and a key written with one space weighed the rows stored with two 0, though
+    the loader calls such values one (`text.identity_key`): 0.0 where the rows give 1,212
+    (12 a month for a year at 100 days, 12 at 1). They match, and '8' beside '008' in one
+    file is one key written twice."""
+    project = _project(tmp_path, "offence,days\nViolence with injury,100\n8,1\n",
+                       names=("Violence  with injury", "008", "fraud"))
+    engine._read_weights.cache_clear()
+    harm = engine.evaluate(project, Month.parse("2025-09")).result("harm")
+    assert harm.current.value == 12 * 100 + 12 * 1
+    (tmp_path / "weights.csv").write_text("offence,days\n8,1\n008,2\n", encoding="utf-8")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError, match=r"found '008' again \(as '8', row 2"):
+        engine.evaluate(project, Month.parse("2025-09"))
 
 
 @pytest.mark.parametrize("weights", ["offence,days\nRobbery,365\nBurglary,40\n",

@@ -75,6 +75,22 @@ def printable_ascii_arrow(arrow) -> bool:
     return True
 
 
+def decimal_text(column):
+    """An Arrow decimal column as the text of each value to its scale, never in scientific
+    notation ('0.00000000', '-0.00000010'): Arrow's own cast writes '0E-8' and '-1.0E-7' where
+    the adjusted exponent is below -6, so a decimal(18, 8) of 0 in a `str` column was stored
+    as '0E-8' from Parquet and '0.00000000' from the CSV of the same rows, and a filter
+    counted 0 of the 2. Polars' cast (to 38 digits), else Python's `format(value, 'f')`."""
+    import pyarrow as pa
+
+    if getattr(column.type, "precision", 39) <= 38:
+        series = pl.from_arrow(column)
+        assert isinstance(series, pl.Series)
+        return series.cast(pl.String).to_arrow().cast(pa.string())
+    return pa.array([None if v is None else format(v, "f") for v in column.to_pylist()],
+                    pa.string())
+
+
 def without_one_text(kind) -> str | None:
     """Why the values of a typed column (an Arrow type) have no one text, so that none may be
     stored in a `str` column, or None where each value has one: an integer (its digits), an

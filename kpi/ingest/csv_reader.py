@@ -126,6 +126,7 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
     proves every line a record of the header's fields (`_proven_plain`), else by Arrow's
     streaming CSV reader, with every column as text, in batches of _batch_rows() records."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     prefix = _read_at(text.path, text.start, MAX_HEADER + 1)
@@ -155,7 +156,7 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
         state.warnings.append(f"{path}: ignored column(s) "
                               f"{', '.join(repr(_show(n)) for n in reserved[:8])}: names "
                               "starting with '__' are reserved for kpi's own use")
-    seen_rows = {"ragged": 0, "blank": 0, "records": 0}
+    seen_rows = {"ragged": 0, "blank": 0, "records": 0, "breaks": 0}
     first_ragged: list[Any] = []
 
     def on_invalid(row) -> str:
@@ -170,12 +171,6 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
     def parsed_batches(skip: int = 0) -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
         """Arrow's batches; with `skip`, the batches of the first `skip` records (which the
         Polars parser handed out before it refused the file) are parsed but not handed out."""
-        if (opened := _unclosed_quote(text.path, start)) is not None:
-            raise DataError(located(path, "a quote opens a value that no quote closes: every "
-                                          "line after it to the end of the file would be read "
-                                          "as that one value", row=first_line + opened),
-                            hint="close the quote (a quote inside a quoted value is written "
-                                 "twice), or export the extract with its text quoted")
         source = pa.OSFile(str(text.path))
         # The bytes parsed, for kpi.progress, in the file's own bytes (a re-encoded copy's
         # are scaled back to them). Arrow's own position is no measure: it reads far ahead.
@@ -223,6 +218,12 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
                             hint="check quoting and delimiters") from None
         finally:
             source.close()
+        # A value holding a line break is where quotes that do not pair take the lines
+        # between them as one value (`_quoting_fault`); nothing is stored before this.
+        if seen_rows["breaks"] and (fault := _quoting_fault(text.path, start)) is not None:
+            raise DataError(located(path, fault[1], row=first_line + fault[0]),
+                            hint="close the quote (a quote inside a quoted value is written "
+                                 "twice), or export the extract with its text quoted")
         if first_ragged:
             # Rows ragged against a first line of a report's title are a header below it.
             refuse_header_below(state.spec, path)
@@ -245,6 +246,14 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
         arrow = pa.Table.from_batches(pending)
         printable = frozenset(name for name, column in zip(names, arrow.columns, strict=True)
                               if name not in reserved and printable_ascii_arrow(column))
+        if not seen_rows["breaks"]:
+            # any value, read or not, holding a line break (printable ASCII holds none)
+            # (pyarrow.compute's functions are made at import; its stubs do not list them)
+            found = pc.match_substring_regex  # pyright: ignore[reportAttributeAccessIssue]
+            seen_rows["breaks"] = any(
+                pc.any(found(column, "[\r\n]")).as_py()  # pyright: ignore[reportAttributeAccessIssue]
+                for name, column in zip(names, arrow.columns, strict=True)
+                if name not in printable)
         frame = pl.from_arrow(arrow)
         assert isinstance(frame, pl.DataFrame)
         frame = _named(frame, names, reserved)
@@ -321,29 +330,40 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
     return batches(), numbering
 
 
-def _unclosed_quote(path: Path, start: int) -> int | None:
-    """Where a quoted value that never closes starts (its record's number, from 0 for the
-    first after `start`), or None. Arrow's reader takes every line after such a quote, to the
-    end of the file, as one value and ends without a word: an SSMS export's note opening with
-    a quote swallowed a month and a half of rows, exit 0. Quotes come in pairs in a file whose
-    every quoted value closes (one inside a value is written twice), so only a file holding an
-    odd number of them is read again, by Python's reader in strict mode, which stops at the
-    end of the file inside the value; a quote within an unquoted value (5'10") is a character,
-    and leaves its pair uncounted, so the strict reading decides."""
-    count = sum(chunk.count(b'"') for chunk in _blocks(path, start))
-    if count % 2 == 0:
-        return None
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        handle.seek(start)
-        reader = csv.reader(handle, strict=True)
-        records = 0
-        try:
-            for _ in reader:
-                records += 1
-        except csv.Error as error:
-            if "unexpected end of data" in str(error):
-                return records
-    return None
+def _quoting_fault(path: Path, start: int) -> tuple[int, str] | None:
+    """Where the file's quotes do not pair as CSV's do, and how (the line of the record it
+    is in, from 0 for the first line after `start`), or None. Arrow's reader reads such a
+    file without a word, and not as the file means: a value opening a quote that never
+    closes took every line after it, to the end of the file, as its text (an SSMS export's
+    note swallowed a month and a half of rows, exit 0); two such notes, or one beside a quote
+    within an unquoted value (5'10"), closed each other, the lines between one value. Python's
+    reader in strict mode reads the file as CSV defines it (a quote opens a value only at its
+    start, one inside a quoted value is written twice) and stops where it cannot; a quote
+    within an unquoted value is a character. Read only where Arrow's values hold a line
+    break: a quoted value spanning lines (a note written on two), or quotes gone wrong."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)  # a value may be long; it is the pairing that is read
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            handle.seek(start)
+            reader = csv.reader(handle, strict=True)
+            begins = 0
+            try:
+                while True:
+                    begins = reader.line_num
+                    next(reader)
+            except StopIteration:
+                return None
+            except csv.Error as error:
+                if "unexpected end of data" in str(error):
+                    return begins, ("a quote opens a value that no quote closes: every line "
+                                    "after it to the end of the file would be read as that "
+                                    "one value")
+                return begins, ("a quoted value goes on after its closing quote (the quotes "
+                                "do not pair: the lines between two of them would be read as "
+                                "one value)")
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _named(frame: pl.DataFrame, names: list[str], reserved: list[str]) -> pl.DataFrame:

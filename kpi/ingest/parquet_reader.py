@@ -17,6 +17,7 @@ from kpi.ingest.common import (
     _numbered,
     _show,
     _without_reserved,
+    decimal_text,
     printable_ascii_arrow,
 )
 from kpi.ingest.survey import _Survey
@@ -112,7 +113,13 @@ def _decoded(arrow):
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
         if pa.types.is_decimal(kind):
-            kind = pa.string()
+            column = arrow.column(index)
+            if pa.types.is_dictionary(field_.type):
+                column = column.cast(kind)
+            text = pa.chunked_array([decimal_text(chunk) for chunk in column.chunks],
+                                    pa.string())
+            arrow = arrow.set_column(index, pa.field(field_.name, pa.string()), text)
+            continue
         if kind != field_.type:
             arrow = arrow.set_column(index, pa.field(field_.name, kind),
                                      arrow.column(index).cast(kind))

@@ -36,6 +36,7 @@ from kpi.ingest.common import (
     _numbered,
     _show,
     _without_reserved,
+    decimal_text,
     without_one_text,
 )
 from kpi.ingest.conform import _expected, source_lookup, sources_of
@@ -504,7 +505,12 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             # by its first value, and gives a date column NULL on every row as Int64, which
             # was refused as the wrong type where a file's blank column loads.
             column, kind = pa.nulls(len(column), pa.string()), pa.string()
-        if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
+        if pa.types.is_decimal(kind):
+            column = _numeric_text(pa.chunked_array(
+                [decimal_text(chunk) for chunk in column.chunks], pa.string())
+                if isinstance(column, pa.ChunkedArray) else decimal_text(column))
+            kind = pa.string()
+        elif pa.types.is_float16(kind) or pa.types.is_float32(kind):
             column = _numeric_text(pc.cast(column, pa.string()))
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):

@@ -200,21 +200,29 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     utf8 = codecs.getincrementaldecoder("utf-8")() if codec is None else None
     stray: tuple[int, int] | None = None
     written_utf8: tuple[int, str] | None = None
-    lines = 1
+    if utf8 is not None and survey.head.startswith(b"\xef\xbb\xbf"):
+        written_utf8 = (1, "")  # UTF-8's byte-order mark
+    lines, tail = 1, b""
     try:
         with target.open("wb") as out:
             for chunk in [*_blocks(path), b""]:
-                if utf8 is not None and chunk:
+                if utf8 is not None:
                     if stray is None:
-                        try:
-                            utf8.decode(chunk)
+                        try:  # to the end: a lead byte last in the file is stray too
+                            utf8.decode(chunk, final=not chunk)
                         except UnicodeDecodeError as exc:
-                            stray = (lines + chunk.count(b"\n", 0, exc.start),
-                                     chunk[exc.start])
-                    if written_utf8 is None and (found := _UTF8_CHARACTER.search(chunk)):
-                        written_utf8 = (lines + chunk.count(b"\n", 0, found.start()),
+                            # (the decoder's bytes: any held from the block before, then these)
+                            stray = (lines + exc.object.count(b"\n", 0, exc.start),
+                                     exc.object[exc.start])
+                    # searched with the end of the block before, so a character across the
+                    # edge of two blocks is seen
+                    window = tail + chunk
+                    if written_utf8 is None and (found := _UTF8_CHARACTER.search(window)):
+                        written_utf8 = (lines - tail.count(b"\n")
+                                        + window.count(b"\n", 0, found.start()),
                                         found.group().decode("utf-8"))
                     lines += chunk.count(b"\n")
+                    tail = chunk[-3:]
                 try:
                     text = decoder.decode(chunk, final=not chunk)
                 except UnicodeDecodeError as exc:
@@ -240,9 +248,10 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     except OSError as exc:
         raise _StagingRefused(exc) from None
     if stray is not None and written_utf8 is not None:
+        what = f"'{written_utf8[1]}'" if written_utf8[1] else "a byte-order mark"
         raise DataError(located(path, f"line {stray[0]:,} holds byte {stray[1]:#x}, which is "
                                       f"not UTF-8, and line {written_utf8[0]:,} holds "
-                                      f"'{written_utf8[1]}' written in UTF-8: the file mixes "
+                                      f"{what} written in UTF-8: the file mixes "
                                       "two encodings, and read as either, some of its text "
                                       "would be wrong ('\u2013' read as Windows-1252 is "
                                       "'\u00e2\u20ac\u201c')"),
@@ -253,13 +262,15 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     return _Text(target, 0, nul)
 
 
-# A character of two to four bytes as UTF-8 writes one (no overlong form, no surrogate, none
-# past U+10FFFF). Windows-1252 text holds such a pair only where an accented capital stands
-# before a symbol ("É’"), which a file of that encoding rarely has.
-_UTF8_CHARACTER = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+# A character UTF-8 writes in two bytes (accented letters, Greek, Cyrillic: U+0080 to
+# U+07FF), or the punctuation and currency pasted from word processors in three (U+2000 to
+# U+20CF: dashes, curly quotes, the ellipsis, the euro sign). Windows-1252 text holds such
+# bytes only where an accented capital stands before a symbol ("É’"), or "â" before two
+# ("â€“", itself UTF-8 read as Windows-1252), which a file of that encoding rarely has; a
+# letter before two symbols ("é £", é, a no-break space and £) reads as a Chinese character
+# in UTF-8 and is not counted.
+_UTF8_CHARACTER = re.compile(rb"(?<![\x80-\xff])(?:[\xc2-\xdf][\x80-\xbf]"
+                             rb"|\xe2[\x80-\x82][\x80-\xbf])(?![\x80-\xbf])")
 
 
 def _utf16_bom(raw: bytes) -> str | None:
