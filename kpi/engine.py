@@ -625,8 +625,7 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
     key = (state, tuple(months) if months is not None else None)
     if state is not None and key in _ROLLS_CHECKED:
         return
-    labels = _roll_labels(spec)
-    listed, repeated = _rolls_proven(spec, scan, months)
+    listed, repeated, labels = _rolls_proven(spec, scan, months)
     day = _DAY
     repeated = repeated.head(1)
     if repeated.height:
@@ -662,22 +661,35 @@ def _roll_labels(spec: DatasetSpec) -> list[str]:
     return [c.name for c in spec.columns if c.type in (ColumnType.STR, ColumnType.BOOL)]
 
 
-def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame,
-                  months: Sequence[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame, months: Sequence[str] | None
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """What the rows of `months` (every month where None) prove of rolls, in the one place
     the refusal (`refuse_repeated_rolls`) and the listings (`rolls_held`) read it: each
     month's rows by day and labels, counted (`listed`), and in the months where no day lists
     two rows of the same labels, each entity listed on two or more days, with those days
-    (`repeated`, by month and labels)."""
+    (`repeated`, by month and labels); and the labels read. A label that names the roll,
+    not the entity (one value on each day listing two or more rows, and another on another
+    day of the month: "Weekly roll 01/03/2025"), tells no entity apart: read as one, no
+    person was listed twice, and four weekly rolls of 10 officers counted 40, exit 0."""
     labels = _roll_labels(spec)
     rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
+    if labels:
+        day = snapshot_day(spec).alias(_DAY)
+        per_day = (rows.group_by("month", day)
+                   .agg(pl.len().alias("__n"), *(pl.col(c).n_unique() for c in labels))
+                   .filter(pl.col("__n") > 1).collect())
+        per_month = rows.group_by("month").agg(*(pl.col(c).n_unique() for c in labels)
+                                               ).collect()
+        labels = [c for c in labels if not (
+            per_day.height and per_day[c].max() == 1
+            and per_month.filter(pl.col(c) > 1).height)]
     listed = (rows.group_by("month", snapshot_day(spec).alias(_DAY), *labels)
               .agg(pl.len().alias("__n")).collect())
     events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
     repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
                 .group_by("month", *labels).agg(pl.col(_DAY).sort())
                 .filter(pl.col(_DAY).list.len() > 1).sort("month", *labels))
-    return listed, repeated
+    return listed, repeated, labels
 
 
 def rolls_held(project: Project, dataset_id: str,
@@ -702,7 +714,7 @@ def rolls_held(project: Project, dataset_id: str,
     if spec.as_at is None:
         # The months the refusal reads as rolls, their days from its own count of the rows
         # (one scan of the table, not one for the proof and one for the days).
-        listed, repeated = _rolls_proven(spec, scan, None)
+        listed, repeated, _ = _rolls_proven(spec, scan, None)
         rows = listed.lazy().filter(pl.col("month").is_in(repeated.get_column("month")
                                                           .implode()))
         day = pl.col(_DAY)

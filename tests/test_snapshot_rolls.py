@@ -223,6 +223,31 @@ def test_a_month_of_weekly_rolls_of_people_is_refused(tmp_path, cli):
         assert not (tmp_path / "out.md").exists()
 
 
+def test_a_column_naming_each_roll_does_not_hide_the_rolls(tmp_path, cli):
+    """The same rolls, each row carrying its roll's name ("Weekly roll 2025-09-05"), as
+    many roll extracts do: read as a label telling people apart, no person was listed on two
+    dates, and the four rolls counted 39 officers, exit 0. A column with one value on each
+    date and another on another names the roll, not the person: refused as before."""
+    toml = PEOPLE.replace('minority = "bool"\n', 'minority = "bool"\nroll = "str"\n')
+    rows: list[tuple] = [("2025-08-29", f"P{i}", "officer", i < 3, "Roll 2025-08-29")
+                         for i in range(10)]
+    for week in WEEKS:
+        rows += [(week, f"P{i}", "officer", i < 3, f"Weekly roll {week}") for i in range(10)
+                 if not (i == 9 and week == WEEKS[-1])]
+        rows.append((week, "S1", "staff", True, f"Weekly roll {week}"))
+    folder = _write(tmp_path, toml, "staff", ["as_at", "person", "role", "minority", "roll"],
+                    rows, date_type="date")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert re.search(r"the month holds a roll at each of 4 dates \(2025-09-05, 2025-09-12, "
+                     r"2025-09-19, 2025-09-26\), each listing person 'P0', role 'officer', "
+                     r"minority true once, so snapshot '\w+' would count it 4 times", line), line
+    # declared, the last roll is read: 9 officers
+    folder = _write(tmp_path, toml, "staff", ["as_at", "person", "role", "minority", "roll"],
+                    rows, as_at='as_at = "last"', date_type="date")
+    assert _figures(cli, folder)["officers"] == (10, 9)
+
+
 def test_the_month_s_last_roll_is_read_where_the_dataset_declares_it(tmp_path, cli):
     folder = _people(tmp_path, 'as_at = "last"')
     _load(cli, folder, "staff")
