@@ -318,9 +318,12 @@ def _reconcile(project: Project, check: Check, period: Month,
         message = (f"{now.message}; {then.message}" if now.passed == then.passed
                    else f"{now.message}; but {then.message}" if now.passed
                    else f"{now.message}; {then.message}")
-    elif then_total.value is not None:
-        lacking = next(p for p in then_parts if p.value is None)
-        message += (f"; not checked over the comparison window ({then_total.window}): "
+    elif (held := next((p for p in (then_total, *then_parts) if p.value is not None),
+                       None)) is not None:
+        # the total's figure missing as a part's is: said, never a pass of one window read
+        # as the check's whole
+        lacking = next(p for p in (then_total, *then_parts) if p.value is None)
+        message += (f"; not checked over the comparison window ({held.window}): "
                     f"'{lacking.kpi}' has no figure for it")
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION,
                        now.passed and (then is None or then.passed), message, total,

@@ -156,17 +156,21 @@ def test_parts_that_add_up_now_but_not_in_the_comparison_window_fail(tmp_path):
     assert shown["total"]["window"] == "year ending March 2024"
 
 
-def test_a_part_with_no_comparison_figure_is_checked_now_and_says_so():
-    """A part with no figure for the comparison window (its source begins later) while the
-    total has one: the current window is checked, the comparison window cannot be, and the
-    message says so rather than pass it silently."""
+@pytest.mark.parametrize("figures, lacking", [
+    ({"total": (60, 50), "a": (36, 30), "b": (24, None)}, "b"),
+    # the total's own comparison missing, the parts' held: it passed saying nothing of it
+    ({"total": (60, None), "a": (36, 30), "b": (24, 20)}, "total"),
+])
+def test_a_part_with_no_comparison_figure_is_checked_now_and_says_so(figures, lacking):
+    """A part (or the total) with no figure for the comparison window (its source begins
+    later) while another has one: the current window is checked, the comparison window
+    cannot be, and the message says so rather than pass it silently."""
     from kpi import engine
     from kpi.catalogue import Better, Check, Kind, KpiDef, Unit
     from kpi.checks import _reconcile
     from kpi.periods import Comparison, Window
 
     now, then = Window.year_ending(PERIOD), Window.year_ending(PERIOD - 12)
-    figures = {"total": (60, 50), "a": (36, 30), "b": (24, None)}
     def result(kpi_id: str, current: int, before: int | None) -> engine.KpiResult:
         kpi = KpiDef(id=kpi_id, title=kpi_id, priority="p", kind=Kind.COUNT, unit=Unit.COUNT,
                      better=Better.NEUTRAL, dataset="d")
@@ -188,7 +192,7 @@ def test_a_part_with_no_comparison_figure_is_checked_now_and_says_so():
                        PERIOD, report)
     assert check.passed and check.comparison is None
     assert check.message == ("36 + 24 = 60 (year ending March 2025); not checked over the "
-                             "comparison window (year ending March 2024): 'b' has no "
+                             f"comparison window (year ending March 2024): '{lacking}' has no "
                              "figure for it")
 
 
