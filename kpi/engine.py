@@ -673,18 +673,20 @@ def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame, months: Sequence[str] |
     person was listed twice, and four weekly rolls of 10 officers counted 40, exit 0."""
     labels = _roll_labels(spec)
     rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
-    if labels:
-        day = snapshot_day(spec).alias(_DAY)
-        per_day = (rows.group_by("month", day)
-                   .agg(pl.len().alias("__n"), *(pl.col(c).n_unique() for c in labels))
-                   .filter(pl.col("__n") > 1).collect())
-        per_month = rows.group_by("month").agg(*(pl.col(c).n_unique() for c in labels)
-                                               ).collect()
-        labels = [c for c in labels if not (
-            per_day.height and per_day[c].max() == 1
-            and per_month.filter(pl.col(c) > 1).height)]
     listed = (rows.group_by("month", snapshot_day(spec).alias(_DAY), *labels)
               .agg(pl.len().alias("__n")).collect())
+    if labels:
+        # (read off the rows' one grouping: a second scan of the table cost a read per label)
+        per_day = (listed.group_by("month", _DAY)
+                   .agg(pl.col("__n").sum(), *(pl.col(c).n_unique() for c in labels))
+                   .filter(pl.col("__n") > 1))
+        per_month = listed.group_by("month").agg(*(pl.col(c).n_unique() for c in labels))
+        kept = [c for c in labels if not (
+            per_day.height and per_day[c].max() == 1
+            and per_month.filter(pl.col(c) > 1).height)]
+        if kept != labels:
+            labels = kept
+            listed = listed.group_by("month", _DAY, *labels).agg(pl.col("__n").sum())
     events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
     repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
                 .group_by("month", *labels).agg(pl.col(_DAY).sort())
