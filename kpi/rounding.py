@@ -83,10 +83,14 @@ def as_written(value: float | Fraction) -> Fraction:
     decimal its source wrote, and every sum and mean is the nearest float to the decimals'
     own (docs/guarantees.md), so the repr is that decimal: 0.1 is 1/10, not the binary
     0.1000000000000000055511151231257827. An `Exact` is the number it was rounded from."""
-    if isinstance(value, (int, Fraction)):
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, Exact):
         return value.exact
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return Fraction(int(value))  # its repr's whole number, without reading the text
     return Fraction(repr(float(value)))
 
 

@@ -164,18 +164,23 @@ def _large_binomial_p(k: int, n: int, p: float) -> float:
     mode = math.floor((n + 1) * p)
     first = _binomial_pmf(k, n, p)
 
+    # Far enough past k and the mode that the terms no longer change the sum at double
+    # precision (a normal tail 40 standard deviations out is below 1e-300 of its peak).
+    span = int(40 * math.sqrt(n * p * q)) + 64
+
     def tail(up: bool) -> float:
-        # Summed from k outwards; once past the mode the terms only fall, and the sum stops
-        # where they no longer change it at double precision.
-        terms, term, i, total = [first], first, k, first
-        while (i < n) if up else (i > 0):
-            term *= ((n - i) * p) / ((i + 1) * q) if up else (i * q) / ((n - i + 1) * p)
-            i += 1 if up else -1
-            terms.append(term)
-            total += term
-            if ((i >= mode) if up else (i <= mode)) and term < 1e-18 * total:
-                break
-        return min(math.fsum(terms), 1.0)
+        # Summed from k outwards, each term from the one before by their ratio, vectorised
+        # (a loop of Python multiplications cost 20 ms a test on the sample's calls).
+        import numpy as np
+
+        if up:
+            j = np.arange(k, min(n, max(k, mode) + span), dtype=np.float64)
+            ratios = ((n - j) * p) / ((j + 1) * q)
+        else:
+            j = np.arange(k, max(0, min(k, mode) - span), -1, dtype=np.float64)
+            ratios = (j * q) / ((n - j + 1) * p)
+        terms = first * np.cumprod(ratios)
+        return min(math.fsum([first, *terms.tolist()]), 1.0)
 
     away = tail(up=k > mode) if k != mode else min(tail(True), tail(False))
     if away < 0.5:
