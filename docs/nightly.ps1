@@ -18,6 +18,7 @@
 #      period's name
 #   4  the operating system refused a read or write (a read-only or full disk, permissions,
 #      an output folder that cannot be made): the store is left as it was
+#   5  a fault of kpi's own (its traceback in the log): a load it stopped is not committed
 #
 # Settings: parameters, else the environment variables nightly.sh reads.
 #   -Project   KPI_PROJECT   the project folder holding kpi.toml (required)
