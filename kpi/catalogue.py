@@ -2390,6 +2390,13 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         bad("denominator", "is read only with a numerator (a percentage snapshot); a snapshot "
                            "without one counts every row its filter selects: choose them "
                            "with filter")
+    if flags["cumulative"] and kind in TOTAL_KINDS:
+        # A count adds its months' rows over the window: of a column of running totals it
+        # added the totals (2,940 "trained to date" where the total had reached 300).
+        bad("cumulative", f"a {kind.value} adds its months over the window, so its figure is "
+                          "no running total: a running total (trained to date) is read at "
+                          "its month by kind = \"snapshot\" (with value = its column); "
+                          "leave cumulative out")
     within = item.get("numerator_within_denominator")
     if within is not None and not isinstance(within, bool):
         bad("numerator_within_denominator", "must be true or false")

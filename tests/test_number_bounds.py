@@ -370,3 +370,19 @@ def test_a_snapshot_key_it_would_not_read_is_refused(tmp_path, keys, key, messag
     headcount" with a denominator of officers counted every row (14 for 10), exit 0."""
     error = _refused(_project(tmp_path, kpi=f'kind = "snapshot"\n{keys}'))
     assert error.message.endswith(f"KPI 'k', key '{key}': {message}")
+
+
+@pytest.mark.parametrize("kind", ["count", "sum"])
+def test_a_kpi_adding_its_months_is_refused_cumulative(tmp_path, kind):
+    """`cumulative = true` on a count of a column of running totals (10, 20, ..., 300 trained
+    to date): the count added the twelve totals, "2,940 trained to date, up 276.9%, a
+    statistically significant improvement", exit 0, where 300 had been reached. A running
+    total is a snapshot's figure at its month."""
+    value = '\nvalue = "n"' if kind == "sum" else ""
+    error = _refused(_project(tmp_path, kpi=f'kind = "{kind}"{value}\ncumulative = true'))
+    assert error.message.endswith(
+        f"KPI 'k', key 'cumulative': a {kind} adds its months over the window, so its figure "
+        "is no running total: a running total (trained to date) is read at its month by "
+        'kind = "snapshot" (with value = its column); leave cumulative out')
+    assert parse_project_file(_project(
+        tmp_path, kpi='kind = "snapshot"\nvalue = "n"\ncumulative = true')).kpis[0].cumulative
