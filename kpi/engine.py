@@ -3010,10 +3010,8 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     # a whole rolling year makes that year sum fewer parts than the latest: a force never
     # loaded for 2024 left the year ending December 2024 at the other force's 12 beside 132,
     # where the summary calls that year incomplete.
-    # The same of a column telling parts apart (`Told`): a force that stopped in June leaves
-    # its months after June without a value, and each rolling year holding one of them
-    # without a figure (it read 1,260, 1,200, 1,140: a fall that is the force's absence).
     shown = labels[-months:]
+    parted = {part: got for part, got in held.items() if not isinstance(part, Told)}
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
         rolling = []
         for index in range(len(labels)):
@@ -3025,7 +3023,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 continue
             year = [labels[index - step] for step in range(12)]
             rolling.append(None if partial_months(held, year) or in_part & set(year)
-                           or set(year) & partial_months(held, [*shown, *year]) else
+                           or set(year) & partial_months(parted, [*shown, *year]) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

@@ -325,18 +325,14 @@ def test_a_force_holding_part_of_the_year_is_not_ranked_tested_or_averaged(tmp_p
     assert f"left out, holding rows in only some months of the year ending December 2025: C " \
            f"({held} of 12 months)" in by_force["note"]
     assert not any(p.get("differs") for p in by_force["parts"]), by_force["parts"]
-    # kpi show: a rolling year is the summary's figure of its months, and none adds C in
-    # some months where C held every month of a year before (a fall that is C's absence:
-    # 350 for the year to December 2025, and each year to a month from February)
+    # kpi show: a rolling year is the summary's figure of its months (the parts the data
+    # holds in it, as its Covers line says), whose comparison the summary withholds
     crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
                             "json"))["kpis"][0]
     got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
     rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
-    if held == 9:  # C never held a whole year: it is new, its months counted as held
-        assert rolling["2025-12"] == crime["current"]["value"] == 330
-    else:
-        # (2024's months, held otherwise than 2025's, have no value either)
-        assert set(rolling.values()) == {None}
+    assert rolling["2025-12"] == crime["current"]["value"] == (330 if held == 9 else 350)
+    assert crime["comparison"] is None
 
 
 def test_a_sparse_source_declared_so_compares_a_force_with_a_month_of_none(tmp_path):
