@@ -482,7 +482,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     queries = []
     for additive in (True, False):
         exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
-                 for e in _aggregations(kpi, plans[kpi.id], set(months), frame)]
+                 for e in _aggregations(kpi, plans[kpi.id], set(months), frame,
+                                        project.datasets[dataset_id].months_per_row)]
         if exprs:
             queries.append(frame.group_by(part.alias("__part")).agg(exprs))
     try:
@@ -507,7 +508,7 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
 
 
 def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
-                  frame: pl.LazyFrame) -> list[pl.Expr]:
+                  frame: pl.LazyFrame, months_per_row: int = 1) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
     filter selects in either (a part with none is not listed for it). `scanned` are the months
     the query reads: when the KPI's windows are all of them, no month mask is needed."""
@@ -515,7 +516,8 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
     selected = None
     months: set[str] = set()
     current = plan[0]
-    if current is not None and (settled := settled_window_of(kpi, current)) is not None:
+    if current is not None and (
+            settled := settled_window_of(kpi, current, months_per_row)) is not None:
         # The current window without its provisional months, which the parts are tested on.
         exprs += [e.alias(f"{kpi.id}:set:{name}")
                   for name, e in engine.components_of(kpi, frame, settled).items()]

@@ -105,6 +105,7 @@ def test_a_fault_of_kpis_own_exits_5_not_the_code_of_a_failed_check(monkeypatch,
         return run
 
     monkeypatch.setattr(kpi.cli, "command", broken)
+    monkeypatch.setattr(kpi.cli.State, "debug", False)  # as the root's options leave it
     with pytest.raises(SystemExit) as stopped:
         kpi.cli.main()
     assert stopped.value.code == kpi.cli.EXIT_BUG == 5

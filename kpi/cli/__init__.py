@@ -585,8 +585,7 @@ def main() -> None:
     except OSError:
         raise  # a closed output, a full disk: `kpi.entry.main` refuses it, exit 4
     except Exception:
-        if "--debug" in sys.argv[1:] or os.environ.get("KPI_DEBUG", "").strip().lower() in (
-                "1", "true", "t", "yes", "y", "on"):
+        if State.debug:
             raise  # --debug: Python's own traceback, as asked
         import traceback
 

@@ -80,9 +80,12 @@ def decimal_text(column):
     notation ('0.00000000', '-0.00000010'): Arrow's own cast writes '0E-8' and '-1.0E-7' where
     the adjusted exponent is below -6, so a decimal(18, 8) of 0 in a `str` column was stored
     as '0E-8' from Parquet and '0.00000000' from the CSV of the same rows, and a filter
-    counted 0 of the 2. Polars' cast (to 38 digits), else Python's `format(value, 'f')`."""
+    counted 0 of the 2. Polars' cast (to 38 digits), else Python's `format(value, 'f')`; a
+    chunked column chunk by chunk."""
     import pyarrow as pa
 
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([decimal_text(chunk) for chunk in column.chunks], pa.string())
     if getattr(column.type, "precision", 39) <= 38:
         series = pl.from_arrow(column)
         assert isinstance(series, pl.Series)

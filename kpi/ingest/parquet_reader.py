@@ -116,9 +116,8 @@ def _decoded(arrow):
             column = arrow.column(index)
             if pa.types.is_dictionary(field_.type):
                 column = column.cast(kind)
-            text = pa.chunked_array([decimal_text(chunk) for chunk in column.chunks],
-                                    pa.string())
-            arrow = arrow.set_column(index, pa.field(field_.name, pa.string()), text)
+            arrow = arrow.set_column(index, pa.field(field_.name, pa.string()),
+                                     decimal_text(column))
             continue
         if kind != field_.type:
             arrow = arrow.set_column(index, pa.field(field_.name, kind),

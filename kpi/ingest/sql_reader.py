@@ -506,9 +506,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             # was refused as the wrong type where a file's blank column loads.
             column, kind = pa.nulls(len(column), pa.string()), pa.string()
         if pa.types.is_decimal(kind):
-            column = _numeric_text(pa.chunked_array(
-                [decimal_text(chunk) for chunk in column.chunks], pa.string())
-                if isinstance(column, pa.ChunkedArray) else decimal_text(column))
+            column = _numeric_text(decimal_text(column))
             kind = pa.string()
         elif pa.types.is_float16(kind) or pa.types.is_float32(kind):
             column = _numeric_text(pc.cast(column, pa.string()))
