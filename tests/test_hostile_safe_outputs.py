@@ -172,3 +172,29 @@ def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
     assert shown(parser.render("Said: " + escape_markdown(text))) == "Said: " + text
     assert shown(parser.render("## 2. " + escape_markdown(text))) == "2. " + text
     assert shown(parser.render("## " + escape_markdown(text, start=True))) == text
+
+
+def test_history_lists_file_names_with_spaces_apart(project, cli, tmp_path):
+    """A load of several files lists each name whole, joined by " | " (a name may hold
+    spaces or "; "; no Windows name holds "|") in CSV, the workbook and Markdown."""
+    from openpyxl import load_workbook
+
+    names = ["Jan extract v2.csv", "Feb; re-run.csv"]
+    for month, name in zip((1, 2), names, strict=True):
+        (project / name).write_text(GOOD_HEADER + f"\nS{month},2026-0{month}-01,Dudley,1,\n")
+    assert cli(["--project", project, "ingest", "incidents",
+                *(project / n for n in names)]).exit_code == 0
+    result = cli(["--project", project, "history", "incidents", "--format", "csv"])
+    last = list(csv.DictReader(io.StringIO(result.stdout)))[-1]
+    assert sorted(last["sources"].split(" | ")) == sorted(names)
+    assert [len(h) for h in last["sha256"].split(" | ")] == [64, 64]
+    book = tmp_path / "history.xlsx"
+    assert cli(["--project", project, "history", "incidents", "--format", "xlsx",
+                "--output", book]).exit_code == 0
+    sheet = load_workbook(book).worksheets[0]
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert any(sorted(c.split(" | ")) == sorted(names) for c in cells)
+    result = cli(["--project", project, "history", "incidents", "--format", "markdown"])
+    assert any(r"Jan extract v2.csv \| Feb; re-run.csv" in line
+               or r"Feb; re-run.csv \| Jan extract v2.csv" in line
+               for line in result.stdout.splitlines())

@@ -303,12 +303,15 @@ def history(
     else:
         # One row per version; a load of several files lists them, and their hashes, joined.
         # Every machine face holds each hash and replaced month in full (an auditor checks a
-        # file's sha256 from the workbook); only Markdown, read as text, shortens them.
+        # file's sha256 from the workbook); only Markdown, read as text, shortens them. Names
+        # are joined by " | ": a name may hold spaces or "; ", and no Windows name holds "|"
+        # (the JSON lists each name apart, whatever it holds).
         full = format != Format.MARKDOWN
+        joint = " | "
         rows = [(d["version"], d["time"], d["operation"], d["rows"],
                  _span(d["months"], per_row),
-                 " ".join(s["file"] for s in d["sources"]),
-                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]),
+                 joint.join(s["file"] for s in d["sources"]),
+                 joint.join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]),
                  _replaced(d["replaced"], full), d["rejected"] or 0, d["quarantine"] or "")
                 for d in data]
         count = f"{len(rows)} version{'s' if len(rows) != 1 else ''}"
