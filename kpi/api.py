@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -217,6 +217,9 @@ class Detail:
     verdict: Verdict
     breakdowns: dict[str, pl.DataFrame]
     same_months: Series | None
+    # Column -> the parts of its breakdown listed but not ranked, as `kpi compare` leaves them
+    # out (a force holding rows in only some months of the window), and its note saying why.
+    unranked: dict[str, tuple[list[str], str | None]] = field(default_factory=dict)
 
     @property
     def change_note(self) -> str | None:
@@ -487,19 +490,24 @@ class Project:
                                                   verdicts.SERIES_MONTHS, cutoff,
                                                   parts=known)[kpi.id]
         parts: dict[str, pl.DataFrame] = {}
+        unranked: dict[str, tuple[list[str], str | None]] = {}
         if result.current is not None and not kpi.is_derived:
             window = result.comparison.window if result.comparison else None
             # The streaming breakdowns the paper uses: a median per part is read off count
             # tables, so a national store's rows are never all held at once.
             found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
                                                 for column in kpi.breakdowns], cutoff)
-            from kpi.compare import ranked_breakdown
+            from kpi.compare import left_out, ranked_breakdown
 
-            # Each part ranked and listed as `kpi compare` ranks and lists it.
+            # Each part ranked and listed as `kpi compare` ranks and lists it, a part it
+            # leaves out (a force's half year beside others' whole ones) listed unranked.
             for column in kpi.breakdowns:
-                parts[column] = ranked_breakdown(
-                    found[(kpi.id, column, result.current.window, window)], kpi.better)
-        return Detail(result, trend, verdict, parts, same_months)
+                frame = found[(kpi.id, column, result.current.window, window)]
+                out, why = left_out(project, kpi, column, frame, month, comparison, cutoff)
+                parts[column] = ranked_breakdown(frame, kpi.better, out)
+                if out:
+                    unranked[column] = (out, why)
+        return Detail(result, trend, verdict, parts, same_months, unranked)
 
     @_one_reading
     def series(self, kpi_id: str, period: str | Month, months: int = 24,

@@ -880,22 +880,45 @@ def rank_order(ranks: Sequence[int | None], values: Sequence[float | None]) -> l
     return sorted(range(len(ranks)), key=key)
 
 
-def ranked_breakdown(frame: pl.DataFrame, better: Better) -> pl.DataFrame:
+def ranked_breakdown(frame: pl.DataFrame, better: Better,
+                     unranked: Collection[str] = ()) -> pl.DataFrame:
     """A KPI's breakdown (engine.breakdowns: a part, its current figure, ...) as `kpi show`
     and `project.detail(...).breakdowns` give it: each part with its `rank` among the parts
     (`part_ranks`, the rank `kpi compare` gives a part on its value) and listed as `kpi
     compare` lists its parts (`rank_order`; equal ones by name, as the frame comes sorted),
-    the rows with no value in the column last and unranked."""
+    the rows with no value in the column last and unranked. The parts `unranked` names (those
+    `kpi compare` leaves out: `left_out`) are listed after the ranked ones, unranked, and
+    never counted in another part's rank: a force's half year is no figure to rank beside
+    others' whole years."""
     from kpi.engine import plain
 
     named = frame.filter(pl.col("part").is_not_null())
+    out = named.filter(pl.col("part").is_in(list(unranked)))
+    named = named.filter(~pl.col("part").is_in(list(unranked)))
     figures = [plain(v) for v in named["current"].to_list()]
     ranks = part_ranks(figures, better)
     order = rank_order(ranks, figures)
     ranked = named.with_columns(pl.Series("rank", ranks, dtype=pl.Int64))[order]
-    blank = frame.filter(pl.col("part").is_null()).with_columns(
-        pl.lit(None, dtype=pl.Int64).alias("rank"))
-    return pl.concat([ranked, blank], how="vertical_relaxed") if blank.height else ranked
+    rest = pl.concat([out, frame.filter(pl.col("part").is_null())], how="vertical_relaxed")
+    rest = rest.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
+    return pl.concat([ranked, rest], how="vertical_relaxed") if rest.height else ranked
+
+
+def left_out(project: Project, kpi: KpiDef, by: str, frame: pl.DataFrame, period: Month,
+             vs: Comparison, as_of: AsOf | None) -> tuple[list[str], str | None]:
+    """The parts of a KPI's breakdown by a column telling parts of the data apart
+    (`engine.telling_apart`: a `replace_by` column, a peer group's) that `kpi compare` leaves
+    out of its ranking (a force that stopped supplying in June holds half the year; one whose
+    month is cut short), by its one rule (`_compare_kpi`), and the comparison's note saying
+    why; none, and no note, for any other column, whose parts are the rows' own."""
+    spec = project.datasets.get(kpi.source)
+    if spec is None or by not in engine.telling_apart(project, spec) \
+            or splittable(project, kpi, by) is not None:
+        return [], None
+    compared = compare(project, period, by, vs, [kpi], as_of=as_of).kpis[0]
+    listed = {part.name for part in compared.parts}
+    out = sorted(str(p) for p in frame["part"].to_list() if p is not None and p not in listed)
+    return out, compared.note if out else None
 
 
 @dataclass(frozen=True)

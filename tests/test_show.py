@@ -580,3 +580,48 @@ def test_every_kpi_has_one_verdict_in_the_summary_and_in_detail(period, vs):
         for months in (2, 36):
             got = project.detail(result.kpi.id, period, vs, months=months).verdict
             assert got == summary.verdicts[result.kpi.id], (result.kpi.id, months)
+
+
+def test_breakdown_leaves_a_part_year_force_unranked(tmp_path, cli):
+    """A force that stopped supplying after March holds 6 of the window's 12 months: `kpi
+    compare` leaves it out, and `kpi show` lists its figure (60, its rows counted by hand)
+    unranked after the forces holding every month, with a note saying why, where it was
+    ranked 1st, the lowest, on half a year."""
+    import datetime as dt
+
+    folder = tmp_path / "part year"
+    (folder / "extracts").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "Part year"\nbaseline = "2024-09"\n\n'
+        '[[priorities]]\nid = "p"\ntitle = "Safety"\n\n'
+        '[datasets.crimes]\nsources = ["extracts/*.csv"]\ndate = "date"\n'
+        '[datasets.crimes.columns]\ndate = "date"\nforce = "str"\n\n'
+        '[peers.region]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n\n'
+        '[[kpis]]\nid = "crimes"\ntitle = "Crimes"\npriority = "p"\nkind = "count"\n'
+        'dataset = "crimes"\nbetter = "lower"\nbreakdowns = ["force"]\n')
+    rows = ["date,force"]
+    for year, month in [(2023, m) for m in range(10, 13)] + [
+            (y, m) for y in (2024, 2025) for m in range(1, 13)]:
+        day = dt.date(year, month, 1)
+        if day > dt.date(2025, 9, 1):
+            continue
+        for force, n in (("A", 10), ("B", 12), ("C", 11)):
+            if not (force == "A" and day > dt.date(2025, 3, 1)):
+                rows += [f"{day},{force}"] * n
+    (folder / "extracts" / "all.csv").write_text("\n".join(rows) + "\n")
+    assert cli(["--project", folder, "ingest", "crimes",
+                folder / "extracts" / "all.csv"]).exit_code == 0
+    result = cli(["--project", folder, "show", "crimes", "--period", "2025-09",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = json.loads(result.stdout)["breakdowns"]["force"]
+    assert [(p["part"], p["current"], p["rank"]) for p in parts] == [
+        ("C", 132, 1), ("B", 144, 2), ("A", 60, None)]
+    assert ("Note: by force, A listed but not ranked, as kpi compare leaves it out: left out, "
+            "holding rows in only some months of the year ending September 2025: A (6 of 12 "
+            "months)") in " ".join(result.stderr.split())
+    from kpi import api
+
+    detail = api.open(folder).detail("crimes", "2025-09")
+    assert detail.unranked["force"][0] == ["A"]
+    assert detail.breakdowns["force"]["rank"].to_list() == [1, 2, None]

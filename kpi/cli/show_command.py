@@ -90,6 +90,10 @@ def show(
             note(f"Note: by {column}, the parts are ranked on their figures; kpi compare "
                  f"ranks them per 1,000 population ([population_by] {column}), so a part's "
                  "rank there may differ")
+    for column, (parts, why) in got.unranked.items():
+        # Listed with their figures, never ranked beside parts holding the whole window.
+        note(f"Note: by {column}, {', '.join(parts)} listed but not ranked, as kpi compare "
+             f"leaves {'them' if len(parts) > 1 else 'it'} out" + (f": {why}" if why else ""))
     kpi = got.result.kpi
     rolls = None
     if kpi.dataset is not None and project.definition.datasets[kpi.dataset].as_at == "last":
