@@ -173,6 +173,13 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
         _check_uk_time(node, columns, dataset, schema)
         _check_function(node)
         _check_standard(node, dataset, schema)
+        _check_dialect(node, dataset, schema)
+    if any(isinstance(n, exp.Cast) and n.to.is_type(exp.DataType.Type.FLOAT)
+           for n in tree.walk()) and re.search(r"(?i)\bfloat\b", _QUOTED.sub("''", text)):
+        raise ExpressionProblem(
+            "casts to FLOAT, which DuckDB makes a 4-byte float (about 7 digits: 1/3 is "
+            "0.3333333) and PostgreSQL and Polars an 8-byte one: write DOUBLE for the 8-byte "
+            "float, or REAL for the 4-byte one")
     _check_bool_as_text(tree, dataset, schema)
     _check_types(tree, dataset, schema)
     _check_domain(tree)
@@ -354,6 +361,100 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
                 "it is below 1 (DuckDB counts a negative start from the end, Polars and "
                 "PostgreSQL from before the start): write the start as a whole number from 1, "
                 f"or RIGHT({node.this.sql()}, n) for the last n characters")
+
+
+# A regular expression's classes that match ASCII only in DuckDB's RE2 and every Unicode
+# letter, digit or space in Polars' Rust regex ('Brontë' is all \w in one, not the other; a
+# no-break space is \s in one): preceded by an odd number of backslashes.
+_UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\([wWsSdDbB])")
+_ASCII_CLASS = {"w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]", "d": "[0-9]", "D": "[^0-9]",
+                "s": "[ \\t\\r\\n\\f]", "S": "[^ \\t\\r\\n\\f]",
+                "b": "(^|[^A-Za-z0-9_]) or ([^A-Za-z0-9_]|$)",
+                "B": "[A-Za-z0-9_][A-Za-z0-9_]"}
+# Parts of a time read off its zone: the UTC store's offset in Polars (0 on every row), the
+# UK's in DuckDB (3600 in summer).
+_ZONE_PARTS = frozenset({"timezone", "timezone_hour", "timezone_minute", "tz", "tzh", "tzm"})
+# The clock of the machine running kpi: a past period's figure would change with the day.
+_NOW = frozenset({"NOW", "TODAY", "GETDATE", "CURRENT_DATE", "CURRENT_TIMESTAMP",
+                  "CURRENT_TIME", "LOCALTIMESTAMP", "LOCALTIME", "SYSDATE"})
+
+
+def _check_dialect(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
+    """What reads one way in DuckDB and another in Polars (or PostgreSQL), with no one
+    reading kpi could choose for the writer, so refused with what to write:
+
+    - a word after an expression (`loss > 1_000`, `lpa = 'Dudley' knife`), which SQL reads as
+      a name given to the expression and Polars drops: `loss > 1` was counted, a missing AND
+      passed unseen;
+    - a regular expression's \\w, \\s, \\d or \\b, ASCII in DuckDB and Unicode in Polars;
+    - the zone of a datetime (DATE_PART('timezone', t)), 0 in Polars' UTC store and the UK
+      offset in DuckDB; STRFTIME with %Z or %z ('BST' against 'Europe/London', '+0100'
+      against '+01'); a datetime made text (CAST(t AS VARCHAR), t || '', CONCAT), each
+      database writing it its own way;
+    - the clock of the machine (CURRENT_DATE, NOW()), by which a past period's figure would
+      change with the day it is run."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Alias):
+        inner, name = node.this, node.alias
+        if isinstance(inner, exp.Binary) and isinstance(inner.expression, exp.Literal) \
+                and not inner.expression.is_string and re.fullmatch(r"_[0-9_]*", name):
+            number = inner.expression.this + name
+            raise ExpressionProblem(
+                f"writes the number {number}, which Polars reads as {inner.expression.this} "
+                f"followed by a name, {name}: write {number.replace('_', '')}")
+        raise ExpressionProblem(
+            f"holds '{inner.sql()} {name}': a word after an expression, which SQL reads as a "
+            f"name given to it and kpi would drop (counting {inner.sql()} alone): a missing "
+            "AND or OR, or a word to quote?")
+    name = (node.name if isinstance(node, exp.Anonymous)
+            else node.sql_name() if isinstance(node, exp.Func) else "").upper()
+    if type(node).__name__.startswith("Regexp") and isinstance(node.expression, exp.Literal):
+        found = _UNICODE_CLASS.search(node.expression.this)
+        if found:
+            letter = found.group(1)
+            raise ExpressionProblem(
+                f"matches {node.expression.sql()}, whose \\{letter} DuckDB reads as ASCII "
+                "only and Polars as every Unicode letter, digit or space ('Brontë', a "
+                f"no-break space): write the characters meant, as {_ASCII_CLASS[letter]}")
+    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime,
+                         exp.Localtimestamp)) or name in _NOW:
+        raise ExpressionProblem(
+            f"reads the clock ({node.sql()}), so a past period's figure would change with the "
+            "day it is run: write the date out, DATE '2025-01-01'")
+    part = None
+    if isinstance(node, exp.Extract):
+        part = node.this.name
+    elif name in ("DATE_PART", "DATEPART") and node.expressions \
+            and isinstance(node.expressions[0], exp.Literal):
+        part = node.expressions[0].this
+    if part is not None and part.lower() in _ZONE_PARTS:
+        raise ExpressionProblem(
+            f"takes the {part} of a time, which kpi's store holds in UTC (0 on every row) "
+            "and DuckDB reads in the UK's zone (3600 in summer): compare the UK hour, "
+            "DATE_PART('hour', t), or the UK date, DATE(STRFTIME(t, '%Y-%m-%d'))")
+    if name == "STRFTIME" and any(isinstance(a, exp.Literal) and re.search(r"%[zZ]", a.this)
+                                  for a in node.expressions):
+        raise ExpressionProblem(
+            f"writes a time's zone with %Z or %z ({node.sql()}), which Polars writes 'BST' "
+            "and '+0100' and DuckDB 'Europe/London' and '+01': leave the zone out")
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
+        texts = [node.this]
+    elif isinstance(node, (exp.DPipe, exp.Concat, exp.ConcatWs)):
+        texts = [node.this, node.expression] if isinstance(node, exp.DPipe) \
+            else list(node.expressions)
+    else:
+        return
+    import polars as pl
+
+    for operand in texts:
+        if operand is not None and isinstance(_type_or_none(operand, dataset, schema),
+                                              pl.Datetime):
+            shown = operand.sql()
+            raise ExpressionProblem(
+                f"makes the datetime {shown} text, which each database writes its own way "
+                "('2025-07-01 00:30:00.000000+01:00' in Polars, '2025-07-01 00:30:00+01' in "
+                f"DuckDB): write STRFTIME({shown}, '%Y-%m-%d %H:%M')")
 
 
 def _check_operators(unquoted: str) -> None:
@@ -811,7 +912,7 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
 # Polars reads otherwise than standard SQL (`_standard`).
 _REWRITTEN = re.compile(
     r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|lower|lcase|abs|pow"
-    r"|ilike)")
+    r"|ilike|trim)")
 
 # Whole-number arithmetic beyond 64 bits (`_checked`) stops the query with Polars' error for a
 # failed cast of the text OVERFLOW and the expression's number here, which `overflowed`
@@ -922,6 +1023,12 @@ def _standard(node: dict[str, Any]) -> Any:
         if found is not None:
             text, sub = found
             return _put(_template("position"), {_ARG: text, _SUB: sub})
+    if kind in _TRIMS and len(inputs) == 2 and _is_null(inputs[1]):
+        # TRIM(s), LTRIM(s), RTRIM(s): DuckDB takes off the spaces of Unicode's space
+        # separators (a no-break space, an em space), never a tab or a line break, which
+        # Polars took off too (a tab left by SPLIT_PART matched where DuckDB's did not).
+        return {"Function": {**function, "input": [
+            inputs[0], {"Literal": {"Scalar": {"String": SPACE_SEPARATORS}}}]}}
     if kind == {"StringExpr": "Uppercase"} and len(inputs) == 1:
         return _put(_template("upper"), {_ARG: inputs[0]})
     if kind == {"StringExpr": "Lowercase"} and len(inputs) == 1:
@@ -943,6 +1050,19 @@ def _standard(node: dict[str, Any]) -> Any:
         if isinstance(name, str) and (family, name) in _NARROW:
             return _put(_template("wide"), {_ARG: node})
     return node
+
+
+# The characters TRIM, LTRIM and RTRIM take off where none are named: Unicode's space
+# separators (category Zs), as DuckDB takes them.
+SPACE_SEPARATORS = ("\u0020\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                    "\u2008\u2009\u200a\u202f\u205f\u3000")
+_TRIMS = ({"StringExpr": "StripChars"}, {"StringExpr": "StripCharsStart"},
+          {"StringExpr": "StripCharsEnd"})
+
+
+def _is_null(node: Any) -> bool:
+    """Whether a serialized node is the NULL literal."""
+    return isinstance(node, dict) and node.get("Literal") == {"Scalar": {"Null": "Null"}}
 
 
 def _literal_text(node: Any) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from pathlib import Path
 
 import duckdb
@@ -166,6 +167,19 @@ REFUSED_AT_LOAD = [
     ("pad_column", "count", "filter", "LPAD(s, i, '*') = '*'", "a whole number from 0"),
     ("remainder_zero", "count", "filter", "MOD(i * 0.15, j) > 0", "NULLIF(j, 0)"),
     ("text_to_number", "sum", "value", "CAST(t AS DOUBLE)", "declare the column a number"),
+    # The fourth pass: a word after an expression, which SQL reads as a name for it and
+    # Polars dropped (`i > 1_000` counted i > 1; a missing AND passed), a regular
+    # expression's classes (ASCII in DuckDB, Unicode in Polars), a cast to FLOAT (4 bytes in
+    # DuckDB, 8 in Polars), and the machine's clock.
+    ("underscore_number", "count", "filter", "i > 1_000", "write 1000"),
+    ("missing_and", "count", "filter", "s = 'b' knife", "a missing AND or OR"),
+    ("named", "count", "filter", "i > 3 AS big", "a missing AND or OR"),
+    ("regex_word", "count", "filter", "REGEXP_LIKE(s, '^\\w+$')", "[A-Za-z0-9_]"),
+    ("regex_space", "count", "filter", "REGEXP_LIKE(s, '\\s')", "[ \\t\\r\\n\\f]"),
+    ("regex_digit", "count", "filter", "REGEXP_REPLACE(s, '\\d', '') = s", "[0-9]"),
+    ("cast_float", "sum", "value", "CAST(i AS FLOAT) / 3", "write DOUBLE"),
+    ("clock", "count", "filter", "d < CURRENT_DATE", "DATE '2025-01-01'"),
+    ("clock_now", "count", "filter", "d < NOW()", "DATE '2025-01-01'"),
 ]
 # Refused before, now with what to write (the old message was Polars' own).
 HINTED = [
@@ -301,3 +315,42 @@ def test_the_hint_for_is_true_gives_duckdbs_rows(typed, truth, negated):
     kind, ours, theirs = verdict(instead, typed, duckdb_table())
     assert kind == "same"
     assert duckdb_rows(duckdb_table(), written) == theirs
+
+
+@pytest.mark.parametrize("function", ["TRIM", "LTRIM", "RTRIM"])
+def test_trim_takes_off_what_duckdb_takes_off(function):
+    """TRIM, LTRIM and RTRIM take off Unicode's space separators (a no-break space, an em
+    space), never a tab, a line break or a zero-width space, as DuckDB does: Polars took off
+    every kind of whitespace, so a tab SPLIT_PART left at an end matched where DuckDB's did
+    not (36 rows counted of DuckDB's 24)."""
+    ends = [" ", "\u00a0", "\u2003", "\u3000", "\u202f", "\t", "\n", "\r", "\u200b",
+            "\u0085", "\ufeff", "\t \u00a0"]
+    texts = [f"{a}b{z}" for a in ends for z in ends] + ["b", "", None]
+    frame = pl.DataFrame({"s": texts}, schema={"s": pl.String})
+    ours = frame.select(polars_expr(f"{function}(s)")).to_series().to_list()
+    con = duckdb.connect()
+    theirs = [con.execute(f"SELECT {function}(?)", [t]).fetchone()[0] for t in texts]
+    assert ours == theirs
+    split = frame.select(polars_expr(f"{function}(SPLIT_PART(s, 'b', 1))")).to_series()
+    assert split.to_list() == [con.execute(f"SELECT {function}(SPLIT_PART(?, 'b', 1))", [t])
+                               .fetchone()[0] for t in texts]
+
+
+@pytest.mark.parametrize(("expression", "says"), [
+    ("DATE_PART('timezone', t) = 3600", "UTC (0 on every row)"),
+    ("EXTRACT(timezone_hour FROM t) = 1", "UTC (0 on every row)"),
+    ("STRFTIME(t, '%Z') = 'BST'", "leave the zone out"),
+    ("STRFTIME(t, '%z') = '+0100'", "leave the zone out"),
+    ("CAST(t AS VARCHAR) LIKE '2025-07-01 00%'", "STRFTIME(t, '%Y-%m-%d %H:%M')"),
+    ("t || '' LIKE '%+01%'", "STRFTIME(t, '%Y-%m-%d %H:%M')"),
+    ("CONCAT(t, '') LIKE '%+01%'", "STRFTIME(t, '%Y-%m-%d %H:%M')"),
+])
+def test_a_datetimes_zone_or_text_is_refused(expression, says):
+    """A datetime's zone, and a datetime made text, read one way in Polars (its UTC store,
+    'BST', '2025-07-01 00:30:00.000000+01:00') and another in DuckDB (the UK offset,
+    'Europe/London', '2025-07-01 00:30:00+01'): refused, with what to write."""
+    schema = (("t", pl.Datetime("us", "Europe/London")), ("s", pl.String))
+    with pytest.raises(ExpressionProblem, match=re.escape(says)):
+        check(expression, "rows", {"t": "datetime", "s": "str"}, schema)
+    assert check("STRFTIME(t, '%Y-%m-%d %H:%M') LIKE '2025-07-01 00%'", "rows",
+                 {"t": "datetime", "s": "str"}, schema)
