@@ -403,7 +403,9 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
         first = min((v.timestamp for v in history), default=None)
         notes = [as_of.reading] if as_of.reading else []
         if first is not None:
-            notes.append(f"first loaded {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+            # to the millisecond: a time cut to the minute would read as before the load
+            loaded = first.astimezone(UTC).isoformat(timespec="milliseconds")
+            notes.append(f"first loaded {loaded.removesuffix('+00:00')}Z")
         said = f" ({'; '.join(notes)})" if notes else ""
         raise NotAtPoint(f"dataset '{dataset_id}' did not exist at {as_of.label}{said}",
                         hint="see " + history_call(dataset_id))

@@ -126,6 +126,15 @@ def test_each_versions_time_given_back_as_as_of_reads_that_version(project, cli)
         assert got["versions"] == {"incidents": version}
         # 12 months of 3 in 2025; revised, July to December 5 each: 6 * 3 + 6 * 5
         assert _current(got, "incidents") == (36, 48)[version]
+    # The table's time too (cut to the minute, it read the version before): in UTC to the
+    # millisecond, as --as-of takes it.
+    table = cli(["--project", project, "history", "incidents"]).stdout
+    shown = re.findall(r"^version (\d+)  (\S+)  ", table, flags=re.MULTILINE)
+    assert [(int(v), t) for v, t in shown] == [
+        (v, t.removesuffix("+00:00") + "Z") for v, t in enumerate(times)]
+    for version, time in shown:
+        assert _summary(cli, project, "--as-of", time)["versions"] == {
+            "incidents": int(version)}
 
 
 def test_history_lists_every_load_with_its_provenance(project, cli):
@@ -193,7 +202,7 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
     assert lines[0] == "History of 'incidents' (2 versions)"
     # A block per version; on a terminal, the first three months replaced and a count of the
     # rest.
-    assert lines[5].split()[:2] + lines[5].split()[4:] == [
+    assert lines[5].split()[:2] + lines[5].split()[3:] == [
         "version", "1", "ingest", "30", "rows", "2025-07..2025-12"]
     assert lines[6:] == [f"  revised.csv (sha256 {sha['revised.csv'][:12]})",
                          "  replaced 2025-07 3->5 2025-08 3->5 2025-09 3->5 (+3 more)"]

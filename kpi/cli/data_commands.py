@@ -453,7 +453,9 @@ def _history_text(dataset: str, data: list[dict[str, Any]], months_per_row: int 
     lines = [f"History of '{dataset}' ({count})"]
     nbsp = "\u00a0"
     for d in data:
-        when = d["time"].replace("T", " ")[:16]
+        # To the millisecond in UTC, as --as-of reads it: given back, the time shown reads this
+        # version (cut to the minute, it read the version before).
+        when = d["time"].removesuffix("+00:00") + "Z"
         # A no-break space holds "1,024 rows" and "version 3" together when the line wraps.
         # A commit that is not a load (a vacuum, a restore) has no rows to count.
         rows = f"{d['rows']:,}{nbsp}rows  " if d["rows"] is not None else ""
