@@ -2349,6 +2349,15 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, problem, bounded=True)
             value = default
         numbers[key] = value
+    if numbers["percentile"] is not None and numbers["percentile"] < 1:
+        # 0.9 reads two ways: the 0.9th percentile, as kpi takes it, or the 90th written as the
+        # fraction DuckDB's quantile_cont, Polars, pandas and Excel's PERCENTILE.INC take (a
+        # "90th percentile" KPI printed its 0.9th, its lowest figures).
+        given = numbers["percentile"]
+        bad("percentile", f"is {given:g}, which reads as the {given:g}th percentile or, written "
+            f"as a fraction, the {given * 100:g}th: write percentile = {given * 100:g} for the "
+            f"{given * 100:g}th (kpi takes a percentile from 1 to below 100)", bounded=True)
+        numbers["percentile"] = None
     if unit == Unit.SECONDS and numbers["decimals"]:
         # A duration prints whole seconds (m:ss, h:mm:ss) wherever it is printed: places
         # asked for would be left unprinted, with nothing said.

@@ -94,6 +94,11 @@ filter = "lpa = 'Dudley' AND colour = 'red'"
      "key 'baseline': must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'"),
     ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 100',
      "key 'percentile': must be a number above 0 and below 100, found 100"),
+    # 0.9, as DuckDB's quantile_cont and Excel take the 90th, printed the 0.9th (its lowest
+    # figures) under a title saying 90th: both readings named.
+    ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 0.9',
+     "key 'percentile': is 0.9, which reads as the 0.9th percentile or, written as a fraction, "
+     "the 90th: write percentile = 90 for the 90th"),
     ('kind = "per_1000"\ndataset = "crimes"\npopulation = "city"',
      "key 'population': 'city' is not in [population]"),
     ('kind = "count"\ndataset = "crimes"\nbreakdowns = ["ward"]',
