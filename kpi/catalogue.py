@@ -684,7 +684,7 @@ BOUNDS: dict[str, Bound] = {
     "kpis.provisional_months": Bound(0, 12, whole=True, unit="months",
                                      why="months at the end of a 12-month window"),
     "kpis.threshold": Bound(),
-    "kpis.percentile": Bound(0, 100, above=True, below=True),
+    "kpis.percentile": Bound(1, 100, below=True),
     "kpis.decimals": Bound(0, 3, whole=True, unit="places",
                            why="the decimal places each of the KPI's values is shown to"),
     "kpis.target": Bound(why="in the KPI's unit"),
@@ -2152,8 +2152,18 @@ _MISREAD_UNITS = {
 # multiplier that gives it (the share being x 100 already), and the unit in words.
 _SHARE_SCALES = {Unit.PER_1000: (10, "a share per 1,000 (numerator / denominator x 1,000)"),
                  Unit.RATIO: (0.01, "a share as a ratio (numerator / denominator)")}
+# The units whose words name a kind's value as it is, unscaled ("per 1,000 population", "times
+# as likely"): a multiplier on one would scale the figure and leave its words.
+_UNSCALED = {"share": frozenset(), "rows": frozenset({Unit.PER_1000}),
+             "ratio": frozenset({Unit.RATIO})}
 _WHAT = {"share": "a percentage (numerator / denominator x 100)",
          "rows": "a number of rows", "ratio": "a ratio of two rates"}
+
+
+def _reads_as_fraction(value: Any) -> bool:
+    """A percentile between 0 and 1: the 0.9th, or the 90th as a fraction?"""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 < value < 1)
 
 
 def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
@@ -2175,6 +2185,19 @@ def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
         return (f"is '{unit.value}' with multiplier {item.get('multiplier', 1)!r}, but the "
                 f"value of a {kind.value} KPI is {_WHAT['share']}, times the multiplier, so "
                 f"{scale[1]} takes multiplier = {scale[0]:g}")
+    if scaled and unit in _UNSCALED[family]:
+        # The unit's words describe the kind's value unscaled: a rate per 1,000 with multiplier
+        # 10 printed "14.4 per 1,000 population" for 1.44; a ratio of rates with multiplier
+        # 100, "300.0 times as likely" for 3.0.
+        multiplier = item.get("multiplier", 1)
+        what = ("a rate per 1,000 people" if kind == Kind.PER_1000 and family == "rows"
+                else _WHAT[family])
+        return (f"multiplier {multiplier!r} scales the value of a {kind.value} KPI, {what}, "
+                f"which its unit '{unit.value}' would still name unscaled (a rate per 1,000 "
+                "times 10 printed as per 1,000): leave the multiplier out, or give unit = "
+                f"\"number\" and a "
+                f"unit_label saying what the figure is (\"per 10,000 population\", "
+                f"\"index, 100 = parity\")")
     if unit in _MISREAD_UNITS[family] or (share and not scaled and unit != Unit.PERCENT):
         which = f"a {kind.value} KPI" + (" with a numerator" if kind == Kind.SNAPSHOT else "")
         fix = "leave the unit out" + (
@@ -2235,8 +2258,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         unit = Unit.COUNT
     if kind == Kind.SNAPSHOT and "numerator" in item and "unit" not in item:
         unit = Unit.PERCENT
-    if "unit" in item and (why := _unit_misread(kind, item, unit)):
-        bad("unit", why)
+    if ("unit" in item or "multiplier" in item) and (why := _unit_misread(kind, item, unit)):
+        bad("unit" if "unit" in item else "multiplier", why)
     try:
         better = Better(item.get("better", "neutral"))
     except ValueError:
@@ -2344,20 +2367,19 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                          ("threshold", None), ("percentile", None), ("provisional_months", 0),
                          ("decimals", None)):
         value = item.get(key, default)
+        if key == "percentile" and _reads_as_fraction(value):
+            # 0.9 reads two ways: the 0.9th percentile, or the 90th written as the fraction
+            # DuckDB's quantile_cont, Polars, pandas and Excel's PERCENTILE.INC take (a "90th
+            # percentile" KPI printed its 0.9th, its lowest figures).
+            bad(key, f"is {value:g}, which reads as the {value:g}th percentile or, written as a "
+                f"fraction, the {value * 100:g}th: write percentile = {value * 100:g} for the "
+                f"{value * 100:g}th (kpi takes a percentile from 1 to below 100)", bounded=True)
+            value = default
         problem = BOUNDS[f"kpis.{key}"].problem(value) if value is not None else None
         if problem:
             bad(key, problem, bounded=True)
             value = default
         numbers[key] = value
-    if numbers["percentile"] is not None and numbers["percentile"] < 1:
-        # 0.9 reads two ways: the 0.9th percentile, as kpi takes it, or the 90th written as the
-        # fraction DuckDB's quantile_cont, Polars, pandas and Excel's PERCENTILE.INC take (a
-        # "90th percentile" KPI printed its 0.9th, its lowest figures).
-        given = numbers["percentile"]
-        bad("percentile", f"is {given:g}, which reads as the {given:g}th percentile or, written "
-            f"as a fraction, the {given * 100:g}th: write percentile = {given * 100:g} for the "
-            f"{given * 100:g}th (kpi takes a percentile from 1 to below 100)", bounded=True)
-        numbers["percentile"] = None
     if unit == Unit.SECONDS and numbers["decimals"]:
         # A duration prints whole seconds (m:ss, h:mm:ss) wherever it is printed: places
         # asked for would be left unprinted, with nothing said.

@@ -93,7 +93,7 @@ filter = "lpa = 'Dudley' AND colour = 'red'"
     ('kind = "count"\ndataset = "crimes"\nbaseline = "2024"',
      "key 'baseline': must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'"),
     ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 100',
-     "key 'percentile': must be a number above 0 and below 100, found 100"),
+     "key 'percentile': must be a number from 1 and below 100, found 100"),
     # 0.9, as DuckDB's quantile_cont and Excel take the 90th, printed the 0.9th (its lowest
     # figures) under a title saying 90th: both readings named.
     ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 0.9',

@@ -76,7 +76,7 @@ def _refused(path: Path) -> ConfigError:
      "KPI 'k', key 'provisional_months': must be a whole number of months from 0 to 12, "
      "found 13"),
     ({"kpi": 'kind = "percentile"\nvalue = "n"\npercentile = 100'},
-     "KPI 'k', key 'percentile': must be a number above 0 and below 100, found 100"),
+     "KPI 'k', key 'percentile': must be a number from 1 and below 100, found 100"),
     ({"kpi": MEAN + "\ntarget = nan"},
      "KPI 'k', key 'target': must be a finite number, found nan (in the KPI's unit)"),
     ({"kpi": MEAN + "\ntarget = -inf"},

@@ -50,8 +50,14 @@ NEVER = {"share": {"seconds", "days", "gbp", "count"},
 SHARE_SCALES = {"per_1000": 10, "ratio": 0.01}
 
 
+# The units naming a kind's value unscaled, which a multiplier would scale and leave named
+# so: a rate per 1,000 times 10 printed "14.4 per 1,000 population" for 1.44, a ratio of
+# rates times 100 "300.0 times" for 3.0. (A per_1000 KPI is rows counted per 1,000 people.)
+UNSCALED = {"share": set(), "rows": {"per_1000"}, "ratio": {"ratio"}}
+
+
 def accepted(what: str, unit: str, multiplier: float) -> bool:
-    if unit in NEVER[what]:
+    if unit in NEVER[what] or (multiplier != 1 and unit in UNSCALED[what]):
         return False
     if what == "share" and unit in SHARE_SCALES:
         return multiplier == SHARE_SCALES[unit]
@@ -87,6 +93,23 @@ def test_a_unit_names_what_the_kinds_value_is(folder, kind, multiplier):
             assert "KPI 'k', key 'unit'" in str(exc)
             continue
         assert accepted(what, unit.value, multiplier), unit
+
+
+@pytest.mark.parametrize(("kind", "multiplier"), [("per_1000", 10), ("ratio_of_rates", 100)])
+def test_a_multiplier_is_refused_where_the_default_unit_would_name_the_figure_unscaled(
+        folder, cli, kind, multiplier):
+    """A rate per 1,000 times 10 (an analyst's "per 10,000") printed "14.4 per 1,000
+    population" for 1.44; a ratio of rates times 100 (an index, 100 = parity) "300.0 times"
+    for 3.0, exit 0. Refused, naming the multiplier; in unit "number", with words of its own,
+    the scaled figure is what it says."""
+    _write(folder, f"{KINDS[kind][0]}\nmultiplier = {multiplier}")
+    shown = cli(["--project", folder, "summary", "--period", "2025-09"])
+    assert shown.exit_code == 3, shown.output
+    assert (f"KPI 'k', key 'multiplier': multiplier {multiplier} scales the value of a {kind} "
+            "KPI") in " ".join(shown.output.split())
+    _write(folder, f'{KINDS[kind][0]}\nmultiplier = {multiplier}\nunit = "number"\n'
+                   'unit_label = "per 10,000 population"')
+    assert cli(["--project", folder, "summary", "--period", "2025-09"]).exit_code == 0
 
 
 def test_a_share_is_never_printed_as_a_time(folder, cli):
