@@ -169,6 +169,41 @@ def test_a_column_of_dates_written_month_first_is_refused_as_a_whole(tmp_path, c
         "the wrong day and month")
 
 
+@pytest.mark.parametrize("skip_bad_rows", [False, True])
+@pytest.mark.parametrize(("months", "row", "text", "day_first", "month_first"), [
+    # police.uk's Month re-saved by a US spreadsheet: 1/1/2025 reads one way, 2/1/2025 two
+    (["1/1/2025", "2/1/2025", "3/1/2025"], 3, "2/1/2025", "2 January 2025",
+     "1 February 2025"),
+    (["3/1/2025 00:00"], 2, "3/1/2025 00:00", "3 January 2025", "1 March 2025"),
+    (["01/03/2025", "05/03/2025"], 3, "05/03/2025", "5 March 2025", "1 May 2025"),
+])
+def test_a_month_written_as_a_date_that_reads_two_ways_is_refused(
+        tmp_path, months, row, text, day_first, month_first, skip_bad_rows):
+    """A month column's 3/1/2025 read day first is 3 January: a police.uk Month column saved
+    month first by a US spreadsheet (the first of each month) loaded a year into 2025-01, and
+    one month's file replaced January's rows, exit 0. A month column's date reads one way
+    where its day is 1, above 12, or its two numbers are equal; else the file is refused."""
+    path = tmp_path / "events.csv"
+    path.write_text("Ref,Day,At,Month\n" + "".join(
+        f"R{i},2025-01-02,2025-01-02 08:30,{m}\n" for i, m in enumerate(months)),
+        encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(SPEC, [path], skip_bad_rows=skip_bad_rows)
+    assert refused.value.message == (
+        f"{path}, row {row}, column 'Month': a month written as a date that reads two ways "
+        f"('{text}': day first, as kpi reads dates, {day_first}; month first, as a US "
+        f"spreadsheet writes the first of each month, {month_first})")
+
+
+def test_a_month_written_as_a_date_that_reads_one_way_loads(tmp_path):
+    frame = _load(tmp_path, ["R1,2025-01-02,2025-01-02 08:30,01/03/2025",
+                             "R2,2025-01-02,2025-01-02 08:30,15/03/2025",
+                             "R3,2025-01-02,2025-01-02 08:30,5/5/2025",
+                             "R4,2025-01-02,2025-01-02 08:30,1/12/2025"]).frame
+    assert [f"{m:%Y-%m}" for m in frame["period"].to_list()] == [
+        "2025-03", "2025-03", "2025-05", "2025-12"]
+
+
 def test_dates_day_first_keep_loading_beside_the_month_first_check(tmp_path):
     frame = _load(tmp_path, ["R1,01/02/2025,13/01/2025 08:30,02/2025",
                              "R2,31/12/2025,31/12/2025 23:59,12/2025"]).frame

@@ -4,6 +4,7 @@ fails a check (type, pattern, range, control characters) set aside with its colu
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -365,8 +366,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         **{f"present:{col.name}": _present(pl.col(f"__raw_{col.name}"),
                                            sources[mapping[col.name]] == pl.String).any()
            for col in numeric},
-        **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(_MONTH_FIRST)
-           .any() for col in dates},
+        **{f"month first:{col.name}": pl.col(f"__raw_{col.name}").str.contains(
+            f"{_MONTH_FIRST}|{_MONTH_TWO_WAYS}" if col.type == ColumnType.MONTH
+            else _MONTH_FIRST).any() for col in dates},
         **_other_readings(checked, mapping, sources, found, state)}
     typed, answers = _typed(spec, table, mapping, plain, found, questions, state.made)
     for col in checked:
@@ -530,21 +532,38 @@ _MONTH_FIRST = (r"^\s*(?:(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
                 r"|(?:0?[1-9]|1[0-2])-(?:1[3-9]|2\d|3[01])-\d{4})(?:[ T]|\s*$)")
 
 
+# In a month column, a date of two numbers up to 12 whose first is not 1 (3/1/2025): read day
+# first, as kpi reads dates, it is 3 January; month first, the first of March, as a US
+# spreadsheet writes the first of each month. A month column's dates are mostly the first of
+# their month, where the day first reading gives every month as January: a police.uk Month
+# column re-saved so loaded a year into 2025-01. Equal numbers (5/5/2025) read one way.
+_MONTH_TWO_WAYS = (r"^\s*(0?[2-9]|1[0-2])/(0?[1-9]|1[0-2])/\d{4}"
+                   r"(?:[ T]0?0:00(?::00(?:\.0+)?)?)?\s*$")
+
+
 def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
-                 mapping: dict[str, str]) -> tuple[int, str, str] | None:
-    """The first row (ROW, source column, text) of a text date column holding a date only a
-    month-first reading makes, or None. Such a column's other dates (1/2/2025) read day first
-    as the wrong day and month, so the file is refused as a whole (`stage`), never a row of it
-    set aside while the rest load in the wrong months."""
+                 mapping: dict[str, str]) -> tuple[int, str, str, bool] | None:
+    """The first row (ROW, source column, text, whether of a month column) of a text date
+    column holding a date only a month-first reading makes, or of a month column a date that
+    reads as two months (`_MONTH_TWO_WAYS`), or None. Such a column's other dates (1/2/2025)
+    read day first as the wrong day and month, so the file is refused as a whole (`stage`),
+    never a row of it set aside while the rest load in the wrong months."""
     for col in spec.columns:
         raw = f"__raw_{col.name}"
         if (col.type not in _DATE_TYPES or col.name not in mapping
                 or typed.schema.get(raw) != pl.String):
             continue
-        hits = typed.filter(pl.col(raw).str.contains(_MONTH_FIRST).fill_null(False))
+        cell = pl.col(raw)
+        two_ways = pl.lit(False)
+        if col.type == ColumnType.MONTH:
+            two_ways = (cell.str.contains(_MONTH_TWO_WAYS)
+                        & (cell.str.extract(_MONTH_TWO_WAYS, 1).cast(pl.Int32)
+                           != cell.str.extract(_MONTH_TWO_WAYS, 2).cast(pl.Int32)))
+        hits = typed.filter((cell.str.contains(_MONTH_FIRST) | two_ways).fill_null(False))
         if hits.height:
             first = hits.row(0, named=True)
-            return first[ROW], mapping[col.name], first[raw]
+            return (first[ROW], mapping[col.name], first[raw],
+                    not re.search(_MONTH_FIRST, first[raw]))
     return None
 
 

@@ -5,8 +5,10 @@ commit), and the checks across files (overlaps, gaps, unique).
 
 from __future__ import annotations
 
+import calendar
 import glob
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -264,15 +266,23 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                             hint="split the file where the header repeats and load the parts "
                                  f"together with {flag('--parts')}; nothing was loaded")
         if state.month_first is not None:
-            row, column, text = state.month_first
+            row, column, text, of_month = state.month_first
             number = numbering(pl.Series(ROW, [row])).item()
-            raise DataError(located(state.where, f"a date written month first ('{_show(text)}', "
-                                                 "a month before a day after the 12th): the "
-                                                 "column's other dates would be read day first, "
-                                                 "as the wrong day and month", row=number,
-                                    column=_show(column)),
+            if of_month:
+                first, second, year = re.split(r"[/ T]", text.strip())[:3]
+                what = (f"a month written as a date that reads two ways ('{_show(text)}': "
+                        f"day first, as kpi reads dates, {int(first)} "
+                        f"{calendar.month_name[int(second)]} {year}; month first, as a US "
+                        f"spreadsheet writes the first of each month, 1 "
+                        f"{calendar.month_name[int(first)]} {year})")
+            else:
+                what = (f"a date written month first ('{_show(text)}', a month before a day "
+                        "after the 12th): the column's other dates would be read day first, "
+                        "as the wrong day and month")
+            raise DataError(located(state.where, what, row=number, column=_show(column)),
                             hint="export the dates as ISO (2025-01-31) or day first "
-                                 "(31/01/2025), in a UK locale; nothing was loaded")
+                                 "(31/01/2025), in a UK locale, or the months as 2025-03; "
+                                 "nothing was loaded")
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
             raise DataError(_describe_bad_rows(state.where, state.bad(numbering), state.bad_count),
@@ -377,7 +387,7 @@ class _FileState:
     # (conform.comma_readings): (ROW, text) or None.
     commas: dict[str, list[tuple[int, str] | None]] = field(default_factory=dict)
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
-    month_first: tuple[int, str, str] | None = None
+    month_first: tuple[int, str, str, bool] | None = None
     # A Parquet file's columns stored as INT96 timestamps (parquet_reader).
     int96: frozenset[str] = frozenset()
     # The first row repeating the header in another column order (conform._reordered_header):
