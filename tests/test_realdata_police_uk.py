@@ -467,7 +467,7 @@ def _check_stop_search(summary: dict, rows_now: list, rows_then: list) -> None:
         rate = kpis["stop_search_arrest_rate"][key]
         assert (rate["numerator"], rate["denominator"]) == (arrests, len(rows))
         assert rate["value"] == pytest.approx(100 * arrests / len(rows))
-        children = count(rows, lambda r: r["Age range"] in ("10-17", "Oct-17"))
+        children = count(rows, lambda r: r["Age range"] in ("10-17", "Oct-17", "17-Oct"))
         assert kpis["stop_search_children"][key]["value"] == children
         # Self-defined ethnicity, grouped by the first word of its category, as the Home
         # Office groups it ('Black or Black British - African (B2)' is Black).
