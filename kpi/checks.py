@@ -325,6 +325,12 @@ def _reconcile(project: Project, check: Check, period: Month,
         lacking = next(p for p in (then_total, *then_parts) if p.value is None)
         message += (f"; not checked over the comparison window ({held.window}): "
                     f"'{lacking.kpi}' has no figure for it")
+    else:
+        # no KPI of the check has a comparison figure: said too, so a pass is read as of
+        # the current window alone (a baseline with a month missing passed unsaid)
+        why = report.known_result(check.total).note
+        message += ("; not checked over the comparison window: neither the total nor any "
+                    "part has a figure for it" + (f" ({why})" if why else ""))
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION,
                        now.passed and (then is None or then.passed), message, total,
                        tuple(parts), now.difference, then)

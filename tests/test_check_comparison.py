@@ -76,3 +76,23 @@ def test_the_python_face_checks_the_projects_comparison(project):
     assert not opened.check_report("2025-09").failed
     assert [r.id for r in opened.check_report("2025-09", vs="baseline").failed] == [
         "coverage_crimes"]
+
+
+def test_a_reconciliation_says_when_no_kpi_of_it_has_a_comparison_figure(project, cli):
+    """The baseline (the year ending March 2024) misses April to September 2023 for the
+    total and both parts: the check passed on the current window (12 + 12 = 24) saying
+    nothing of the comparison window, where one part without a figure there was said."""
+    toml = project / "kpi.toml"
+    toml.write_text(PROJECT + "".join(
+        f'[[kpis]]\nid = "{k}"\ntitle = "{k}"\npriority = "p"\nkind = "count"\n'
+        f'dataset = "c"\nfilter = "EXTRACT(DAY FROM day) = {n}"\n' for k, n in
+        (("first", 1), ("second", 2))) + '[[checks]]\nid = "days"\ntitle = "Days"\n'
+        'total = "crimes"\nparts = ["first", "second"]\n', encoding="utf-8")
+    result = cli(["check", "--period", "2025-09", "--vs", "baseline", "--no-data",
+                  "--format", "json"])
+    days = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "days")
+    assert days["passed"] and days["comparison"] is None
+    assert days["message"] == (
+        "12 + 12 = 24 (year ending September 2025); not checked over the comparison window: "
+        "neither the total nor any part has a figure for it (comparison year ending March "
+        "2024 is incomplete: no data for 2023-04, 2023-05, 2023-06 ...)"), days["message"]
