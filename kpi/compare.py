@@ -129,13 +129,11 @@ class PeerComparison:
 def read_populations(path: Path) -> pl.DataFrame:
     """A population reference: columns part, population, year (names free, in that order),
     checked like a weights file: numbers where numbers belong, each (part, year) once."""
-    from kpi.text import reference_text
+    from kpi.text import reference_table
 
-    text = reference_text(path, "population file")
-    try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise ConfigError(f"{path}: cannot read the population file ({exc})") from None
+    frame = reference_table(path, "population file",
+                            "write it as CSV, comma separated, with a heading row such as "
+                            "'part,population,year'")
     if frame.width < 3:
         raise ConfigError(f"{path}: a population file needs three columns: part, population, "
                           "year")
@@ -784,7 +782,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     ranked_on = None
     if kpi.better != Better.NEUTRAL and valued:
         ranked_on = "per_1000" if valued and len(with_population) == len(valued) else "value"
-    if populations and valued and len(with_population) < len(valued):
+    # Where the column has populations, a part without one is said, and so is every part
+    # (none in the file for the window's year or before): never a fall back to ranking on
+    # the values unsaid.
+    if (populations or per_population(project, kpi, by)) and valued \
+            and len(with_population) < len(valued):
         missing = [p.name for p in valued if p.per_1000 is None]
         extra = f"no population for {_listed(missing)}: ranked on the values"
         note = f"{note}; {extra}" if note else extra
@@ -1053,7 +1055,9 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult] | _Pool,
             return stats.not_tested("the values are not whole counts of events")
         if one.population is None or pool.no_population:
             return stats.not_tested("counts of parts of different sizes are compared per "
-                                    "population: declare [population_by] for the column")
+                                    "population, which this part or the rest has none of: "
+                                    "give each part its population in the column's "
+                                    "[population_by] file, for the window's year or before")
         t2 = pool.population
         result = stats.poisson_test(n1, one.population, pool.value, t2)
         if result.p_value is None:

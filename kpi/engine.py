@@ -446,16 +446,11 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     a weight of 0), and 'THEFT' beside 'theft', or '8' beside '008', is one key written twice.
     With `whole` (an int key column and its dataset), keys read as whole numbers, so "01" and
     "1.0" are the rows of 1, never a weight of 0."""
-    from kpi.text import normalised_text, reference_text
+    from kpi.text import normalised_text, reference_table
 
-    text = reference_text(path, "weights file")
-    try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read the weights file ({first})",
-                          hint="write it as CSV, comma separated, with a heading row such as "
-                               "'offence,weight'") from None
+    frame = reference_table(path, "weights file",
+                            "write it as CSV, comma separated, with a heading row such as "
+                            "'offence,weight'")
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]

@@ -166,6 +166,45 @@ def reference_text(path: Path, what: str) -> str:
                       f"not {names} text", hint=hint)
 
 
+def reference_table(path: Path, what: str, hint: str) -> pl.DataFrame:
+    """A reference CSV file (`reference_text`) as a table of text, its first row the columns'
+    names, an empty field None, read by Python's strict CSV reader so a fault is one line
+    naming the row: a quote never closed (Polars printed its parser's state over many lines),
+    or a row with more or fewer fields than the heading (`hint` says what the file holds).
+    Blank lines are passed over; a name used twice is kept apart by a suffix, as Polars does."""
+    import csv
+    import io
+
+    from kpi.errors import ConfigError
+
+    reader = csv.reader(io.StringIO(reference_text(path, what), newline=""), strict=True)
+    rows: list[list[str]] = []
+    started = 1  # the line the row being read starts on (a quoted field spans lines)
+    try:
+        for row in reader:
+            if rows and row and len(row) != len(rows[0]):
+                raise ConfigError(f"{path}, row {started}: {len(row)} fields where the "
+                                  f"heading has {len(rows[0])}", hint=hint)
+            if row:
+                rows.append(row)
+            started = reader.line_num + 1
+    except csv.Error as exc:
+        raise ConfigError(f"{path}, row {started}: cannot read the {what} ({exc}: a quote "
+                          "not closed?)", hint=hint) from None
+    if not rows:
+        raise ConfigError(f"{path}: the {what} is empty", hint=hint)
+    names: list[str] = []
+    for name in rows[0]:
+        given, n = name, 0
+        while given in names:
+            given, n = f"{name}_duplicated_{n}", n + 1
+        names.append(given)
+    columns = list(zip(*rows[1:], strict=True)) if len(rows) > 1 else [() for _ in names]
+    return pl.DataFrame({name: [v if v != "" else None for v in values]
+                         for name, values in zip(names, columns, strict=True)},
+                        schema={name: pl.String for name in names})
+
+
 # The control characters no text file holds (tab, the line breaks, vertical tab and form feed
 # aside): their presence marks binary data, here and where ingest tells a file's format from
 # its bytes (`kpi.ingest.survey.format_of`).

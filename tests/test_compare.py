@@ -1354,3 +1354,34 @@ def test_a_peer_member_one_dataset_lacks_is_named_in_its_kpis_note(tmp_path):
                                    "Bure")
     assert {p["name"] for p in kpis["thefts"]["parts"]} == {"Avon", "Bure", "Cam"}
     assert kpis["thefts"]["note"] is None
+
+
+def test_no_part_with_a_population_for_the_window_is_said(tmp_path, cli):
+    """[population_by] is declared, and its file holds populations only for 2026, after the
+    year ending September 2025: no part has one. The parts were ranked on their counts
+    (Small, 24, 1st; per 1,000 it is 0.24 against Big's 0.12) with no note, where one part
+    without a population was said; and each part's test told the analyst to declare the
+    [population_by] that is declared."""
+    rows = ["ref,date,force"]
+    for year, month in [(y, m) for y in (2023, 2024) for m in range(1, 13)] + [
+            (2025, m) for m in range(1, 10)]:
+        rows += [f"R{year}{month}{f}{i},{year}-{month:02d}-05,{f}"
+                 for f, k in (("Big", 9), ("Small", 2)) for i in range(k)]
+    (tmp_path / "crimes.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "pop.csv").write_text("force,population,year\nBig,900000,2026\n"
+                                      "Small,100000,2026\n")
+    (tmp_path / "kpi.toml").write_text(
+        '[project]\nname = "R3"\nbaseline = "2024-09"\n[population_by]\nforce = "pop.csv"\n'
+        '[datasets.crimes]\ndate = "date"\n[datasets.crimes.columns]\nref = "str"\n'
+        'date = "date"\nforce = "str"\n[[priorities]]\nid = "p"\ntitle = "P"\n[[kpis]]\n'
+        'id = "crimes"\ntitle = "Crimes"\npriority = "p"\nkind = "count"\n'
+        'dataset = "crimes"\nbetter = "lower"\n')
+    assert cli(["--project", tmp_path, "ingest", "crimes", tmp_path / "crimes.csv"]
+               ).exit_code == 0
+    result = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "force",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    crimes = json.loads(result.stdout)["kpis"][0]
+    assert crimes["note"] == "no population for Big, Small: ranked on the values"
+    assert crimes["ranked_on"] == "value"
+    assert all("[population_by] file" in p["vs_rest"]["note"] for p in crimes["parts"])

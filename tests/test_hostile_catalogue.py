@@ -443,7 +443,7 @@ def test_a_non_finite_number_in_the_catalogue_is_refused_at_load(store, tmp_path
         "k", f'dataset = "calls"\n{kind}\n{key} = {value}'))
     found = problems_of(folder)
     expected = {"lag": "a whole number of months from 0 to 60",
-                "percentile": "a number above 0 and below 100"}.get(key, "a finite number")
+                "percentile": "a number from 1 and below 100"}.get(key, "a finite number")
     assert any(f"KPI 'k', key '{key}': must be {expected}" in line and f"found {value}" in line
                for line in found), found
 

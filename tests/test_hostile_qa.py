@@ -93,9 +93,12 @@ def test_a_weight_key_that_is_not_a_whole_number_for_an_int_column_is_refused(tm
     # saved from a lookup sheet without its heading row: robbery's weight was the heading
     ("robbery,5\nburglary,7\n", "Error: {path}, row 1: the first row ('robbery', '5') reads "
                                  "as a key and its weight, not the columns' names"),
-    # a row of more fields than the heading: one line, not Polars' three
-    ("offence,weight\nrobbery,5\nburglary,7,x\n", "Error: {path}: cannot read the weights "
-                                                  "file ("),
+    # a row of more fields than the heading: one line naming the row, not Polars' three
+    ("offence,weight\nrobbery,5\nburglary,7,x\n", "Error: {path}, row 3: 3 fields where the "
+                                                  "heading has 2"),
+    # a quote never closed: one line naming the row, not Polars' parser state
+    ('offence,weight\nrobbery,5\n"burglary,7\n', "Error: {path}, row 3: cannot read the "
+                                                 "weights file (unexpected end of data"),
 ])
 def test_a_weights_file_without_its_heading_row_is_refused(tmp_path, offences, expected):
     """A weights file with no heading row took its first key and weight as the columns'
@@ -220,3 +223,25 @@ def test_a_guarded_division_leaves_the_rows_with_a_zero_divisor_out(tmp_path):
         assert result.returncode == 0, result.stderr
         (kpi,) = json.loads(result.stdout)["kpis"]
         assert kpi["current"]["value"] == 12, condition  # one row a month, worked by hand
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('part,population,year\n"Alpha,1000000,2023\n',
+     "{path}, row 2: cannot read the population file (unexpected end of data: a quote not "
+     "closed?)"),
+    ("part,population,year\nAlpha,1000000,2023,x\n",
+     "{path}, row 2: 4 fields where the heading has 3"),
+])
+def test_a_population_file_that_is_not_csv_is_one_line_naming_the_row(tmp_path, text,
+                                                                       expected):
+    """A quote never closed, or a row of more fields than the heading, printed Polars'
+    parser state over many lines; one line names the row, as a weights file's does."""
+    from kpi.compare import read_populations
+    from kpi.errors import ConfigError
+
+    path = tmp_path / "populations.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        read_populations(path)
+    assert refused.value.message == expected.format(path=path)
+    assert "\n" not in refused.value.message
