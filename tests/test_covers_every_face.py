@@ -91,9 +91,15 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _project(folder: Path, extract: Path, replace_by: bool = True) -> Path:
+def _project(folder: Path, extract: Path, replace_by: bool = True, peers: bool = False
+             ) -> Path:
+    """The project over `extract`: its forces loaded part by part (`replace_by`), or told
+    apart by a peer group (`peers`; a dataset loaded part by part refuses a row of no force),
+    or neither."""
+    group = (f'\n[peers.forces]\ncolumn = "force"\nmembers = {json.dumps(FORCES)}\n'
+             if peers else "")
     (folder / "kpi.toml").write_text(
-        PROJECT.format(replace_by='replace_by = ["force"]' if replace_by else ""),
+        PROJECT.format(replace_by='replace_by = ["force"]' if replace_by else "") + group,
         encoding="utf-8")
     out = inprocess.run(["--project", folder, "ingest", "crimes", extract])
     assert out.returncode == 0, out.stderr
@@ -123,11 +129,13 @@ def _sheet_column(path: Path, column: str) -> dict[str, str | None]:
 
 @pytest.fixture(params=[False, True], ids=["forces", "and-rows-of-no-force"])
 def seven(request, tmp_path):
-    """Seven forces' crimes and one force's ASB alone (Zeta), loaded part by part, with and
-    without crimes of no force."""
+    """Seven forces' crimes and one force's ASB alone (Zeta), loaded part by part; and with
+    crimes of no force, told apart by a peer group (loaded part by part, a row of no force is
+    refused)."""
     extract = tmp_path / "crimes.csv"
     _extract(extract, FORCES, ["Zeta"], blank=request.param)
-    return _project(tmp_path, extract), extract
+    return _project(tmp_path, extract, replace_by=not request.param,
+                    peers=request.param), extract
 
 
 def test_every_face_of_the_summary_says_which_forces_each_figure_adds(seven):

@@ -7,6 +7,7 @@ whose figure it was. The parts expected are counted with Python's csv from the e
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -107,13 +108,15 @@ def _expected(label: str, parts: list[str | None]) -> str:
 def test_a_paper_of_several_forces_loaded_part_by_part_says_which(tmp_path, blank):
     """Seven forces' crimes and one force's ASB alone, loaded part by part (`replace_by`):
     the crime KPI's figure adds the seven, the first five named and "2 more"; the force whose
-    rows the KPI's filter leaves out is not named; rows with no force are said."""
+    rows the KPI's filter leaves out is not named; rows with no force, told apart by a peer
+    group (loaded part by part, a row of no force is refused), are said."""
     extract = tmp_path / "crimes.csv"
     _extract(extract, FORCES, ["Zeta"], blank=blank)
     parts = _parts(extract, "Force")
     assert "Zeta" not in parts and len([p for p in parts if p]) == 7
-    paper = _paper(tmp_path, PROJECT.format(replace_by='replace_by = ["force"]', peers=""),
-                   extract)
+    group = f'[peers.forces]\ncolumn = "force"\nmembers = {json.dumps(FORCES)}\n'
+    paper = _paper(tmp_path, PROJECT.format(replace_by="" if blank else 'replace_by = ["force"]',
+                                            peers=group if blank else ""), extract)
     assert _said(paper) == [_expected("force", parts)]
     assert "Zeta" not in paper
 

@@ -707,6 +707,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, ~present, pl.lit(f"expected a value (dataset '{spec.id}' "
                                                f"declares {listed} unique together), found "
                                                "a blank")))
+    if col.name in spec.replace_by:
+        # A row with no part of a dataset loaded part by part is no part's load: a force's
+        # revision left its blank-force row beside the revised rows (the crime counted twice),
+        # and a window never held such rows to its months (a September alone read as a year).
+        rules.append((source, ~present, pl.lit(
+            f"expected a value (dataset '{spec.id}' is loaded part by part by "
+            f"'{col.name}', replace_by: a row of no part is replaced by no load), found a "
+            "blank")))
     unparsed = present & value.is_null()
     if is_date:
         timed = (shown.str.contains(_TIME_OF_DAY) & ~shown.str.strip_chars().str.contains(_MIDNIGHT)
