@@ -124,6 +124,20 @@ def test_parquet_float32_is_its_shortest_decimal_so_sums_do_not_drift(tmp_path):
     assert abs(Decimal(repr(small.sum())) - exact) < Decimal("1e-9")
 
 
+def test_parquet_float16_is_its_shortest_decimal_as_a_float32_is(tmp_path):
+    """A half float 1.1 is 1.099609375 widened (pandas' `.astype('float16')`): 300 rows of it
+    summed 329.8828125 where the file's float32 twin gives 330. Nulls stay blank."""
+    import numpy as np
+
+    halves = np.array([1.1, 0.1, 2048, -2.5e-5] * 75, dtype=np.float16)
+    path = _parquet(tmp_path, pa.array(halves, pa.float16(),
+                                       mask=np.array([False, False, False, True] * 75)))
+    frame = ingest.read_extracts(SPEC, [path]).frame
+    assert frame["amount"].head(4).to_list() == [1.1, 0.1, 2048.0, None]
+    assert sum(Decimal(repr(v)) for v in frame["amount"].drop_nulls().to_list()) == Decimal(
+        "75") * (Decimal("1.1") + Decimal("0.1") + Decimal("2048"))
+
+
 @pytest.mark.parametrize("kind", [pa.int64(), pa.uint64()])
 def test_parquet_whole_number_past_2_53_into_a_float_column_is_refused(tmp_path, kind):
     path = _parquet(tmp_path, pa.array([5, 2**53 + 2, 2**53 + 1], kind))

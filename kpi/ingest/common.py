@@ -94,6 +94,24 @@ def decimal_text(column):
                     pa.string())
 
 
+def float16_as_written(column):
+    """An Arrow float16 column (pandas' `.astype('float16')`) as float32 values of each
+    half-float's shortest decimal (1.1 where its binary value is 1.099609375), nulls kept: a
+    float32 is read as its shortest decimal (`conform._cast_typed`, the database reader), and
+    a half float, widened whole, summed 300 rows of 1.1 to 329.8828125. Worked out once per
+    distinct value (at most 65,536)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    values = column.to_numpy(zero_copy_only=False)
+    distinct, where = np.unique(values, return_inverse=True)
+    written = np.array([float(str(v)) for v in distinct], dtype=np.float32)[where]
+    return pa.array(written, type=pa.float32(), mask=column.is_null().to_numpy(
+        zero_copy_only=False))
+
+
 def without_one_text(kind) -> str | None:
     """Why the values of a typed column (an Arrow type) have no one text, so that none may be
     stored in a `str` column, or None where each value has one: an integer (its digits), an

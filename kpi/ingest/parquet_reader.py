@@ -18,6 +18,7 @@ from kpi.ingest.common import (
     _show,
     _without_reserved,
     decimal_text,
+    float16_as_written,
     printable_ascii_arrow,
 )
 from kpi.ingest.survey import _Survey
@@ -118,6 +119,11 @@ def _decoded(arrow):
                 column = column.cast(kind)
             arrow = arrow.set_column(index, pa.field(field_.name, pa.string()),
                                      decimal_text(column))
+            continue
+        if pa.types.is_float16(kind) and not pa.types.is_dictionary(field_.type):
+            # a half float as its shortest decimal, as a float32 is read
+            arrow = arrow.set_column(index, pa.field(field_.name, pa.float32()),
+                                     float16_as_written(arrow.column(index)))
             continue
         if kind != field_.type:
             arrow = arrow.set_column(index, pa.field(field_.name, kind),

@@ -37,6 +37,7 @@ from kpi.ingest.common import (
     _show,
     _without_reserved,
     decimal_text,
+    float16_as_written,
     without_one_text,
 )
 from kpi.ingest.conform import _expected, source_lookup, sources_of
@@ -509,6 +510,8 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = _numeric_text(decimal_text(column))
             kind = pa.string()
         elif pa.types.is_float16(kind) or pa.types.is_float32(kind):
+            if pa.types.is_float16(kind):
+                column = float16_as_written(column)
             column = _numeric_text(pc.cast(column, pa.string()))
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):
