@@ -272,6 +272,33 @@ def test_a_parquet_instant_is_its_instant(tmp_path):
     assert got["backwards"]["value"] == 0
 
 
+@pytest.mark.parametrize("zone", ["+05:30", "Z", "-0330"])
+def test_a_parquet_instant_of_an_offset_polars_names_no_zone_for_is_its_instant(tmp_path,
+                                                                                 zone):
+    """A Parquet timestamp whose zone is an offset ('+05:30', 'Z') names its instants as any
+    other: it was refused as a damaged file ("unable to parse time zone"), its hint sending
+    the analyst to export again what would come out the same. The same rows as UTC load to
+    the same figures."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    got = {}
+    for tz in ("UTC", zone):
+        folder = _project(tmp_path / tz.replace(":", ""))
+        path = folder / "incidents.parquet"
+        rows = [r.split(",") for r in _plain_rows()]
+        instants = [[int(datetime.fromisoformat(r[i]).replace(tzinfo=UK).timestamp()
+                         * 1_000_000) for r in rows] for i in (1, 2)]
+        pq.write_table(pa.table({
+            "ref": [r[0] for r in rows],
+            "Created": pa.array(instants[0], pa.timestamp("us", tz)),
+            "Attended": pa.array(instants[1], pa.timestamp("us", tz))}), path)
+        done = _kpi(folder, "ingest", "incidents", path)
+        assert done.returncode == 0, done.stderr
+        got[tz] = _current(folder)
+    assert got[zone] == got["UTC"] and got["UTC"]["total"]["value"] == 12 * 600
+
+
 def test_a_sql_source_time_naming_two_instants_is_refused(tmp_path):
     pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
     db = tmp_path / "warehouse.db"

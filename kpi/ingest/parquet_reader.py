@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,14 @@ def _decoded(arrow):
                 column = column.cast(kind)
             arrow = arrow.set_column(index, pa.field(field_.name, pa.string()),
                                      decimal_text(column))
+            continue
+        if pa.types.is_timestamp(kind) and kind.tz is not None \
+                and re.fullmatch(r"Z|[+-]\d\d:?\d\d", kind.tz) and not pa.types.is_dictionary(
+                    field_.type):
+            # A zone that is an offset Polars names no zone for ('+05:30', 'Z': "unable to
+            # parse time zone", reported as a damaged file): the same instants, in UTC.
+            arrow = arrow.set_column(index, pa.field(field_.name, pa.timestamp(kind.unit, "UTC")),
+                                     arrow.column(index).cast(pa.timestamp(kind.unit, "UTC")))
             continue
         if pa.types.is_float16(kind) and not pa.types.is_dictionary(field_.type):
             # a half float as its shortest decimal, as a float32 is read
