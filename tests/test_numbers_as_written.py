@@ -124,6 +124,18 @@ def test_parquet_float32_is_its_shortest_decimal_so_sums_do_not_drift(tmp_path):
     assert abs(Decimal(repr(small.sum())) - exact) < Decimal("1e-9")
 
 
+def test_a_negative_zero_is_stored_as_zero(tmp_path):
+    """"-0" and "-0.0" (a CSV file's text, a Parquet double) are 0: stored as IEEE's -0.0,
+    a median of them printed "-0.0" in `kpi compare`."""
+    import math
+
+    for path in (_csv(tmp_path, ["-0", "-0.0", "0", "-1.5"]),
+                 _parquet(tmp_path, pa.array([-0.0, -0.0, 0.0, -1.5], pa.float64()))):
+        amounts = ingest.read_extracts(SPEC, [path]).frame["amount"].to_list()
+        assert amounts == [0.0, 0.0, 0.0, -1.5]
+        assert [math.copysign(1.0, a) for a in amounts] == [1.0, 1.0, 1.0, -1.0]
+
+
 def test_parquet_float16_is_its_shortest_decimal_as_a_float32_is(tmp_path):
     """A half float 1.1 is 1.099609375 widened (pandas' `.astype('float16')`): 300 rows of it
     summed 329.8828125 where the file's float32 twin gives 330. Nulls stay blank."""

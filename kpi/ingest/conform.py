@@ -1272,7 +1272,10 @@ def _parse(col: ColumnSpec, text: pl.Expr, formats: list[int] | None = None) -> 
             as_float = text.cast(pl.Float64, strict=False)
             if col.type == ColumnType.INT:
                 return pl.coalesce(text.cast(pl.Int64, strict=False), _whole(as_float))
-            return pl.when(as_float.is_finite()).then(as_float)
+            # A "-0" written is 0, never a signed zero, which a median or mean of it printed
+            # as "-0.0" (-0.0 equals 0, so it is 0 written plainly)
+            return (pl.when(as_float == 0).then(pl.lit(0.0))
+                    .when(as_float.is_finite()).then(as_float))
         case ColumnType.BOOL:
             lower = text.str.to_lowercase()
             return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
@@ -1348,7 +1351,9 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
             # hold is refused (_inexact_typed).
             wide = raw.cast(pl.String) if dtype == pl.Float32 else raw
             as_float = wide.cast(pl.Float64, strict=False)
-            return pl.when(as_float.is_finite()).then(as_float)
+            # as a text number is read: -0.0 is 0 (see _parse)
+            return (pl.when(as_float == 0).then(pl.lit(0.0))
+                    .when(as_float.is_finite()).then(as_float))
         case ColumnType.BOOL:
             return raw.cast(pl.Boolean, strict=False)
         case ColumnType.DATE:
