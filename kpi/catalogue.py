@@ -2114,6 +2114,19 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
                 (ref := getattr(kpi, key)) in known and not known[ref].is_derived
                 for key in ("numerator_kpi", "denominator_kpi")):
             num, den = (known[ref] for ref in kpi.ratio_of)
+            if kpi.target is not None and (num.kind in TOTAL_KINDS) != (den.kind in TOTAL_KINDS):
+                # 132 crimes in a year over 100 officers on average is 132%, where each
+                # month's point is 11%: the headline and its months are of two scales, so a
+                # target set against one was judged against the other ("consistently passes"
+                # a target of 140 that every other month missed).
+                total, level = (num, den) if num.kind in TOTAL_KINDS else (den, num)
+                problems.add(f"KPI '{kpi.id}'", "target",
+                             f"'{total.id}' is a {total.kind.value}, a total over the window, "
+                             f"and '{level.id}' a {level.kind.value}, a level, so the rate's "
+                             "figure for a year is twelve times its months' (the process "
+                             "chart's points): a target could be judged on neither; leave it "
+                             "out, or divide two totals or two levels",
+                             line=problems.item_line("kpis", kpi.id, "target"))
             declared = kpi.numerator_within_denominator
             if declared is False and provably_within(num, den):
                 problems.add(f"KPI '{kpi.id}'", "numerator_within_denominator",

@@ -868,9 +868,9 @@ def current_clause(result: KpiResult) -> Inlines:
 
 NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
 # A change tested and found not significant, of a KPI whose chart marks a month (the latest,
-# or one before it: `months_unusual`): the paper says "within normal variation" only of a KPI
-# whose chart marks none ("within normal variation; the months show a special cause of
-# improvement" said both).
+# or one before it), or has no limits (`normal_variation`): the paper says "within normal
+# variation" only of a KPI whose chart marks none ("within normal variation; the months show
+# a special cause of improvement" said both).
 NOT_SIGNIFICANT_UNUSUAL = "not statistically significant"
 SIGNIFICANT = "a statistically significant change"
 # The paper's status of a KPI (`shown_status`): the engine's where the change is significant;
@@ -969,13 +969,16 @@ def _shift_start(chart, high: bool) -> str:
     return start
 
 
-def months_unusual(verdict: Verdict | None) -> bool:
-    """Whether a KPI's process chart marks any of its months, the latest or one before it:
-    the paper then never calls the KPI, nor its change, "within normal variation" (it said so
-    of ASB incidents beside a chart marking every month from January 2024 to July 2025, and
-    `--vs previous` said those months were unusual)."""
+def normal_variation(verdict: Verdict | None) -> bool:
+    """Whether a KPI's process chart shows only normal variation: it has limits for its
+    latest month, which is of common cause, and no rule marks a month before it. Only then
+    does the paper call the KPI, or its change, "within normal variation": it said so of ASB
+    incidents beside a chart marking every month from January 2024 to July 2025, and of KPIs
+    whose chart has no limits at all (a month missing in its baseline, a last segment of one
+    month after `spc_rebase`), the matrix's "No process chart" row, beside the special causes
+    `kpi show` lists."""
     return verdict is not None and verdict.variation is not None \
-        and (verdict.variation.verdict != stats.COMMON_CAUSE or bool(_earlier_signals(verdict)))
+        and verdict.variation.verdict == stats.COMMON_CAUSE and not _earlier_signals(verdict)
 
 
 def significance_clause(verdict: Verdict | None) -> str:
@@ -987,7 +990,7 @@ def significance_clause(verdict: Verdict | None) -> str:
         return ""
     if significant:
         return f", {SIGNIFICANT}"
-    return f", {NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else NOT_SIGNIFICANT}"
+    return f", {NOT_SIGNIFICANT if normal_variation(verdict) else NOT_SIGNIFICANT_UNUSUAL}"
 
 
 def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1242,7 +1245,7 @@ def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
             result.status, "a statistically significant change")
     if significant is None:
         return "not tested for significance"
-    return NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else "within normal variation"
+    return "within normal variation" if normal_variation(verdict) else NOT_SIGNIFICANT_UNUSUAL
 
 
 def change_from(result: KpiResult, usual: Window | None) -> str:
@@ -1778,14 +1781,19 @@ class _Builder:
         for r in results:
             rows[_matrix_row(r, self.verdicts.get(r.kpi.id))].append(r)
         grid = []
+        # A target not judged (no limits) is a column only where some KPI has one: the front
+        # page's width is for the columns that hold KPIs.
+        judged = {_matrix_column(self.verdicts.get(r.kpi.id)) for r in results}
+        columns = [(c, title) for c, title in MATRIX_COLUMNS
+                   if c != "unjudged" or "unjudged" in judged]
         for key, words in MATRIX_ROWS:
             members = rows[key]
             cells = [sum(_matrix_column(self.verdicts.get(r.kpi.id)) == c for r in members)
-                     for c, _ in MATRIX_COLUMNS]
+                     for c, _ in columns]
             grid.append((inlines(words), *(inlines(str(n) if n else "\u2013") for n in cells),
                          inlines(str(len(members)))))
         table = Table((Column("Variation in the monthly figures"),
-                       *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
+                       *(Column(title, Align.RIGHT) for _, title in columns),
                        Column("All", Align.RIGHT)), tuple(grid),
                       caption=inlines("KPIs by the variation in their monthly figures and "
                                       "whether they will meet their target"), role="matrix")
@@ -3169,19 +3177,22 @@ MATRIX_COLUMNS = (
     ("fail", "Target consistently missed"),
     ("risk", "Target sometimes met, sometimes missed"),
     ("pass", "Target consistently met"),
+    ("unjudged", "Target not judged, no process chart"),
     ("none", "No target"),
 )
 
 
 def _matrix_column(verdict: Verdict | None) -> str:
-    """The assurance column of a KPI in the matrix; a target without limits to judge it by
-    counts as met or missed by the current figure."""
+    """The assurance column of a KPI in the matrix. A target without process limits to judge
+    it by is "not judged": whether it will be met consistently only limits say, and a current
+    figure meeting it was filed under "Target consistently met" beside months that missed it
+    every other month (`kpi show` gave no assurance)."""
     if verdict is None or verdict.target is None:
         return "none"
     if verdict.assurance is not None:
         return {stats.CONSISTENTLY_FAIL: "fail", stats.HIT_AND_MISS: "risk",
                 stats.CONSISTENTLY_PASS: "pass"}[verdict.assurance]
-    return "pass" if verdict.target_met else "fail" if verdict.target_met is False else "none"
+    return "unjudged"
 
 
 def _assurance_cell(verdict: Verdict | None) -> str:

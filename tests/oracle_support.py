@@ -2368,7 +2368,8 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     for n in range(rnd.choice([0, 0, 1, 2, 3])):
         k = rnd.choice(makers)(f"v{n}")
         k.variant, k.lag = True, rnd.choice([0, 0, 1])
-        if k.kind in ("count", "per_1000") and rnd.random() < 0.3:
+        # (a per_1000 in its unit takes no multiplier: "per 1,000" would name it unscaled)
+        if k.kind == "count" and rnd.random() < 0.3:
             k.multiplier = rnd.choice([0.5, 1000])
         k.id += "_" + k.kind
         spec.kpis.append(k)
@@ -2444,11 +2445,17 @@ TARGETS = {"percent": [0, 12.5, 50, 66.7, 90, 100], "ratio": [0.5, 1, 1.25],
 def draw_targets(rnd: random.Random, spec: ProjectSpec, chance: float = 0.35) -> None:
     """Now and then (`chance`) a `target` (docs/statistics.md) on a KPI of a kind that takes
     one: a rate, a `within`, an average, a median, a percentile, a ratio or a percentage
-    snapshot (a count, a sum, a rate per 1,000 or a score is refused one), with a better
+    snapshot (a count, a sum, a rate per 1,000 or a score is refused one, and so is a rate of
+    a total over a level, or of a level over a total), with a better
     direction (a neutral KPI is refused one), in its unit: a share 0 to 100."""
+    by_id = {k.id: k for k in spec.kpis}
+    totals = ("count", "sum", "per_1000", "weighted_score")
     for k in spec.kpis:
         takes = k.kind in ("rate", "within", "mean", "median", "percentile", "ratio_of_rates") \
             or (k.kind == "snapshot" and k.numerator is not None)
+        if k.parts is not None and len({by_id[p].kind in totals for p in k.parts
+                                         if p in by_id}) > 1:
+            takes = False  # a total over a level: its year and its months of two scales
         if takes and k.better != "neutral" and rnd.random() < chance:
             k.target = rnd.choice(TARGETS.get(k.unit, TARGETS["other"])) * (
                 1 if k.unit in ("percent", "ratio") else k.multiplier)
@@ -2483,7 +2490,10 @@ def draw_units(rnd: random.Random, spec: ProjectSpec) -> None:
                 continue
             k.written_unit = "percent"
         else:
-            k.written_unit = rnd.choice(ROWS_UNITS if rows else VALUE_UNITS)
+            # a multiplier on rows counted: never in per_1000, whose words it would belie
+            k.written_unit = rnd.choice(
+                (ROWS_UNITS if k.multiplier == 1.0 else ("count", "score")) if rows
+                else VALUE_UNITS)
         if k.written_unit == "seconds":
             k.decimals = None
         if k.kind == "sum" and k.multiplier == 1.0 and k.written_unit in ("gbp", "seconds") \

@@ -173,7 +173,8 @@ COLUMN_OF_ASSURANCE = {"consistently_fail": "fail", "hit_and_miss": "risk",
                        "consistently_pass": "pass"}
 COLUMN_OF_TITLE = {"Target consistently missed": "fail",
                    "Target sometimes met, sometimes missed": "risk",
-                   "Target consistently met": "pass", "No target": "none"}
+                   "Target consistently met": "pass",
+                   "Target not judged, no process chart": "unjudged", "No target": "none"}
 # the words beside a KPI's name in its row's list: its column's title, none for no target
 TITLE_OF_COLUMN = {c: (None if c == "none" else t.lower()) for t, c in COLUMN_OF_TITLE.items()}
 # units whose limits stop at 0 (docs/statistics.md, "Limits stop where the value cannot go")
@@ -3008,41 +3009,49 @@ class OracleMachine(RuleBasedStateMachine):
         if row is None and not cumulative:
             return said
         cells = [c.strip() for c in row.group(1).split("|")] if row else []
-        if len(cells) != 5:
+        # the columns the matrix prints: "not judged" only where some KPI is in it
+        head = re.search(r"^\| Variation in the monthly figures \|(.*)\|\s*$", paper,
+                         re.MULTILINE)
+        titles = [c.strip() for c in head.group(1).split("|")][:-1] if head else []
+        if len(cells) != len(titles) + 1 or not set(titles) <= set(COLUMN_OF_TITLE):
             self.fail("cumulative", f"paper: no matrix row of KPIs with no process chart "
-                                    f"holding five counts, with cumulative KPIs "
-                                    f"{[k.id for k in cumulative]}: {row and row.group(0)}")
+                                    f"holding a count for each column ({titles}), with "
+                                    f"cumulative KPIs {[k.id for k in cumulative]}: "
+                                    f"{row and row.group(0)}")
+        printed = dict(zip([COLUMN_OF_TITLE[t] for t in titles], cells[:-1], strict=True))
+        cells = [*(printed.get(c, "\u2013") for c in ("fail", "risk", "pass", "unjudged",
+                                                      "none")), cells[-1]]
         counts = [0 if c in ("\u2013", "-") else int(c) for c in cells]
-        want = [0, 0, 0, 0, 0]  # missed, at risk, met, no target; all
+        # missed, at risk, met, not judged, no target; all. A KPI with no chart has no limits
+        # to judge its target by: "not judged", whether its current figure meets it or not.
+        want = [0, 0, 0, 0, 0, 0]
         for k in shown:
             if not said[k.id]:
                 continue
-            value = next((f["value"] for f in figures if f["kpi"] == k.id
-                          and f["role"] == "current"), None)
-            met = target_met(k, value)
-            want[3 if met is None else 2 if met else 0] += 1
-            want[4] += 1
+            want[4 if k.target is None else 3] += 1
+            want[5] += 1
         unknown = sum(said[k.id] is None for k in shown)
         STATS["paper: cumulative KPIs counted in the matrix"] += len(cumulative)
         STATS["paper: matrix rows of no chart " + ("checked exactly" if not unknown
                                                    else "bounded")] += 1
         STATS["paper: KPIs with too few months or no data counted in the matrix"] += \
-            want[4] - len(cumulative)
+            want[5] - len(cumulative)
         if any(not n <= got <= n + unknown for got, n in zip(counts, want, strict=True)):
             self.fail("cumulative", f"paper: the matrix row of KPIs with no process chart "
-                                    f"counts {counts} (missed, at risk, met, no target, all), "
+                                    f"counts {counts} (missed, at risk, met, not judged, no "
+                                    "target, all), "
                                     f"expected {want}" + (f" and up to {unknown} more (KPIs "
                                     "the model cannot tell of)" if unknown else "")
                                     + f": no chart {sorted(i for i, v in said.items() if v)}, "
                                     f"not told {sorted(i for i, v in said.items() if v is None)}")
-        if counts[4] == 0:
+        if counts[5] == 0:
             return said  # an empty row lists no KPI
         listed = re.search(r"\*\*No process chart \(cumulative, too few months or no data\), "
                            r"(\d+):\s*\*\*(.*)$", paper, re.MULTILINE)
-        if listed is None or int(listed.group(1)) != counts[4]:
+        if listed is None or int(listed.group(1)) != counts[5]:
             self.fail("cumulative", f"paper: the list of KPIs with no process chart "
                                     f"({listed and listed.group(0)}) does not count the "
-                                    f"matrix row's {counts[4]}")
+                                    f"matrix row's {counts[5]}")
         names = listed.group(2).replace("\\", "")
         for k in shown:
             if said[k.id] is not None and said[k.id] != bool(
@@ -3057,8 +3066,8 @@ class OracleMachine(RuleBasedStateMachine):
         """The front page's other matrix rows (docs/board-paper.md, "the matrix"): each shown
         KPI the model says has a process chart (`_uncharted` False) is in the row of the
         reference chart's variation over the model's monthly values and in the column of its
-        assurance against its target, or of its current figure met or missed where the chart
-        gives none (`_chart_place`); the list below the matrix names it in that row, with
+        assurance against its target, or "not judged" where the chart gives none
+        (`_chart_place`); the list below the matrix names it in that row, with
         that column's words beside it, and in no other row. Each of the four rows' counts
         lies between the KPIs the model places there and as many more as it cannot place.
         tests/test_spc_oracle.py reads the rows against the summary's verdicts on projects of
@@ -3095,9 +3104,10 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("front_page", f"paper: no matrix row {words!r}: {list(grid)}")
             for column in COLUMN_OF_TITLE.values():
                 n = sum(v == (row, column) for v in place.values())
-                if not n <= got[column] <= n + unplaced:
+                # (the "not judged" column is printed only where some KPI is in it)
+                if not n <= got.get(column, 0) <= n + unplaced:
                     self.fail("front_page", f"paper: the matrix row {words!r} counts "
-                                            f"{got[column]} in the column {column!r}, "
+                                            f"{got.get(column, 0)} in the column {column!r}, "
                                             f"expected {n}" + (f" and up to {unplaced} more "
                                             "(KPIs the model cannot place)" if unplaced else "")
                                             + f": placed {place}")
@@ -3201,8 +3211,8 @@ class OracleMachine(RuleBasedStateMachine):
         assurance = spc_reference.assurance(k.target, chart, k.better, current["value"])
         if assurance is not None:
             return row, COLUMN_OF_ASSURANCE[assurance]
-        met = target_met(k, current["value"])
-        return row, "none" if met is None else "pass" if met else "fail"
+        # a target no limits judge (docs/board-paper.md): not judged, whether met now or not
+        return row, "none" if k.target is None else "unjudged"
 
     def _uncharted(self, k, figures: list[dict], period: int, vs: str) -> bool | None:
         """Whether a shown KPI has no process chart in the paper (docs/statistics.md; kpi's

@@ -57,7 +57,8 @@ COLUMN_OF_ASSURANCE = {"consistently_fail": "fail", "hit_and_miss": "risk",
                        "consistently_pass": "pass"}
 COLUMN_OF_TITLE = {"Target consistently missed": "fail",
                    "Target sometimes met, sometimes missed": "risk",
-                   "Target consistently met": "pass", "No target": "none"}
+                   "Target consistently met": "pass",
+                   "Target not judged, no process chart": "unjudged", "No target": "none"}
 
 
 def _series_months(k, end: int) -> list[int]:
@@ -195,8 +196,7 @@ class ChartsMachine(OracleMachine):
             rows[MATRIX_ROWS.get(row, row)].append(title)
             column = ("none" if got["target"] is None else
                       COLUMN_OF_ASSURANCE[got["assurance"]] if got["assurance"] else
-                      "pass" if got["target_met"] else
-                      "fail" if got["target_met"] is False else "none")
+                      "unjudged")
             cells[MATRIX_ROWS.get(row, row), column] += 1
             why = []
             if got["status"] == "in_development":
@@ -230,6 +230,11 @@ class ChartsMachine(OracleMachine):
                     if line.startswith("| Variation in the monthly figures |"))
         header = [c.strip() for c in lines[head].strip("|").split("|")]
         columns = [COLUMN_OF_TITLE[c] for c in header[1:-1]]
+        # a column is left out only where no KPI is in it ("not judged")
+        for (words, column), count in cells.items():
+            if count and column not in columns:
+                self.fail("front_page", f"matrix: no column {column!r}, where the summary's "
+                                        f"verdicts put {count} KPIs of {words!r}")
         total = 0
         for line in lines[head + 2:head + 2 + len(MATRIX_ROWS)]:
             words, *counts, whole = [c.strip() for c in line.strip("|").split("|")]
