@@ -2138,7 +2138,13 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
                 kpi, numerator_within_denominator=bool(declared) or (
                     declared is None and provably_within(num, den)),
                 rate_test=rate_test(declared, num, den),
-                within_on_trust=bool(declared) and not provably_within(num, den))
+                within_on_trust=bool(declared) and not provably_within(num, den),
+                # A rate's last months are not final where its numerator's or denominator's
+                # are not: it was tested, and charted, on the outcomes not yet recorded that
+                # its numerator declares so (610 of 2,400 against 720, "a statistically
+                # significant deterioration", where the settled months give 600 against 600).
+                provisional_months=max(kpi.provisional_months, num.provisional_months,
+                                       den.provisional_months))
         for ref in kpi.components:
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",

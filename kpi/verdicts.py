@@ -248,9 +248,28 @@ def settled_significance(project: Project, result: KpiResult,
         sums: dict[str, float | None] = {k: float(engine.months_part(got, k)) for k in keys}
         window = Window(measured.window.kind, kept[0], kept[-1])
         trimmed.append(engine.measured_of(project, kpi, window, sums))
-    test = stats.significance(engine.refigured(result, trimmed[0], trimmed[1]))
+    settled = engine.refigured(result, trimmed[0], trimmed[1])
+    test = stats.significance(settled)
+    if test.significant and not _same_way(result, settled):
+        # The change tested runs otherwise than the change printed (50.0% to 53.8%, up, where
+        # the settled months went from 50.0% to 40.0%): "a statistically significant
+        # improvement" was said of a rise no test had found, and the fall tested went
+        # unsaid. Neither is counted; the note gives both.
+        return stats.not_tested(
+            f"its last {months} months are not final, and without them the change runs "
+            f"otherwise than over the whole windows ({test.note}), so neither is counted"), \
+            None
     return replace(test, note=f"{test.note}; {settled_window(months)}"), (trimmed[0],
                                                                           trimmed[1])
+
+
+def _same_way(whole: KpiResult, settled: KpiResult) -> bool:
+    """Whether two results of one KPI change the same way: the same status, and a change of
+    the same sign (a neutral KPI's 'changed' either way)."""
+    def sign(result: KpiResult) -> int:
+        absolute = result.change.absolute if result.change is not None else None
+        return 0 if not absolute else (1 if absolute > 0 else -1)
+    return whole.status == settled.status and sign(whole) == sign(settled)
 
 
 def change_named(result: KpiResult) -> str:

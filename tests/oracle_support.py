@@ -216,6 +216,9 @@ class Kpi:
     parts: tuple[str, str] | None = None  # numerator_kpi, denominator_kpi
     breakdowns: tuple[str, ...] = ()
     provisional_months: int = 0  # drawn by draw_provisional only
+    # of a rate of two KPIs: the provisional_months kpi.toml writes on it, where its parts'
+    # make more of its months not final (`provisional_months`, the most of the three)
+    written_provisional: int | None = None
     # drawn by draw_variants only: the other forms of a kind (a count's or per 1,000's
     # `value`, a rate's or snapshot's `denominator`), a `multiplier` and `decimals`
     multiplier: float = 1.0
@@ -458,8 +461,10 @@ class ProjectSpec:
                 lines.append('populations = ["black", "white"]')
             if k.kind == "weighted_score":
                 lines += ['weights = "weights.csv"', 'weight_key = "offence"']
-            if k.provisional_months:
-                lines.append(f"provisional_months = {k.provisional_months}")
+            written = (k.written_provisional if k.written_provisional is not None
+                       else k.provisional_months)
+            if written:
+                lines.append(f"provisional_months = {written}")
             if k.within is not None:
                 lines.append(f"numerator_within_denominator = {str(k.within).lower()}")
             if k.hidden:
@@ -2630,6 +2635,14 @@ def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if k.parts and own.random() < 0.3:
             k.provisional_months = own.randint(1, 4)
+    # A rate's months are not final where its parts' are not (docs/statistics.md): the most
+    # of its own and its numerator's and denominator's, whatever kpi.toml writes on it.
+    by_id = {k.id: k for k in spec.kpis}
+    for k in spec.kpis:
+        if k.parts:
+            k.written_provisional = k.provisional_months
+            k.provisional_months = max(k.provisional_months, *(
+                by_id[p].provisional_months for p in k.parts if p in by_id))
 
 
 def draw_default_vs(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -1577,6 +1577,25 @@ class OracleMachine(RuleBasedStateMachine):
                 k, counts[0], counts[1], months, not_nested,
                 rate_test_expected(self.oracle, k, not_nested) if declared else "rows")
             STATS["significance: provisional months left out"] += 1
+
+            def sign(pair: list) -> int:
+                return (pair[0] > pair[1]) - (pair[0] < pair[1])
+            whole = [self.oracle.value(k, w) for w in (current, comparison)]
+            tested = [self.oracle.value(k, w) for w in kept]
+            if "the change runs otherwise" in (test["reason"] or ""):
+                # A significant change without the last months running otherwise than the
+                # whole windows' (the other way, or where they read stable): not counted.
+                if test["test"] is not None or want is None or not want[1] or not (
+                        sign(whole) != sign(tested) or got["status"] == "stable"):
+                    self.fail("significance", f"{where}: {k.id}: not counted as running "
+                                              f"otherwise, whole {whole}, without its last "
+                                              f"months {tested}, expected {want}: {test}")
+                STATS["significance: provisional, settled change running otherwise"] += 1
+                return
+            if want is not None and want[1] and sign(whole) != sign(tested) \
+                    and abs(want[0] - ALPHA) > 1e-9:
+                self.fail("significance", f"{where}: {k.id}: whole {whole} and without its "
+                                          f"last months {tested} run otherwise, yet {test}")
         if want is None:
             if test["test"] is not None:
                 self.fail("significance", f"{where}: {k.id}: tested ({test['test']}) with "
@@ -3456,13 +3475,19 @@ class OracleMachine(RuleBasedStateMachine):
 
         def alone(k, value: float) -> str:
             """A figure as it prints on its own (docs/board-paper.md: a figure printed beside
-            another is compared for revisions so), beside its target only."""
+            another is compared for revisions so), beside its target only; an amount of a
+            million pounds or more in millions, as every face of the paper says it
+            ("£1.1m", `prose_text`)."""
+            if k.unit == "gbp" and abs(value) >= 1_000_000:
+                return prose_text(k, value)
             return unit_text(k, value, shown_places(k, value))
 
         def now(k, value: float, f: dict) -> str:
             """The figure now as the list prints it (docs/board-paper.md): to the places the
             last paper printed its figure to where it printed more than alone (beside its
             other window's), or to its own where it takes more alone."""
+            if k.unit == "gbp" and abs(value) >= 1_000_000:
+                return alone(k, value)  # in millions, however the last paper printed it
             then = shown_places(k, f["value"])
             for more in range(then + 1, then + 7):
                 if unit_text(k, f["value"], more) == f["shown"]:
@@ -3486,7 +3511,10 @@ class OracleMachine(RuleBasedStateMachine):
             if f.get("role") == "comparison" and self.oracle.told_gap(k, paired, window):
                 STATS["revisions: comparisons left out now (like with like)"] += 1
                 after = {None}
-            row = (f"KPI {f['kpi']}", f["window_label"], f["shown"])
+            # (the figures file gives pounds to the pound; the list, as the paper says them)
+            printed = (alone(k, f["value"]) if k.unit == "gbp" and f["value"] is not None
+                       and abs(f["value"]) >= 1_000_000 else f["shown"])
+            row = (f"KPI {f['kpi']}", f["window_label"], printed)
             if len(before) != 1 or len(after) != 1 or None in before:
                 open_.add(row)
                 continue

@@ -1,0 +1,110 @@
+"""A KPI whose last months are not final (`provisional_months`) is tested without them; the
+test must be of the change it is said of. And a rate of two KPIs is judged without the months
+its numerator or denominator declares not final."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import inprocess
+
+CHARGED = """\
+[project]
+name = "Provisional"
+baseline = "2024-03"
+[datasets.outcomes]
+date = "date"
+[datasets.outcomes.columns]
+ref = "str"
+date = "date"
+charged = "str"
+[[priorities]]
+id = "p"
+title = "Justice"
+[[kpis]]
+id = "charge_rate"
+title = "Charge rate"
+priority = "p"
+kind = "rate"
+dataset = "outcomes"
+numerator = "charged = 'Y'"
+better = "higher"
+provisional_months = 3
+"""
+
+
+def _run(folder: Path, *args) -> str:
+    done = inprocess.run(["--project", folder, *args])
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _months(start: tuple[int, int], count: int) -> list[tuple[int, int]]:
+    return [(start[0] + (start[1] - 1 + i) // 12, (start[1] - 1 + i) % 12 + 1)
+            for i in range(count)]
+
+
+def test_a_settled_change_running_the_other_way_is_not_counted(tmp_path):
+    """200 outcomes a month: charged 50% to September 2024, 40% to June 2025, then 95% in
+    the three months not final. The year ending September 2025 reads 53.8% (1,290 of 2,400)
+    against 50.0%, up; the test without the provisional months compares 40.0% (720 of 1,800)
+    with 50.0% (900 of 1,800), down, z = -6.03. The paper called the rise "a statistically
+    significant improvement" and counted it so: neither change is counted now."""
+    folder = tmp_path / "p"
+    (folder / "extracts").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(CHARGED, encoding="utf-8")
+    rows = ["ref,date,charged"]
+    for y, m in _months((2023, 4), 30):
+        share = 0.5 if (y, m) <= (2024, 9) else 0.4 if (y, m) <= (2025, 6) else 0.95
+        rows += [f"R{y}{m:02d}{j},{y}-{m:02d}-{1 + j % 28:02d},{'Y' if j < 200 * share else 'N'}"
+                 for j in range(200)]
+    (folder / "extracts" / "o.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _run(folder, "ingest", "outcomes", folder / "extracts" / "o.csv")
+    kpi = json.loads(_run(folder, "summary", "--period", "2025-09", "--format", "json")
+                     )["kpis"][0]
+    assert (kpi["current"]["numerator"], kpi["current"]["denominator"]) == (1290, 2400)
+    assert kpi["significance"]["test"] is None and kpi["significance"]["significant"] is None
+    assert kpi["significance"]["reason"] == (
+        "its last 3 months are not final, and without them the change runs otherwise than "
+        "over the whole windows (720 of 1,800 against 900 of 1,800: significant at the 5% "
+        "level (p < 0.001)), so neither is counted")
+    out = folder / "paper.md"
+    _run(folder, "export", "markdown", "--period", "2025-09", "--output", out)
+    paper = out.read_text(encoding="utf-8")
+    assert "significant improvement" not in paper and "significantly improving" not in paper
+    assert "1 not tested for significance" in paper
+
+
+def test_a_rate_is_judged_without_the_months_its_numerator_declares_not_final(tmp_path):
+    """200 crimes a month; their positive outcomes 60 a month but 5 in each of the last two,
+    declared not final (`provisional_months = 2` on the count). The rate of the two KPIs was
+    tested on the whole windows, 610 of 2,400 against 720 (p = 0.003, "a statistically
+    significant deterioration"), where without those months it is 600 of 2,000 against 600:
+    it takes its parts' months not final, and is not tested (a rate of two KPIs is not summed
+    again without them)."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "R"\nbaseline = "2024-09"\n[datasets.c]\ndate = "date"\n'
+        '[datasets.c.columns]\ndate = "date"\nkind = "str"\n[[priorities]]\nid = "p"\n'
+        'title = "P"\n[[kpis]]\nid = "crimes"\ntitle = "Crimes"\npriority = "p"\n'
+        'kind = "count"\ndataset = "c"\nfilter = "kind = \'crime\'"\n[[kpis]]\n'
+        'id = "outcomes"\ntitle = "Outcomes"\npriority = "p"\nkind = "count"\ndataset = "c"\n'
+        'filter = "kind = \'outcome\'"\nprovisional_months = 2\n[[kpis]]\nid = "rate"\n'
+        'title = "Outcome rate"\npriority = "p"\nkind = "rate"\nnumerator_kpi = "outcomes"\n'
+        'denominator_kpi = "crimes"\nbetter = "higher"\n', encoding="utf-8")
+    rows = ["date,kind"]
+    for y, m in _months((2023, 10), 24):
+        outcomes = 5 if (y, m) >= (2025, 8) else 60
+        rows += [f"{y}-{m:02d}-02,crime"] * 200 + [f"{y}-{m:02d}-03,outcome"] * outcomes
+    (folder / "c.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _run(folder, "ingest", "c", folder / "c.csv")
+    kpis = {k["id"]: k for k in json.loads(
+        _run(folder, "summary", "--period", "2025-09", "--format", "json"))["kpis"]}
+    rate = kpis["rate"]
+    assert (rate["current"]["numerator"], rate["comparison"]["numerator"]) == (610, 720)
+    assert rate["significance"]["significant"] is None
+    assert rate["significance"]["reason"] == (
+        "its last 2 months are not final, and a rate cannot be tested without them")
+    assert kpis["outcomes"]["significance"]["significant"] is False
