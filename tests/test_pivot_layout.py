@@ -327,13 +327,16 @@ def test_a_pivot_tables_label_for_an_empty_value_is_refused(tmp_path, kind, show
         "blank (leave the cell blank, or write what it stands for, such as 'Not recorded') "
         "(6 bad rows in all; first at rows 3, 5, 7, 9, 11)")
     assert snapshot(folder, "workforce").version == 0
-    # A database's export writes its null as NULL (SQL Server's "Save Results As"): loaded,
-    # a part 'NULL', and `lpa IS NOT NULL` counted it.
-    nulls = write(tmp_path / f"h2-nulls.{kind}", [(m, "NULL" if lpa == shown else lpa, r, n)
-                                                  for m, lpa, r, n in later])
-    refused = _kpi(folder, "ingest", "workforce", str(nulls))
-    assert refused.returncode == 3, refused.stderr
-    assert "found 'NULL', which a database's export writes for a null value" in refused.stderr
+    # A database's export writes its null as NULL (SQL Server's "Save Results As"), \N
+    # (MySQL's INTO OUTFILE, PostgreSQL's text COPY) or null (JSON, Spark): loaded, a part of
+    # that name, and `lpa IS NOT NULL` counted it (100.0% where half had none).
+    for null in ("NULL", "\\N", "null"):
+        nulls = write(tmp_path / f"h2-nulls.{kind}", [(m, null if lpa == shown else lpa, r, n)
+                                                      for m, lpa, r, n in later])
+        refused = _kpi(folder, "ingest", "workforce", str(nulls))
+        assert refused.returncode == 3, refused.stderr
+        assert (f"found '{null}', which a database's export writes for a null value"
+                in refused.stderr)
 
     fixed = write(tmp_path / f"h2-fixed.{kind}", [(m, "" if lpa == shown else lpa, r, n)
                                                   for m, lpa, r, n in later])

@@ -62,7 +62,7 @@ LETTERS = ("abcXYZ019 -_.,;:'\"/&()#%+=*?!"
            "éÉèüÖñçßøÅ£€’—…" "\u0301" "ΩλЖ" "中文" "😀")
 IGNORABLE = ("\u200b", "\u00ad", "\u2060", "\ufeff")  # shown as nothing: removed
 SPACES = ("\u00a0", "\u2003")  # other spaces: a plain space
-TEXTS = ["", " ", "  padded  ", "00123", "1-2", "50%", "NA", "N/A", "null", "NULL", "NaN",
+TEXTS = ["", " ", "  padded  ", "00123", "1-2", "50%", "NA", "N/A", "null", "NULL", "NaN", "\\N",
          "nan", "#N/A", "-", "true", "Ref", "=1+2", "e\u0301", "\u00e9", "Birmingham\u200b",
          "a\u00a0b", "\tx\t", "x\ty", "1,234", "£5", "Sept 2025", "2025-09"]
 
@@ -219,9 +219,9 @@ def _meant(column: Column, value, zone: str):
         return None
     match column.type:
         case "str":
-            # a database export's null (upper case NULL) is refused: stored, it was a part
-            # called 'NULL' (docs/guarantees.md)
-            if _expected_text(value) == "NULL":
+            # an export's null (NULL, \N, null, as written) is refused: stored, it was a part
+            # of that name (docs/guarantees.md)
+            if _expected_text(value) in ("NULL", "\\N", "null"):
                 raise _Refused
             return _expected_text(value)
         case "int":

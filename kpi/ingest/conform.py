@@ -135,11 +135,12 @@ def _either(*patterns: str) -> str:
     return "(?i)" + "|".join(f"(?:{pattern[4:]})" for pattern in patterns)
 
 
-# What a database's export writes for a null in a text column: SQL Server Management Studio's
-# "Save Results As" and bcp write NULL. Loaded, it is a part called 'NULL', and a numerator
-# of `outcome IS NOT NULL` counted it (100.0% where half the rows have no outcome). Upper case
-# only: 'Null' may be a name.
-_NULL_SHOWN = r"(?i)^\s*(?-i:NULL)\s*$"
+# What an export writes for a null in a text column: SQL Server Management Studio's "Save
+# Results As" and bcp write NULL, MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY
+# \N, JSON and Spark null. Loaded, it is a part of that name, and a numerator of `outcome IS
+# NOT NULL` counted it (100.0% where half the rows have no outcome). As written only: 'Null'
+# may be a name.
+_NULL_SHOWN = r"(?i)^\s*(?-i:NULL|null|\\N)\s*$"
 
 _NULL_ROW = ("expected text, found '{}', which a database's export writes for a null value: "
              "it would be stored as a part of that name, not as a blank (export nulls as empty "
