@@ -31,19 +31,25 @@ def identity_key(text: pl.Expr) -> pl.Expr:
     """What two values naming the same thing share: compatibility form (NFKC), no invisible
     characters, runs of space as one, trimmed, lower case, and a code of digits alone without
     its leading zeros (a division '01' saved by a spreadsheet as '1': a revision of it was
-    added beside the original as another part, and counted twice, exit 0). The one rule
+    added beside the original as another part, and counted twice, exit 0) or a point and
+    zeros after it ('1.0'). The one rule
     naming a part: the load's and the read's check that a column never holds two spellings of
     one part (`kpi.ingest.identity`), and every name matched to a stored part (a population
     file's part, a peer group's member or focus, `--focus`), so a name finds a part exactly
     when the check would call them one (docs/peers.md, "How a part's name is matched")."""
     key = (text.str.normalize("NFKC").str.replace_all(IGNORABLE, "")
            .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
+    # a whole code written with a point and zeros ('1.0', as pandas writes an integer column
+    # holding a blank) is that code: a force '1.0' and its revision '1' were two parts
+    key = pl.when(key.str.contains(r"^\d+\.0+$")).then(key.str.replace(r"\.0+$", "")) \
+        .otherwise(key)
     return (pl.when(key.str.contains(r"^0+\d+$")).then(key.str.replace(r"^0+(\d)", "${1}"))
             .otherwise(key))
 
 
 # How a message says two values are one part's spellings (`identity_key`).
-SPELLINGS = "differ only in case, spacing, invisible characters or leading zeros"
+SPELLINGS = ("differ only in case, spacing, invisible characters, leading zeros or a point and "
+             "zeros after a whole number")
 
 
 def identity_keys(names: list[str]) -> list[str]:

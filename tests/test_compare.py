@@ -1100,8 +1100,8 @@ def test_a_peer_member_naming_two_parts_of_the_data_is_refused(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[0] == (
         "Error: kpi.toml, [peers.similar]: 'Bure' names both 'BURE' and 'Bure' of 'force' in "
-        "dataset 'crimes', which differ only in case, spacing, invisible characters or leading "
-        "zeros"), result.stderr
+        "dataset 'crimes', which differ only in case, spacing, invisible characters, leading "
+        "zeros or a point and zeros after a whole number"), result.stderr
     assert "Traceback" not in result.stderr
 
     path = tmp_path / "kpi.toml"
@@ -1110,7 +1110,8 @@ def test_a_peer_member_naming_two_parts_of_the_data_is_refused(tmp_path):
     with pytest.raises(Exception) as caught:
         parse_project_file(path)
     assert ("peer group 'similar', key 'members': names a member twice ('Bure' and 'BURE' "
-            "differ only in case, spacing, invisible characters or leading zeros)"
+            "differ only in case, spacing, invisible characters, leading zeros or "
+            "a point and zeros after a whole number)"
             ) in str(caught.value)
 
 

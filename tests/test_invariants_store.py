@@ -97,7 +97,8 @@ def test_a_revision_naming_the_force_in_another_case_is_refused_not_added(tmp_pa
     assert first_error(result.stderr) == (
         f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
         "it, 'Kent Police' (in 2025-01..2025-12), found 'Kent police', which differs only in "
-        "case, spacing, invisible characters or leading zeros")
+        "case, spacing, invisible characters, leading zeros or "
+        "a point and zeros after a whole number")
     assert "Hint: write it 'Kent Police' in the extract" in result.stderr
     assert snapshot(folder, "street").same_as(before)
     # Spelt as stored, it replaces October.
@@ -121,11 +122,31 @@ def test_a_revision_of_a_code_without_its_leading_zero_is_refused_not_added(tmp_
     assert first_error(result.stderr) == (
         f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
         "it, '01' (in 2025-01..2025-12), found '1', which differs only in case, spacing, "
-        "invisible characters or leading zeros")
+        "invisible characters, leading zeros or a point and zeros after a whole number")
     assert snapshot(folder, "street").same_as(before)
     _street(folder, "oct.csv", [("2025-10", "01", "Dover", 3)])
     assert cli(["--project", folder, "ingest", "street", folder / "oct.csv"]).exit_code == 0
     assert _figure(cli, folder, "crimes") == 36
+
+
+@pytest.mark.parametrize(("stored", "revised"), [("1.0", "1"), ("1", "1.00"), ("01.0", "1")])
+def test_a_revision_of_a_code_with_a_point_and_zeros_is_refused_not_added(tmp_path, cli, stored,
+                                                                          revised):
+    """A force coded '1.0' in the store (pandas writes an integer column holding a blank so),
+    its revision '1': added as another part, September's rows stored twice, exit 0. A whole
+    code is one part with or without a point and zeros after it."""
+    folder = _forces(tmp_path / "p")
+    _street(folder, "first.csv", [(m, stored, "Dover", 3) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "first.csv"]).exit_code == 0
+    before = snapshot(folder, "street")
+    _street(folder, "oct.csv", [("2025-10", revised, "Dover", 3)])
+    result = cli(["--project", folder, "ingest", "street", folder / "oct.csv"])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
+        f"it, '{stored}' (in 2025-01..2025-12), found '{revised}', which differs only in case, "
+        "spacing, invisible characters, leading zeros or a point and zeros after a whole number")
+    assert snapshot(folder, "street").same_as(before)
 
 
 @pytest.mark.parametrize("variant", ["KENT POLICE", "Kent\u00a0police", "Kent  Police",
@@ -136,7 +157,8 @@ def test_two_spellings_of_one_force_in_one_load_are_refused(tmp_path, cli, varia
                               ("2025-02", variant, "Dover", 2)])
     result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
     assert result.exit_code == 3, result.output
-    assert ("differ only in case, spacing, invisible characters or leading zeros: two "
+    assert ("differ only in case, spacing, invisible characters, leading zeros or "
+            "a point and zeros after a whole number: two "
             "spellings of one force") in first_error(result.stderr)
     assert snapshot(folder, "street").version is None
 
@@ -154,7 +176,8 @@ def test_compare_or_a_breakdown_by_a_column_loads_did_not_check_refuses_two_spel
     assert result.exit_code == 3, result.output
     assert first_error(result.stderr) == (
         "Error: dataset 'street', column 'lpa': 'DUDLEY' and 'Dudley' differ only in case, "
-        "spacing, invisible characters or leading zeros: to compare by 'lpa' would make them "
+        "spacing, invisible characters, leading zeros or "
+        "a point and zeros after a whole number: to compare by 'lpa' would make them "
         "two parts that print alike")
     by_force = cli(["--project", folder, "compare", "--by", "force", "--period", "2025-12",
                     "--format", "json"])
