@@ -344,7 +344,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                      if m not in here and k in keyed]
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
                               populations, own, note, stale, set(here.values()), elsewhere,
-                              years, in_part.get(kpi.source, {}))
+                              years, in_part.get(kpi.source, {}),
+                              _unloaded(project, kpi.source, by, current, comparison, as_of))
         if any(p.population is not None for p in result.parts):
             result = replace(result, population=project.population_by_sources.get(
                 by, PopulationSource()))
@@ -559,6 +560,21 @@ def settled_window_of(kpi: KpiDef, current: Window, months_per_row: int = 1
     return Window(current.kind, kept[0], kept[-1])
 
 
+def _unloaded(project: Project, dataset_id: str, by: str, current: Window,
+              comparison: Window | None, as_of: AsOf | None) -> set[str]:
+    """The parts of `by`, a column the dataset is loaded by (`parts_are_loads`), due in the
+    current window though never loaded for any month of it (`engine.due_parts`): left out
+    and named, as the summary refuses the window without them. South with no September roll
+    and none in the September compared with was neither listed nor named, where compared
+    with August it was left out."""
+    spec = project.datasets[dataset_id]
+    if not parts_are_loads(spec, by):
+        return set()
+    held = store.parts_held(project, dataset_id, as_of)
+    at = spec.replace_by.index(by)
+    return {str(part[at]) for part in engine.due_parts(held, current)}
+
+
 def parts_are_loads(spec: DatasetSpec, by: str) -> bool:
     """Whether each part of column `by` is loaded on its own, so a month it holds no row in
     was never loaded (a gap, never a 0): `by` is a column the dataset is loaded by
@@ -628,13 +644,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  focus: str | None, note: str | None, stale: str | None,
                  named: Collection[str] = (), elsewhere: Sequence[str] = (),
                  years: dict[str, int] | None = None,
-                 cut: Mapping[Any, dict[Month, store.InPart]] | None = None) -> KpiComparison:
+                 cut: Mapping[Any, dict[Month, store.InPart]] | None = None,
+                 unloaded: Collection[str] = ()) -> KpiComparison:
     """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
     are the parts of the data the group's members and the focus name, and `elsewhere` the
     members (or focus) only another dataset compared holds: each left out of the table is
     named in the note. `cut` holds the parts whose rows run short within a month
     (`engine.held_by_part`): left out where it is of the current window, given no comparison
-    where it is of the comparison window."""
+    where it is of the comparison window. `unloaded` are the parts never loaded for a month of
+    the current window they are due in and hold no rows in (`_unloaded`): named in the note."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -742,6 +760,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     if absent:
         extra = (f"left out, with no rows in the {current.label} (only in the comparison "
                  f"window): {_listed(sorted(absent))}")
+        note = f"{note}; {extra}" if note else extra
+    if missing := sorted(set(unloaded).difference(map(str, absent))):
+        extra = (f"left out, never loaded for the {current.label} though loaded for the month "
+                 f"before: {_listed(missing)}")
         note = f"{note}; {extra}" if note else extra
     if short:
         # by name, as the others: the group-by meets the parts in an order of its own

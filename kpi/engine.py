@@ -682,11 +682,26 @@ def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame, months: Sequence[str] |
         if kept != labels:
             labels = kept
             listed = listed.group_by("month", _DAY, *labels).agg(pl.col("__n").sum())
+        # A label unique on every row (the extract's own record key, "20250905-0001") tells
+        # no entity apart where the others already tell each day's rows apart: read as one,
+        # each person of four weekly rolls was four entities, and 10 officers counted 40.
+        for column in list(labels):
+            rest = [c for c in labels if c != column]
+            if rest and _most(listed, [column]) == 1 \
+                    and _most(listed, ["month", _DAY, *rest]) == 1:
+                labels = rest
+                listed = listed.group_by("month", _DAY, *labels).agg(pl.col("__n").sum())
     events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
     repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
                 .group_by("month", *labels).agg(pl.col(_DAY).sort())
                 .filter(pl.col(_DAY).list.len() > 1).sort("month", *labels))
     return listed, repeated, labels
+
+
+def _most(listed: pl.DataFrame, columns: list[str]) -> int:
+    """The most rows (`__n`, of `_rolls_proven`'s count) sharing one value of `columns`."""
+    most = listed.group_by(columns).agg(pl.col("__n").sum()).get_column("__n").max()
+    return int(most) if isinstance(most, int | float) else 0
 
 
 def rolls_held(project: Project, dataset_id: str,
@@ -1164,22 +1179,22 @@ def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
 def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
              windows: Iterable[Window]) -> str | None:
     """Why `window` cannot be compared as the sum of the same parts as `windows` (those
-    compared), or None: the one rule of the parts a compared figure adds. A part of a dataset
-    loaded part by part (`replace_by`) that holds rows in any of `windows` must hold every
-    month of `window`, or the window would sum it over fewer months than it claims (a month
-    never loaded for it). A part of another column telling parts apart (`Told`: a peer
-    group's force in an extract loaded whole) is held by the windows' shape (`told_shape`):
-    one that holds rows in any of `windows` must hold rows in `window` (a whole window
-    without any is a part the data does not hold there: a force that stopped supplying), and
-    one that holds rows in every month of any of them must hold every month of `window` (a
-    part supplying every month, then not: a force that stopped in June). A part with rows in
-    only some months of each window is sparse data, compared as the rows hold it."""
+    compared), or None: the one rule of the parts a compared figure adds. A part of a dataset loaded
+    part by part (`replace_by`) that holds rows in any of `windows`, or in the month before `window`
+    (`due_parts`), must hold every month of `window`, or the window would sum it over fewer months
+    than it claims (a month never loaded for it). A part of another column telling parts apart
+    (`Told`: a peer group's force in an extract loaded whole) is held by the windows' shape
+    (`told_shape`): one that holds rows in any of `windows` must hold rows in `window` (a whole
+    window without any is a part the data does not hold there: a force that stopped supplying), and
+    one that holds rows in every month of any of them must hold every month of `window` (a part
+    supplying every month, then not: a force that stopped in June). A part with rows in only some
+    months of each window is sparse data, compared as the rows hold it."""
     windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
     # Rows with a blank part are no part anyone loads: they come and go with the data.
     named = (p for p, got in held.items() if None not in p and spans.intersection(got))
-    for part in sorted(named, key=str):
+    for part in sorted({*named, *due_parts(held, window)}, key=str):
         if isinstance(part, Told):
             got = set(held[part])
             if not months.intersection(got):
@@ -1200,6 +1215,21 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     return None
 
 
+def due_parts(held: dict[tuple, list[Month]], window: Window) -> list[tuple]:
+    """The parts of a dataset loaded part by part (`replace_by`) due in `window` though they
+    hold none of its months: each holding rows in the month before it, so a month of the
+    window without them was never loaded for them (`part_gaps`, as `kpi datasets` lists it),
+    whatever the window is compared with. South's September roll never loaded beside its
+    August one: the headcount as at September was North's 10 against September 2024 (South
+    had no rows then either), "stable", exit 0, and refused against August. A part that
+    stopped supplying is due in the window after its last month, and no later one."""
+    before = window.start - 1
+    months = set(window.months())
+    return [part for part, got in held.items()
+            if not isinstance(part, Told) and None not in part and before in got
+            and not months.intersection(got)]
+
+
 def parts_held_of(project: Project, dataset_id: str, as_of: AsOf | None,
                   report: Report | None = None, measure: KpiDef | None = None
                   ) -> dict[tuple, list[Month]]:
@@ -1215,23 +1245,25 @@ def parts_held_of(project: Project, dataset_id: str, as_of: AsOf | None,
 
 def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set[str]:
     """The months of a series (labels) that do not add the same parts as its latest months
-    (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset loaded
-    part by part holds no rows in, though it holds rows in another of them (it sums fewer
-    parts than its neighbours); and every month of a year of the series (12 months back from
-    its last) whose parts of a column telling parts apart (`Told`) are not held as its last
-    year holds them (`told_shape`, the rule of two windows compared): a force holding rows in
-    one year and none in the other, or rows in every month of one and not of the other; and
-    the months of the last year a part holds no rows in where it holds rows in only some of
-    them, having held every month of an earlier year (a force that stopped in June: its last
-    six months add fewer parts than its first six). Such a month has no value in a trend or
-    a process chart, as a window missing a part has none. Empty for a dataset with no
-    parts."""
+    (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset loaded part
+    by part holds no rows in, though it holds rows in another of them or in the month before it (it
+    sums fewer parts than its neighbours); and every month of a year of the series (12 months back
+    from its last) whose parts of a column telling parts apart (`Told`) are not held as its last
+    year holds them (`told_shape`, the rule of two windows compared): a force holding rows in one
+    year and none in the other, or rows in every month of one and not of the other; and the months
+    of the last year a part holds no rows in where it holds rows in only some of them, having held
+    every month of an earlier year (a force that stopped in June: its last six months add fewer
+    parts than its first six). Such a month has no value in a trend or a process chart, as a window
+    missing a part has none. Empty for a dataset with no parts."""
     span = {Month.parse(m) for m in months}
     out: set[str] = set()
     for part, got in held.items():
         if None in part or isinstance(part, Told) or not span.intersection(got):
             continue
         out.update(str(m) for m in span.difference(got))
+    # and each month a part is due in though the months shown hold none of its rows
+    # (`due_parts`: its September never loaded, where it holds August)
+    out.update(str(m) for m in span if due_parts(held, Window.as_at(m)))
     told = {part: set(got) for part, got in held.items() if isinstance(part, Told)}
     if told and span:
         last, first = max(span), min(span)
@@ -1270,7 +1302,8 @@ def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -
     only for the year compared is not left out of the current year's figure because a month
     of that year is missing. A part of a column telling parts apart (`Told`) holding rows in
     one of the two windows and none in the other leaves the comparison out, the current
-    figure being that of the parts it holds (its `covers`)."""
+    figure being that of the parts it holds (its `covers`). A part holding rows in the month
+    before a window is held to it too (`due_parts`), whatever it is compared with."""
     asked = plan.comparison if plan.comparison is not None else plan.asked
     windows = [w for w in (plan.current, asked) if w is not None]
     loads = {p: got for p, got in held.items() if not isinstance(p, Told)}

@@ -1518,8 +1518,9 @@ class Oracle:
         loaded over different months: every part holding a row in either window compared (any
         row, whatever the KPI's filter) must hold every month of a window, or that window has
         no figure (never summed over fewer parts than its months claim); no current figure, no
-        comparison either. A part with no row in either window is no part of the windows.
-        None for a dataset loaded whole (Oracle.accepted models it)."""
+        comparison either. A part with no row in either window is no part of the windows
+        unless it holds the month before one (a month never loaded for it). None for a
+        dataset loaded whole (Oracle.accepted models it)."""
         dataset = self.dataset_of(k)
         model = self.model
         parts = [p for p in model.parts(dataset) if p is not None]
@@ -1528,10 +1529,13 @@ class Oracle:
         cur = set(range(current[0], current[1] + 1))
         cmp_ = set() if comparison is None else set(range(comparison[0], comparison[1] + 1))
         named = [p for p in parts if model.held(dataset, p) & (cur | cmp_)]
-        cur_gap = any(not cur <= model.held(dataset, p) for p in named) or \
+        # ... and a part holding the month before a window is due in it (engine.due_parts)
+        def due(window: set[int]) -> list:
+            return [p for p in parts if window and min(window) - 1 in model.held(dataset, p)]
+        cur_gap = any(not cur <= model.held(dataset, p) for p in [*named, *due(cur)]) or \
             not cur <= model.held(dataset)
         cmp_gap = cur_gap or (comparison is not None and (
-            any(not cmp_ <= model.held(dataset, p) for p in named)
+            any(not cmp_ <= model.held(dataset, p) for p in [*named, *due(cmp_)])
             or not cmp_ <= model.held(dataset)))
         return cur_gap, cmp_gap
 

@@ -3174,13 +3174,15 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _partial_months(self, dataset: str, span: range) -> set[int]:
         """The months of a series (`span`) with no figure for a dataset loaded force by
-        force: those a force holding rows elsewhere in the span does not hold, which would
-        sum fewer forces than their neighbours (engine.partial_months)."""
+        force: those a force holding rows elsewhere in the span, or in the month before,
+        does not hold, which would sum fewer forces than their neighbours
+        (engine.partial_months, engine.due_parts)."""
         out: set[int] = set()
         for part in self.model.parts(dataset):
             mine = self.model.held(dataset, part) if part is not None else set()
             if any(m in mine for m in span):
                 out |= {m for m in span if m not in mine}
+            out |= {m for m in span if m - 1 in mine and m not in mine}
         return out
 
     def _month_value(self, k, m: int) -> float | None:

@@ -168,6 +168,76 @@ def test_a_part_holding_rows_in_an_incomplete_comparison_still_holds_the_current
         [("Essex", 24)]
 
 
+ROLL_TOML = """\
+[project]
+name = "Workforce"
+baseline = "2025-03"
+snapshot_baseline = "2024-09"
+
+[datasets.staff]
+date = "as_at"
+replace_by = "force"
+[datasets.staff.columns]
+as_at = "date"
+force = "str"
+person = "str"
+
+[[priorities]]
+id = "p"
+title = "People"
+
+[[kpis]]
+id = "officers"
+title = "Officer headcount"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+better = "higher"
+"""
+
+
+def test_a_part_never_loaded_for_the_month_is_missing_whatever_it_is_compared_with(
+        tmp_path, cli):
+    """A roll a month of each force: North's 10 from September 2024 to September 2025,
+    South's 100 from January to August 2025, its September roll not loaded. Against
+    September 2024 (South had no rows then either) the headcount as at September 2025 was
+    North's 10, "stable", exit 0, where against August it was refused as missing South's
+    September. South holds August, so September was never loaded for it (`kpi datasets`
+    says so): refused under every --vs, September's trend value with it, and `kpi compare
+    --by force` names South."""
+    root = tmp_path / "rolls"
+    root.mkdir()
+    (root / "kpi.toml").write_text(ROLL_TOML, encoding="utf-8")
+    files = []
+    for force, people, first, last in (("North", 10, "2024-09", "2025-09"),
+                                       ("South", 100, "2025-01", "2025-08")):
+        lines = ["as_at,force,person"]
+        for month in _months(Month.parse(first), Month.parse(last)):
+            lines += [f"{month}-28,{force},{force[0]}{i}" for i in range(people)]
+        files.append(root / f"{force}.csv")
+        files[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "staff", *files]).exit_code == 0
+    refusal = ("officers: September 2025 is incomplete: force 'South' has no rows for 2025-09 "
+               "(never loaded for that part)")
+    for vs in ("baseline", "yoy", "previous"):
+        result = cli(["--project", root, "summary", "--period", "2025-09", "--vs", vs,
+                      "--format", "json"])
+        assert result.exit_code == 3 and result.stdout == "", (vs, result.output)
+        assert refusal in result.stderr, (vs, result.stderr)
+    # August holds both forces: 10 + 100; against September 2024 (North's alone) it has no
+    # comparison, as before.
+    august = _json(cli, root, "summary", "--period", "2025-08", "--vs", "previous")["kpis"][0]
+    assert august["current"]["value"] == 110 and august["comparison"]["value"] == 110
+    shown = _json(cli, root, "show", "officers", "--period", "2025-09", "--months", "3")
+    assert shown["kpi"]["current"] is None and shown["kpi"]["status"] == "no_data"
+    assert [(t["month"], t["value"]) for t in shown["trend"]] == \
+        [("2025-07", 110), ("2025-08", 110), ("2025-09", None)]
+    by_force = _json(cli, root, "compare", "--period", "2025-09", "--by", "force")["kpis"][0]
+    assert [(p["name"], p["current"]["value"]) for p in by_force["parts"]] == [("North", 10)]
+    assert by_force["note"] == ("left out, never loaded for the September 2025 though "
+                                "loaded for the month before: South")
+
+
 def test_a_rolling_year_in_a_series_never_sums_a_part_over_fewer_months(forces):
     """The trend `kpi show` and the paper draw: the rolling 12-month value of a month whose
     year a part holds only in part has no figure (it summed Kent over 11 months: 57), as the
@@ -1031,8 +1101,9 @@ def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_ch
 def _held_to_own_months(csvs: list[Path], shown: list[Month]) -> tuple[dict, dict]:
     """DuckDB's figures for a trend of searches by force (docs/guarantees.md, "Completeness
     per part"): each month shown, its rows, or None where a force holding rows in the months
-    shown has none in it; each rolling year ending a month shown, its rows, or None where a
-    force holding rows in its 12 months lacks one of them."""
+    shown, or in the month before it, has none in it; each rolling year ending a month shown,
+    its rows, or None where a force holding rows in its 12 months, or in the month before
+    them, lacks one of them."""
     import duckdb
 
     con = duckdb.connect()
@@ -1042,9 +1113,10 @@ def _held_to_own_months(csvs: list[Path], shown: list[Month]) -> tuple[dict, dic
     def figure(first: Month, last: Month, whole: bool) -> int | None:
         span = (str(first), str(last))
         gaps = con.execute(
-            "SELECT count(*) FROM (SELECT force, count(DISTINCT month) AS n FROM s "
-            "WHERE month BETWEEN ? AND ? GROUP BY force) WHERE n < ?",
-            [*span, last.index - first.index + 1 if whole else 1]).fetchone()
+            "SELECT count(*) FROM (SELECT force, count(DISTINCT month) FILTER (WHERE month >= ?)"
+            " AS n FROM s WHERE month BETWEEN ? AND ? GROUP BY force) WHERE n < ?",
+            [str(first), str(first - 1), str(last),
+             last.index - first.index + 1 if whole else 1]).fetchone()
         rows = con.execute("SELECT count(*) FROM s WHERE month BETWEEN ? AND ?",
                            span).fetchone()
         assert gaps is not None and rows is not None
@@ -1052,8 +1124,9 @@ def _held_to_own_months(csvs: list[Path], shown: list[Month]) -> tuple[dict, dic
 
     def month(m: Month) -> int | None:
         lacking = con.execute(
-            "SELECT count(DISTINCT force) FROM s WHERE month BETWEEN ? AND ? AND force NOT IN "
-            "(SELECT force FROM s WHERE month = ?)", [str(shown[0]), str(shown[-1]), str(m)]
+            "SELECT count(DISTINCT force) FROM s WHERE (month BETWEEN ? AND ? OR month = ?) "
+            "AND force NOT IN (SELECT force FROM s WHERE month = ?)",
+            [str(shown[0]), str(shown[-1]), str(m - 1), str(m)]
         ).fetchone()
         assert lacking is not None
         return None if lacking[0] else figure(m, m, False)
@@ -1070,8 +1143,9 @@ def test_a_trend_holds_each_month_and_year_to_its_own_months_never_the_11_before
     month to the forces holding rows in the months shown and the 11 read before them for the
     rolling years, City among them. Each month shown is now held to the forces holding rows
     in the months shown (not City: 5 each), and each rolling year to those holding rows in
-    its own 12 months (City until the year ending February 2025: none; then 60, as the
-    summary gives the same years). Found by the differential oracle."""
+    its own 12 months and the month before them (City until the year ending March 2025, the
+    first without City's last month: none; then 60, as the summary gives the same years under
+    every --vs). Found by the differential oracle."""
     root = tmp_path / "forces"
     root.mkdir()
     (root / "kpi.toml").write_text(PARTS_TOML + SHARE_TOML, encoding="utf-8")
@@ -1086,16 +1160,17 @@ def test_a_trend_holds_each_month_and_year_to_its_own_months_never_the_11_before
     shown = _months(last - 14, last)
     values, years = _held_to_own_months(csvs, shown)
     # Counted by hand: 5 a month; City's last month (March 2024) is in the years ending up
-    # to February 2025, which have no figure; 12 * 5 in those after.
+    # to February 2025, and the month before the year ending March 2025 (City's April never
+    # loaded), which have no figure; 12 * 5 in those after.
     assert values == {str(m): 5 for m in shown}
-    assert years == {**{str(m): None for m in _months(last - 14, Month.parse("2025-02"))},
-                     **{str(m): 60 for m in _months(Month.parse("2025-03"), last)}}
+    assert years == {**{str(m): None for m in _months(last - 14, Month.parse("2025-03"))},
+                     **{str(m): 60 for m in _months(Month.parse("2025-04"), last)}}
     doc = _json(cli, root, "show", "searches", "--period", "2025-08", "--vs", "previous",
                 "--months", "15")
     assert {p["month"]: p["value"] for p in doc["trend"]} == values
     assert {p["month"]: p["rolling_12"] for p in doc["trend"]} == years
-    # The summary gives the same years the same figures (March 2025's, compared with
-    # February's, which City holds rows in, is refused as the summary refuses it).
+    # The summary gives the same years the same figures (March 2025's is refused, as the
+    # summary refuses it against February's, which City holds rows in, or any other).
     for period in ("2025-04", "2025-08"):
         summary = _json(cli, root, "summary", "--period", period, "--vs", "previous")
         assert summary["kpis"][0]["current"]["value"] == years[period] == 60

@@ -248,6 +248,39 @@ def test_a_column_naming_each_roll_does_not_hide_the_rolls(tmp_path, cli):
     assert _figures(cli, folder)["officers"] == (10, 9)
 
 
+def test_a_record_key_unique_on_every_row_does_not_hide_the_rolls(tmp_path, cli):
+    """The same rolls, each row carrying the extract's own record key ("20250905-0001"),
+    unique on every row and declared text: read as a label telling people apart, no person
+    was listed on two dates, and the four rolls counted 39 officers, exit 0. A column unique
+    on every row, where the other labels already tell each day's rows apart, tells no person
+    apart: refused as without it, naming the same person."""
+    toml = PEOPLE.replace('person = "str"\n', 'record = "str"\nperson = "str"\n')
+    header = ["as_at", "record", "person", "role", "minority"]
+    rows = [(day, f"{day.replace('-', '')}-{i:04d}", person, role, minority)
+            for i, (day, person, role, minority) in enumerate(_roll_rows())]
+    folder = _write(tmp_path, toml, "staff", header, rows, date_type="date")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert re.search(r"the month holds a roll at each of 4 dates \(2025-09-05, 2025-09-12, "
+                     r"2025-09-19, 2025-09-26\), each listing person 'P0', role 'officer', "
+                     r"minority true once, so snapshot '\w+' would count it 4 times", line), line
+    # declared, the last roll is read: 9 officers
+    folder = _write(tmp_path, toml, "staff", header, rows, as_at='as_at = "last"',
+                    date_type="date")
+    assert _figures(cli, folder)["officers"] == (10, 9)
+
+
+def _roll_rows() -> list[tuple]:
+    """The rows of `_people`, dated by day: August's roll of 10 officers, September's four
+    weekly rolls (P9 gone by the last) each with member of staff S1."""
+    rows: list[tuple] = [("2025-08-29", f"P{i}", "officer", i < 3) for i in range(10)]
+    for week in WEEKS:
+        rows += [(week, f"P{i}", "officer", i < 3) for i in range(10)
+                 if not (i == 9 and week == WEEKS[-1])]
+        rows.append((week, "S1", "staff", True))
+    return rows
+
+
 def test_the_month_s_last_roll_is_read_where_the_dataset_declares_it(tmp_path, cli):
     folder = _people(tmp_path, 'as_at = "last"')
     _load(cli, folder, "staff")
@@ -549,7 +582,7 @@ def test_a_roll_unique_at_each_date_is_checked_against_the_stored_parts_a_load_k
         tmp_path, cli, date_type):
     """Two forces' rolls loaded part by part (`replace_by`): South's file also listing
     North's officer N0 at the 30th is refused against the stored North rows (the same person
-    at the same date), a datetime compared as the instant (read as UK time, stored in
+    at the same date), a datetime compared as its UK day (read as UK time, stored in
     UTC)."""
     toml = PEOPLE.replace('date = "as_at"\n', 'date = "as_at"\nreplace_by = "force"\n') \
         .replace('person = "str"', 'person = "str"\nforce = "str"')
@@ -564,13 +597,38 @@ def test_a_roll_unique_at_each_date_is_checked_against_the_stored_parts_a_load_k
     moved = [(f"2025-09-30{time}", "South", "N0", "officer", False)]
     result = cli([*load, _csv(tmp_path / "south.csv", south + moved, header)])
     assert result.exit_code == 3, result.output
-    assert (f"found 'N0' with as_at 2025-09-30{' 09:15:00' if time else ''}, which the store "
-            "already holds in 2025-09 of force 'North', rows this load does not replace") \
-        in result.output
+    assert ("found 'N0' with as_at 2025-09-30, which the store already holds in 2025-09 of "
+            "force 'North', rows this load does not replace") in result.output
     assert "south.csv, row 8, column 'person'" in result.output, result.output
     # North's roll again (its part replaced) and South's once: both load.
     assert cli([*load, _csv(tmp_path / "south.csv", south, header)]).exit_code == 0
     assert cli([*load, tmp_path / "north.csv"]).exit_code == 0
+
+
+def test_one_roll_run_twice_on_a_day_is_refused_where_its_id_is_unique_at_each_date(
+        tmp_path, cli):
+    """September's roll of 10 officers run at 08:00 and again at 17:00 on the 30th, the date
+    column of datetimes, `unique = ["person", "as_at"]`: compared by the instant, each row
+    passed, and `as_at = "last"` read the whole last day, 20 officers where 10 are in post,
+    "+100%", exit 0. A roll is taken at a day (`as_at = "last"` reads the last one): the load
+    is refused naming the second listing, and a roll a day (the 29th and the 30th) loads,
+    read as the 30th's 10."""
+    declared = 'as_at = "last"\nunique = ["person", "as_at"]'
+    folder = _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"],
+                    _roll("2025-08-29", range(10), "09:00"), declared, date_type="datetime")
+    _load(cli, folder, "staff")
+    twice = _csv(tmp_path / "twice.csv", _roll("2025-09-30", range(10), "08:00")
+                 + _roll("2025-09-30", range(10), "17:00"))
+    result = cli(["--project", folder, "ingest", "staff", twice])
+    assert result.exit_code == 3, result.output
+    assert ("twice.csv, row 12, column 'person': expected each person once at each as_at "
+            "(dataset 'staff' declares [\"person\", \"as_at\"]), found 'P0' with as_at "
+            "2025-09-30 again (at twice.csv row 2, twice.csv row 12)") in result.output, \
+        result.output
+    daily = _csv(tmp_path / "daily.csv", _roll("2025-09-29", range(10), "17:00")
+                 + _roll("2025-09-30", range(10), "08:00"))
+    assert cli(["--project", folder, "ingest", "staff", daily]).exit_code == 0
+    assert _figures(cli, folder)["officers"] == (10, 10)
 
 
 def test_unique_is_a_column_or_a_list_of_columns(tmp_path):

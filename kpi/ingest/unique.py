@@ -22,7 +22,8 @@ def unique_value(spec: DatasetSpec) -> pl.Expr:
     """The value `unique` asks no two rows to share, named as its first column: that column's,
     or where it names a list, each column's value as text, one apart from the next (a
     datetime as its instant, the same whether read as UK time or stored in UTC), so the checks
-    of a load and of the stored rows it keeps compare one value a row, whatever the list."""
+    of a load and of the stored rows it keeps compare one value a row, whatever the list. The
+    dataset's date column of datetimes is its UK day (`_by_day`), the unit of a roll."""
     key = spec.unique
     assert key is not None
     if not spec.unique_with:
@@ -31,10 +32,23 @@ def unique_value(spec: DatasetSpec) -> pl.Expr:
     for name in spec.unique_columns:
         column = spec.column(name)
         value = pl.col(name)
-        if column is not None and column.type == ColumnType.DATETIME:
+        if _by_day(spec, name):
+            value = value.dt.convert_time_zone(UK).dt.date()
+        elif column is not None and column.type == ColumnType.DATETIME:
             value = value.dt.epoch("us")
         parts.append(value.cast(pl.String))
     return pl.concat_str(parts, separator=_APART).alias(key)
+
+
+def _by_day(spec: DatasetSpec, name: str) -> bool:
+    """Whether a column of a `unique` list is compared by its UK day: the dataset's date
+    column of datetimes. A roll is taken at a day (`catalogue.snapshot_day`: `as_at = "last"`
+    reads a month's last day, the check of rolls counts days), so `unique = ["person",
+    "taken"]` allows each person once a day: by the instant, a roll run at 08:00 and again at
+    17:00 on 30 September passed, and the last day read counted 20 officers where 10 are in
+    post."""
+    column = spec.column(name)
+    return name == spec.date and column is not None and column.type == ColumnType.DATETIME
 
 
 def unique_written(spec: DatasetSpec) -> str:
@@ -45,7 +59,7 @@ def unique_written(spec: DatasetSpec) -> str:
 
 def shown_unique(spec: DatasetSpec, value: Any) -> str:
     """A repeated value of `unique`: 'C2', or where it names a list, 'P0' with as_at
-    2025-09-30 (a datetime as UK time)."""
+    2025-09-30 (a datetime as UK time, the date column's as its UK day)."""
     if not spec.unique_with:
         return f"'{_show(value)}'"
     from datetime import UTC, datetime, timedelta
@@ -55,7 +69,8 @@ def shown_unique(spec: DatasetSpec, value: Any) -> str:
     shown = []
     for name, text in zip(spec.unique_columns[1:], texts[1:], strict=True):
         column = spec.column(name)
-        if column is not None and column.type == ColumnType.DATETIME:
+        if column is not None and column.type == ColumnType.DATETIME \
+                and not _by_day(spec, name):
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(text))
             text = str(instant.astimezone(ZoneInfo(UK)).replace(tzinfo=None))
         shown.append(f"{name} {_show(text)}")
