@@ -506,3 +506,40 @@ def test_every_number_stored_is_one_its_cell_writes(tmp_path, monkeypatch, cells
                 assert stored == int(reading) and reading == int(reading), (cell, stored)
             else:
                 assert stored == float(reading), (cell, stored)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "xlsx"])
+def test_a_file_replaced_while_it_is_read_is_refused(tmp_path, monkeypatch, kind):
+    """An export job renames a new extract over the old one while kpi reads it: the load
+    hashed the old file's bytes and stored the new file's rows (its history naming a sha256
+    the rows are not of), and a later load of the old file was "Nothing changed" over the new
+    file's figures. The readers open the file again by name after the survey hashed it: a
+    file that is no longer the one surveyed is refused, nothing loaded."""
+    import polars as pl
+
+    from kpi.ingest import stage
+
+    frames = [pl.DataFrame({"Ref": [f"R{i}" for i in range(n)],
+                            "Day": ["2025-01-02"] * n, "At": ["2025-01-02 08:30"] * n,
+                            "Month": ["2025-01"] * n}) for n in (3, 4)]
+    paths = [tmp_path / f"{name}.{kind}" for name in ("extract", "other")]
+    for frame, path in zip(frames, paths, strict=True):
+        if kind == "csv":
+            frame.write_csv(path)
+        elif kind == "parquet":
+            frame.write_parquet(path)
+        else:
+            frame.write_excel(path)
+    surveyed = stage._survey
+
+    def survey_then_replace(path):
+        got = surveyed(path)
+        paths[1].replace(paths[0])  # renamed over it, as an export job publishes a file
+        return got
+
+    monkeypatch.setattr(stage, "_survey", survey_then_replace)
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(SPEC, [paths[0]])
+    assert refused.value.message == (
+        f"{paths[0]}: the file changed while it was read (written to or replaced): nothing was "
+        "loaded; load it again once it is written whole")

@@ -43,7 +43,7 @@ from kpi.ingest.csv_reader import _csv_batches
 from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
-from kpi.ingest.survey import _is_parquet, _read_bytes, _survey, as_named
+from kpi.ingest.survey import _is_parquet, _read_bytes, _survey, as_named, same_file
 from kpi.ingest.unique import shown_unique as _shown_unique
 from kpi.ingest.unique import unique_value
 from kpi.ingest.unique import unique_written as _unique_written
@@ -231,15 +231,22 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             assert survey is not None
             batches, numbering = _csv_batches(path, survey, folder, index, state)
         counted = 0
-        for batch in batches:
-            state.add(batch)
-            counted += batch.height
-            if progress is not None:
-                progress(Step(str(path), "rows", counted, None, counted) if survey is None
-                         else Step(str(path), "bytes", min(state.bytes_read, survey.size),
-                                   survey.size, counted))
+        try:
+            for batch in batches:
+                state.add(batch)
+                counted += batch.height
+                if progress is not None:
+                    progress(Step(str(path), "rows", counted, None, counted) if survey is None
+                             else Step(str(path), "bytes", min(state.bytes_read, survey.size),
+                                       survey.size, counted))
+        except DataError:
+            if survey is not None:
+                same_file(path, survey)  # a file changed while read says so, not what it met
+            raise
         if progress is not None and survey is not None:
             progress(Step(str(path), "bytes", survey.size, survey.size, counted))
+        if survey is not None:
+            same_file(path, survey)  # the rows read are of the bytes hashed
         state.finish()
         for name, (grouped, decimal) in state.commas.items():
             if grouped is not None and decimal is not None:

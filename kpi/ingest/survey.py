@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class _Survey:
     # The commas and line breaks of a UTF-8 file with no quote character (None otherwise),
     # for the CSV reader's proof that every line has the header's fields (csv_reader).
     shape: _Shape | None = None
+    # The file as the survey read it (`file_identity`): the readers open it again by name,
+    # and a load checks it is still this file once they have read it (`same_file`).
+    identity: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ def _survey(path: Path) -> _Survey:
     counter = _Counter()
     try:
         with path.open("rb") as handle:
+            identity = file_identity(os.fstat(handle.fileno()))
             while chunk := handle.read(BLOCK):
                 if not size:
                     head = chunk[:65536]
@@ -130,6 +135,8 @@ def _survey(path: Path) -> _Survey:
                 if utf8 and counter.live:
                     counter.add(chunk, not size)
                 size += len(chunk)
+            if file_identity(os.fstat(handle.fileno())) != identity or size != identity[2]:
+                raise DataError(located(path, CHANGED))  # written to while it was hashed
         if utf8:
             try:
                 decoder.decode(b"", final=True)
@@ -138,7 +145,30 @@ def _survey(path: Path) -> _Survey:
     except OSError as exc:
         raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
     return _Survey(size=size, digest=digest.hexdigest(), head=head, text=text, utf8=utf8,
-                   nul=nul, shape=counter.shape() if utf8 else None)
+                   nul=nul, shape=counter.shape() if utf8 else None, identity=identity)
+
+
+# A file written to, or replaced, while a load read it: its sha256 was of one file's bytes and
+# its rows another's (an export job renaming a new extract over the old one mid-load), and a
+# later load of the file hashed "Nothing changed" over the wrong figures.
+CHANGED = ("the file changed while it was read (written to or replaced): nothing was loaded; "
+           "load it again once it is written whole")
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What tells one file's bytes from another's without reading them: the device and file
+    number (a file renamed over it is another), its size and the time it was last written."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def same_file(path: Path, survey: _Survey) -> None:
+    """Refuse a file that is no longer the one surveyed: replaced, written to, or gone."""
+    try:
+        now = file_identity(os.stat(path))
+    except OSError:
+        now = ()
+    if now != survey.identity:
+        raise DataError(located(path, CHANGED))
 
 
 def _blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
