@@ -1425,6 +1425,19 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     kpis = _build_kpis(raw.get("kpis") or [], problems, datasets,
                        {p.id for p in priorities}, populations)
     checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
+    for kpi in kpis:
+        # `components` names the KPIs a figure is the sum of (the paper's and the revisions'
+        # reading of it); the figure itself is counted from its own rows. Declared without a
+        # check that they add up, a count of a whole dataset titled "thefts + burglaries"
+        # printed 36 where its components give 24, the key read by nothing that computes.
+        if kpi.components and not any(
+                c.total == kpi.id and set(c.parts) == set(kpi.components) for c in checks):
+            problems.add(f"KPI '{kpi.id}'", "components",
+                         "names the KPIs its figure is the sum of, but its figure is counted "
+                         "from its own rows: declare a [[checks]] with total = "
+                         f"'{kpi.id}' and these parts, so 'kpi check' says whether they add "
+                         "up",
+                         line=problems.item_line("kpis", kpi.id, "components"))
     defaults = _build_defaults(raw.get("defaults") or {}, problems)
     peers = _build_peers(raw.get("peers") or {}, problems, datasets)
     for kpi in kpis:

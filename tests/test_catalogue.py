@@ -109,6 +109,10 @@ filter = "lpa = 'Dudley' AND colour = 'red'"
      "key 'numerator_kpi': 'x' is not a KPI computed from a dataset"),
     ('kind = "sum"\ndataset = "crimes"\nvalue = "cost +"',
      "key 'value': is not a valid SQL expression"),
+    # components read by nothing that computes: refused unless a check reconciles them
+    ('kind = "count"\ndataset = "crimes"\ncomponents = ["k1"]',
+     "key 'components': names the KPIs its figure is the sum of, but its figure is counted "
+     "from its own rows: declare a [[checks]] with total = 'k1' and these parts"),
 ])
 def test_bad_kpis_are_named(tmp_path, kpi, expected):
     found = problems(tmp_path, f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\n{kpi}\n')
