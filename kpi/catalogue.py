@@ -535,7 +535,7 @@ def _narrower(numerator: str | None, denominator: str | None) -> bool:
         return True
     if numerator is None:
         return False
-    num, den = (" ".join(text.split()) for text in (numerator, denominator))
+    num, den = (_squeezed(text) for text in (numerator, denominator))
     # What follows the AND must hold no OR: `D AND X OR Y` is `(D AND X) OR Y`, which selects
     # rows D does not. (An OR inside X's brackets or quotes is refused too: no proof, no
     # guess.)
@@ -543,6 +543,22 @@ def _narrower(numerator: str | None, denominator: str | None) -> bool:
                              num[:len(start)] == start
                              and not _OR.search(num[len(start) + len(" AND "):])
                              for start in (den, f"({den})"))
+
+
+# A quoted string or name of SQL text ('it''s', "Name"), whose spaces are its own.
+_QUOTED_SQL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+
+
+def _squeezed(text: str) -> str:
+    """SQL text with each run of whitespace outside its quotes as one space, trimmed: the
+    spaces inside a quoted string are the string's ('Violence  with injury', two spaces, is
+    not 'Violence with injury', which a filter of one space selects none of the rows of)."""
+    parts, at = [], 0
+    for quoted in _QUOTED_SQL.finditer(text):
+        parts += [re.sub(r"\s+", " ", text[at:quoted.start()]), quoted.group()]
+        at = quoted.end()
+    parts.append(re.sub(r"\s+", " ", text[at:]))
+    return "".join(parts).strip()
 
 
 def provably_within(num: KpiDef, den: KpiDef) -> bool:

@@ -727,3 +727,23 @@ def test_a_check_adds_each_part_once_and_never_its_total(tmp_path, parts, expect
                    'dataset = "crimes"\n' for k in ("k1", "k2", "k3"))
     found = problems(tmp_path, kpis + f'\n[[checks]]\nid = "c"\ntotal = "k1"\nparts = {parts}\n')
     assert [line.split(": ", 1)[1] for line in found] == [expected], found
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "within"), [
+    ("offence = 'Violence with injury' AND lpa = 'A'", "offence = 'Violence  with injury'",
+     False),
+    ("offence = 'Violence  with injury'  AND  lpa = 'A'", "offence  =  'Violence  with injury'",
+     True),
+    ("(lpa = 'A')  AND x = 'b  c'", "lpa = 'A'", True),
+    ("lpa = 'a' AND x = 1", "lpa = 'A'", False),
+])
+def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, denominator,
+                                                                   within):
+    """Whether a rate's numerator KPI counts only rows its denominator counts is proven from
+    the filters' text: spacing between words is not the filter's, but spacing inside a quoted
+    string is. Two systems writing 'Violence  with injury' and 'Violence with injury' select
+    no row in common, yet the numerator was "proven" nested (two proportions, z = 2.40,
+    significant, where the Poisson test per denominator gives p = 0.063)."""
+    from kpi.catalogue import _narrower
+
+    assert _narrower(numerator, denominator) is within
