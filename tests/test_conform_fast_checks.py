@@ -21,6 +21,7 @@ from kpi.ingest.conform import (
     _TOTAL_OR_EMPTY,
     _format_hits,
     _outside_years,
+    _reordered_header,
     _repeated_headers,
     _skipped_row_probes,
     _source_questions,
@@ -74,7 +75,9 @@ def _frame(rows: list[list[str | None]]) -> pl.DataFrame:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.lists(_CELL, min_size=3, max_size=3),
                           st.sampled_from([_HEADER, [" Ref", "Recorded Date ", "Force"],
-                                           ["", "", ""], [None, "", ""], ["", None, None]])),
+                                           ["", "", ""], [None, "", ""], ["", None, None],
+                                           ["Force", "ref", "RECORDED  DATE"],
+                                           ["Recorded Date", "Ref", "force"]])),
                 max_size=25))
 def test_blank_rows_and_repeated_headers_as_every_cell_compared(
         rows: list[list[str | None]]) -> None:
@@ -94,9 +97,25 @@ def test_blank_rows_and_repeated_headers_as_every_cell_compared(
 
     # The conformer looks for either kind of row only where the batch's probe says it may
     # be: a probe that says no never hides a row the search would find.
-    may = table.select(**_skipped_row_probes(probe, _HEADER)).row(0, named=True)
+    may = table.select(**_skipped_row_probes(probe, _HEADER, _SPEC)).row(0, named=True)
     assert may["header"] or not expected.len()
     assert may["blank"] or kept.height == table.height
+    # nor a header repeated in another order, however its names are written
+    reordered = _reordered_header(_SPEC, table, probe, _HEADER, _HEADER)
+    assert may["header"] or may["reordered"] or reordered is None
+    keys = [[" ".join((c or "").split()).lower() for c in row] for row in rows]
+    first = next((i for i, key in enumerate(keys) if sorted(key) == sorted(_KEYS)
+                  and key != _KEYS), None)
+    assert reordered == (None if first is None else (first, ",".join(
+        (c or "").strip() for c in rows[first])))
+
+
+_KEYS = ["ref", "recorded date", "force"]
+_SPEC = DatasetSpec(id="x", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+    ColumnSpec("day", ColumnType.DATE, ("Recorded Date",)),
+    ColumnSpec("force", ColumnType.STR, ("Force",)),
+))
 
 
 _LABEL = st.one_of(

@@ -336,13 +336,14 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
         probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
-        asked.update(_skipped_row_probes(probe, cells))
+        asked.update(_skipped_row_probes(probe, cells, spec))
     found = table.select(**asked).row(0, named=True) if asked else {}
     if state.from_csv:
         height = table.height
         if probe and (found.get("header") or found.get("reordered")) \
                 and state.reordered is None:
-            state.reordered = _reordered_header(table, probe, cells, list(mapping.values()))
+            state.reordered = _reordered_header(spec, table, probe, cells,
+                                                list(mapping.values()))
         if probe and found.get("header"):
             repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
@@ -568,7 +569,8 @@ def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
     return None
 
 
-def _skipped_row_probes(probe: str | None, cells: list[str]) -> dict[str, pl.Expr]:
+def _skipped_row_probes(probe: str | None, cells: list[str],
+                        spec: DatasetSpec | None = None) -> dict[str, pl.Expr]:
     """Whether a batch may hold a row repeating the header (`header`: a `probe` cell holding
     its column's name, as every such row's does; `_repeated_headers`) or a row of empty
     fields (`blank`: an empty or null first cell, as every such row has;
@@ -577,14 +579,30 @@ def _skipped_row_probes(probe: str | None, cells: list[str]) -> dict[str, pl.Exp
     asked = {}
     if probe:
         asked["header"] = pl.col(probe).str.contains(probe, literal=True).any()
-        # a header repeated with its columns in another order holds another column's name
-        # where the probe's is (`_reordered_header`)
-        if others := [c for c in cells if c != probe]:
-            asked["reordered"] = pl.col(probe).is_in(others).any()
+        # a header repeated with its columns in another order holds another name where the
+        # probe's is: a column's, or a name of the dataset's, matched as the conformer
+        # matches names (`_reordered_header`)
+        if names := [c for c in cells if c != probe] + _dataset_names(spec):
+            asked["reordered"] = pl.col(probe).str.contains(_heading_pattern(names)).any()
     if cells:
         first = pl.col(cells[0]).str.len_bytes() == 0
         asked["blank"] = (first | first.is_null()).any()
     return asked
+
+
+def _dataset_names(spec: DatasetSpec | None) -> list[str]:
+    """The names a source's column may have to mean one of the dataset's: each column's own,
+    and those of its `from`."""
+    return [] if spec is None else [n for col in spec.columns for n in (col.name, *col.sources)]
+
+
+def _heading_pattern(names: list[str]) -> str:
+    """A pattern finding a cell that is one of `names` as `_heading_key` matches it: without
+    case, the spaces around it, or the kind and number of spaces within it."""
+    keys = {_heading_key(n) for n in names} - {""}
+    words = sorted((r"\s+".join(pl.escape_regex(w) for w in key.split(" ")) for key in keys),
+                   key=len, reverse=True)
+    return r"(?i)^\s*(?:" + "|".join(words) + r")\s*$" if words else r"[^\s\S]"
 
 
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
@@ -600,19 +618,33 @@ def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl
         [pl.col(s).str.strip_chars() == s for s in sources]))[ROW]
 
 
-def _reordered_header(table: pl.DataFrame, probe: str, cells: list[str],
+def _reordered_header(spec: DatasetSpec, table: pl.DataFrame, probe: str, cells: list[str],
                       sources: list[str]) -> tuple[int, str] | None:
     """The first row (ROW, its text) holding the header's names in another order, or None:
     two exports joined into one file, the second written with its columns in another order
     ("N,Amount" below "Amount,N"). Read by the first header, the rows below it land in the
     wrong columns: set aside as a bad row (--skip-bad-rows), it left them loading with amounts
-    counted as numbers of victims, exit 0. The file is refused as a whole (`stage`)."""
-    names = [c.strip() for c in cells]
-    candidates = table.filter(pl.col(probe).str.strip_chars().is_in(names))
+    counted as numbers of victims, exit 0. The file is refused as a whole (`stage`).
+
+    Each name is read as the conformer reads a header's (`_match_columns`): as the dataset's
+    column it means, by its own name or one of its `from`, matched by `_heading_key`, or as
+    itself. Compared as written, a second export headed 'REF,DAY,LPA,N,SECS' below 'Ref,Day,
+    LPA,Secs,N', or naming a column by another of its `from`, was no header, and its rows
+    loaded with each call's seconds read as officers sent (a mean of 2.0 where 40.0)."""
+    meant = {_heading_key(n): ("column", col.name)
+             for col in spec.columns for n in (col.name, *col.sources)}
+
+    def meanings(names: list[str]) -> list[tuple[str, str]]:
+        return [meant.get(_heading_key(n), ("name", _heading_key(n))) for n in names]
+
+    header = meanings(cells)
+    read = [i for i, c in enumerate(cells) if c in sources]
+    candidates = table.filter(pl.col(probe).str.contains(
+        _heading_pattern([*cells, *_dataset_names(spec)])))
     for row in candidates.iter_rows(named=True):
         written = [(row[c] or "").strip() for c in cells]
-        if sorted(written) == sorted(names) and any(
-                (row[s] or "").strip() != s.strip() for s in sources):
+        found = meanings(written)
+        if sorted(found) == sorted(header) and any(found[i] != header[i] for i in read):
             return row[ROW], ",".join(written)
     return None
 
