@@ -854,6 +854,80 @@ def test_the_cells_checks_find_a_column_however_its_header_is_spaced(tmp_path, s
         "day", "ref").rows() == [(date(2025, 9, 30), "A1")]
 
 
+HEADS = DatasetSpec(id="staff", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("heads", ColumnType.INT, ("Head count",)),
+))
+
+
+def _heads_workbook(path: Path, header: str, cell: str) -> Path:
+    """Two rows of headcount (10, 20) under `header`, and a third row whose headcount is
+    `cell`: a total of the two (=SUM, as Excel saves it), a formula Excel never calculated
+    (saved as 0 by a program that leaves calcPr without Excel's calcId), a #DIV/0!, or the
+    Total Row of an Excel table over the rows."""
+    import zipfile
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    rows = [["A1", "01/09/2025", 10], ["A2", "02/09/2025", 20]]
+    if cell == "table total":
+        sheet.add_table(0, 0, 3, 2, {"data": rows, "total_row": True, "columns": [
+            {"header": "Ref"}, {"header": "Day"},
+            {"header": header, "total_function": "sum", "total_value": 30}]})
+    else:
+        sheet.write_row(0, 0, ["Ref", "Day", header])
+        for line, row in enumerate(rows, start=1):
+            sheet.write_row(line, 0, row)
+        sheet.write_row(3, 0, ["A3", "03/09/2025"])
+        formula, saved = {"sum": ("=SUM(C2:C3)", 30), "uncalculated": ("=10+25", 0),
+                          "error": ("=1/0", "#DIV/0!")}[cell]
+        sheet.write_formula(3, 2, formula, None, saved)
+    book.close()
+    with zipfile.ZipFile(path) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    members["xl/workbook.xml"] = re.sub(
+        rb"<calcPr[^>]*/>", b"<calcPr/>" if cell == "uncalculated"
+        else b'<calcPr calcId="191029"/>', members["xl/workbook.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in members.items():
+            new.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("header", ["Head\ncount", "Head\u00a0count", "Head  count"])
+@pytest.mark.parametrize("cell", ["sum", "uncalculated", "error", "table total"])
+def test_every_check_of_a_workbooks_cells_finds_a_column_as_the_loader_does(tmp_path, header,
+                                                                            cell):
+    """The loader matches 'Head count' wrapped onto two lines in its cell (Alt+Enter), or
+    written with a no-break space or two spaces, to the column 'Head count'
+    (`_heading_key`); the checks of a formula summing its own column, of formulas Excel never
+    calculated, of error cells and of an Excel table's Total Row matched by case alone, and
+    let the row load: the headcount summed 60 (the total read as a part), 30 (0 for =10+25)
+    or 30 (the #DIV/0! a blank) where the rows refused under 'Head count' hold 30 and more,
+    exit 0. Each check now finds the column as the loader does (`_column_kinds`), and the
+    sheet is refused as it is under 'Head count'."""
+    def refusal(name: str) -> str:
+        path = _heads_workbook(tmp_path / f"{len(name)}-{ord(name[4])}.xlsx", name, cell)
+        with pytest.raises(DataError) as error:
+            ingest.read_extracts(HEADS, [path])
+        return error.value.message.removeprefix(f"{path}, sheet 'Extract', ")
+
+    shown = header.replace("\n", "?")
+    assert refusal(header) == refusal("Head count").replace("'Head count'", f"'{shown}'")
+    assert refusal(header) == {
+        "sum": f"row 4, column '{shown}' (cell C4): a formula (=SUM(C2:C3)) that aggregates "
+               "other rows of its column (a sum, count, average, minimum or maximum): the row "
+               "sums up rows the sheet already holds, so they would be counted twice",
+        "uncalculated": "cell C4: a formula whose saved value Excel did not calculate (the "
+                        "workbook was last saved by another program, and Excel calculates it "
+                        "again when opening it)",
+        "error": f"row 4, column '{shown}': an error (#DIV/0!), which reads as a blank",
+        "table total": f"row 4, column '{shown}': the totals row of table 'Table1' (its Total "
+                       "Row): it sums or counts the table's rows, so they would be counted "
+                       "twice"}[cell]
+
+
 @pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
 def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
     """TRUE typed into a cell not formatted as Text is the logical value TRUE (true and True
@@ -902,7 +976,6 @@ def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_pa
         f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
         "cell holds 0.5) in a number column whose other cells are not percentages")
     assert "format the column's cells alike" in (error.value.hint or "")
-
 
 
 def _prefixed(path: Path) -> Path:

@@ -160,12 +160,20 @@ def _saved_by_excel(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("formula", ["=SUBTOTAL(9,D{top}:D{end})", "=SUM($D${top}:$D${end})",
-                                     "=SUM(D{top},D{end})"])
+@pytest.mark.parametrize("formula", [
+    "=SUBTOTAL(9,D{top}:D{end})", "=SUM($D${top}:$D${end})", "=SUM(D{top},D{end})",
+    # a month's force-wide row summing its LPAs, and a range named with its own sheet (as
+    # Excel writes one picked after visiting another sheet): each loaded as one more part
+    '=SUMIFS(D$2:D{end},A$2:A{end},"2024-01")', '=SUMIF(A$2:A{end},"2024-01",D$2:D{end})',
+    "=SUMPRODUCT(D{top}:D{end})", "=SUM(Sheet1!D{top}:D{end})",
+    "=SUM('Sheet1'!$D${top}:$D${end})", "=AVERAGE(D{top}:D{end})", "=MAX(D{top}:D{end})",
+    "=_xlfn.MAXIFS(D{top}:D{end},B{top}:B{end},\"Dudley\")", "=COUNT(D{top}:D{end})"])
 def test_a_row_whose_formula_sums_its_column_is_refused_whatever_its_label(tmp_path, formula):
     """An analyst's sheet: each month's rows, then a row of the month with no LPA or role whose
     headcount sums the rows above. Its blank LPA read as not recorded, and the year summed
-    3,840 where the rows hold 1,920, exit 0."""
+    3,840 where the rows hold 1,920, exit 0. Any formula aggregating other rows of its column
+    makes the row no row of data: a total by SUMIFS, SUMIF or SUMPRODUCT, a SUM naming its
+    own sheet, an average, a maximum or a count (each of these loaded, exit 0)."""
     folder = _project(tmp_path / "p")
     path = tmp_path / "sheet.xlsx"
     book = xlsxwriter.Workbook(str(path))
@@ -188,13 +196,16 @@ def test_a_row_whose_formula_sums_its_column_is_refused_whatever_its_label(tmp_p
     assert refused.returncode == 3, refused.stderr
     assert first_error(refused.stderr) == (
         f"Error: {path}, sheet 'Sheet1', row 6, column 'Headcount' (cell D6): a formula "
-        f"({formula.format(top=2, end=5)}) that sums other rows of its column: the row is a "
-        "total of rows the sheet already holds, so they would be counted twice")
+        f"({formula.format(top=2, end=5)}) that aggregates other rows of its column (a sum, "
+        "count, average, minimum or maximum): the row sums up rows the sheet already holds, so "
+        "they would be counted twice")
     assert snapshot(folder, "workforce").version is None
 
 
 def test_formulas_that_sum_no_rows_of_their_column_load(tmp_path):
-    """A formula of each row's own cells, or of another sheet's, is a value like any other."""
+    """A formula of each row's own cells, or of another sheet's (its column's letter too, and
+    a sheet whose name ends as this one's), is a value like any other; so is text in quotes
+    that reads as a cell of its column ("D2")."""
     folder = _project(tmp_path / "p")
     path = tmp_path / "sheet.xlsx"
     book = xlsxwriter.Workbook(str(path))
@@ -205,11 +216,16 @@ def test_formulas_that_sum_no_rows_of_their_column_load(tmp_path):
     sheet.write_formula(1, 3, "=SUM(E2:F2)", None, 7)
     sheet.write_row(2, 0, ["2025-01", "Walsall", "All"])
     sheet.write_formula(2, 3, "=SUM(Data!A1:B1)", None, 100)
+    book.add_worksheet("OldSheet1").write_column(0, 3, [2, 3])
+    sheet.write_row(3, 0, ["2025-01", "Coventry", "All"])
+    sheet.write_formula(3, 3, "=SUM(Data!D1:D5,OldSheet1!D1:D2)", None, 5)
+    sheet.write_row(4, 0, ["2025-01", "Solihull", "All"])
+    sheet.write_formula(4, 3, '=COUNTIF(Data!A1:B1,"D2")', None, 0)
     book.close()
     result = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)), "--sheet", "Sheet1")
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
-    assert stored is not None and sorted(stored["headcount"].to_list()) == [7, 100]
+    assert stored is not None and sorted(stored["headcount"].to_list()) == [0, 5, 7, 100]
 
 
 @pytest.mark.parametrize("typed", [False, True])

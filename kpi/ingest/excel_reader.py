@@ -245,10 +245,13 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
 def _column_kinds(spec: DatasetSpec, header: list[str | None]) -> dict[int, ColumnType | None]:
     """Each header cell's column kind, by index: the dataset column it names, matched as the
     conformer matches a source's names (`_heading_key`: case, and the kind and number of
-    spaces, aside), or None. Every check of a workbook's cells by their column's kind reads
-    it here: matched otherwise (case only), a header ' Ref ' or 'Crime  Reference' was a
-    column the conformer loaded and these checks passed by, a number cell in a text column
-    among them."""
+    spaces, aside), or None. Every check of a workbook's cells that finds its columns, by
+    their kind or by whether the dataset reads them (`_letters_read`), reads it here: matched
+    otherwise (case only), a header ' Ref ' or 'Crime  Reference' was a column the conformer
+    loaded and these checks passed by, a number cell in a text column among them; and a
+    header wrapped onto two lines in its cell ('Head' and 'count', Alt+Enter) left a =SUM
+    total row, formulas Excel never calculated (read as 0) and a #DIV/0! (read as a blank)
+    to load, the year's headcount 780 where its rows hold 720, exit 0."""
     kinds = {_heading_key(n): col.type for col in spec.columns for n in (col.name, *col.sources)}
     return {i: kinds.get(_heading_key(name or "")) for i, name in enumerate(header)}
 
@@ -420,13 +423,13 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
     error (#N/A, #DIV/0!, #VALUE!: a formula's result or a value pasted), which calamine
     gives as a blank: a count of #DIV/0! was a row not measured. Errors elsewhere (a lookup's
     #N/A in a helper column) are not read, as the column is not."""
-    wanted = _names_read(spec)
+    read = _column_kinds(spec, header)
     found = []
     for error in getattr(errors, "errors", None) or []:
         row, column = error.position
         kind = re.search(r"Error\((\w+)\)", error.detail)
         name = header[column] if column < len(header) else None
-        if kind and row > 0 and name and name.lower() in wanted:
+        if kind and row > 0 and name and read.get(column) is not None:
             found.append((row, column, _ERRORS.get(kind.group(1), kind.group(1)), name))
     if found:
         row, _, shown, name = min(found)
@@ -917,20 +920,15 @@ def _same_header_elsewhere(spec: DatasetSpec, reader, names: list[str], sheet: s
             "one CSV file)"]
 
 
-def _names_read(spec: DatasetSpec) -> set[str]:
-    """The header names (lowercase) that name a column the dataset reads."""
-    return {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
-
-
 def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
                       header: list[str | None]) -> None:
     """Refuse a sheet whose header is below a title or notes: the first non-empty row names
     none of the dataset's columns, and a later one names some."""
-    wanted = _names_read(spec)
-    if any(name and name.lower() in wanted for name in header):
+    if any(kind is not None for kind in _column_kinds(spec, header).values()):
         return
+    wanted = {_heading_key(n) for col in spec.columns for n in (col.name, *col.sources)}
     for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):
-        if sum(1 for v in row if v is not None and str(v).strip().lower() in wanted) >= 2:
+        if sum(1 for v in row if v is not None and _heading_key(str(v)) in wanted) >= 2:
             raise DataError(f"{where}: the header is not the first row: the column names are "
                             f"on row {number} of the sheet's used range",
                             hint="delete the title or notes above the header row, so the "
@@ -1005,8 +1003,9 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
       rows hidden below a table hide nothing).
 
     Added to `sums`: each cell below the header row (`C6`, with its formula) whose formula
-    sums cells of its own column below the header, `=SUM(C2:C5)` or `=SUBTOTAL(9,C2:C5)`: a
-    total row, whatever its label says (`_refuse_summing_formulas`).
+    aggregates cells of its own column below the header (`_sums_its_column`: `=SUM(C2:C5)`,
+    `=SUBTOTAL(9,C2:C5)`, `=SUMIFS(...)`, `=AVERAGE(C2:C5)`): a total row, whatever its label
+    says (`_refuse_summing_formulas`).
 
     Returned: the cells (`B7`) below the header row holding a formula whose saved value no
     Excel calculated (the workbook's calcPr has no calcId: LibreOffice's, or another
@@ -1065,7 +1064,8 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                 row = _row_of(ref)
                 if (formula is not None and sums is not None and header_row is not None
                         and row is not None and row > header_row
-                        and _sums_its_column(ref, row, formula.text or "", header_row)):
+                        and _sums_its_column(ref, row, formula.text or "", header_row,
+                                             sheet)):
                     sums.append((ref, formula.text or ""))
                 if formula is not None and not constant and not by_excel and (
                         header_row is not None and row is not None and row > header_row):
@@ -1184,18 +1184,35 @@ def _xls_shared(body: bytes) -> tuple[int, int] | None:
     return struct.unpack_from("<HH", body, 23)
 
 
-_SUMMING = re.compile(r"\b(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
+# A function that aggregates the cells it is given: a total (SUM, SUMIF, SUMIFS, SUMPRODUCT,
+# SUBTOTAL, AGGREGATE, PRODUCT), a count, an average, a median, a minimum or a maximum (an
+# `_xlfn.` prefix, as the XML writes Excel 2019's MAXIFS, is before a word boundary).
+_SUMMING = re.compile(r"\b(?:SUM(?:IFS?|PRODUCT)?|SUBTOTAL|AGGREGATE|PRODUCT|COUNT(?:A|IFS?)?"
+                      r"|AVERAGE(?:A|IFS?)?|MEDIAN|MIN(?:A|IFS)?|MAX(?:A|IFS)?)\s*\(",
+                      re.IGNORECASE)
 # A cell or range of the same sheet: not one of another sheet ('Data'!C2), nor part of a name.
 _REFERENCE = re.compile(r"(?<![A-Za-z0-9_.!$':])\$?([A-Z]{1,3})\$?(\d+)"
                         r"(?::\$?([A-Z]{1,3})\$?(\d+))?")
+_TEXT_LITERAL = re.compile(r'"(?:[^"]|"")*"')
 
 
-def _sums_its_column(ref: str, row: int, formula: str, header_row: int) -> bool:
-    """Whether `formula`, in cell `ref` on `row`, sums other cells of its own column below
-    the header row: the formula of a total row (=SUM(C2:C5), =SUBTOTAL(9,C2:C5), =C2+C3 is
-    not looked for)."""
+def _sums_its_column(ref: str, row: int, formula: str, header_row: int,
+                     sheet: str = "") -> bool:
+    """Whether `formula`, in cell `ref` on `row` of `sheet`, aggregates other cells of its own
+    column below the header row (`_SUMMING`): the formula of a total row (=SUM(C2:C5),
+    =SUBTOTAL(9,C2:C5), a month's force-wide row =SUMIFS(C$2:C73,A$2:A73,"2025-09"), an
+    average row =AVERAGE(C2:C5); =C2+C3 is not looked for). A range naming the formula's
+    own sheet (=SUM(Extract!C2:C5), as Excel writes a range picked after visiting another
+    sheet) is a range of its column too: read as another sheet's, such a total, and SUMIFS,
+    SUMPRODUCT and AVERAGE rows, loaded as one more part (a year's headcount 780 where its
+    rows hold 720), exit 0. Text in quotes ("C5") is no reference."""
     if not _SUMMING.search(formula):
         return False
+    formula = _TEXT_LITERAL.sub('""', formula)
+    if sheet:
+        quoted = "'" + sheet.replace("'", "''") + "'"  # as a name with spaces is written
+        own = f"{re.escape(quoted)}|{re.escape(sheet)}"
+        formula = re.sub(rf"(?<![\w.'\]])(?:{own})!", "", formula, flags=re.IGNORECASE)
     column = ref.rstrip("0123456789").lstrip("$")
     for match in _REFERENCE.finditer(formula):
         first, top, last, bottom = match.groups()
@@ -1209,10 +1226,10 @@ def _sums_its_column(ref: str, row: int, formula: str, header_row: int) -> bool:
 
 def _refuse_summing_formulas(spec: DatasetSpec, where: str, header: list[str | None],
                              sums: list[tuple[str, str]], loaded) -> None:
-    """Refuse the first of `sums` (`_check_cells`: a formula summing other rows of its own
-    column) in a column the dataset reads: the row is a total of rows the sheet holds, so
-    read as a row it counts them twice, whatever label its other cells have (a blank LPA
-    reads as not recorded)."""
+    """Refuse the first of `sums` (`_check_cells`: a formula aggregating other rows of its
+    own column, `_sums_its_column`) in a column the dataset reads: the row is a total (or a
+    count, an average) of rows the sheet holds, so read as a row it counts them twice,
+    whatever label its other cells have (a blank LPA reads as not recorded)."""
     if not sums:
         return
     read = _letters_read(spec, header, loaded)
@@ -1220,20 +1237,21 @@ def _refuse_summing_formulas(spec: DatasetSpec, where: str, header: list[str | N
         letter = ref.rstrip("0123456789").lstrip("$")
         if letter in read:
             raise DataError(f"{where}, row {_row_of(ref)}, column '{_show(read[letter])}' "
-                            f"(cell {ref}): a formula (={_show(formula)}) that sums "
-                            "other rows of its column: the row is a total of rows the sheet "
-                            "already holds, so they would be counted twice",
+                            f"(cell {ref}): a formula (={_show(formula)}) that aggregates "
+                            "other rows of its column (a sum, count, average, minimum or "
+                            "maximum): the row sums up rows the sheet already holds, so they "
+                            "would be counted twice",
                             hint="delete the total rows (or export the table without its "
                                  "subtotals and grand totals), and load the rows they sum")
 
 
 def _letters_read(spec: DatasetSpec, header: list[str | None], loaded) -> dict[str, str]:
-    """The letters of the sheet's columns the dataset reads, each with its header."""
+    """The letters of the sheet's columns the dataset reads, each with its header: the
+    columns `_column_kinds` finds, as the conformer finds them."""
     columns = loaded.available_columns()
     left = columns[0].absolute_index if columns else 0
-    wanted = _names_read(spec)
-    return {_column_letter(i + left): name for i, name in enumerate(header)
-            if name and name.lower() in wanted}
+    return {_column_letter(i + left): str(header[i])
+            for i, kind in _column_kinds(spec, header).items() if kind is not None}
 
 
 def _refuse_formulas_excel_recalculates(spec: DatasetSpec, where: str,
