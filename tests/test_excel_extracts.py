@@ -978,6 +978,35 @@ def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_pa
     assert "format the column's cells alike" in (error.value.hint or "")
 
 
+def _member_edited(path: Path, name: str, edit) -> Path:
+    """`path` with its member `name` passed through `edit` (bytes to bytes)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {member: book.read(member) for member in book.namelist()}
+    members[name] = edit(members[name])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for member, data in members.items():
+            book.writestr(member, data)
+    return path
+
+
+def test_a_percentage_is_found_among_styles_that_leave_out_their_number_format(tmp_path):
+    """A cell style (<xf> of cellXfs) may leave out numFmtId, which is then 0 (General), as
+    the Open XML SDK (.NET) writes a CellFormat without NumberFormatId. Styles were counted
+    only where they wrote it, so every style after such a one was taken for the next: the
+    percentage cell's was not found, and 50% (0.5) beside 50 loaded, a mean of 25.25 where
+    the workbook with numFmtId="0" written is refused."""
+    path = _member_edited(_saved("percentages mixed with numbers", "xlsxwriter", tmp_path),
+                          "xl/styles.xml", lambda xml: xml.replace(b'<xf numFmtId="0" ', b"<xf "))
+    assert b'numFmtId="0"' not in zipfile_member(path, "xl/styles.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+
+
 def _prefixed(path: Path) -> Path:
     """`path` with its sheet's XML written with a prefix on every element (`<x:c r="B3">`),
     as the Open XML SDK (.NET: ClosedXML, many reporting systems) writes SpreadsheetML."""

@@ -773,15 +773,21 @@ def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[t
     if styles is None:
         return set()
     shown = set(_PERCENT_FORMATS)
-    for number, code in re.findall(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?'
-                                   rb'formatCode="([^"]*)"', styles):
-        if _shows_percent(code.replace(b"&quot;", b'"')):
-            shown.add(int(number))
+    for attributes in re.findall(rb"<(?:\w+:)?numFmt\b([^>]*)>", styles):
+        # its two attributes in either order
+        number = re.search(rb'\bnumFmtId="(\d+)"', attributes)
+        code = re.search(rb'\bformatCode="([^"]*)"', attributes)
+        if number and code and _shows_percent(code.group(1).replace(b"&quot;", b'"')):
+            shown.add(int(number.group(1)))
     xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
     if xfs is None:
         return set()
-    formats = [int(n) for n in re.findall(rb'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"',
-                                          xfs.group(0))]
+    # Every <xf> is a style, numbered in order; numFmtId is optional, 0 (General) left out,
+    # as the Open XML SDK (.NET) writes a CellFormat without NumberFormatId. Only those
+    # writing it counted, every style after such a one was taken for the one after it: a
+    # percentage cell's was not found, and 0.5 shown 50% beside 50 loaded, exit 0.
+    formats = [int(n.group(1)) if (n := re.search(rb'\bnumFmtId="(\d+)"', attributes)) else 0
+               for attributes in re.findall(rb"<(?:\w+:)?xf\b([^>]*)>", xfs.group(0))]
     styled = [str(i).encode() for i, n in enumerate(formats) if n in shown]
     if not styled:
         return set()
