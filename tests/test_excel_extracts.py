@@ -1007,6 +1007,27 @@ def test_a_percentage_is_found_among_styles_that_leave_out_their_number_format(t
         "cell holds 0.5) in a number column whose other cells are not percentages")
 
 
+def test_a_sheet_whose_xml_the_checks_cannot_read_is_refused(tmp_path):
+    """A raw control character in a cell's text (a vertical tab in a Note column the dataset
+    does not read, as a naive exporter writes text pasted from Word) is not XML: fastexcel
+    reads the sheet, xml.etree does not, and the check that gave up on it let every check of
+    the sheet's cells go unread: formulas never calculated (=10+25 saved as 0) loaded as 0,
+    exit 0. Refused in one line."""
+    path = _member_edited(_formulas_workbook(tmp_path / "events.xlsx"),
+                          "xl/worksheets/sheet1.xml",
+                          lambda xml: xml.replace(b"<v>xy</v>", b"<v>x\x0by</v>"))
+    column = zipfile_member(path, "xl/worksheets/sheet1.xml").split(b"\n")[1].index(b"\x0b")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'Extract': the sheet's XML cannot be read (not well-formed (invalid "
+        f"token): line 2, column {column}; a control character in a cell's text is one "
+        "cause), so its cells cannot be checked (formulas, hidden rows, merged cells, totals)")
+    assert error.value.hint == ("open the workbook in Excel (letting it repair the file) and "
+                                "save it, or export the sheet as CSV")
+
+
+
 def _prefixed(path: Path) -> Path:
     """`path` with its sheet's XML written with a prefix on every element (`<x:c r="B3">`),
     as the Open XML SDK (.NET: ClosedXML, many reporting systems) writes SpreadsheetML."""

@@ -1091,9 +1091,22 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                 last = _row_of(cells.rpartition(":")[2])
                 if header_row is not None and last is not None and last > header_row:
                     raise _merged(where, cells)
-    except ElementTree.ParseError:
-        return []
+    except ElementTree.ParseError as exc:
+        raise _unreadable(where, "the sheet's XML", exc) from None
     return formulas
+
+
+def _unreadable(where: str, part: str, exc: Exception) -> DataError:
+    """A part of the workbook its checks cannot read: refused, as what the checks look for
+    may be in it. fastexcel reads past what XML forbids (a raw control character in a text
+    cell, as a naive exporter writes text pasted from Word); xml.etree does not, and the
+    check that gave up on the sheet let every later one go unread: 71 formulas never
+    calculated loaded as 0, exit 0."""
+    return DataError(f"{where}: {part} cannot be read ({_first_line(exc)}; a control "
+                     "character in a cell's text is one cause), so its cells cannot be checked "
+                     "(formulas, hidden rows, merged cells, totals)",
+                     hint="open the workbook in Excel (letting it repair the file) and save "
+                          "it, or export the sheet as CSV")
 
 
 def _refuse_totals_rows(parts: _Parts, sheet: str, where: str, read: dict[str, str]) -> None:
@@ -1119,8 +1132,8 @@ def _refuse_totals_rows(parts: _Parts, sheet: str, where: str, read: dict[str, s
         return
     try:
         rels = ElementTree.fromstring(related)
-    except ElementTree.ParseError:
-        return
+    except ElementTree.ParseError as exc:
+        raise _unreadable(where, "the XML listing the sheet's tables", exc) from None
     for rel in rels:
         if not rel.get("Type", "").endswith("/table"):
             continue
