@@ -2551,8 +2551,18 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
     # staff per officer) may pass 100%, as a rate may: a target is any figure it can print.
     share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item
                                     and "denominator" not in item)
+    scale = item.get("multiplier", 1)
+    if share and isinstance(scale, int | float) and not isinstance(scale, bool) \
+            and math.isfinite(scale) and scale > 0 and scale != 1:
+        # A share in another unit (a ratio, multiplier 0.01; per 1,000, multiplier 10) runs
+        # from 0 to 100 times its multiplier: a target of 90 on a share as a ratio, which is
+        # at most 1, was missed in every month (1.0, all calls answered, "not met").
+        bound: Bound | None = Bound(0, 100 * scale, why=f"a share of rows, in its unit "
+                                                         f"(multiplier {scale:g})")
+    else:
+        bound = BOUNDS["kpis.target (a share)" if share else "kpis.target"]
     if target is not None:
-        if problem := BOUNDS["kpis.target (a share)" if share else "kpis.target"].problem(target):
+        if problem := bound.problem(target):
             bad("target", problem, bounded=True)
             target = None
         elif kind in TOTAL_KINDS or (kind == Kind.SNAPSHOT and "numerator" not in item):

@@ -86,6 +86,15 @@ def _refused(path: Path) -> ConfigError:
      "snapshot with a numerator and no denominator, is a percentage of rows)"),
     ({"kpi": 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = -1\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found -1"),
+    # a share as a ratio runs to 1: a target of 90 was missed in every month, all answered
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\nunit = "ratio"\n'
+             'multiplier = 0.01\ntarget = 90\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 1, found 90 (a share of rows, in its "
+     "unit (multiplier 0.01))"),
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\nunit = "per_1000"\n'
+             'multiplier = 10\ntarget = 1200\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 1,000, found 1200 (a share of rows, "
+     "in its unit (multiplier 10))"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = nan'},
      "KPI 'k', key 'threshold': must be a finite number, found nan"),
     ({"extra": '[quality]\ncontext_months = 37'},
