@@ -129,3 +129,28 @@ def test_a_nightly_vacuum_keeps_one_checkpoint_and_every_version_readable(nightl
     assert [v["version"] for v in history] == list(range(len(history)))
     assert len(history) > last
     assert [v["version"] for v in history if v["operation"] == "ingest"] == [0, 1, 2, 5, 8]
+
+
+def test_a_vacuum_counts_the_files_it_deletes_not_those_gone_before(nightly):
+    """Delta lists every file its log marks removed past the retention, those an earlier
+    vacuum deleted too (kpi keeps the whole log): "would delete 24 of 24" was said of 12
+    files to delete, and a second vacuum "deleted" files long gone. Each count is of the data
+    files on disk, counted before and after."""
+    import re
+
+    table = nightly / "data" / "crimes"
+    dry = _kpi(nightly, "vacuum", "--dry-run", "--keep-days", "0")
+    before = len(_data_files(table))
+    said = re.search(r"would delete (\d+) of (\d+) data files", dry.stderr)
+    assert said is not None, dry.stderr
+    done = _kpi(nightly, "vacuum", "--keep-days", "0")
+    assert done.returncode == 0, done.stderr
+    deleted = re.search(r"deleted (\d+);", done.stderr)
+    assert deleted is not None, done.stderr
+    after = len(_data_files(table))
+    # the compaction writes files the vacuum keeps: deleted ones are those gone from before
+    assert int(said.group(2)) == before
+    assert int(deleted.group(1)) >= int(said.group(1)) > 0
+    again = _kpi(nightly, "vacuum", "--dry-run", "--keep-days", "0")
+    assert f"would delete 0 of {after} data files" in again.stderr, again.stderr
+    assert len(_data_files(table)) == after
