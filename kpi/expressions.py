@@ -389,8 +389,8 @@ def _check_dialect(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...])
     - a regular expression's \\w, \\s, \\d or \\b, ASCII in DuckDB and Unicode in Polars;
     - the zone of a datetime (DATE_PART('timezone', t)), 0 in Polars' UTC store and the UK
       offset in DuckDB; STRFTIME with %Z or %z ('BST' against 'Europe/London', '+0100'
-      against '+01'); a datetime made text (CAST(t AS VARCHAR), t || '', CONCAT), each
-      database writing it its own way;
+      against '+01'); a datetime or a float made text (CAST(t AS VARCHAR), t || '',
+      CONCAT), each database writing it its own way (1e-05 against 0.00001);
     - the clock of the machine (CURRENT_DATE, NOW()), by which a past period's figure would
       change with the day it is run."""
     from sqlglot import exp
@@ -448,13 +448,19 @@ def _check_dialect(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...])
     import polars as pl
 
     for operand in texts:
-        if operand is not None and isinstance(_type_or_none(operand, dataset, schema),
-                                              pl.Datetime):
+        dtype = _type_or_none(operand, dataset, schema) if operand is not None else None
+        if isinstance(dtype, pl.Datetime):
             shown = operand.sql()
             raise ExpressionProblem(
                 f"makes the datetime {shown} text, which each database writes its own way "
                 "('2025-07-01 00:30:00.000000+01:00' in Polars, '2025-07-01 00:30:00+01' in "
                 f"DuckDB): write STRFTIME({shown}, '%Y-%m-%d %H:%M')")
+        if dtype is not None and dtype.is_float():
+            shown = operand.sql()
+            raise ExpressionProblem(
+                f"makes the number {shown}, a float, text, which each database writes its own "
+                "way (0.00001 in Polars, 1e-05 in DuckDB; nan and NaN): compare the number "
+                f"itself ({shown} < 1), or ROUND({shown}, 2) as a number")
 
 
 def _check_operators(unquoted: str) -> None:
