@@ -199,6 +199,13 @@ class AsOf:
                "2025-10-31 or 2025-10-31T18:00")
         if not text.isascii():
             raise UsageError(bad)
+        if re.fullmatch(r"\d{4}-?W\d{2}", text, flags=re.IGNORECASE):
+            # Python reads an ISO week as its Monday, so "as of week 49" was the end of that
+            # Monday, the loads of the rest of the week not yet made: a week reads two ways.
+            raise UsageError(f"{invalid}: it names a week, which reads as its Monday or as its "
+                             "end",
+                             hint=f"write the day meant, {option('--as-of', text + '-7')} for "
+                                  "the end of the week's Sunday, or a date such as 2025-10-31")
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

@@ -270,3 +270,17 @@ def test_history_lists_a_vacuum_and_a_restore_without_rows(project, cli):
              if line.startswith("version ")]
     assert [h.split("  ")[0] for h in heads] == ["ingest", "ingest", "restore", "vacuum start",
                                                  "vacuum end"]
+
+
+@pytest.mark.parametrize("week", ["2025-W49", "2025W49", "2025-w49"])
+def test_an_iso_week_is_refused_as_reading_two_ways(project, cli, week):
+    """Python reads an ISO week as its Monday: `--as-of 2026-W49` gave the end of that Monday,
+    leaving out the loads of the rest of the week, where a week's figures "as of" it read as
+    of its end. Refused, naming the day to write; a week's day (2025-W49-7) is a date."""
+    result = cli(["--project", project, "summary", "--period", "2025-12", "--as-of", week])
+    assert result.exit_code == 2
+    assert f"Error: invalid --as-of '{week}': it names a week, which reads as its Monday or " \
+           "as its end" in result.output
+    dated = cli(["--project", project, "summary", "--period", "2025-12", "--format", "json",
+                 "--as-of", "2099-W01-7"])
+    assert dated.exit_code == 2 and "a date after today" in dated.output
