@@ -890,6 +890,11 @@ NOT_TESTED_SENTENCE = ("No test of significance applies to it, so it is not coun
 # applies to its kind, but is not made, the two windows not being independent samples.
 SHARED_MONTHS_SENTENCE = ("No test of significance is made, as the two periods compared share "
                           "months, so it is not counted as an improvement or a deterioration.")
+# The same of a change whose test without the months not final found a change running
+# otherwise (verdicts.settled_significance): a test was made, of another change.
+RUNS_OTHERWISE = "without them the change runs otherwise"
+RUNS_OTHERWISE_SENTENCE = ("Without the months not final yet, the change runs otherwise, so it "
+                           "is not counted as an improvement or a deterioration.")
 # The tally's words (`_tally`), in its order.
 TALLY_WORDS = {
     Outcome.IMPROVING: "significantly improving",
@@ -1021,6 +1026,9 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
         return STATUS_SENTENCES[Outcome.STABLE] if result.status == Outcome.STABLE else ""
     if shown == NOT_TESTED:
         if result.status in STATUS_VARIANTS:
+            if verdict is not None and verdict.significance is not None \
+                    and RUNS_OTHERWISE in (verdict.significance.note or ""):
+                return RUNS_OTHERWISE_SENTENCE
             return SHARED_MONTHS_SENTENCE if stats.windows_shared(result) \
                 else NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]

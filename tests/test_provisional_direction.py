@@ -74,6 +74,8 @@ def test_a_settled_change_running_the_other_way_is_not_counted(tmp_path):
     paper = out.read_text(encoding="utf-8")
     assert "significant improvement" not in paper and "significantly improving" not in paper
     assert "1 not tested for significance" in paper
+    assert ("Without the months not final yet, the change runs otherwise, so it is not counted "
+            "as an improvement or a deterioration.") in paper
 
 
 def test_a_rate_is_judged_without_the_months_its_numerator_declares_not_final(tmp_path):
