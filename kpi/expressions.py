@@ -448,7 +448,9 @@ def _check_dialect(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...])
     import polars as pl
 
     for operand in texts:
-        dtype = _type_or_none(operand, dataset, schema) if operand is not None else None
+        if operand is None:
+            continue
+        dtype = _type_or_none(operand, dataset, schema)
         if isinstance(dtype, pl.Datetime):
             shown = operand.sql()
             raise ExpressionProblem(
