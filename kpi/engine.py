@@ -1179,16 +1179,17 @@ def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
 def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
              windows: Iterable[Window]) -> str | None:
     """Why `window` cannot be compared as the sum of the same parts as `windows` (those
-    compared), or None: the one rule of the parts a compared figure adds. A part of a dataset loaded
-    part by part (`replace_by`) that holds rows in any of `windows`, or in the month before `window`
-    (`due_parts`), must hold every month of `window`, or the window would sum it over fewer months
-    than it claims (a month never loaded for it). A part of another column telling parts apart
-    (`Told`: a peer group's force in an extract loaded whole) is held by the windows' shape
-    (`told_shape`): one that holds rows in any of `windows` must hold rows in `window` (a whole
-    window without any is a part the data does not hold there: a force that stopped supplying), and
-    one that holds rows in every month of any of them must hold every month of `window` (a part
-    supplying every month, then not: a force that stopped in June). A part with rows in only some
-    months of each window is sparse data, compared as the rows hold it."""
+    compared), or None: the one rule of the parts a compared figure adds. A part of a
+    dataset loaded part by part (`replace_by`) that holds rows in any of `windows`, or in
+    the month before `window` (`due_parts`), must hold every month of `window`, or the
+    window would sum it over fewer months than it claims (a month never loaded for it). A
+    part of another column telling parts apart (`Told`: a peer group's force in an extract
+    loaded whole) is held by the windows' shape (`told_shape`): one that holds rows in any
+    of `windows` must hold rows in `window` (a whole window without any is a part the data
+    does not hold there: a force that stopped supplying), and one that holds rows in every
+    month of any of them must hold every month of `window` (a part supplying every month,
+    then not: a force that stopped in June). A part with rows in only some months of each
+    window is sparse data, compared as the rows hold it."""
     windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
@@ -1245,16 +1246,17 @@ def parts_held_of(project: Project, dataset_id: str, as_of: AsOf | None,
 
 def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set[str]:
     """The months of a series (labels) that do not add the same parts as its latest months
-    (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset loaded part
-    by part holds no rows in, though it holds rows in another of them or in the month before it (it
-    sums fewer parts than its neighbours); and every month of a year of the series (12 months back
-    from its last) whose parts of a column telling parts apart (`Told`) are not held as its last
-    year holds them (`told_shape`, the rule of two windows compared): a force holding rows in one
-    year and none in the other, or rows in every month of one and not of the other; and the months
-    of the last year a part holds no rows in where it holds rows in only some of them, having held
-    every month of an earlier year (a force that stopped in June: its last six months add fewer
-    parts than its first six). Such a month has no value in a trend or a process chart, as a window
-    missing a part has none. Empty for a dataset with no parts."""
+    (`held`, `held_parts`), by the rule of `part_gap`: a month that a part of a dataset
+    loaded part by part holds no rows in, though it holds rows in another of them or in the
+    month before it (it sums fewer parts than its neighbours); and every month of a year of
+    the series (12 months back from its last) whose parts of a column telling parts apart
+    (`Told`) are not held as its last year holds them (`told_shape`, the rule of two windows
+    compared): a force holding rows in one year and none in the other, or rows in every
+    month of one and not of the other; and the months of the last year a part holds no rows
+    in where it holds rows in only some of them, having held every month of an earlier year
+    (a force that stopped in June: its last six months add fewer parts than its first six).
+    Such a month has no value in a trend or a process chart, as a window missing a part has
+    none. Empty for a dataset with no parts."""
     span = {Month.parse(m) for m in months}
     out: set[str] = set()
     for part, got in held.items():
