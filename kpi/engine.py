@@ -2809,8 +2809,11 @@ def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
         raise DataError(
             f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
             "holds, beside figures no Decimal column holds with it exactly",
-            hint=spelled("--format json carries every figure exactly",
-                         "the command line's --format json carries every figure exactly"))
+            # (a trend is such a frame on every face, `kpi show --format json` too: the
+            # summary's windows are not)
+            hint=spelled("'kpi summary --format json' carries each window's figure exactly",
+                         "the command line's 'kpi summary --format json' carries each "
+                         "window's figure exactly"))
     return pl.Decimal(38, scale), exact
 
 
