@@ -118,8 +118,9 @@ def test_one_key_in_two_spellings_is_refused(tmp_path):
         engine.evaluate(project, Month.parse("2025-09"))
     assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
                                     "found 'ROBBERY' again (as 'robbery', row 2: two keys that "
-                                    "differ only in case, spacing, invisible characters or "
-                                    "leading zeros are one)")
+                                    "differ only in case, spacing, invisible characters, "
+                                    "leading zeros or a point and zeros after a whole number "
+                                    "are one)")
 
 
 def test_keys_are_matched_as_the_values_they_name_whatever_the_spelling(tmp_path):
