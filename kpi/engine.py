@@ -975,9 +975,18 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
     gaps = sorted((target_month(project, k, period, [k.source]), k.source) for k in live
                   if k.dataset in held and held[k.source] > target_month(
                       project, k, period, [k.source]))
+    early = {d: m.early for d, m in months.items() if isinstance(m, Held) and m.early}
     if gaps:
         month, dataset = gaps[0]
         spec = project.datasets[dataset]
+        if month in early.get(dataset, {}):
+            # held in part, not missing: said as `kpi datasets` says it ("held in part"), with
+            # its remedy ("holds no rows for 2025-10 ... load the extract" of a month held from
+            # its 11th)
+            why = early[dataset][month]
+            raise DataError(f"no data for {month} in full: dataset '{dataset}' holds {month} "
+                            f"only in part ({why.reason()})",
+                            hint=f"{why.remedy(month)}, or choose another {option('--period')}")
         # a quarterly dataset's rows stand for quarters: "holds no rows for 2025-06" read as
         # if it were stored by month
         missing = str(month) if spec.months_per_row == 1 else (
@@ -991,7 +1000,6 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                              f"({spelled(DATASETS_COMMAND, 'project.datasets()')} lists "
                              "each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])
-    early = {d: m.early for d, m in months.items() if isinstance(m, Held) and m.early}
     partly = sorted((month, d) for d, found in early.items() for month in found
                     if month > latest)
     if partly:

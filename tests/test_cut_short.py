@@ -576,3 +576,29 @@ def test_the_python_face_s_load_gives_the_months_it_leaves_held_in_part(tmp_path
                                                _days(date(2024, 10, 1), date(2024, 10, 31)))])
     assert whole.held_in_part == {}
 
+
+
+def test_a_month_cut_short_is_seen_where_the_date_column_is_past_the_32nd(tmp_path):
+    """Delta keeps statistics of a table's first 32 columns: a date column declared after
+    them has no bounds in the log, and every month was taken as whole, so October 2025 from
+    its 11th read as a year of 355 days (1,065 crimes), "improving", exit 0. Such months are
+    read from the rows; the refusal says the month is held in part, not that it holds no
+    rows."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    extra = "".join(f"extra{n:02d} = {{ type = \"str\", required = false }}\n"
+                    for n in range(40))
+    (folder / "kpi.toml").write_text(PROJECT.format(kind="date", zone="").replace(
+        '[datasets.crimes.columns]\n', '[datasets.crimes.columns]\n' + extra).replace(
+        'day = { type = "date", from = ["Day"] }\n', '').replace(
+        'force = { type = "str", from = ["Force"] }\n',
+        'force = { type = "str", from = ["Force"] }\nday = { type = "date", from = ["Day"] }\n'),
+        encoding="utf-8")
+    days = [d for d in _days(date(2024, 1, 1), date(2025, 12, 31))
+            if not date(2025, 10, 1) <= d < date(2025, 10, 11)]
+    _load(folder, _extract(tmp_path / "wide.csv", days))
+    assert [h["month"] for h in _held_in_part(folder)] == ["2025-10"]
+    refused = _summary(folder, "2025-10", "baseline")
+    assert refused.returncode == 3
+    assert ("no data for 2025-10 in full: dataset 'crimes' holds 2025-10 only in part (its rows "
+            "start on 11 October 2025") in " ".join(refused.stderr.split())
