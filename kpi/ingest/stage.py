@@ -248,6 +248,14 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         if survey is not None:
             same_file(path, survey)  # the rows read are of the bytes hashed
         state.finish()
+        if query is None and not state.good and not state.bad_count:
+            # Every line after the header blank, separators alone (",,", a sheet whose rows
+            # were cleared and saved) or the header again: an extract with no data rows, as
+            # a file of a header alone is. Loaded with --parts, it replaced its months with
+            # the other parts' rows alone (20 rows a month read as 12), exit 0.
+            raise DataError(located(path, "the file has a header but no data rows (every "
+                                          "line after it is empty or the header again)"),
+                            hint="check the extract was written in full")
         for name, (grouped, decimal) in state.commas.items():
             if grouped is not None and decimal is not None:
                 column = state.mapping[name]
@@ -332,7 +340,11 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
     if bad_covered:
         extract.bad_covered = pl.concat(bad_covered, how="vertical_relaxed")
     if not parts:
-        _check_overlap(spec, keys)
+        # The months of rows set aside count too: a revision whose October rows were all bad
+        # (--skip-bad-rows) left the original's October stored beside its November, where
+        # the two files are refused as holding one month.
+        _check_overlap(spec, keys if extract.bad_covered is None else pl.concat(
+            [keys, extract.bad_covered.select(keys.columns)], how="vertical_relaxed"))
     names = [Path(s.label) if isinstance(s, Query) else s for s in paths]
     extract.warnings.extend(_gaps(spec, names, keys))
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()

@@ -1,0 +1,74 @@
+"""Loads of several files: the months of a file's rows set aside count when two files are
+told apart, and a file whose lines after its header hold no data is no extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import inprocess
+
+PROJECT = """\
+[project]
+name = "Loads"
+baseline = "2025-03"
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+ref = { type = "str", from = ["Ref"] }
+day = { type = "date", from = ["Date"] }
+victims = { type = "int", from = ["Victims"], min = 0 }
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+"""
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    return folder
+
+
+def _csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("Ref,Date,Victims\n" + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_revision_whose_months_rows_were_all_set_aside_is_still_a_second_file(tmp_path):
+    """An original's October (4 rows) and a revision of October (5 rows, each with -1
+    victims) and November, loaded together with --skip-bad-rows: the revision's October was
+    set aside and the original's stored in its place, with no word that two files held
+    October. The months of rows set aside count: refused as the pair is refused without
+    them."""
+    folder = _folder(tmp_path)
+    original = _csv(folder / "oct-original.csv", [f"O{i},2025-10-0{i + 1},1" for i in range(4)])
+    revised = _csv(folder / "oct-revised.csv", [f"R{i},2025-10-0{i + 1},-1" for i in range(5)]
+                   + ["N1,2025-11-01,1", "N2,2025-11-02,1"])
+    done = inprocess.run(["--project", folder, "ingest", "crimes", original, revised,
+                          "--skip-bad-rows"])
+    assert done.returncode == 3, done.stderr
+    assert (f"Error: {original} and {revised} both hold rows for 2025-10: loaded together, "
+            "they would be counted twice") in done.stderr
+    assert not (folder / "data" / "crimes").exists() or "version" not in inprocess.run(
+        ["--project", folder, "history", "crimes"]).stdout
+
+
+def test_a_file_of_separators_alone_after_its_header_is_refused(tmp_path):
+    """A sheet whose rows were cleared and saved as CSV keeps lines of separators (",,"):
+    loaded as a part with --parts, its months were replaced by the other part's rows alone
+    (10 a month read as 6), exit 0, where a file of a header alone is refused."""
+    folder = _folder(tmp_path)
+    north = _csv(folder / "north.csv", [f"N{i},2025-09-0{i + 1},1" for i in range(6)])
+    cleared = folder / "south-cleared.csv"
+    cleared.write_text("Ref,Date,Victims\n,,\n,,\n\nRef,Date,Victims\n", encoding="utf-8")
+    done = inprocess.run(["--project", folder, "ingest", "crimes", north, cleared, "--parts"])
+    assert done.returncode == 3, done.stderr
+    assert (f"Error: {cleared}: the file has a header but no data rows (every line after it "
+            "is empty or the header again)") in done.stderr
