@@ -232,8 +232,14 @@ def _parts(doc: dict) -> list:
     return parts if isinstance(parts, list) else []
 
 
-def _part_key(item: dict) -> str:
-    return "\t".join(str(item.get(k)) for k in ("kpi", "role", "by", "part", "window"))
+def _part_key(item: dict, apart: bool = True) -> str:
+    """A part's figure's key. The rows with no value in the column (a null part) are keyed
+    apart from a part named "None": as one key, a part "None" (no weapon used) beside the
+    blank rows (not recorded) hid the blank rows' revision, the second taken as seen.
+    Without `apart`, as the digest of the figures printed has always keyed them (a paper
+    written before reads as written)."""
+    return "\t".join("\x00" if apart and k == "part" and item.get(k) is None
+                     else str(item.get(k)) for k in ("kpi", "role", "by", "part", "window"))
 
 
 def _printed(items: list, parts: Sequence = ()) -> str:
@@ -245,7 +251,8 @@ def _printed(items: list, parts: Sequence = ()) -> str:
     keys = sorted(f"{item.get('kpi')}\t{item.get('role')}"
                   + ("\tcases" if isinstance(item, dict) and "cases" in item else "")
                   for item in items)
-    keys += sorted(f"part\t{_part_key(item)}" for item in parts if isinstance(item, dict))
+    keys += sorted(f"part\t{_part_key(item, apart=False)}" for item in parts
+                   if isinstance(item, dict))
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
 
 

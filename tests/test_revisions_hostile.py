@@ -1256,3 +1256,55 @@ def test_a_change_revised_where_both_its_figures_read_the_same_is_listed(tmp_pat
         "September 2025 | +0.8 (+10.5%) | +0.8 (+10.0%) |"]
     assert "Figures revised since the last paper: 1, listed in Appendix " in out.read_text(
         encoding="utf-8")
+
+
+def test_the_blank_rows_revision_is_listed_beside_a_part_named_none(tmp_path):
+    """A weapon column holding 'Knife', 'None' (no weapon used) and blanks (not recorded):
+    the blank rows and the part 'None' were one key, so when two of June's blank rows were
+    recorded as Knife, the appendix listed Knife's 72 to 74 and not the blank rows' 48 to
+    46, counted by hand (4 a month for 12 months, less the 2 recorded)."""
+    import csv
+
+    import inprocess
+
+    folder = tmp_path / "p"
+    (folder / "x").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "None part"\nbaseline = "2024-03"\n[datasets.crimes]\n'
+        'date = "recorded"\n[datasets.crimes.columns]\nrecorded = "date"\n'
+        'weapon = { type = "str", required = false }\n[[priorities]]\nid = "crime"\n'
+        'title = "Crime"\n[[kpis]]\nid = "crimes"\ntitle = "Total recorded crime"\n'
+        'priority = "crime"\nkind = "count"\ndataset = "crimes"\nbetter = "lower"\n'
+        'breakdowns = ["weapon"]\n[paper]\nbreakdowns = { crimes = ["weapon"] }\n',
+        encoding="utf-8")
+    rows = [["recorded", "weapon"]]
+    for y, m in [(2023, n) for n in range(4, 13)] + [(2024, n) for n in range(1, 13)] + [
+            (2025, n) for n in range(1, 9)]:
+        for weapon, n in (("Knife", 6), ("None", 5 if (y, m) >= (2024, 9) else 6), ("", 4)):
+            rows += [[f"{y}-{m:02d}-{i + 1:02d}", weapon] for i in range(n)]
+    with open(folder / "x" / "crimes.csv", "w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+    june = [rows[0]] + [r for r in rows[1:] if r[0].startswith("2025-06")]
+    moved = 0
+    for r in june[1:]:
+        if r[1] == "" and moved < 2:
+            r[1], moved = "Knife", moved + 1
+    with open(folder / "june.csv", "w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(june)
+
+    def kpi(*args):
+        done = inprocess.run(["--project", folder, *args])
+        assert done.returncode == 0, done.stderr
+        return done
+
+    kpi("ingest", "crimes", folder / "x" / "crimes.csv")
+    kpi("export", "markdown", "--period", "2025-08", "--output", folder / "last.md")
+    kpi("ingest", "crimes", folder / "june.csv")
+    kpi("export", "markdown", "--period", "2025-08", "--output", folder / "now.md",
+        "--previous", folder / "last.figures.json")
+    paper = (folder / "now.md").read_text(encoding="utf-8")
+    assert "Figures revised since the last paper: 2" in paper
+    assert ("| Total recorded crime, by weapon: not recorded | year ending August 2025 | 48 "
+            "| 46 |") in paper
+    assert "| Total recorded crime, by weapon: Knife | year ending August 2025 | 72 | 74 |" \
+        in paper
