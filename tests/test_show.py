@@ -625,3 +625,42 @@ def test_breakdown_leaves_a_part_year_force_unranked(tmp_path, cli):
     detail = api.open(folder).detail("crimes", "2025-09")
     assert detail.unranked["force"][0] == ["A"]
     assert detail.breakdowns["force"]["rank"].to_list() == [1, 2, None]
+
+
+def test_a_breakdown_named_as_a_column_of_the_table_keeps_both(tmp_path, cli):
+    """A breakdown by `rank` (an officer's) or `unit` (a team): its part column took the
+    name of the table's rank column, or of a row's unit, so the CSV and the workbook lost the
+    ranks, or read each part's name as its cells' unit (a count of 96 shown "96%"), exit 0.
+    Headed "rank (part)" and "unit (part)", each column keeps its own."""
+    from openpyxl import load_workbook
+
+    folder = tmp_path / "staff"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "Staff"\nbaseline = "2024-09"\n[datasets.s]\ndate = "day"\n'
+        '[datasets.s.columns]\nday = "date"\nrank = "str"\nunit = "str"\n[[priorities]]\n'
+        'id = "p"\ntitle = "P"\n[[kpis]]\nid = "staff"\ntitle = "Staff"\npriority = "p"\n'
+        'kind = "count"\ndataset = "s"\nbetter = "higher"\nbreakdowns = ["rank", "unit"]\n',
+        encoding="utf-8")
+    rows = ["day,rank,unit"]
+    for y, m in [(2023, n) for n in range(10, 13)] + [(y, n) for y in (2024, 2025)
+                                                      for n in range(1, 13)]:
+        if (y, m) <= (2025, 9):
+            rows += [f"{y}-{m:02d}-02,PC,percent"] * 2 + [f"{y}-{m:02d}-03,Sgt,CID"]
+    (folder / "s.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "s", folder / "s.csv"]).exit_code == 0
+    done = cli(["--project", folder, "show", "staff", "--period", "2025-09", "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    table = list(csv.DictReader(io.StringIO(done.stdout)))
+    by_rank = [(r["rank"], r["rank (part)"], r["current"]) for r in table
+               if r["section"] == "By rank"]
+    assert by_rank == [("1", "PC", "24"), ("2", "Sgt", "12")]
+    book = tmp_path / "show.xlsx"
+    assert cli(["--project", folder, "show", "staff", "--period", "2025-09", "--format",
+                "xlsx", "--output", book]).exit_code == 0
+    sheet = next(ws for ws in load_workbook(book).worksheets if ws.title.startswith("By unit"))
+    cells = [list(row) for row in sheet.iter_rows()]
+    at = next(i for i, row in enumerate(cells) if row[0].value == "rank")
+    assert [c.value for c in cells[at][:3]] == ["rank", "unit (part)", "current"]
+    assert (cells[at + 1][1].value, cells[at + 1][2].value) == ("percent", 24)
+    assert "%" not in cells[at + 1][2].number_format

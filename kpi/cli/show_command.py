@@ -229,6 +229,14 @@ def _shown(kpi: KpiDef, digits: int | None = None) -> dict[str, Any]:
             "numerator": count, "denominator": count}
 
 
+def _taken_names() -> frozenset[str]:
+    """The column names a table's faces read as their own (`kpi.writers.xlsx`'s roles and
+    pairs, a row's unit, a CSV file's section)."""
+    from kpi.writers.xlsx import PAIRED, ROLES
+
+    return frozenset({*ROLES, *PAIRED, "unit", "unit_label", "section"})
+
+
 def show_document(project: Project, result: KpiResult, period: Any, vs: Comparison,
                   trend: Any, breakdowns: dict[str, Any], verdict: Verdict,
                   same_months: Series | None = None,
@@ -355,9 +363,14 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         # The rows with no value in the column print as "—", or, beside a part printing so,
         # under a name no part prints as (kpi.text.blank_name).
         blank = blank_name(frame["part"].to_list(), "—")
-        sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
+        # The part's column is headed by its name, unless that is a name the table's other
+        # columns, or a workbook's and a CSV file's, read as their own: a breakdown by `rank`
+        # (an officer's) or `unit` (a team) overwrote the ranks, or made each part's name
+        # its cells' unit ("75" for 75.0% where every sheet holds 0.75), exit 0.
+        head = f"{column} (part)" if column in _taken_names() else column
+        sections.append(Section(f"By {column}", ("rank", head, "current", "comparison",
                                                  *change_cols), rows,
-                                shown={**shown, column: lambda part, blank=blank: (
+                                shown={**shown, head: lambda part, blank=blank: (
                                            blank if part is None else str(part)),
                                        "current": _at(kpi, digits),
                                        "comparison": _at(kpi, digits)},
