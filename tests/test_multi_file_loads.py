@@ -72,3 +72,22 @@ def test_a_file_of_separators_alone_after_its_header_is_refused(tmp_path):
     assert done.returncode == 3, done.stderr
     assert (f"Error: {cleared}: the file has a header but no data rows (every line after it "
             "is empty or the header again)") in done.stderr
+
+
+def test_sources_in_a_folder_whose_name_holds_brackets(tmp_path):
+    """`sources` patterns were joined to the project's folder and matched whole, so a folder
+    named "Performance [2025]" matched no file, and "proj[1]" beside "proj1" matched the other
+    project's extracts. The folder's name is matched as written, the pattern as a pattern."""
+    for name in ("proj1", "proj[1]", "Performance [2025]"):
+        folder = tmp_path / name
+        (folder / "extracts").mkdir(parents=True)
+        (folder / "kpi.toml").write_text(PROJECT.replace(
+            'date = "day"\n', 'date = "day"\nsources = ["extracts/crimes-*.csv"]\n'),
+            encoding="utf-8")
+        rows = 3 if name == "proj1" else 2
+        _csv(folder / "extracts" / "crimes-2025-10.csv",
+             [f"{name[:1]}{i},2025-10-0{i + 1},1" for i in range(rows)])
+    for name in ("proj[1]", "Performance [2025]"):
+        done = inprocess.run(["--project", tmp_path / name, "ingest", "crimes"])
+        assert done.returncode == 0, done.stderr
+        assert "Loaded 2 rows into 'crimes'" in done.stderr

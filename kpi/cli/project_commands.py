@@ -162,7 +162,7 @@ def _init_preset(name: str, directory: Path) -> None:
     """Copy a preset; load the datasets whose sources it ships (the West Midlands sample)."""
     from kpi.catalogue import load_project
     from kpi.cli import progress_bars
-    from kpi.ingest import expand_sources, load
+    from kpi.ingest import expand_sources, load, source_patterns
     from kpi.presets import copy_preset
 
     written = copy_preset(name, directory)
@@ -171,7 +171,7 @@ def _init_preset(name: str, directory: Path) -> None:
     project = load_project(directory)
     loaded = 0
     for dataset_id, spec in project.datasets.items():
-        patterns = [str(project.resolve(s)) for s in spec.sources]
+        patterns = source_patterns(project, spec)
         try:
             present = bool(patterns) and bool(expand_sources(patterns))
         except KpiError:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         describe_key,
         expand_sources,
         read_extracts,
+        source_patterns,
         stage_extracts,
     )
 
@@ -56,14 +57,14 @@ _HOME = {
     **dict.fromkeys(("COLUMN", "FILE", "REASON", "ROW"), "kpi.ingest.common"),
     "SANE_YEARS": "kpi.ingest.conform",
     **dict.fromkeys(("Extract", "check_unique_stored", "describe_key", "expand_sources",
-                     "read_extracts", "stage_extracts"), "kpi.ingest.stage"),
+                     "read_extracts", "source_patterns", "stage_extracts"), "kpi.ingest.stage"),
 }
 
 __all__ = [
     "COLUMN", "FILE", "REASON", "ROW", "SANE_YEARS", "Extract", "LoadResult",
     "check_unique_stored", "columns_read_by_kpis", "describe_key", "ensure_bundled_store",
-    "expand_sources", "load", "read_extracts", "replaced_months", "stage_extracts",
-    "write_quarantine",
+    "expand_sources", "load", "read_extracts", "replaced_months", "source_patterns",
+    "stage_extracts", "write_quarantine",
 ]
 
 

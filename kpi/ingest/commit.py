@@ -31,6 +31,7 @@ from kpi.ingest.stage import (
     check_unique_stored,
     describe_key,
     expand_sources,
+    source_patterns,
     stage_extracts,
 )
 from kpi.ingest.unique import repeated_stored
@@ -341,7 +342,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
             if not spec.sources:
                 raise UsageError(f"no files given, and dataset '{dataset_id}' declares no "
                                  "sources", hint=ingest_hint(dataset_id))
-            patterns = [str(project.resolve(s)) for s in spec.sources]
+            patterns = source_patterns(project, spec)
         assert patterns is not None
         paths = expand_sources(patterns)
         if configured:

@@ -116,6 +116,22 @@ class Extract:
         return self.covered.drop("rows", FILE).unique()
 
 
+def source_patterns(project, spec: DatasetSpec) -> list[str]:
+    """A dataset's `sources`, each a pattern from the project's folder whose own name is
+    matched as written: a folder named "Performance [2025]" read as a pattern matched no file
+    (or "proj[1]" matched another project's "proj1"). The part kpi.toml writes keeps its
+    wildcards."""
+    out = []
+    for source in spec.sources:
+        resolved = project.resolve(source)  # refuses a path leaving the project folder
+        if not glob.has_magic(source):
+            out.append(str(resolved))
+            continue
+        root = project.root.resolve()
+        out.append(glob.escape(str(root)) + os.sep + str(resolved.relative_to(root)))
+    return out
+
+
 def expand_sources(patterns: list[str]) -> list[Path]:
     """Files named on the command line, with globs expanded (also on shells that do not). A
     name is taken literally first: `crimes[1].csv` is that file when it exists, never the
