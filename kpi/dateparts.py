@@ -42,6 +42,19 @@ def _financial_year_ok(text: pl.Expr) -> pl.Expr:
     return shaped & follows & first.is_between(*SANE_YEARS)
 
 
+def financial_year_text(text: pl.Expr) -> pl.Expr:
+    """A financial year in one spelling, '2017/18', where it is one written as kpi reads it
+    ('2017-18', '2017/2018', spaces around it); anything else as it is, for the rules to
+    refuse. '2023/24' and '2023/2024' were one quarter to the months but two values to
+    `unique`, `kpi compare` and a filter: a quarter given twice in one file was summed."""
+    clean = text.str.strip_chars()
+    first = _first_year(clean)
+    return (pl.when(_financial_year_ok(clean))
+            .then(pl.format("{}/{}", first.cast(pl.String),
+                            ((first + 1) % 100).cast(pl.String).str.zfill(2)))
+            .otherwise(text))
+
+
 def month_start(spec: DatasetSpec) -> pl.Expr:
     """The first day of the month of each typed row of the dataset, as a Date named `month`:
     the row's `month` partition, written YYYY-MM (`MONTH_TEXT`). Rows are grouped by the date

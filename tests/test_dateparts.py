@@ -381,3 +381,27 @@ def test_a_rate_of_a_quarterly_kpi_and_a_monthly_one_is_shown_by_whole_quarters(
         ("2018-04..2018-06", pytest.approx(100002 / 40 * 100),
          pytest.approx(111108 / 130 * 100))]
     assert doc["kpi"]["current"]["value"] == pytest.approx(111108 / 130 * 100)
+
+
+def test_a_financial_year_is_stored_in_one_spelling(tmp_path):
+    """'2017/18', '2017-18' and '2017/2018' name one year, read to one quarter's months, but
+    were stored as written: two values to `unique` (a quarter given twice in one file, once
+    in each spelling, was summed: 520 where 420), to `kpi compare --by` and to a filter. The
+    year is stored as '2017/18' whichever way it is written."""
+    keyed = QUARTERLY.replace('date = { financial_year = "fy", quarter = "q" }',
+                              'date = { financial_year = "fy", quarter = "q" }\n'
+                              'unique = ["fy", "q", "force"]')
+    rows = ("Financial Year,Quarter,force,offences\n2017/18,1,A,100\n2017-18,2,A,100\n"
+            " 2017/2018 ,3,A,100\n")
+    project = _project(tmp_path, keyed, rows)
+    assert _run(project, "ingest", "prc", str(project / "rows.csv")).exit_code == 0
+    import kpi
+
+    stored = kpi.open(project).scan("prc").collect()
+    assert sorted(stored["fy"].to_list()) == ["2017/18", "2017/18", "2017/18"]
+    again = project / "again.csv"
+    again.write_text("Financial Year,Quarter,force,offences\n2017/18,4,A,100\n"
+                     "2017/2018,4,A,120\n")
+    refused = _run(project, "ingest", "prc", str(again))
+    assert refused.exit_code == 3
+    assert "expected each Financial Year once at each" in refused.output

@@ -1132,6 +1132,10 @@ def _typed_plan(spec: DatasetSpec, mapping: dict[str, str], sources: pl.Schema,
                          .when(text.is_in(_FALSE_SPELT)).then(False))
             else:
                 value = _parse(col, text, formats.get(col.name))
+            if col.type == ColumnType.STR and spec.date_parts is not None \
+                    and spec.date_parts.kind == "financial_quarter" \
+                    and col.name == spec.date_parts.year:
+                value = dateparts.financial_year_text(value)  # one spelling of a year
             if col.type != ColumnType.STR:
                 exprs.append(text)  # for the parses and checks below
         else:
