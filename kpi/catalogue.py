@@ -545,16 +545,14 @@ def _narrower(numerator: str | None, denominator: str | None) -> bool:
                              for start in (den, f"({den})"))
 
 
-# A quoted string or name of SQL text ('it''s', "Name"), whose spaces are its own.
-_QUOTED_SQL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
-
-
 def _squeezed(text: str) -> str:
     """SQL text with each run of whitespace outside its quotes as one space, trimmed: the
     spaces inside a quoted string are the string's ('Violence  with injury', two spaces, is
     not 'Violence with injury', which a filter of one space selects none of the rows of)."""
+    from kpi.expressions import QUOTED
+
     parts, at = [], 0
-    for quoted in _QUOTED_SQL.finditer(text):
+    for quoted in QUOTED.finditer(text):
         parts += [re.sub(r"\s+", " ", text[at:quoted.start()]), quoted.group()]
         at = quoted.end()
     parts.append(re.sub(r"\s+", " ", text[at:]))

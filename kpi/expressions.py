@@ -73,7 +73,7 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     if depth > MAX_DEPTH:
         raise ExpressionProblem(f"nests parentheses {depth} deep, more than {MAX_DEPTH}; "
                                 "write it flatter (a derived column can name a part)")
-    operators = len(_OPERATOR.findall(_QUOTED.sub("''", text)))
+    operators = len(_OPERATOR.findall(QUOTED.sub("''", text)))
     if operators > MAX_OPERATORS:
         raise ExpressionProblem(f"holds {operators:,} operators, more than {MAX_OPERATORS}; "
                                 "list values with IN (...), or name parts as derived columns")
@@ -81,7 +81,7 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
-    _check_operators(_QUOTED.sub("''", text))
+    _check_operators(QUOTED.sub("''", text))
     try:
         _checked_tree(text, tuple(columns.items()), dataset, schema, guarded_division)
         typed = Typed(_polars_type(text, dataset, schema))
@@ -95,7 +95,8 @@ def check(text: Any, dataset: str, columns: dict[str, str],
 # faster than the expression (5,000 terms of 1+1+... took minutes); a list of values is one
 # IN (...), however long.
 MAX_OPERATORS = 256
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# A quoted string or name of SQL text ('Dudley', "Name"; 'it''s' as two adjacent quotes).
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _OPERATOR = re.compile(r"(?i)[-+*/%<>=]+|\|\||\b(?:and|or|not)\b")
 
 
@@ -175,7 +176,7 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
         _check_standard(node, dataset, schema)
         _check_dialect(node, dataset, schema)
     if any(isinstance(n, exp.Cast) and n.to.is_type(exp.DataType.Type.FLOAT)
-           for n in tree.walk()) and re.search(r"(?i)\bfloat\b", _QUOTED.sub("''", text)):
+           for n in tree.walk()) and re.search(r"(?i)\bfloat\b", QUOTED.sub("''", text)):
         raise ExpressionProblem(
             "casts to FLOAT, which DuckDB makes a 4-byte float (about 7 digits: 1/3 is "
             "0.3333333) and PostgreSQL and Polars an 8-byte one: write DOUBLE for the 8-byte "
