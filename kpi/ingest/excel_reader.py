@@ -252,8 +252,14 @@ def _column_kinds(spec: DatasetSpec, header: list[str | None]) -> dict[int, Colu
     header wrapped onto two lines in its cell ('Head' and 'count', Alt+Enter) left a =SUM
     total row, formulas Excel never calculated (read as 0) and a #DIV/0! (read as a blank)
     to load, the year's headcount 780 where its rows hold 720, exit 0."""
-    kinds = {_heading_key(n): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    kinds = _kinds_by_heading(spec)
     return {i: kinds.get(_heading_key(name or "")) for i, name in enumerate(header)}
+
+
+def _kinds_by_heading(spec: DatasetSpec) -> dict[str, ColumnType]:
+    """Each name a header may give a dataset column by (its name and `from` names), as the
+    conformer matches them (`_heading_key`), with the column's kind."""
+    return {_heading_key(n): col.type for col in spec.columns for n in (col.name, *col.sources)}
 
 
 def day_zero(raw: bytes, stream: bytes | None = None, parts: _Parts | None = None) -> datetime:
@@ -932,7 +938,7 @@ def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
     none of the dataset's columns, and a later one names some."""
     if any(kind is not None for kind in _column_kinds(spec, header).values()):
         return
-    wanted = {_heading_key(n) for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = _kinds_by_heading(spec)
     for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):
         if sum(1 for v in row if v is not None and _heading_key(str(v)) in wanted) >= 2:
             raise DataError(f"{where}: the header is not the first row: the column names are "
