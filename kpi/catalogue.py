@@ -2200,8 +2200,7 @@ _SHARE_SCALES = {Unit.PER_1000: (10, "a share per 1,000 (numerator / denominator
                  Unit.RATIO: (0.01, "a share as a ratio (numerator / denominator)")}
 # The units whose words name a kind's value as it is, unscaled ("per 1,000 population", "times
 # as likely"): a multiplier on one would scale the figure and leave its words.
-_UNSCALED = {"share": frozenset(), "rows": frozenset({Unit.PER_1000}),
-             "ratio": frozenset({Unit.RATIO})}
+_UNSCALED = {"rows": frozenset({Unit.PER_1000}), "ratio": frozenset({Unit.RATIO})}
 _WHAT = {"share": "a percentage (numerator / denominator x 100)",
          "rows": "a number of rows", "ratio": "a ratio of two rates"}
 
@@ -2231,13 +2230,12 @@ def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
         return (f"is '{unit.value}' with multiplier {item.get('multiplier', 1)!r}, but the "
                 f"value of a {kind.value} KPI is {_WHAT['share']}, times the multiplier, so "
                 f"{scale[1]} takes multiplier = {scale[0]:g}")
-    if scaled and unit in _UNSCALED[family]:
+    if scaled and unit in _UNSCALED.get(family, ()):
         # The unit's words describe the kind's value unscaled: a rate per 1,000 with multiplier
         # 10 printed "14.4 per 1,000 population" for 1.44; a ratio of rates with multiplier
         # 100, "300.0 times as likely" for 3.0.
         multiplier = item.get("multiplier", 1)
-        what = ("a rate per 1,000 people" if kind == Kind.PER_1000 and family == "rows"
-                else _WHAT[family])
+        what = "a rate per 1,000 people" if kind == Kind.PER_1000 else _WHAT[family]
         return (f"multiplier {multiplier!r} scales the value of a {kind.value} KPI, {what}, "
                 f"which its unit '{unit.value}' would still name unscaled (a rate per 1,000 "
                 "times 10 printed as per 1,000): leave the multiplier out, or give unit = "
