@@ -346,6 +346,41 @@ def test_repeated_header_rows_and_blank_lines_are_skipped(project, cli):
         "B1", "B2"]
 
 
+def test_sections_of_one_month_with_no_row_alike_load_without_parts(project, cli):
+    """Monthly files joined into one file share a month where a file holds the next month's
+    first hours (police.uk's files, written in UTC): sections with no row alike are read
+    together, as the file has them."""
+    path = project / "joined months.csv"
+    path.write_text(H + ROW_A + ROW_B + H + ROW_B.replace("B2,2025-03-02", "B3,2025-03-02")
+                    + ROW_B.replace("B2,2025-03-02", "B4,2025-04-02"))
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 0, result.output
+    rows = snapshot(project).rows.filter(pl.col("ref").str.starts_with("B"))
+    assert sorted(zip(rows["month"], rows["ref"])) == [
+        ("2025-03", "B1"), ("2025-03", "B2"), ("2025-03", "B3"), ("2025-04", "B4")]
+
+
+@pytest.mark.parametrize("skip", [[], ["--skip-bad-rows"]])
+def test_an_extract_and_its_revision_joined_into_one_file_are_refused(project, cli, skip):
+    """An original extract and its revision joined into one file, the header written again
+    between them: read as one extract, March's incidents were summed (B1 counted twice,
+    exit 0). A row written alike in two sections is refused as two files holding one month
+    are (`_check_overlap`), naming the row and the header, nothing stored; `--parts` reads
+    the sections together."""
+    original = ROW_A + ROW_B
+    revision = ROW_A + ROW_B.replace(",2,", ",3,")
+    path = project / "original and revision é.csv"
+    path.write_text(H + original + H + revision)
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "incidents", path, *skip])
+    assert result.exit_code == 3, result.output
+    assert (f"{path}, row 5: repeats a row of 2025-03 written above the header repeated at "
+            "row 4 (1 row of the month written twice): two extracts joined into one file "
+            "would be counted twice") in " ".join(result.output.split())
+    assert "--parts" in result.output
+    assert snapshot(project).same_as(before)
+
+
 @pytest.mark.parametrize("second", [
     "Incident Ref,Date,LPA,Age range,Victims",  # the date column where it was
     "Date,Incident Ref,LPA,Victims,Age range",  # the date column moved

@@ -375,6 +375,20 @@ def test_repeated_header_rows_in_several_batches_are_counted_once_per_file(tmp_p
     assert f"{tmp_path / 'e.csv'}: skipped 2 repeated header row(s)" in extract.warnings
 
 
+def test_a_row_written_in_two_sections_across_batches_is_refused(tmp_path, small_batches):
+    """The sections a repeated header parts are told apart across batches: a row written
+    above a header in one batch and again below it in a later one is refused, naming both.
+    With --parts the sections are read together, and the dataset's key still holds."""
+    rows = _rows(4) + ["Ref,Day,Note,Count"] + _rows(4) + _rows(3, prefix="T", month="2025-02")
+    message = _error(SPEC, [_csv(tmp_path / "e.csv", rows)])
+    assert message == (f"{tmp_path / 'e.csv'}, row 7: repeats a row of 2025-01 written above "
+                       "the header repeated at row 6 (4 rows of the month written twice): two "
+                       "extracts joined into one file would be counted twice")
+    message = _error(SPEC, [_csv(tmp_path / "e.csv", rows)], parts=True)
+    assert message.startswith(f"{tmp_path / 'e.csv'}, row 7, column 'Ref': expected each Ref "
+                              "once")
+
+
 # --- the stored months a load keeps -------------------------------------------------------
 
 

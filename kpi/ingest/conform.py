@@ -348,6 +348,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
                 state.repeated += repeated.len()
+                state.header_rows.extend(repeated.to_list())
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         if found.get("blank"):
             table = _without_blank_rows(table, cells)

@@ -51,6 +51,8 @@ from kpi.periods import Month
 from kpi.progress import Progress, Step
 from kpi.store import day_of
 
+SECTION = "__section"  # which of a file's sections (parted by repeated headers) a row is in
+
 if TYPE_CHECKING:
     from kpi.store import DataFile
 
@@ -238,8 +240,7 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             table, sheet_read, numbering = _read_excel(
                 spec, path, _read_bytes(path), sheet or spec.sheet, extract.warnings)
             state.sheet = sheet_read
-            batches = (table.slice(start, _batch_rows())
-                       for start in range(0, table.height, _batch_rows()))
+            batches = _slices(table)
         elif survey is not None and _is_parquet(path, survey.head):
             state.from_csv = False
             batches, numbering = _parquet_batches(path, survey, state)
@@ -286,6 +287,18 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                     f"{read}", row=number[0], column=_show(column)),
                     hint="export the numbers with a decimal point and no separator between "
                          "thousands (1500, 1.5), in a UK locale; nothing was loaded")
+        if not parts and (shared := state.shared_by_sections()).height:
+            # Read the file again for the rows of the months its sections share (a file with
+            # repeated headers is rare, and most such share none).
+            again = _SectionRows(spec, folder, shared)
+            second = _FileState(spec=spec, path=path, index=index, sink=again,
+                                measured=measured, keep_bad=True, sheet=state.sheet)
+            again.state = second
+            rows = (_slices(table) if excel else
+                    _csv_batches(path, survey, folder, index, second)[0] if survey else iter(()))
+            joined = _repeated_in_sections(spec, path, second, rows, numbering, shared, again)
+            if joined is not None:
+                raise joined
         if state.reordered is not None:
             row, text = state.reordered
             number = numbering(pl.Series(ROW, [row])).item()
@@ -391,7 +404,7 @@ class _FileState:
     spec: DatasetSpec
     path: Path
     index: int
-    sink: _Sink
+    sink: _Sink | _SectionRows
     measured: frozenset[str]
     keep_bad: bool
     from_csv: bool = True
@@ -400,6 +413,9 @@ class _FileState:
     good: int = 0
     typed: int = 0  # rows typed: all but blank rows and repeated headers
     repeated: int = 0
+    # The ROW of each row repeating the header, in file order: the file's sections, each
+    # read as a file of its own would be by `_check_sections`.
+    header_rows: list[int] = field(default_factory=list)
     present: dict[str, bool] = field(default_factory=dict)
     bad_frames: list[pl.DataFrame] = field(default_factory=list)
     bad_count: int = 0
@@ -473,7 +489,8 @@ class _FileState:
             day = day_of(self.spec, good.schema)
             # The rows of each month (and replace_by part) and the first and last day, in one
             # query; each month's text is made once the file is read (`covered`).
-            counts = good.group_by("month", *self.spec.replace_by, maintain_order=True).agg(
+            counts = good.group_by("month", *self.spec.replace_by, self.section(good),
+                                   maintain_order=True).agg(
                 pl.len().alias("rows"),
                 *([day.min().alias("__first"), day.max().alias("__last")] if day is not None
                   else []))
@@ -512,6 +529,95 @@ class _FileState:
                   if frames else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
         return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
+
+    def section(self, rows: pl.DataFrame) -> pl.Series | pl.Expr:
+        """Which of the file's sections each of `rows` is in (SECTION): 0 above the first
+        repeated header, 1 below it, and so on."""
+        if not self.header_rows:
+            return pl.lit(0, dtype=pl.UInt32).alias(SECTION)
+        return (pl.Series(self.header_rows, dtype=pl.Int64)
+                .search_sorted(rows[ROW].cast(pl.Int64)).cast(pl.UInt32).alias(SECTION))
+
+    def shared_by_sections(self) -> pl.DataFrame:
+        """Each (month, replace_by value...) that rows of two or more of the file's sections
+        are dated in."""
+        keys = ["month", *self.spec.replace_by]
+        if not self.header_rows or not self.counts:
+            return pl.DataFrame()
+        return (pl.concat(self.counts, how="vertical").group_by(keys)
+                .agg(pl.col(SECTION).n_unique().alias("__sections"))
+                .filter(pl.col("__sections") > 1).select(keys))
+
+
+class _SectionRows:
+    """Where a second read of a file puts its good rows (as `_Sink` would): the hash of each
+    row of the months its sections share (`_FileState.shared_by_sections`), with its section,
+    to find a row written in two sections (`_repeated_in_sections`)."""
+
+    def __init__(self, spec: DatasetSpec, folder: Path, shared: pl.DataFrame) -> None:
+        self.spec = spec
+        self.folder = folder
+        self.shared = shared
+        self.stored = [n for n in polars_schema(spec) if n != "month"]
+        self.frames: list[pl.DataFrame] = []
+        self.state: _FileState | None = None
+
+    def add(self, good: pl.DataFrame, index: int) -> None:
+        assert self.state is not None
+        keys = ["month", *self.spec.replace_by]
+        self.frames.append(
+            good.select(*keys, self.state.section(good), pl.col(ROW),
+                        pl.struct(self.stored).hash(_ROW_SEED).alias("__hash"))
+            .join(self.shared, on=keys, how="semi", nulls_equal=True))
+
+
+_ROW_SEED = 20251107  # any fixed seed: rows are compared within one read only
+
+
+def _repeated_in_sections(spec: DatasetSpec, path: Path, state: _FileState,
+                          batches: Iterator[pl.DataFrame], numbering: Numbering,
+                          shared: pl.DataFrame, sink: _SectionRows) -> DataError | None:
+    """Refuse a file two of whose sections (the rows between its repeated headers) hold one
+    row of a month alike, every stored column equal: an original extract and its revision
+    joined into one file, the header written again between them, were read as one extract
+    and summed (each incident of the month counted twice, exit 0), where two files holding
+    one month are refused (`_check_overlap`). Sections that only share months are read
+    together, as the file has them: police.uk's monthly stop and search files, joined, each
+    hold searches of the next month's first days (a July file 144 of August's, none of them
+    in the August file). `batches` is a second read of the file, made only where its
+    sections share a month."""
+    for batch in batches:
+        state.add(batch)
+    if not sink.frames:
+        return None
+    keys = ["month", *spec.replace_by]
+    rows = pl.concat(sink.frames, how="vertical")
+    # Each row repeated in a later section, with the first section holding it.
+    first = rows.group_by("__hash").agg(pl.col(SECTION).min().alias("__first"))
+    again = (rows.join(first, on="__hash").filter(pl.col(SECTION) > pl.col("__first"))
+             .sort(ROW))
+    if not again.height:
+        return None
+    top = again.row(0, named=True)
+    key = again.filter(pl.all_horizontal(
+        (pl.col(k) == top[k]) if top[k] is not None else pl.col(k).is_null() for k in keys))
+    shown = {**top, "month": top["month"].strftime("%Y-%m")}
+    # The header that parts the section first holding the row from the one repeating it.
+    header = numbering(pl.Series(ROW, [state.header_rows[top[SECTION] - 1]])).item()
+    row = numbering(pl.Series(ROW, [top[ROW]])).item()
+    count = f"{key.height:,} row{'s' if key.height > 1 else ''} of the month"
+    what = (f"repeats a row of {describe_key(shown, spec.replace_by)} written above the header "
+            f"repeated at row {header} ({count} written twice): two extracts joined into one "
+            "file would be counted twice")
+    return DataError(located(state.where, what, row=row),
+                     hint="load only the newest extract (split the file where the header "
+                          f"repeats), or pass {flag('--parts')} if the file's sections are "
+                          "parts of one extract; nothing was loaded")
+
+
+def _slices(table: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """A table read whole (a workbook's sheet) in the batches the conformer takes."""
+    return (table.slice(start, _batch_rows()) for start in range(0, table.height, _batch_rows()))
 
 
 def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:
