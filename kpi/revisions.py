@@ -735,6 +735,10 @@ def _revised_parts(project: Project, parts: list, kpis: list,
     items: list[Revision] = []
     seen: set[str] = set()
     printed: dict[tuple, set] = {}
+    # Each part's figures printed then, with today's, by role; and the parts a figure of
+    # which is revised.
+    pairs: dict[tuple, dict[str, tuple[dict, object]]] = {}
+    revised: set[tuple] = set()
     for item in wanted:
         key = _part_key(item)
         if key in seen:
@@ -754,11 +758,35 @@ def _revised_parts(project: Project, parts: list, kpis: list,
             value = rows[0][item["role"]] if rows else (
                 0 if item["value"] == 0 and kpi.is_total else None)
         after = "no figure" if value is None else _alone(value, kpi)
+        part = (kpi.id, item["by"], current.code, item["part"])
+        pairs.setdefault(part, {})[item["role"]] = (item, value)
         if after != (before := _alone(item["value"], kpi)):
+            revised.add(part)
             items.append(Revision(kpi.id, _part_title(kpi, item),
                                   str(item.get("window_label") or item["window"]),
                                   before if kpi.unit == Unit.GBP
                                   else in_unit(str(item["shown"]), kpi), after))
+    # A part's change, as its breakdown printed it, where it reads differently now though
+    # neither of its figures does (`_revised_changes`, for a part): West's mean printed "0:11"
+    # in both windows, then and now, while its change moved from +10.0% to +12.5%.
+    for part, roles in pairs.items():
+        if part in revised or set(roles) != {"current", "comparison"}:
+            continue
+        kpi = by_id[part[0]]
+        (was, now_current), (was_comparison, now_comparison) = (roles["current"],
+                                                                roles["comparison"])
+        old = [was.get("value"), was_comparison.get("value")]
+        new = [now_current, now_comparison]
+        numbers = [v for v in old + new if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numbers) != 4:
+            continue
+        then = render.change_text(engine.change_between(kpi, numbers[0], numbers[1]), kpi)
+        today = render.change_text(engine.change_between(kpi, numbers[2], numbers[3]), kpi)
+        if then != today:
+            items.append(Revision(
+                kpi.id, f"{_part_title(kpi, was)}, its change from the "
+                        f"{was_comparison.get('window_label') or was_comparison['window']}",
+                str(was.get("window_label") or was["window"]), then, today))
     # Parts the data gives now that a breakdown printed whole did not hold then.
     done: set[tuple] = set()
     for item in wanted:

@@ -1176,9 +1176,13 @@ def test_millions_of_pounds_are_compared_as_the_paper_printed_them(tmp_path, cli
                 "--output", last]).exit_code == 0
     assert "£2.4m" in last.read_text(encoding="utf-8")
     previous = last.with_suffix(".figures.json")
+    # £100 more: LPA A's change ranked "A (0.0%)" then and "A (+0.01%)" now (`_ranking`
+    # widens the places where two changes would print alike), both its figures "£1.2m".
     for amount, listed in ((100100, [
             "| Losses, its change from the year ending March 2024 | year ending September "
-            "2025 | £0 (0.0%) | +£100 (0.0%) |"]), (160000, [
+            "2025 | £0 (0.0%) | +£100 (0.0%) |",
+            "| Losses, by LPA: A, its change from the year ending March 2024 | year ending "
+            "September 2025 | £0 (0.0%) | +£100 (0.0%) |"]), (160000, [
             "| Losses | year ending September 2025 | £2.4m | £2.5m |",
             "| Losses, by LPA: A | year ending September 2025 | £1.2m | £1.3m |"])):
         write(tmp_path / "june.csv", ["2025-06"], amount)
@@ -1308,3 +1312,77 @@ def test_the_blank_rows_revision_is_listed_beside_a_part_named_none(tmp_path):
             "| 46 |") in paper
     assert "| Total recorded crime, by weapon: Knife | year ending August 2025 | 72 | 74 |" \
         in paper
+
+
+_PART_CHANGE = """\
+[project]
+name = "Part change"
+baseline = "2024-03"
+
+[datasets.calls]
+date = "received"
+[datasets.calls.columns]
+received = "date"
+lpa = "str"
+answer_seconds = { type = "float", min = 0 }
+
+[[priorities]]
+id = "service"
+title = "Service"
+
+[[kpis]]
+id = "answer_mean"
+title = "Average answer time"
+priority = "service"
+kind = "mean"
+dataset = "calls"
+value = "answer_seconds"
+unit = "seconds"
+better = "lower"
+breakdowns = ["lpa"]
+
+[paper]
+breakdowns = { answer_mean = ["lpa"] }
+"""
+
+
+def test_a_parts_change_revised_where_both_its_figures_read_the_same_is_listed(tmp_path,
+                                                                              cli):
+    """West's calls answered in 9 and 11 seconds a month in the baseline year (to March
+    2024), 10 and 12 after: its mean 0:10 then 0:11, "+10.0%". June 2025's two West calls
+    revised to 13 and 15: the year's mean 11.25 s still prints "0:11", its change +12.5%
+    (11.25 / 10), and the paper's ranking printed "West (+12.5%)" where the last printed
+    "West (+10.0%)"; --previous listed the KPI's change and not the part's, exit 0. A part's
+    change is listed as a KPI's is, where neither of its figures reads differently."""
+    folder = tmp_path / "project é"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_PART_CHANGE, encoding="utf-8")
+
+    def write(path, months, june=(10, 12)):
+        lines = ["received,lpa,answer_seconds"]
+        for m in months:
+            west = (9, 11) if m <= "2024-08" else june if m == "2025-06" else (10, 12)
+            lines += [f"{m}-03,North,9", f"{m}-04,North,11", f"{m}-05,West,{west[0]}",
+                      f"{m}-06,West,{west[1]}"]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 4), (2025, 8)))
+    write(tmp_path / "june.csv", ["2025-06"], june=(13, 15))
+    assert cli(["--project", folder, "ingest", "calls", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-08",
+                "--output", last]).exit_code == 0
+    assert "West (+10.0%)" in last.read_text(encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "calls", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-08", "--output",
+                  out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "West (+12.5%)" in out.read_text(encoding="utf-8")
+    # the force: (10 + 11) / 2 = 10.5 of 10 then +5.0%; (10.5 * 11 + 11.75) / 12 = 10.604...
+    # of 10.0, +6.3%
+    assert [line for line in _appendix(out).splitlines() if line.startswith("| Average")] == [
+        "| Average answer time, its change from the year ending March 2024 | year ending "
+        "August 2025 | +0:01 (+5.0%) | +0:01 (+6.3%) |",
+        "| Average answer time, by LPA: West, its change from the year ending March 2024 | "
+        "year ending August 2025 | +0:01 (+10.0%) | +0:01 (+12.5%) |"]
