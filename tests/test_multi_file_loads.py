@@ -91,3 +91,72 @@ def test_sources_in_a_folder_whose_name_holds_brackets(tmp_path):
         done = inprocess.run(["--project", tmp_path / name, "ingest", "crimes"])
         assert done.returncode == 0, done.stderr
         assert "Loaded 2 rows into 'crimes'" in done.stderr
+
+
+UTC_PROJECT = """\
+[project]
+name = "Loads in UTC"
+baseline = "2025-03"
+[datasets.incidents]
+date = "opened"
+time_zone = "UTC"
+[datasets.incidents.columns]
+ref = "str"
+opened = "datetime"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "incidents"
+title = "Incidents"
+priority = "p"
+kind = "count"
+dataset = "incidents"
+"""
+
+
+def _utc_file(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("ref,opened\n" + "".join(f"{r},{t}\n" for r, t in rows), encoding="utf-8")
+    return path
+
+
+def test_a_load_holding_another_stretch_of_a_stored_month_is_refused(tmp_path):
+    """Monthly files of a system that writes UTC, one a night: August's file holds 23:30 UTC
+    on 31 August, 00:30 on 1 September in the UK, stored as September's; September's file
+    (from 00:30 UTC, 01:30 UK time) replaced the month and the hour was lost, 2 incidents
+    where the files hold 3, exit 0. Its rows all lie after the stored row: another stretch of
+    the month, not a revision of it, refused naming both; nothing stored. A revision of
+    September holding the stored stretch replaces it as ever, and --allow-shrink says the
+    rows outside were removed."""
+    folder = tmp_path / "p é"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(UTC_PROJECT, encoding="utf-8")
+    august = _utc_file(folder / "incidents 2025-08.csv",
+                       [("A1", "2025-08-05 10:00"), ("A2", "2025-08-31 23:30")])
+    september = _utc_file(folder / "incidents 2025-09.csv",
+                          [("S1", "2025-09-01 00:30"), ("S2", "2025-09-15 12:00")])
+    assert inprocess.run(["--project", folder, "ingest", "incidents", august]).returncode == 0
+    before = inprocess.run(["--project", folder, "history", "incidents"]).stdout
+    done = inprocess.run(["--project", folder, "ingest", "incidents", september])
+    assert done.returncode == 3, done.stderr
+    assert (f"Error: {september}: would replace 2025-09, whose 1 stored row dated 2025-09-01 "
+            "00:30 would go: its rows of the month (2025-09-01 01:30 to 2025-09-15 13:00) all "
+            "lie after them, so it holds another stretch of the month, not a revision of "
+            "them") in " ".join(done.stderr.split())
+    assert inprocess.run(["--project", folder, "history", "incidents"]).stdout == before
+    # A revision of September that holds the stored hour replaces the month.
+    revision = _utc_file(folder / "revision.csv", [("A2", "2025-08-31 23:30"),
+                                                   ("S1", "2025-09-01 00:30")])
+    done = inprocess.run(["--project", folder, "ingest", "incidents", revision])
+    assert done.returncode == 0, done.stderr
+    # Rows apart from the stored stretch, all after it; --allow-shrink says the
+    # stored rows were really removed.
+    late = _utc_file(folder / "late.csv", [("L1", "2025-09-20 08:00")])
+    done = inprocess.run(["--project", folder, "ingest", "incidents", late])
+    assert done.returncode == 3, done.stderr
+    assert "whose 2 stored rows dated 2025-09-01 00:30 to 2025-09-01 01:30 would go" in (
+        " ".join(done.stderr.split()))
+    done = inprocess.run(["--project", folder, "ingest", "incidents", late, "--allow-shrink"])
+    assert done.returncode == 0, done.stderr
+    shown = inprocess.run(["--project", folder, "datasets", "--format", "json"]).stdout
+    assert '"rows": 2' in shown.replace(" ", "") or '"rows":2' in shown.replace(" ", "")

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from kpi.catalogue import ColumnType, DatasetSpec
+from kpi.catalogue import UK, ColumnType, DatasetSpec
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -27,6 +28,8 @@ from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefuse
 from kpi.ingest.identity import check_identity, identity_columns
 from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
+    HIGH,
+    LOW,
     Extract,
     check_unique_stored,
     describe_key,
@@ -194,6 +197,68 @@ def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFram
                              "Bound it by whole months (day >= date_trunc('month', "
                              "current_date) - interval '12 months'), or pass "
                              f"{flag('--allow-shrink')} if those rows were really removed")
+
+
+def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
+    """Refuse a load whose rows of a stored month (or month and replace_by values) lie wholly
+    after (or before) every row stored for it: the load does not revise those rows, it holds
+    another stretch of the month, and replacing the month would drop them. Monthly files
+    written in UTC, loaded one a night as a command-and-control system exports them, each
+    hold the first hour of the next UK month in summer (23:30 UTC on 31 August is 00:30 on 1
+    September): August's file stored that hour as September's, and September's file then
+    replaced the month, so every summer month lost its first hour for good (the year ending
+    September 2025 read 8,777 where the files hold 8,760, exit 0). Weekly extracts crossing a
+    month end do the same. A month the load holds rows of within the stored stretch replaces
+    it as ever (a revision, even one that dropped rows at either end); `--allow-shrink` says
+    the rows outside were really removed."""
+    from kpi import store
+
+    spans = extract.spans
+    if spans is None or not spans.height or not before.height or not spec.date:
+        return
+    keys = ["month", *spec.replace_by]
+    replaced = spans.join(before.select(keys), on=keys, how="semi", nulls_equal=True)
+    if not replaced.height:
+        return
+    dated = pl.col(spec.date)
+    stored = (store.stored_rows(project, spec.id)
+              .join(replaced.lazy().select(keys), on=keys, how="semi", nulls_equal=True)
+              .group_by(keys).agg(pl.len().alias("stored"), dated.min().alias("__from"),
+                                  dated.max().alias("__to"))
+              .collect())
+    apart = (replaced.join(stored, on=keys, nulls_equal=True)
+             .filter((pl.col(LOW) > pl.col("__to")) | (pl.col(HIGH) < pl.col("__from")))
+             .sort(keys, nulls_last=True))
+    if not apart.height:
+        return
+    row = apart.row(0, named=True)
+    files = ", ".join(dict.fromkeys(
+        str(f) for f in extract.covered.join(apart.head(1).select(keys), on=keys,
+                                             nulls_equal=True)[FILE].to_list())) \
+        if extract.covered is not None else ""
+    more = f" (and {apart.height - 1} more month(s) likewise)" if apart.height > 1 else ""
+    count = int(row["stored"])
+    said = (f"{count:,} stored row{'s' if count != 1 else ''} dated {_when(row['__from'])}"
+            + (f" to {_when(row['__to'])}" if row["__to"] != row["__from"] else ""))
+    side = "after" if row[LOW] > row["__to"] else "before"
+    raise DataError(f"{files}: would replace {describe_key(row, spec.replace_by)}, whose "
+                    f"{said} would go: its rows of the month ({_when(row[LOW])} to "
+                    f"{_when(row[HIGH])}) all lie {side} them, so it holds another stretch of "
+                    f"the month, not a revision of them{more}",
+                    hint="a load replaces each month it holds rows for: extracts cut on other "
+                         "months than the UK's (a UTC month's last hour is the next UK "
+                         "month's first in summer) or by week leave part of a month in the "
+                         "load before. Export each month from 00:00 UK time, or pass "
+                         f"{flag('--allow-shrink')} if those rows were really removed")
+
+
+def _when(value: Any) -> str:
+    """A stored time as UK time to the minute, or a day as it is."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(ZoneInfo(UK))
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 # Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
@@ -405,6 +470,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
             _check_shrink(spec, replaced)
             if version > 0:
                 _check_cut(project, spec, extract, before)
+                _check_apart(project, spec, extract, before)
         kept = (_kept_rows(store.stored_rows(project, dataset_id), spec, keys)
                 if version > 0 else None)
         check_identity(project, spec, extract, kept)

@@ -52,6 +52,8 @@ from kpi.progress import Progress, Step
 from kpi.store import day_of
 
 SECTION = "__section"  # which of a file's sections (parted by repeated headers) a row is in
+# The first and last time (or day) a file's rows of a month are dated: `Extract.spans`.
+LOW, HIGH = "__low", "__high"
 
 if TYPE_CHECKING:
     from kpi.store import DataFile
@@ -104,6 +106,9 @@ class Extract:
     # date is a month: what a load that cuts a month short would drop (commit._check_cut).
     first_day: Any = None
     last_day: Any = None
+    # Each (month, replace_by value...) the good rows hold, with the first and last time (or
+    # day) they are dated (LOW, HIGH): None for a dataset dated by a month.
+    spans: pl.DataFrame | None = None
 
     @property
     def months(self) -> list[str]:
@@ -362,6 +367,10 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                                     "rejected": state.bad_count,
                                     **({"sheet": sheet_read} if excel else {})})
         covered.append(state.covered())
+        if (spans := state.spans()) is not None:
+            extract.spans = spans if extract.spans is None else (
+                pl.concat([extract.spans, spans], how="vertical")
+                .group_by(spans.columns[:-2]).agg(pl.col(LOW).min(), pl.col(HIGH).max()))
         if state.bad_keys:
             bad_covered.append(state.covered(bad=True))
     keys = pl.concat(covered, how="vertical")
@@ -489,9 +498,11 @@ class _FileState:
             day = day_of(self.spec, good.schema)
             # The rows of each month (and replace_by part) and the first and last day, in one
             # query; each month's text is made once the file is read (`covered`).
+            dated = pl.col(self.spec.date or "month")
             counts = good.group_by("month", *self.spec.replace_by, self.section(good),
                                    maintain_order=True).agg(
                 pl.len().alias("rows"),
+                *([dated.min().alias(LOW), dated.max().alias(HIGH)] if day is not None else []),
                 *([day.min().alias("__first"), day.max().alias("__last")] if day is not None
                   else []))
             if day is not None:
@@ -529,6 +540,15 @@ class _FileState:
                   if frames else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
         return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
+
+    def spans(self) -> pl.DataFrame | None:
+        """The first and last time (or day) the file's good rows of each (month, replace_by
+        value...) are dated, for a dataset dated by a date or datetime column."""
+        if not self.counts or LOW not in self.counts[0].columns:
+            return None
+        keys = ["month", *self.spec.replace_by]
+        return (pl.concat(self.counts, how="vertical").with_columns(MONTH_TEXT)
+                .group_by(keys).agg(pl.col(LOW).min(), pl.col(HIGH).max()))
 
     def section(self, rows: pl.DataFrame) -> pl.Series | pl.Expr:
         """Which of the file's sections each of `rows` is in (SECTION): 0 above the first
