@@ -856,7 +856,13 @@ def safe_cell(value: Any, excel: bool = False) -> Any:
     """A CSV field. Plain CSV: text starting =, +, -, @ gets a quote, so a spreadsheet never
     runs it as a formula. For Excel (`excel`, `--format csv-excel`): every field that is not
     a figure is as `excel_text` writes it. Numbers are left alone, so a negative change
-    stays a number, and flags, which Excel reads as its TRUE and FALSE."""
+    stays a number, and flags, which Excel reads as its TRUE and FALSE; but a whole number
+    of more than 15 significant digits, which a spreadsheet reading the file cuts to 15 (a
+    year's 3,600,000,000,024,477 pence read 3,600,000,000,024,480 in Calc, beside a change of
+    18 between it and 3,600,000,000,024,495 read ...500), is its digits as text."""
+    if excel and isinstance(value, int) and not isinstance(value, bool) \
+            and len(str(abs(value)).rstrip("0")) > EXCEL_DIGITS:
+        return excel_text(str(value))
     if value is None or isinstance(value, bool | int | float):
         return value
     if excel:

@@ -78,6 +78,12 @@ def test_excel_text_by_hand():
     assert excel_text("1" * 9000) == "1" * 9000  # past a formula's 8,192 characters
     assert [safe_cell(v, excel=True) for v in (-11, 0.5, True, None)] == [-11, 0.5, True, None]
     assert safe_cell("-5", excel=False) == "'-5"  # plain CSV as before
+    # A whole number past 15 significant digits, which a spreadsheet reads cut to 15, is its
+    # digits as text; one of 15 (trailing zeros are no digits lost) stays a number.
+    assert [safe_cell(v, excel=True) for v in (3600000000024477, -3600000000024495,
+                                               3600000000000000, 999999999999999)] == [
+        '="3600000000024477"', '="-3600000000024495"', 3600000000000000, 999999999999999]
+    assert safe_cell(3600000000024477) == 3600000000024477  # plain CSV is for programs
 
 
 def _with_parts(folder: Path, cli, parts: dict[str, tuple[int, int]]) -> None:
