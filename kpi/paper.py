@@ -2227,6 +2227,11 @@ class _Builder:
             quotes = self._quotes(r.kpi)
             if quotes:
                 text = inlines(text, " ", quotes)
+        # Each KPI's breakdowns, as its own paragraph would give them, named by the KPI: a
+        # KPI of a table printed none, though `[paper] breakdowns` or `--full` asked for them.
+        for r in group:
+            for sentence in self._breakdown_sentences(r):
+                text = inlines(text, " ", Name(r.kpi.title), ": ", sentence)
         refs = sorted({n for r in group for n in self._figure_refs(r.kpi.id)})
         if refs:
             text = inlines(text, f" See {_figure_list(refs)}.")

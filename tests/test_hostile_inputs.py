@@ -356,7 +356,7 @@ def test_sections_of_one_month_with_no_row_alike_load_without_parts(project, cli
     result = cli(["--project", project, "ingest", "incidents", path])
     assert result.exit_code == 0, result.output
     rows = snapshot(project).rows.filter(pl.col("ref").str.starts_with("B"))
-    assert sorted(zip(rows["month"], rows["ref"])) == [
+    assert sorted(zip(rows["month"], rows["ref"], strict=True)) == [
         ("2025-03", "B1"), ("2025-03", "B2"), ("2025-03", "B3"), ("2025-04", "B4")]
 
 
