@@ -368,3 +368,71 @@ def test_every_proportion_standout_printed_meets_its_floor_against_the_rest_prin
         _, x, n_ = next(p for p in named if p[0] == name)
         p_value = stats.share_vs_rest(name, x, n_, rest_x, rest_n).test.p_value
         assert p_value is not None and p_value < 0.05 / tested, sentence
+
+
+_TABLE_RUN = """\
+[project]
+name = "Table breakdowns"
+baseline = "2024-03"
+[paper]
+breakdowns = { rate_ok = ["area"] }
+[datasets.inc]
+date = "when"
+[datasets.inc.columns]
+when = "date"
+area = "str"
+ok = "bool"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "rate_ok"
+title = "OK rate"
+priority = "p"
+kind = "rate"
+dataset = "inc"
+numerator = "ok"
+better = "higher"
+breakdowns = ["area"]
+table = "Rates"
+[[kpis]]
+id = "rate_north"
+title = "OK rate (north)"
+priority = "p"
+kind = "rate"
+dataset = "inc"
+filter = "area = 'North'"
+numerator = "ok"
+better = "higher"
+table = "Rates"
+"""
+
+
+def test_a_kpi_of_a_table_prints_the_breakdowns_asked_for(tmp_path, cli):
+    """A KPI in a table run, its breakdown by area asked for by `[paper] breakdowns`: the
+    paper printed no "By area" sentence (in the board's paper or --full), where the same KPI
+    outside a table printed them. Given after the table's sentence, named by its KPI. By
+    hand: North 60 of 100 in every month of both years, South 70 of 100 in the baseline year
+    and 80 in the current."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(_TABLE_RUN, encoding="utf-8")
+    lines = ["when,area,ok"]
+    for n in range(30):
+        year, month = 2023 + (3 + n) // 12, (3 + n) % 12 + 1
+        south = 80 if (year, month) >= (2024, 10) else 70
+        for area, good in (("North", 60), ("South", south)):
+            lines += [f"{year}-{month:02d}-05,{area},{'true' if k < good else 'false'}"
+                      for k in range(100)]
+    (folder / "inc.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", folder / "inc.csv"]).exit_code == 0
+    for extra, said in (([], "OK rate: By area, North (60.0%) stands out from South (80.0%): "
+                              "a difference unlikely to be chance."),
+                        (["--full"], "OK rate: By area, South (80.0%) also differs from all "
+                                     "the others beyond chance, but does not stand out once "
+                                     "North is set aside.")):
+        out = tmp_path / f"paper{len(extra)}.md"
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                      "--output", out, *extra])
+        assert result.exit_code == 0, result.output
+        assert said in " ".join(out.read_text(encoding="utf-8").split())
