@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
+from kpi.catalogue import places as render_places
 from kpi.errors import ConfigError, DataError, UsageError, no_data
 from kpi.periods import Comparison, Month, gaps
-from kpi.rounding import fixed, rounded, total_less_parts
+from kpi.rounding import EXCEL_DIGITS, fixed, rounded, target_places, total_less_parts
 from kpi.store import AsOf
 
 
@@ -263,9 +265,11 @@ def _part(result: engine.KpiResult, window: str = "current") -> Part:
                 window=measured.window.label if measured else None)
 
 
-def _summed(check: Check, total: Part, parts: Sequence[Part]) -> WindowSum:
+def _summed(check: Check, total: Part, parts: Sequence[Part], places: int) -> WindowSum:
     """The parts of one window against its total, every figure known: the one rule of a
-    reconciliation, for the current window and the comparison window alike."""
+    reconciliation, for the current window and the comparison window alike. Its figures
+    print to `places` decimals at least (the most its KPIs print to), or more
+    (`_check_places`)."""
     assert total.value is not None and all(p.value is not None for p in parts)
     part_values = [p.value for p in parts if p.value is not None]
     windows = {p.window for p in (total, *parts) if p.window is not None}
@@ -275,23 +279,33 @@ def _summed(check: Check, total: Part, parts: Sequence[Part]) -> WindowSum:
                          f"({', '.join(sorted(windows))})")
     summed_value, difference = total_less_parts(total.value, part_values)
     passed = abs(difference) <= check.tolerance
-    summed = " + ".join(_figure(v) for v in part_values)
+    # The tolerance is printed beside a difference (a pass within it, or a failure of a
+    # check that has one): "beyond the tolerance" left a reader to guess how far it reached.
+    beside = check.tolerance if difference and (passed or check.tolerance) else None
+    at = _check_places(part_values, summed_value, total.value, difference, beside, places)
+
+    def figure(value: float) -> str:
+        return _figure(value, at)
+
+    summed = " + ".join(figure(v) for v in part_values)
     # Said which way round: "a difference of -235" left a reader to work out whether the
     # parts or the total was the larger.
     more = "more" if difference < 0 else "less"
     if passed and difference == 0:
-        message = f"{summed} = {_figure(total.value)} ({total.window})"
+        message = f"{summed} = {figure(total.value)} ({total.window})"
     elif passed:
         # within the tolerance, never written as equal: "16 + 1,440 = 1,468" beside a
         # difference of 12
-        message = (f"{summed} = {_figure(summed_value)}, "
-                   f"{_figure(abs(difference), shown=True)} {more} than the total of "
-                   f"{_figure(total.value)} ({total.window}), within the tolerance of "
-                   f"{_figure(check.tolerance)}")
+        message = (f"{summed} = {figure(summed_value)}, "
+                   f"{figure(abs(difference))} {more} than the total of "
+                   f"{figure(total.value)} ({total.window}), within the tolerance of "
+                   f"{_tolerance(check.tolerance, at)}")
     else:
-        message = (f"parts sum to {_figure(summed_value)} ({summed}), "
-                   f"{_figure(abs(difference), shown=True)} {more} than the total of "
-                   f"{_figure(total.value)} ({total.window})")
+        message = (f"parts sum to {figure(summed_value)} ({summed}), "
+                   f"{figure(abs(difference))} {more} than the total of "
+                   f"{figure(total.value)} ({total.window})"
+                   + (f", beyond the tolerance of {_tolerance(check.tolerance, at)}"
+                      if check.tolerance else ""))
     return WindowSum(total, tuple(parts), difference, passed, message)
 
 
@@ -309,12 +323,13 @@ def _reconcile(project: Project, check: Check, period: Month,
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            f"'{missing.kpi}' cannot be computed for {period}: {note}",
                            total, tuple(parts))
-    now = _summed(check, total, parts)
+    places = max(render_places(k) for k in kpis)
+    now = _summed(check, total, parts, places)
     then_total, *then_parts = (_part(r, "comparison") for r in results)
     then = None
     message = now.message
     if all(p.value is not None for p in (then_total, *then_parts)):
-        then = _summed(check, then_total, then_parts)
+        then = _summed(check, then_total, then_parts, places)
         message = (f"{now.message}; {then.message}" if now.passed == then.passed
                    else f"{now.message}; but {then.message}" if now.passed
                    else f"{now.message}; {then.message}")
@@ -423,10 +438,51 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     return out + partly
 
 
-def _figure(value: float, shown: bool = False) -> str:
-    """A check's figure: whole, or to two decimals; `shown`, a difference that is not zero,
-    to as many more as it takes not to print as zero ("0.001 less", not "0.00 less")."""
-    places = 0 if float(value).is_integer() else 2
-    while shown and value and places < 15 and rounded(value, places).is_zero():
-        places += 1
-    return fixed(value, places, grouping=True)
+def _check_places(parts: Sequence[float], summed: float, total: float, difference: float,
+                  tolerance: float | None, places: int) -> int:
+    """The decimals a reconciliation's figures that are not whole print to (a whole one prints
+    whole): two at least, or its KPIs' `places` where more, or the fewest more at which the
+    figures as printed say what the verdict says. The sum and the total print apart where
+    they differ, the difference never prints as zero, and it stands against the tolerance
+    printed beside it (`tolerance`, None where none is) as it does; and, where some places
+    make it so, the parts as printed add up to their sum as printed, and the total less that
+    sum is the difference as printed. Parts of 1.005 and 1.005 against a total of 2.013 and
+    a tolerance of 0.004 printed "1.01 + 1.01 = 2.01, 0.003 less than the total of 2.01 ...,
+    within the tolerance of 0.00"; they print "1.005 + 1.005 = 2.010, 0.003 less than the
+    total of 2.013 ..., within the tolerance of 0.004". Figures that differ only past the 15
+    significant digits Excel shows print alike at any places (`rounding.rounded`), so the
+    arithmetic of figures no decimal holds (a third) is not asked of them."""
+    start = max(2, places)
+
+    def told(at: int) -> bool:  # the verdict, as printed
+        if summed != total and rounded(summed, at) == rounded(total, at):
+            return False
+        if difference and rounded(difference, at).is_zero():
+            return False
+        if tolerance is None:
+            return True
+        shown = rounded(tolerance, target_places(tolerance, at))
+        return _order(rounded(abs(difference), at), shown) == _order(abs(difference), tolerance)
+
+    def adds_up(at: int) -> bool:  # the arithmetic, as printed
+        shown = rounded(summed, at)
+        return (sum((rounded(v, at) for v in parts), Decimal(0)) == shown
+                and rounded(total, at) - shown == rounded(difference, at))
+
+    told_at = [at for at in range(start, start + EXCEL_DIGITS + 1) if told(at)]
+    return next((at for at in told_at if adds_up(at)), told_at[0] if told_at else start)
+
+
+def _order(a: float | Decimal, b: float | Decimal) -> int:
+    return (a > b) - (a < b)
+
+
+def _figure(value: float, places: int) -> str:
+    """A check's figure: whole, or to `places` decimals (`_check_places`)."""
+    return fixed(value, 0 if float(value).is_integer() else places, grouping=True)
+
+
+def _tolerance(tolerance: float, places: int) -> str:
+    """A check's tolerance: whole, or to `places` decimals or as many as it is written with
+    where more (a tolerance of 0.004 printed "0.00" beside figures of two places)."""
+    return _figure(tolerance, target_places(tolerance, places))

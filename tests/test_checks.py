@@ -268,6 +268,70 @@ def test_pounds_and_pence_a_penny_out_fail_by_the_penny(tmp_path):
                              "0.31 (year ending March 2025); 0 + 0 = 0 (year ending March 2024)")
 
 
+def _reconciled(total: float, parts: list[float], tolerance: float = 0.0,
+                decimals: int | None = None):
+    """`_reconcile` of a total and its parts (KPIs of `decimals` places) over the current
+    window alone: no data is read."""
+    from kpi import engine
+    from kpi.catalogue import Better, Check, Kind, KpiDef, Unit
+    from kpi.checks import _reconcile
+    from kpi.periods import Comparison, Window
+
+    window = Window.year_ending(PERIOD)
+    ids = ["total", *(f"p{i}" for i in range(len(parts)))]
+    results = tuple(
+        engine.KpiResult(KpiDef(id=i, title=i, priority="p", kind=Kind.SUM, unit=Unit.NUMBER,
+                                better=Better.NEUTRAL, dataset="d", decimals=decimals),
+                         engine.Outcome.NO_DATA, engine.Measured(window, v), None, None)
+        for i, v in zip(ids, [total, *parts], strict=True))
+
+    class Known:
+        def known_kpi(self, kpi_id):
+            return next(r.kpi for r in results if r.kpi.id == kpi_id)
+
+    report = engine.Report(period=PERIOD, comparison=Comparison.BASELINE, results=results,
+                           versions={})
+    check = Check("c", "C", "total", tuple(ids[1:]), tolerance)
+    return _reconcile(Known(), check, PERIOD, report)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("total, parts, tolerance, decimals, message", [
+    # 1.005 + 1.005 is 2.010, 0.003 short of 2.013: it printed "1.01 + 1.01 = 2.01, 0.003
+    # less than the total of 2.01 ..., within the tolerance of 0.00".
+    (2.013, [1.005, 1.005], 0.004, None,
+     "1.005 + 1.005 = 2.010, 0.003 less than the total of 2.013 (year ending March 2025), "
+     "within the tolerance of 0.004"),
+    # The sum and the total print apart at two places, but the parts as printed (1.01 + 1.01)
+    # made 2.02, not the 2.01 printed: three places, where the arithmetic holds.
+    (2.02, [1.005, 1.005], 0.01, None,
+     "1.005 + 1.005 = 2.010, 0.010 less than the total of 2.020 (year ending March 2025), "
+     "within the tolerance of 0.010"),
+    # Failed beyond its tolerance, which is said: 0.005 is more than 0.004.
+    (2.015, [1.005, 1.005], 0.004, None,
+     "parts sum to 2.010 (1.005 + 1.005), 0.005 less than the total of 2.015 (year ending "
+     "March 2025), beyond the tolerance of 0.004"),
+    # A difference of 0.0049 within a tolerance of 0.005 printed "0.00" at two places, and
+    # "0.005" at three would read as the tolerance itself: it takes four.
+    (2.0149, [1.005, 1.005], 0.005, None,
+     "1.0050 + 1.0050 = 2.0100, 0.0049 less than the total of 2.0149 (year ending March "
+     "2025), within the tolerance of 0.0050"),
+    # A KPI of three decimals prints three: 0.125 + 0.25 printed "0.13 + 0.25 = 0.38".
+    (0.375, [0.125, 0.25], 0.0, 3, "0.125 + 0.250 = 0.375 (year ending March 2025)"),
+    # Whole figures print whole, as before; the tolerance is whole too.
+    (65, [36, 24], 5.0, None,
+     "36 + 24 = 60, 5 less than the total of 65 (year ending March 2025), within the "
+     "tolerance of 5"),
+])
+def test_a_checks_figures_print_to_the_places_its_verdict_needs(total, parts, tolerance,
+                                                                 decimals, message):
+    """A check's sum, total, difference and tolerance print to as many places as it takes
+    for the message to say what the verdict says (worked by hand above): the sum and the
+    total apart where they differ, the difference against the tolerance as it stands, and
+    the parts adding up to their sum as printed where some places make them."""
+    check = _reconciled(total, parts, tolerance, decimals)
+    assert check.message.split("; not checked")[0] == message
+
+
 @settings(max_examples=300, deadline=None)
 @given(pence=st.lists(st.integers(-10**9, 10**9), min_size=2, max_size=6),
        off=st.integers(-3, 3), tolerance=st.integers(0, 3))
