@@ -1072,6 +1072,7 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     problems = _Problems(path, text)
     _refuse_blank_names(raw, problems)
     _refuse_non_text(raw, problems)
+    _refuse_non_lists(raw, problems)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
@@ -1162,12 +1163,89 @@ def _refuse_non_text(raw: dict[str, Any], problems: _Problems) -> None:
         value = holder.get(key)
         if value is None or isinstance(value, str):
             continue
-        shown = ("a list" if isinstance(value, list) else "a table" if isinstance(value, dict)
-                 else "true or false" if isinstance(value, bool) else "a number")
-        problems.add(where, key, f"must be text (in quotes), found {shown}",
+        problems.add(where, key, f"must be text (in quotes), found {_shown_kind(value)}",
                      line=_line(problems, found, key))
         problems.not_text.add((where, key))
         del holder[key]
+
+
+# The keys whose value is a list of names, and what each name is: text there was read letter
+# by letter, as Python reads a string where a list belongs (`parts = "ab"` reconciled KPIs
+# 'a' and 'b', exit 0; `sources = "crimes.csv"` read the files 'c', 'r', 'i' ...), and a
+# number stopped kpi with a traceback ("'int' object is not iterable"). The keys of
+# `_NAME_OR_LIST_KEYS` take one name as text too.
+_LIST_KEYS = {
+    "kpis": (("breakdowns", "columns' names", "breakdowns = [\"lpa\"]"),
+             ("components", "KPI ids", 'components = ["burglary", "robbery"]'),
+             ("quotes", "KPI ids", 'quotes = ["victims_satisfied"]')),
+    "checks": (("parts", "KPI ids", 'parts = ["asb_nuisance", "asb_personal"]'),),
+    "datasets": (("sources", "paths", 'sources = ["extracts/crimes-*.csv"]'),),
+}
+_NAME_OR_LIST_KEYS = {"datasets": (("replace_by", "columns' names"),)}
+
+
+def _lists(raw: dict[str, Any]):
+    """Each key of kpi.toml whose value is a list of names (`_LIST_KEYS`, and one name or a
+    list: `_NAME_OR_LIST_KEYS` and a column's `from`): (where, key, the table holding it,
+    line needles or an item to find, what each name is, an example or None where one name
+    as text is taken)."""
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    for section, word in (("kpis", "KPI"), ("checks", "check")):
+        items = raw.get(section)
+        for item in items if isinstance(items, list) else ():
+            for key, what, example in _LIST_KEYS[section] if isinstance(item, dict) else ():
+                yield (f"{word} '{item.get('id')}'", key, item, (section, item.get("id")), what,
+                       example)
+    for name, spec in table(raw.get("datasets")).items():
+        needle = rf"^\[datasets\.{re.escape(str(name))}\]"
+        for key, what, example in _LIST_KEYS["datasets"]:
+            yield (f"dataset '{name}'", key, table(spec), (needle, rf"^\s*{key}\s*="), what,
+                   example)
+        for key, what in _NAME_OR_LIST_KEYS["datasets"]:
+            yield (f"dataset '{name}'", key, table(spec), (needle, rf"^\s*{key}\s*="), what,
+                   None)
+        for column, declared in table(table(spec).get("columns")).items():
+            yield (f"dataset '{name}'", f"columns.{column}.from", table(declared),
+                   (rf"^\s*\[datasets\.{re.escape(str(name))}\.columns\]",
+                    rf"^\s*{re.escape(str(column))}\s*="), "columns' names", None)
+
+
+def _refuse_non_lists(raw: dict[str, Any], problems: _Problems) -> None:
+    """A key of kpi.toml whose value is a list of names (`_lists`) holding text where only a
+    list is taken, a number, a flag or a table, or a list of anything but text, is refused,
+    once, and taken out of `raw`, so that nothing after reads text letter by letter as the
+    names of a list (nor stops on a number)."""
+    for where, key, holder, found, what, example in _lists(raw):
+        field = key.rpartition(".")[2]
+        value = holder.get(field)
+        if value is None or (isinstance(value, str) and example is None):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            continue
+        if isinstance(value, str):  # where only a list is taken
+            problem = (f"must be a list of {what} in square brackets ({example}), found the "
+                       f"text \"{visible(value)}\"")
+        elif isinstance(value, list):
+            odd = next(v for v in value if not isinstance(v, str))
+            problem = f"must be a list of {what}, each in quotes, found {_shown_kind(odd)} in it"
+        elif example is None:
+            problem = (f"must be a name or a list of {what} (each in quotes), found "
+                       f"{_shown_kind(value)}")
+        else:
+            problem = (f"must be a list of {what} in square brackets ({example}), found "
+                       f"{_shown_kind(value)}")
+        problems.add(where, key, problem, line=_line(problems, found, key))
+        problems.not_text.add((where, key))
+        del holder[field]
+
+
+def _shown_kind(value: Any) -> str:
+    """What a value of kpi.toml is, as a refusal names it: "a list", "a table", "true or
+    false", "a number"."""
+    return ("a list" if isinstance(value, list) else "a table" if isinstance(value, dict)
+            else "true or false" if isinstance(value, bool) else "a number")
 
 
 def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
@@ -2489,10 +2567,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     flag_share = (kind in (Kind.RATE, Kind.SNAPSHOT) and dataset is not None and not derived
                   and item.get("denominator") is None and within is not False
                   and numerator_type == "bool")
-    quotes = item.get("quotes", [])
-    if not isinstance(quotes, list) or not all(isinstance(q, str) for q in quotes):
-        bad("quotes", "must be a list of KPI ids")
-        quotes = []
+    quotes = item.get("quotes", [])  # a list of text, or left out by _refuse_non_lists
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,

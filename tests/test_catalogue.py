@@ -547,6 +547,71 @@ def test_a_text_key_of_a_dataset_check_or_project_is_refused_once(tmp_path):
         "(each in quotes)"]
 
 
+TWO_KPIS = (KPI_HEAD + 'priority = "p"\nkind = "count"\ndataset = "crimes"\n'
+            '[[kpis]]\nid = "k2"\ntitle = "K2"\npriority = "p"\nkind = "count"\n'
+            'dataset = "crimes"\n[[kpis]]\nid = "k3"\ntitle = "K3"\npriority = "p"\n'
+            'kind = "count"\ndataset = "crimes"\n')
+
+
+@pytest.mark.parametrize(("head", "kpis", "expected"), [
+    # Read letter by letter, as `parts = "ab"` reconciled KPIs 'a' and 'b', exit 0.
+    (HEAD, TWO_KPIS + '[[checks]]\nid = "c"\ntitle = "C"\ntotal = "k1"\nparts = "k2"\n',
+     ":40: check 'c', key 'parts': must be a list of KPI ids in square brackets (parts = "
+     '["asb_nuisance", "asb_personal"]), found the text "k2"'),
+    (HEAD, TWO_KPIS + '[[checks]]\nid = "c"\ntitle = "C"\ntotal = "k1"\nparts = 2\n',
+     ":40: check 'c', key 'parts': must be a list of KPI ids in square brackets (parts = "
+     '["asb_nuisance", "asb_personal"]), found a number'),
+    (HEAD, TWO_KPIS + '[[checks]]\nid = "c"\ntitle = "C"\ntotal = "k1"\n'
+     'parts = ["k2", 3]\n',
+     ":40: check 'c', key 'parts': must be a list of KPI ids, each in quotes, found a number "
+     "in it"),
+    (HEAD, TWO_KPIS.replace('dataset = "crimes"\n', 'dataset = "crimes"\ncomponents = "k2"\n',
+                            1),
+     ":24: KPI 'k1', key 'components': must be a list of KPI ids in square brackets "
+     '(components = ["burglary", "robbery"]), found the text "k2"'),
+    # 'l', 'p' and 'a' were each "not a column of dataset 'crimes'".
+    (HEAD, TWO_KPIS.replace('dataset = "crimes"\n', 'dataset = "crimes"\nbreakdowns = "lpa"\n',
+                            1),
+     ":24: KPI 'k1', key 'breakdowns': must be a list of columns' names in square brackets "
+     '(breakdowns = ["lpa"]), found the text "lpa"'),
+    (HEAD, TWO_KPIS.replace('dataset = "crimes"\n', 'dataset = "crimes"\nquotes = "k2"\n', 1),
+     ":24: KPI 'k1', key 'quotes': must be a list of KPI ids in square brackets (quotes = "
+     '["victims_satisfied"]), found the text "k2"'),
+    # The files 'c', 'r', 'i', 'm', 'e', 's', '.', 'c', 's', 'v' were its sources.
+    (HEAD.replace('date = "day"', 'date = "day"\nsources = "crimes.csv"'), TWO_KPIS,
+     ":9: dataset 'crimes', key 'sources': must be a list of paths in square brackets "
+     '(sources = ["extracts/crimes-*.csv"]), found the text "crimes.csv"'),
+    # A number stopped kpi with a traceback ("'int' object is not iterable").
+    (HEAD.replace('date = "day"', 'date = "day"\nreplace_by = 3'), TWO_KPIS,
+     ":9: dataset 'crimes', key 'replace_by': must be a name or a list of columns' names "
+     "(each in quotes), found a number"),
+    (HEAD.replace('lpa = "str"', 'lpa = { type = "str", from = 3 }'), TWO_KPIS,
+     ":11: dataset 'crimes', key 'columns.lpa.from': must be a name or a list of columns' "
+     "names (each in quotes), found a number"),
+])
+def test_text_or_a_number_where_a_list_of_names_belongs_is_refused_once(tmp_path, head, kpis,
+                                                                       expected):
+    """A list of names written as text was read letter by letter: `parts = "ab"` reconciled
+    KPIs 'a' and 'b', exit 0. It is refused when kpi.toml loads, one line naming the key with
+    the list it wants; a number there was a traceback."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(head + kpis, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert info.value.message == f"{path}{expected}"
+    assert info.value.hint == "1 problem in the project file"
+
+
+def test_one_name_as_text_is_taken_where_a_name_or_a_list_belongs(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('date = "day"', 'date = "day"\nreplace_by = "lpa"').replace(
+        'lpa = "str"', 'lpa = { type = "str", from = "LPA Name" }') + TWO_KPIS,
+        encoding="utf-8")
+    spec = parse_project_file(path).datasets["crimes"]
+    assert spec.replace_by == ("lpa",)
+    assert next(c for c in spec.columns if c.name == "lpa").sources == ("LPA Name",)
+
+
 def test_a_list_where_an_id_belongs_is_one_line_not_a_traceback(tmp_path, cli):
     (tmp_path / "kpi.toml").write_text(HEAD + KPI_HEAD + 'priority = ["p"]\nkind = "count"\n'
                                        'dataset = "crimes"\n', encoding="utf-8")
