@@ -438,6 +438,9 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
       0.100000001), so that in a float column the conformer refuses, as it does a file's, a
       value a float cannot hold as written (and a whole number beyond 2**53 no float holds);
     - PostgreSQL's money, which the driver gives as a whole number of pence: refused;
+    - PostgreSQL's oid, an unsigned 32-bit number the driver gives as a signed one: read as
+      the unsigned number it is (3000000001, not -1294967295); a regproc, which the driver
+      gives as an oid where PostgreSQL prints a name: read as a type kpi does not read;
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
     - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
@@ -501,6 +504,11 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                                     column=name),
                             hint=f"CAST it in the query: {_show(name)}::numeric AS "
                                  f"{_show(name)}; nothing stored was changed")
+        if described == "oid" and pa.types.is_int32(kind):
+            # An oid is an unsigned 32-bit number, which the driver gives as a signed one:
+            # 3000000001 arrived as -1294967295, and a filter ref >= 3000000000 counted 0 rows
+            # where the database counts 24. Its bits read again as unsigned are its value.
+            column, kind = _unsigned(column), pa.int64()
         if col is not None and len(column) and column.null_count == len(column):
             # Nothing but NULLs: no value has a type. SQLite's driver types such a column
             # by its first value, and gives a date column NULL on every row as Int64, which
@@ -530,7 +538,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                             hint=f"read the database's text in the query: CAST({_show(name)} "
                                  f"AS TEXT) AS {_show(name)}, or declare the column float or "
                                  "datetime in kpi.toml; nothing stored was changed")
-        if not _readable(kind):
+        if not _readable(kind) or described in NAMED_BY_OID:
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
                                         f"found a column of type {described}", column=name),
@@ -742,6 +750,22 @@ def _within_calendar(query: Query, name: str, column: Any, mapped: bool, start: 
                             row=start + index + 1, column=name),
                     hint="leave it out in the query (WHERE col <> 'infinity'), or make it NULL "
                          "there; nothing stored was changed")
+
+
+# PostgreSQL's types that the driver gives as the oid of what they name, where the database
+# prints the name: a regproc is 'now' in psql and 1299 from the driver, neither a figure nor
+# the text a filter would compare. Read as a type kpi does not read (the other reg- types,
+# xid and cid arrive as bytes, and are).
+NAMED_BY_OID = frozenset({"regproc"})
+
+
+def _unsigned(column: Any) -> Any:
+    """A column of 32-bit whole numbers the driver gave as signed, read as the unsigned
+    numbers they are (PostgreSQL's oid), as 64-bit ones: -1294967295 is 3000000001."""
+    import pyarrow as pa
+
+    return pa.chunked_array([chunk.view(pa.uint32()).cast(pa.int64())
+                             for chunk in column.chunks], type=pa.int64())
 
 
 def _readable(kind: Any) -> bool:
