@@ -58,10 +58,10 @@ from kpi.periods import (
     first_months,
 )
 from kpi.rounding import (
-    Exact,
     as_written,
     change_percent,
     difference,
+    figure,
     fixed,
     quotient,
     shows_zero,
@@ -334,15 +334,16 @@ def _below(count: pl.Expr, q: Fraction) -> pl.Expr:
             // pl.lit(q.denominator, dtype=whole))
 
 
-def _order_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+def _order_parts(kpi: KpiDef, rows: pl.Expr, whole: bool = False) -> dict[str, pl.Expr]:
     """A median's or percentile's components: the values either side of its position
     (n - 1) × q, found in whole numbers, and n; `_ordered` interpolates them exactly, as
     `_quantiles` does for the summary's count tables (Polars' own `median` and `quantile`
-    interpolate in floats: the median of £0.10 and £0.20 read 0.15000000000000002)."""
-    value = _value(kpi).cast(pl.Float64).filter(rows)
+    interpolate in floats: the median of £0.10 and £0.20 read 0.15000000000000002). A value
+    of `whole` numbers is ranked as them (`ranked`)."""
+    value = ranked(_value(kpi), whole).filter(rows)
     n = value.count().cast(pl.Int64)
     q = quantile_of(kpi)
-    if q.denominator & (q.denominator - 1) == 0:
+    if q.denominator & (q.denominator - 1) == 0 and not whole:
         # A q of a power of two over (a median's 1/2): Polars' own position (n - 1) × q is
         # exact, so its values either side are the ones the exact position lies between.
         return {"lower": value.quantile(float(q), "lower"),
@@ -360,6 +361,19 @@ def _order_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
         return pl.when(index >= 0).then(ordered.get(index, null_on_oob=True))
 
     return {"lower": at(below), "upper": at(below + 1), "den": n}
+
+
+def ranked(value: pl.Expr, whole: bool) -> pl.Expr:
+    """The values a median or percentile ranks: whole numbers as they are (`whole`: the
+    value's type is an integer), every other value as a float. Ranked as floats, a whole
+    number past 2**53 became the nearest float: every row 9007199254740993 had a median of
+    9007199254740992, printed 9,007,199,254,740,990 beside a mean of 9,007,199,254,740,993."""
+    return value if whole else value.cast(pl.Float64)
+
+
+def whole_value(kpi: KpiDef, frame: pl.LazyFrame) -> bool:
+    """Whether a KPI's value expression over `frame` gives whole numbers (an integer type)."""
+    return frame.select(_value(kpi).alias("v")).collect_schema()["v"].is_integer()
 
 
 def _weighted_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -529,7 +543,9 @@ def components_of(kpi: KpiDef, frame: pl.LazyFrame, window: Window | None = None
     recipe = RECIPES[kpi.kind]
     summands = summands_of(kpi, rows)
     summed = {e.meta.output_name(): e for e in _totals(frame, summands, None)}
-    return summed if recipe.additive else {**recipe.components(kpi, rows), **summed}
+    if recipe.additive:
+        return summed
+    return {**_order_parts(kpi, rows, whole_value(kpi, frame)), **summed}
 
 
 def component_names(kpi: KpiDef) -> list[str]:
@@ -2285,7 +2301,8 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the scan is read here, so derive it first: each value expression's type.
     scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
     refuse_repeated_rolls(project, dataset_id, scan, measures.values(), months, as_of)
-    floats = _float_values(dataset_id, scan, measures.values())
+    types = _value_types(dataset_id, scan, measures.values())
+    floats = {value: dtype.is_float() for value, dtype in types.items()}
     for measure_id, kpi in measures.items():
         if kpi.filter not in masks:
             masks[kpi.filter] = rows_of(kpi).alias(f"__rows{len(masks)}")
@@ -2312,7 +2329,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
             ordered.setdefault(value, []).append((measure_id, name, q))
             order_masks.setdefault(value, {})[name] = mask
-            values[value] = _value(kpi).cast(pl.Float64)
+            values[value] = ranked(_value(kpi), types[kpi.value].is_integer())
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
     schema = scan.collect_schema()
@@ -2396,16 +2413,17 @@ def _held_rows(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.L
                                                columns)
 
 
-def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
-                  ) -> dict[str | None, bool]:
-    """Whether each KPI value expression gives floats (which may be NaN or infinite)."""
+def _value_types(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
+                 ) -> dict[str | None, pl.DataType]:
+    """The type each KPI value expression gives: a float may be NaN or infinite; whole
+    numbers are ranked as them (`ranked`)."""
     exprs = {k.value: _value(k) for k in kpis if k.value is not None}
     try:
         schema = scan.select(*(e.alias(f"v{i}") for i, e in enumerate(exprs.values())))\
             .collect_schema()
     except pl.exceptions.PolarsError as exc:
         raise _compute_error(dataset_id, exc) from None
-    return {value: dtype.is_float() for value, dtype in zip(exprs, schema.values(), strict=True)}
+    return dict(zip(exprs, schema.values(), strict=True))
 
 
 class ByMonth:
@@ -2659,7 +2677,7 @@ def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> flo
     position (n - 1) × q and just above: worked out exactly on the values as written and
     rounded once (`kpi.rounding.as_written`), so the median of £0.10 and £0.20 is 0.15, where
     the floats' interpolation reads 0.15000000000000002 (DuckDB's DECIMAL median gives 0.15).
-    A value between two keeps its exact number (`kpi.rounding.Exact`), so that the KPI's
+    A value between two keeps its exact number (`kpi.rounding.figure`), so that the KPI's
     multiplier is applied before the one rounding (`_ordered`): rounded here and again after
     it, the median of 111.85714285714286 and 9.285714285714286 times 100 read
     6057.142857142858, where the exact figure rounds to 6057.142857142857."""
@@ -2671,7 +2689,9 @@ def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> flo
     if not math.isfinite(upper):
         return lower + (upper - lower) * float(position - below)
     low = as_written(lower)
-    return Exact(low + (as_written(upper) - low) * (position - below))
+    # A whole number from 10**15 stays an int (`rounding.figure`): the median of two middle
+    # values past 2**53 whose halfway is whole is that whole number, not the nearest float.
+    return figure(low + (as_written(upper) - low) * (position - below))
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
@@ -3232,7 +3252,8 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
     out: dict[tuple[int, str], dict[object, tuple[float | None, int, int]]] = {}
     for jobs in ordered.values():
         names = {f"__q{i}": pl.col(mask).alias(f"__q{i}") for i, (_, _, mask) in enumerate(jobs)}
-        value = _value(requests[jobs[0][0]][0]).cast(pl.Float64)
+        kpi = requests[jobs[0][0]][0]
+        value = ranked(_value(kpi), whole_value(kpi, frame))
         counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
         stats = _quantiles_all(counts, column, [(name, quantile_of(requests[number][0]))
                                                 for (number, _, _), name in zip(jobs, names,

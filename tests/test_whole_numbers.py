@@ -566,3 +566,77 @@ def test_a_process_charts_signal_past_2_53_is_never_written_as_a_whole_number_no
         assert series[signal["month"]] == exact  # the Python face's month, every digit
         assert signal["value"] == float(exact)
         assert not isinstance(signal["value"], int), signal  # no float holds it whole
+
+
+ORDERED = LEDGER + """\
+[[kpis]]
+id = "middle"
+title = "Middle"
+priority = "p"
+kind = "median"
+dataset = "ledger"
+value = "i"
+decimals = 0
+
+[[kpis]]
+id = "high"
+title = "High"
+priority = "p"
+kind = "percentile"
+percentile = 90
+dataset = "ledger"
+value = "i"
+decimals = 0
+"""
+
+
+def _quantile(values: list[int], q: Fraction) -> Fraction:
+    """Linear interpolation at (n - 1) × q, as DuckDB's quantile_cont defines it, exactly."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    below = position.numerator // position.denominator
+    if below == position:
+        return Fraction(ordered[below])
+    return ordered[below] + (ordered[below + 1] - ordered[below]) * (position - below)
+
+
+def test_a_median_and_percentile_past_2_53_rank_the_whole_numbers_as_written(tmp_path):
+    """A median or percentile of an int column past 2**53 was worked in floats: every row
+    9007199254740993 had a median of 9007199254740992, printed 9,007,199,254,740,990 beside a
+    mean of 9,007,199,254,740,993. The whole numbers are ranked as they are, and a figure
+    between two whose halfway is whole is that whole number (2**53 + 1 and 2**53 + 3 give
+    2**53 + 2), in the summary, `kpi compare` and the text, checked against Python's
+    Fractions. North holds 2**53 + 1 and 2**53 + 3 every month; South 2**53 + 1."""
+    rows = []
+    for month in MONTHS:
+        rows.append((f"{month}-10", "North", 2**53 + 1))
+        rows.append((f"{month}-11", "North", 2**53 + 3))
+        rows.append((f"{month}-12", "South", 2**53 + 1))
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(ORDERED, encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{d},{p},{i}\n" for d, p, i in rows), encoding="utf-8")
+    loaded = inprocess.run(["--project", folder, "ingest", "ledger", folder / "ledger.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+
+    def exact(part: str | None, q: Fraction) -> Fraction:
+        return _quantile([i for d, p, i in rows if d[:7] in CURRENT
+                          and part in (None, p)], q)
+
+    # 36 values of the year, 24 of them 2**53 + 1: the 18th and 19th are 2**53 + 1, the 32nd
+    # and 33rd 2**53 + 3.
+    assert exact(None, Fraction(1, 2)) == 2**53 + 1
+    assert exact(None, Fraction(9, 10)) == 2**53 + 3
+    # North's 24: the 12th and 13th are 2**53 + 1 and 2**53 + 3, halfway 2**53 + 2.
+    assert exact("North", Fraction(1, 2)) == 2**53 + 2
+    summary = {k["id"]: k["current"]["value"] for k in _json(folder, "summary")["kpis"]}
+    assert summary == {"middle": 2**53 + 1, "high": 2**53 + 3}
+    compared = _json(folder, "compare", "--by", "lpa")
+    for k in compared["kpis"]:
+        q = Fraction(1, 2) if k["id"] == "middle" else Fraction(9, 10)
+        assert {p["name"]: p["current"]["value"] for p in k["parts"]} == {
+            "North": exact("North", q), "South": exact("South", q)}, k["id"]
+    text = inprocess.run(["--project", folder, "summary", "--period", "2025-09"]).stdout
+    assert "9,007,199,254,740,993" in text and "9,007,199,254,740,995" in text
+    assert "9,007,199,254,740,990" not in text
