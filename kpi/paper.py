@@ -1174,8 +1174,12 @@ def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if verdict.target_met is not None:
         text += f" the figure {'meets' if verdict.target_met else 'misses'} it"
     if verdict.assurance is not None:
+        # A figure whose window holds months from before the limits were recalculated can
+        # miss a target the process now passes consistently (or meet one it now fails).
+        against = (verdict.target_met, verdict.assurance) in (
+            (False, stats.CONSISTENTLY_PASS), (True, stats.CONSISTENTLY_FAIL))
         text += ("," if verdict.target_met is not None else "") + \
-            f" and {ASSURANCE_SENTENCES[verdict.assurance]}"
+            f" {'but' if against else 'and'} {ASSURANCE_SENTENCES[verdict.assurance]}"
     return text + "."
 
 

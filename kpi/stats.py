@@ -1289,19 +1289,34 @@ def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:
 
 
 def judged(value: float | None, target: float | None, chart: Xmr | None,
-           better: Better) -> tuple[bool | None, str | None]:
+           better: Better, since: str | None = None) -> tuple[bool | None, str | None]:
     """Whether the current figure meets its target (`target_met`) and the process's assurance
-    against it (`assurance`), agreeing by construction: the one place the verdicts on a
-    target are made. Limits that say the target will consistently be passed while the
-    current figure misses it (or consistently failed while it meets it) no longer describe
-    the process the figure comes from: its months ran outside them (limits collapsed to one
-    value on a stretch of months that did not vary, then a step). The process has then both
-    met and missed the target, and its assurance is hit and miss."""
+    against it (`assurance`): the one place the verdicts on a target are made. `since` is the
+    first month the figure reads (its window's).
+
+    The assurance is where the target sits against the limits that apply now. The figure
+    overrules them in one case only: limits that say the target will consistently be passed
+    while the figure misses it (or consistently failed while it meets it), where every month
+    the figure reads is one the limits are drawn for, no longer describe the process the
+    figure comes from: its months ran outside them (limits collapsed to one value on a stretch
+    of months that did not vary, then a step). The process has then both met and missed the
+    target, and its assurance is hit and miss. A figure whose window starts before the limits
+    were last recalculated (`spc_rebase`) reads months of the process before it, which the
+    limits do not describe, so it overrules nothing: 18 months at 75% then 6 at 97% from a
+    recalculation have limits 93.3% to 100%, and a target of 90% is consistently passed though
+    the 12 months' figure, 86.0%, misses it (it printed "hit and miss")."""
     met = target_met(value, target, better)
     said = assurance(target, chart, better) if chart is not None else None
-    if (said == CONSISTENTLY_PASS and met is False) or (said == CONSISTENTLY_FAIL and met):
+    if chart is not None and not recalculated_within(chart, since) and (
+            (said == CONSISTENTLY_PASS and met is False) or (said == CONSISTENTLY_FAIL and met)):
         said = HIT_AND_MISS
     return met, said
+
+
+def recalculated_within(chart: Xmr, since: str | None) -> bool:
+    """Whether the limits that apply now were recalculated (`spc_rebase`) after `since`, the
+    first month a figure reads: its window then holds months of the process before them."""
+    return since is not None and len(chart.segments) > 1 and chart.segments[-1].start > since
 
 
 def target_met(value: float | None, target: float | None, better: Better) -> bool | None:

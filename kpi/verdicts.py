@@ -101,7 +101,8 @@ def verdict_of(result: KpiResult, series: Series | None,
                           else None)
     variation = stats.variation(chart) if chart is not None else None
     met, assurance = stats.judged(result.current.value if result.current else None,
-                                  kpi.target, chart, kpi.better)
+                                  kpi.target, chart, kpi.better,
+                                  str(result.current.window.start) if result.current else None)
     return Verdict(test, chart, variation, kpi.target, met, assurance,
                    settled[1] if settled is not None else None)
 

@@ -71,6 +71,9 @@ class Chart:
     lower2: float | None
     upper2: float | None
     trial: bool
+    # The month the limits that apply now were recalculated from (`spc_rebase`); None where
+    # the chart has one segment.
+    recalculated: str | None = None
 
 
 def _month_after(m: str) -> str:
@@ -212,7 +215,9 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
     if limits is None:
         return Chart(tuple(points), None, None, None, None, None, False)
     mean, lower, upper, lower2, upper2, trial = limits
-    return Chart(tuple(points), mean, lower, upper, lower2, upper2, trial)
+    last = bounds[-2]
+    return Chart(tuple(points), mean, lower, upper, lower2, upper2, trial,
+                 months[last] if last > 0 else None)
 
 
 def _written(value: float) -> Fraction:
@@ -235,12 +240,14 @@ def variation(c: Chart, better: str) -> str | None:
 
 
 def assurance(target: float | None, c: Chart, better: str,
-              current: float | None = None) -> str | None:
+              current: float | None = None, since: str | None = None) -> str | None:
     """Making Data Count assurance (NHSRplotthedots' ptd_calculate_assurance_type): a target
     beyond the upper limit is failed consistently when higher is better, passed when lower
     is; below the lower limit the reverse; otherwise hit and miss. Given the `current`
     figure (kpi's docs/statistics.md): a consistent pass beside a current figure that misses
-    the target, or a consistent fail beside one that meets it, is hit and miss."""
+    the target, or a consistent fail beside one that meets it, is hit and miss, unless the
+    figure's window (its first month `since`) starts before the limits were recalculated: it
+    then reads months the limits do not describe, and the limits stand."""
     if target is None or c.mean is None or better == "neutral":
         return None
     assert c.lower is not None and c.upper is not None
@@ -252,7 +259,8 @@ def assurance(target: float | None, c: Chart, better: str,
         said = "consistently_pass" if better == "higher" else "consistently_fail"
     else:
         return "hit_and_miss"
-    if current is not None:
+    if current is not None and not (since is not None and c.recalculated is not None
+                                    and c.recalculated > since):
         meets = current >= target if better == "higher" else current <= target
         if meets != (said == "consistently_pass"):
             return "hit_and_miss"

@@ -341,7 +341,9 @@ class ChartsMachine(OracleMachine):
         COUNTS["assurance against a target checked"] += k.target is not None
         assert got["target"] == k.target, where
         current = got["current"]["value"] if got["current"] else None
-        assert got["assurance"] == ref.assurance(k.target, chart, got["better"], current), where
+        since = got["current"]["start"] if got["current"] else None
+        assert got["assurance"] == ref.assurance(k.target, chart, got["better"], current,
+                                                 since), where
 
 
 ChartsMachine.TestCase.settings = settings(

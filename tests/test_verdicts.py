@@ -558,6 +558,55 @@ def test_a_flat_baseline_and_its_target(values, better, target, current, met, as
         assert got.variation.verdict == stats.COMMON_CAUSE
 
 
+@pytest.mark.parametrize(("old", "new", "better", "target", "current", "met", "assurance",
+                          "limits"), [
+    # 101 calls answered: 18 months at 75, 74, 76%, then 6 at 96 to 98% from a recalculation
+    # (new telephony). The new limits: mean 97, m̄R 7 / 5 = 1.4, 97 ± 2.66 x 1.4 = 93.276 to
+    # 100.724, stopped at 100; a target of 90 is below them, consistently passed. The 12
+    # months' figure, (450 + 582) / 12 = 86.0%, holds 6 months from before: it misses the
+    # target, and printed "hit and miss".
+    ([75.0, 74.0, 76.0] * 6, [96.0, 98.0, 97.0] * 2, Better.HIGHER, 90.0, 86.0, False,
+     stats.CONSISTENTLY_PASS, (93.276, 100.0)),
+    # Lower is better: 4 to 6 before, 30 and 31 after: mean 30.5, m̄R 1, limits 27.84 to
+    # 33.16 are all above a target of 25, consistently failed; the 12 months' figure,
+    # (30 + 183) / 12 = 17.75, meets it, and printed "met, hit and miss".
+    ([4.0, 5.0, 6.0] * 6, [30.0, 31.0] * 3, Better.LOWER, 25.0, 17.75, True,
+     stats.CONSISTENTLY_FAIL, (27.84, 33.16)),
+])
+def test_a_window_across_a_recalculation_does_not_overrule_the_limits_that_apply_now(
+        old, new, better, target, current, met, assurance, limits):
+    """Assurance is where the target sits against the limits that apply now. A current
+    window that starts before the limits were recalculated (`spc_rebase`) reads months of the
+    process before them, so its figure missing (or meeting) the target says nothing about
+    them."""
+    kpi = KpiDef("k", "K", "p", Kind.WITHIN, Unit.PERCENT, better, dataset="d",
+                 target=target, spc_rebase=(Month.parse("2025-04"),))
+    series = verdicts.Series(tuple(months(24)), tuple(old + new))
+    got = verdicts.verdict_of(_result(kpi, current, current), series)
+    assert got.chart.segments[-1].start == "2025-04"
+    assert (round(got.chart.lower_limit, 3), round(got.chart.upper_limit, 3)) == limits
+    assert (got.target_met, got.assurance) == (met, assurance)
+    # The paper says the two apart: the figure misses it, but the process now passes.
+    result = _result(kpi, current, current)
+    from kpi.paper import ASSURANCE_SENTENCES, target_sentence
+    assert target_sentence(result, got) == (
+        f"Against the target of {target:.1f}% (source not stated) the figure "
+        f"{'meets' if met else 'misses'} it, but {ASSURANCE_SENTENCES[assurance]}.")
+
+
+def test_a_window_inside_the_recalculated_limits_still_overrules_them():
+    """The limits recalculated from 2024-04 on twelve months of 95.0% (95.0 to 95.0) pass a
+    target of 90; six months of 80.0% follow. The current window (2024-10 to 2025-09) lies
+    wholly after the recalculation, and its figure, (6 x 95 + 6 x 80) / 12 = 87.5%, misses the
+    target: the process the limits describe has both met and missed it, hit and miss."""
+    kpi = KpiDef("k", "K", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER, dataset="d",
+                 target=90.0, spc_rebase=(Month.parse("2024-04"),))
+    series = verdicts.Series(tuple(months(24)), tuple([60.0] * 6 + [95.0] * 12 + [80.0] * 6))
+    got = verdicts.verdict_of(_result(kpi, 87.5, 87.5), series)
+    assert (got.chart.lower_limit, got.chart.upper_limit) == (95.0, 95.0)
+    assert (got.target_met, got.assurance) == (False, stats.HIT_AND_MISS)
+
+
 # ---------------------------------------------------------------------------------------------
 # A target that reads two ways: 0.9 on a KPI in percent whose figures are near 90%
 
