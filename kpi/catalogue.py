@@ -29,7 +29,7 @@ from kpi.errors import (
     visible,
 )
 from kpi.periods import Month, Window, WindowKind
-from kpi.rounding import pair_places
+from kpi.rounding import as_written, pair_places
 
 T = TypeVar("T")
 
@@ -433,16 +433,24 @@ class KpiDef:
             self.kind == Kind.SNAPSHOT and self.numerator is None)
 
     @property
-    def at_most_100(self) -> bool:
-        """Whether no value can pass 100%: a percentage of cases, unscaled, whose numerator's
-        rows are some of its denominator's by definition (a `within` share, a condition's share
-        of rows, `flag_share`) or as declared or proven (`numerator_within_denominator`). A
-        process chart's upper limits stop at 100 only then: a rate of two KPIs not nested
-        (offences per 100 calls, 240% in a month) has months above 100, and a limit cut there
-        would put its mean outside its own limits and call ordinary months special causes."""
-        return (self.unit == Unit.PERCENT and self.multiplier == 1.0
-                and (self.kind == Kind.WITHIN or self.flag_share
-                     or self.numerator_within_denominator is True))
+    def share(self) -> bool:
+        """Whether the KPI is a share of rows by its definition, whatever unit it is written
+        in: its numerator's rows are some of its denominator's, as a `within` share, a
+        condition's share of rows (`flag_share`: a rate or snapshot whose numerator is a
+        condition, over no denominator), or a rate declared or proven so
+        (`numerator_within_denominator`). Its values run from 0 to `share_max`: its target
+        must lie there (`kpis.target (a share)`), and its process limits stop there
+        (`kpi.stats.chart_bounds`). A rate of two KPIs not nested (offences per 100 calls,
+        240% in a month) is none."""
+        return (self.kind == Kind.WITHIN or self.flag_share
+                or self.numerator_within_denominator is True)
+
+    @property
+    def share_max(self) -> float:
+        """All of a share's rows in its unit: 100 times its multiplier (100 in percent, 1 as
+        a ratio, multiplier 0.01; 1,000 per 1,000, multiplier 10), as the engine scales a
+        share (`kpi.engine.scale_of`)."""
+        return float(as_written(self.multiplier) * 100)
 
     @property
     def is_derived(self) -> bool:
@@ -702,8 +710,10 @@ BOUNDS: dict[str, Bound] = {
     "kpis.decimals": Bound(0, 3, whole=True, unit="places",
                            why="the decimal places each of the KPI's values is shown to"),
     "kpis.target": Bound(why="in the KPI's unit"),
-    "kpis.target (a share)": Bound(0, 100, why="a within KPI, or a snapshot with a numerator "
-                                   "and no denominator, is a percentage of rows"),
+    "kpis.target (a share)": Bound(0, 100, why="a share of rows (a within KPI, a rate or "
+                                   "snapshot whose numerator is a condition over no "
+                                   "denominator, or one within its denominator) is a "
+                                   "percentage of rows"),
     "columns.min": Bound(why="the smallest value a row may hold"),
     "priorities.order": Bound(whole=True),
     "quality.blank_jump": Bound(0, 1), "quality.mostly_blank": Bound(0, 1),
@@ -2219,7 +2229,8 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
                 (ref := getattr(kpi, key)) in known and not known[ref].is_derived
                 for key in ("numerator_kpi", "denominator_kpi")):
             num, den = (known[ref] for ref in kpi.ratio_of)
-            if kpi.target is not None and (num.kind in TOTAL_KINDS) != (den.kind in TOTAL_KINDS):
+            if kpi.target is not None and kpi.better != Better.NEUTRAL \
+                    and (num.kind in TOTAL_KINDS) != (den.kind in TOTAL_KINDS):
                 # 132 crimes in a year over 100 officers on average is 132%, where each
                 # month's point is 11%: the headline and its months are of two scales, so a
                 # target set against one was judged against the other ("consistently passes"
@@ -2258,7 +2269,39 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
             if ref not in known or ref == kpi.id:
                 problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
                              line=problems.item_line("kpis", kpi.id, "quotes"))
-    return [resolved.get(k.id, k) for k in kpis]
+    built = [resolved.get(k.id, k) for k in kpis]
+    for kpi in built:
+        if (problem := target_problem(kpi)) is not None:
+            problems.add(f"KPI '{kpi.id}'", "target", problem[0],
+                         line=problems.item_line("kpis", kpi.id, "target"))
+            problems.bounded |= problem[1]
+    return built
+
+
+def target_problem(kpi: KpiDef) -> tuple[str, bool] | None:
+    """Why a built KPI's target is refused, and whether for its range; None where it is not.
+
+    A share's target lies from 0 to all of its rows in its unit (`KpiDef.share_max`), one
+    rule for every share (`KpiDef.share`) whatever kind makes it, known once a rate of two
+    KPIs is resolved: a target of 90 on a share as a ratio, at most 1, was missed in every
+    month (1.0, all calls answered, "not met"), and on a rate of a condition as a ratio (0.95
+    every month) was judged "consistently fails", where on a `within` it was refused. And met
+    or missed needs a direction: a neutral KPI's target would be printed and judged by nothing
+    (docs/statistics.md, "A `neutral` KPI has no assurance")."""
+    if kpi.target is None:
+        return None
+    if kpi.share:
+        bound = BOUNDS["kpis.target (a share)"] if kpi.share_max == 100 else Bound(
+            0, kpi.share_max, why=f"a share of rows, in its unit (multiplier "
+                                  f"{kpi.multiplier:g})")
+        # A whole target is read as a float: said as written, "found 90", not "found 90.0".
+        target = kpi.target
+        if problem := bound.problem(int(target) if target.is_integer() else target):
+            return problem, True
+    if kpi.better == Better.NEUTRAL:
+        return ("a target is met from one side, and this KPI's better is neutral: set "
+                "better = \"higher\" or \"lower\", or leave the target out"), False
+    return None
 
 
 # What a kind's value is, where no unit but a few can print it: a share is numerator /
@@ -2510,13 +2553,9 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             "leave decimals out")
         numbers["decimals"] = None
 
+    # The target's range, and a target on a neutral KPI, are refused once the KPI is built
+    # (`target_problem`).
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
-    if target is not None and better == Better.NEUTRAL:
-        # Met or missed needs a direction: a neutral KPI's target would be printed and judged
-        # by nothing (docs/statistics.md, "A `neutral` KPI has no assurance").
-        bad("target", "a target is met from one side, and this KPI's better is neutral: set "
-                      "better = \"higher\" or \"lower\", or leave the target out")
-        target = None
     # Text, or left out by _refuse_non_text.
     texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
     if isinstance(texts["unit_label"], str) and texts["unit_label"].strip() \
@@ -2617,21 +2656,9 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
     if isinstance(target, str) and unit == Unit.PERCENT \
             and (found := _PERCENT_TEXT.match(target)):
         target, written_percent = float(found.group(1)), True
-    # A within KPI, or a snapshot with a numerator of the rows it selects, is a share of rows:
-    # 0 to 100 percent. A snapshot's numerator over a `denominator` of other rows (minority
-    # staff per officer) may pass 100%, as a rate may: a target is any figure it can print.
-    share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item
-                                    and "denominator" not in item)
-    scale = item.get("multiplier", 1)
-    if share and isinstance(scale, int | float) and not isinstance(scale, bool) \
-            and math.isfinite(scale) and scale > 0 and scale != 1:
-        # A share in another unit (a ratio, multiplier 0.01; per 1,000, multiplier 10) runs
-        # from 0 to 100 times its multiplier: a target of 90 on a share as a ratio, which is
-        # at most 1, was missed in every month (1.0, all calls answered, "not met").
-        bound: Bound | None = Bound(0, 100 * scale, why=f"a share of rows, in its unit "
-                                                         f"(multiplier {scale:g})")
-    else:
-        bound = BOUNDS["kpis.target (a share)" if share else "kpis.target"]
+    # A share's target runs from 0 to all of its rows, which is known once the KPI is built
+    # (`share_target`): here, any finite number.
+    bound = BOUNDS["kpis.target"]
     if target is not None:
         if problem := bound.problem(target):
             bad("target", problem, bounded=True)

@@ -478,19 +478,28 @@ def _rows(count: int) -> str:
             else f"{count:,} rows of the windows tested have")
 
 
-def at_most_100(kpi: KpiDef, windows: Sequence[Measured]) -> bool:
-    """Whether a KPI's values cannot pass 100%, so a process chart's upper limits stop there
-    (docs/statistics.md, "Limits stop where the value cannot go"): a share by its definition
-    (`KpiDef.at_most_100`: a within share, a condition's share of rows, a rate declared
-    nested), or a percentage, unscaled, that is tested as two proportions on the rows of its
+# Units whose values cannot be negative: their lower process limit stops at 0 (a count of
+# -11 crimes is not a month that can happen), unless a month of the series is below it
+# (`bounds_kept`). A score (a harm score, whose weights are 0 or more) printed limits of -0.8.
+NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS, Unit.DAYS,
+                          Unit.GBP, Unit.SCORE})
+
+
+def chart_bounds(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[float | None, float | None]:
+    """Where a KPI's process limits stop (floor, ceiling), None where they do not
+    (docs/statistics.md, "Limits stop where the value cannot go"): the one rule of every
+    chart's bounds. A share runs from 0 to all of its rows in its unit (`KpiDef.share_max`:
+    100 in percent, 1 as a ratio, 1,000 per 1,000), whatever unit it is written in: as a ratio
+    its limits printed -0.11 and 1.11, per 1,000 up to 1,105.7. A share is one by its
+    definition (`KpiDef.share`), or a rate tested as two proportions on the rows of its
     windows (`rate_rule`): a rate of one dataset's rows each of whose numerators is a whole
-    number from 0 to its denominator (compliant audits of audited ones), or a rate of two
-    KPIs proven nested. One rule with the test: a KPI tested as a proportion is charted as
-    one, and a rate of two KPIs not nested (240% in a month) is neither."""
-    if kpi.at_most_100:
-        return True
-    return (kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and bool(windows)
-            and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
+    number from 0 to its denominator (compliant audits of audited ones). One rule with the
+    test: a KPI tested as a proportion is charted as one, and a rate of two KPIs not nested
+    (240% in a month) is neither. Any other KPI stops at 0 in a unit that cannot be negative
+    (`NON_NEGATIVE`), and has no ceiling."""
+    share = kpi.share or (bool(windows) and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
+    floor = 0.0 if share or kpi.unit in NON_NEGATIVE else None
+    return floor, kpi.share_max if share else None
 
 
 def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:

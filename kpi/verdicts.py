@@ -27,12 +27,6 @@ from kpi.store import AsOf
 
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
 SERIES_MONTHS = 24
-# Units whose values cannot be negative: their lower process limit stops at 0 (a count of
-# -11 crimes is not a month that can happen), unless a month of the series is below it
-# (stats.bounds_kept). A share also stops at 100 (stats.at_most_100). A score (a harm score,
-# whose weights are 0 or more) printed limits of -0.8.
-NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS, Unit.DAYS,
-                          Unit.GBP, Unit.SCORE})
 
 
 @dataclass(frozen=True)
@@ -93,12 +87,10 @@ def verdict_of(result: KpiResult, series: Series | None,
             # change is read as a special cause.
             keep = max(0, len(values) - kpi.provisional_months)
             values = (*values[:keep], *(None,) * (len(values) - keep))
+        floor, ceiling = stats.chart_bounds(kpi, [w for w in (result.current, result.comparison)
+                                                  if w is not None])
         chart = stats.xmr(series.months, values, kpi.better, baseline=baseline,
-                          rebase=[str(m) for m in kpi.spc_rebase],
-                          floor=0.0 if kpi.unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if stats.at_most_100(kpi, [
-                              w for w in (result.current, result.comparison) if w is not None])
-                          else None)
+                          rebase=[str(m) for m in kpi.spc_rebase], floor=floor, ceiling=ceiling)
     variation = stats.variation(chart) if chart is not None else None
     met, assurance = stats.judged(result.current.value if result.current else None,
                                   kpi.target, chart, kpi.better,

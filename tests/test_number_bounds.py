@@ -82,8 +82,29 @@ def _refused(path: Path) -> ConfigError:
     ({"kpi": MEAN + "\ntarget = -inf"},
      "KPI 'k', key 'target': must be a finite number, found -inf (in the KPI's unit)"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 900'},
-     "KPI 'k', key 'target': must be a number from 0 to 100, found 900 (a within KPI, or a "
-     "snapshot with a numerator and no denominator, is a percentage of rows)"),
+     "KPI 'k', key 'target': must be a number from 0 to 100, found 900 (a share of rows (a "
+     "within KPI, a rate or snapshot whose numerator is a condition over no denominator, or "
+     "one within its denominator) is a percentage of rows)"),
+    # Every kind that makes a share holds its target to the share's range, as a within does:
+    # a rate of a condition over no denominator as a ratio, at most 1, took 90 and was
+    # judged "consistently fails" on months of 0.95.
+    ({"kpi": 'kind = "rate"\nnumerator = "n > 0"\nunit = "ratio"\nmultiplier = 0.01\n'
+             'target = 90\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 1, found 90 (a share of rows, in its "
+     "unit (multiplier 0.01))"),
+    ({"kpi": 'kind = "rate"\nnumerator = "n > 0"\ntarget = 150\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 100, found 150 (a share of rows (a "
+     "within KPI, a rate or snapshot whose numerator is a condition over no denominator, or "
+     "one within its denominator) is a percentage of rows)"),
+    ({"kpi": 'kind = "snapshot"\nnumerator = "n > 0"\nunit = "ratio"\nmultiplier = 0.01\n'
+             'target = 2\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 1, found 2 (a share of rows, in its "
+     "unit (multiplier 0.01))"),
+    ({"kpi": 'kind = "rate"\nnumerator = "n"\ndenominator = "n + 1"\n'
+             'numerator_within_denominator = true\nunit = "per_1000"\nmultiplier = 10\n'
+             'target = 1000.5\nbetter = "higher"'},
+     "KPI 'k', key 'target': must be a number from 0 to 1,000, found 1000.5 (a share of rows, "
+     "in its unit (multiplier 10))"),
     ({"kpi": 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = -1\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found -1"),
     # a share as a ratio runs to 1: a target of 90 was missed in every month, all answered
@@ -170,7 +191,10 @@ def test_min_on_a_column_that_is_not_a_number_is_refused(tmp_path):
      == (0.0, 60, 12, 0.000001)),
     ({"kpi": COUNT + "\nlag = 3.0"}, lambda k: k.lag == 3 and isinstance(k.lag, int)),
     ({"kpi": MEAN + '\ntarget = -2.5\nbetter = "higher"'}, lambda k: k.target == -2.5),
-    ({"kpi": 'kind = "rate"\nnumerator = "n > 1"\ntarget = 150\nbetter = "lower"'},
+    # a rate over a denominator not declared nested may pass 100% (a rate of a condition
+    # over no denominator, `n > 1`, is a share: refused above)
+    ({"kpi": 'kind = "rate"\nnumerator = "n"\ndenominator = "n > 1"\ntarget = 150\n'
+             'better = "lower"'},
      lambda k: k.target == 150),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 100\nbetter = "higher"'},
      lambda k: k.target == 100),

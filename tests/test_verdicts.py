@@ -801,7 +801,7 @@ def test_limits_stop_at_100_only_for_a_share_and_not_for_a_rate_that_passes_it()
     per_calls = KpiDef("r", "Offences per 100 calls", "p", Kind.RATE, Unit.PERCENT,
                        Better.HIGHER, numerator_kpi="a", denominator_kpi="b",
                        numerator_within_denominator=False, rate_test=RateTest.PER_DENOMINATOR)
-    assert not per_calls.at_most_100
+    assert not per_calls.share
     got = verdicts.verdict_of(_result(per_calls, 205.0, 210.0), series)
     chart = got.chart
     assert (chart.mean, chart.mean_moving_range) == (210.0, 20.0)
@@ -814,7 +814,7 @@ def test_limits_stop_at_100_only_for_a_share_and_not_for_a_rate_that_passes_it()
     share = KpiDef("s", "Share", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER,
                    numerator_kpi="a", denominator_kpi="b", numerator_within_denominator=True,
                    rate_test=RateTest.PROPORTIONS)
-    assert share.at_most_100
+    assert share.share
     shares = verdicts.Series(tuple(months(12)), tuple([90.0, 98.0] * 6))
     chart = verdicts.verdict_of(_result(share, 94.0, 94.0), shares).chart
     assert (chart.mean, chart.upper_limit, chart.upper_2sigma) == (94.0, 100.0, 100.0)
@@ -831,7 +831,7 @@ def test_a_rate_of_rows_its_windows_prove_nested_stops_at_100_and_one_they_do_no
     above: mean 94, upper limit 94 + 2.66 x 8 = 115.28."""
     audits = KpiDef("cdi", "Audits compliant", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER,
                     dataset="d", numerator="compliant", denominator="audited")
-    assert not audits.at_most_100
+    assert not audits.share
     shares = verdicts.Series(tuple(months(12)), tuple([90.0, 98.0] * 6))
 
     def charted(outside: int):
@@ -845,3 +845,31 @@ def test_a_rate_of_rows_its_windows_prove_nested_stops_at_100_and_one_they_do_no
 
     assert charted(0).upper_limit == 100.0
     assert round(charted(1).upper_limit, 2) == 115.28
+
+
+@pytest.mark.parametrize(("unit", "multiplier", "values", "limits", "sigma2"), [
+    # As a ratio (multiplier 0.01), 0.0 and 0.1 alternately: mean 0.05, m̄R 0.1, limits
+    # 0.05 ± 0.266 = -0.216 to 0.316 and 2-sigma lines 0.05 ± 0.1773; a share is never below
+    # 0 (the floor of a ratio, a unit that may be negative, was not drawn: -0.11 printed).
+    (Unit.RATIO, 0.01, [0.0, 0.1] * 6, (0.0, 0.316), (0.0, 0.2273)),
+    # 0.9 and 1.0: mean 0.95, limits 0.684 to 1.216; a share is at most 1 as a ratio (1.11
+    # printed).
+    (Unit.RATIO, 0.01, [0.9, 1.0] * 6, (0.684, 1.0), (0.7727, 1.0)),
+    # Per 1,000 (multiplier 10), 900 and 1,000: mean 950, m̄R 100, limits 684 to 1,216 stop
+    # at 1,000 per 1,000 (1,105.7 printed), the 2-sigma lines 772.7 to 1,127.3 too.
+    (Unit.PER_1000, 10.0, [900.0, 1000.0] * 6, (684.0, 1000.0), (772.7, 1000.0)),
+    # In percent, unscaled, as before: 90 and 100 give 73.4 to 116.6, stopped at 100.
+    (Unit.PERCENT, 1.0, [90.0, 100.0] * 6, (68.4, 100.0), (77.27, 100.0)),
+])
+def test_a_share_in_any_unit_has_limits_from_0_to_all_of_its_rows(unit, multiplier, values,
+                                                                   limits, sigma2):
+    """Limits stop where the value cannot go, whatever unit a share is scaled to: from 0 to
+    100 times its multiplier (`KpiDef.share_max`, `stats.chart_bounds`), as in percent."""
+    kpi = KpiDef("k", "K", "p", Kind.WITHIN, unit, Better.HIGHER, dataset="d", value="t",
+                 threshold=10.0, multiplier=multiplier)
+    assert kpi.share and kpi.share_max == 100 * multiplier
+    middle = (values[0] + values[1]) / 2
+    chart = verdicts.verdict_of(_result(kpi, middle, middle),
+                                verdicts.Series(tuple(months(12)), tuple(values))).chart
+    assert (round(chart.lower_limit, 4), round(chart.upper_limit, 4)) == limits
+    assert (round(chart.lower_2sigma, 4), round(chart.upper_2sigma, 4)) == sigma2
