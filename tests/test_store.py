@@ -92,7 +92,7 @@ def test_revised_month_replaces_what_was_stored(project, tmp_path):
     assert per_month(project) == {"2025-08": 3, "2025-09": 4}
     # The re-extract covers September only, revised from 4 crimes to 5: August is untouched.
     revised = write(tmp_path / "sep-revised.csv", "Date Recorded,LPA Name\n"
-                    + "2025-09-02,Walsall\n" * 5)
+                    + "2025-09-01,Walsall\n" + "2025-09-02,Walsall\n" * 4)
     load(project, "crimes", [revised])
     assert per_month(project) == {"2025-08": 3, "2025-09": 5}
     assert set(stored(project).filter(pl.col("month") == "2025-09")["lpa"]) == {"Walsall"}
