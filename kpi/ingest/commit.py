@@ -207,10 +207,13 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
     hold the first hour of the next UK month in summer (23:30 UTC on 31 August is 00:30 on 1
     September): August's file stored that hour as September's, and September's file then
     replaced the month, so every summer month lost its first hour for good (the year ending
-    September 2025 read 8,777 where the files hold 8,760, exit 0). Weekly extracts crossing a
-    month end do the same. A month the load holds rows of within the stored stretch replaces
-    it as ever (a revision, even one that dropped rows at either end); `--allow-shrink` says
-    the rows outside were really removed."""
+    September 2025 read 8,777 where the files hold 8,760, exit 0). A month the load holds rows
+    of within the stored stretch replaces it as ever (a revision, even one that dropped rows
+    at either end); `--allow-shrink` says the rows outside were really removed. Only a dataset
+    dated by a datetime is checked, where a month's edge moves with the zone a file is cut
+    in: rows dated by a day alone are revised to other days often enough (a record's date
+    corrected, a month's total dated by its first day and then its last) to read as a
+    revision."""
     from kpi import store
 
     spans = extract.spans

@@ -52,7 +52,7 @@ from kpi.progress import Progress, Step
 from kpi.store import day_of
 
 SECTION = "__section"  # which of a file's sections (parted by repeated headers) a row is in
-# The first and last time (or day) a file's rows of a month are dated: `Extract.spans`.
+# The first and last time a file's rows of a month are dated: `Extract.spans`.
 LOW, HIGH = "__low", "__high"
 
 if TYPE_CHECKING:
@@ -106,8 +106,8 @@ class Extract:
     # date is a month: what a load that cuts a month short would drop (commit._check_cut).
     first_day: Any = None
     last_day: Any = None
-    # Each (month, replace_by value...) the good rows hold, with the first and last time (or
-    # day) they are dated (LOW, HIGH): None for a dataset dated by a month.
+    # Each (month, replace_by value...) the good rows hold, with the first and last time they
+    # are dated (LOW, HIGH): None for a dataset dated by a day or a month.
     spans: pl.DataFrame | None = None
 
     @property
@@ -498,11 +498,13 @@ class _FileState:
             day = day_of(self.spec, good.schema)
             # The rows of each month (and replace_by part) and the first and last day, in one
             # query; each month's text is made once the file is read (`covered`).
+            # The first and last time of a dataset dated by a datetime (`spans`).
+            timed = day is not None and isinstance(good.schema[self.spec.date], pl.Datetime)
             dated = pl.col(self.spec.date or "month")
             counts = good.group_by("month", *self.spec.replace_by, self.section(good),
                                    maintain_order=True).agg(
                 pl.len().alias("rows"),
-                *([dated.min().alias(LOW), dated.max().alias(HIGH)] if day is not None else []),
+                *([dated.min().alias(LOW), dated.max().alias(HIGH)] if timed else []),
                 *([day.min().alias("__first"), day.max().alias("__last")] if day is not None
                   else []))
             if day is not None:
@@ -542,8 +544,8 @@ class _FileState:
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
 
     def spans(self) -> pl.DataFrame | None:
-        """The first and last time (or day) the file's good rows of each (month, replace_by
-        value...) are dated, for a dataset dated by a date or datetime column."""
+        """The first and last time the file's good rows of each (month, replace_by value...)
+        are dated, for a dataset dated by a datetime column."""
         if not self.counts or LOW not in self.counts[0].columns:
             return None
         keys = ["month", *self.spec.replace_by]
