@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 
-from kpi import store
+from kpi import expressions, store
 from kpi.cache import read_by_content
 from kpi.catalogue import (
     AS_AT_HINT,
@@ -1942,7 +1942,7 @@ WHOLE_LIMIT = 2**62
 # nearest the value is its only candidate, and it is the value's decimal exactly when it
 # converts back to the value (the test `_decimal_units` makes).
 DECIMAL_PLACES = 9
-DECIMAL_LIMITS = ((9, 2.0**22), (4, 2.0**39))
+DECIMAL_LIMITS = expressions.DECIMAL_LIMITS  # the bounds row arithmetic reads decimals by
 
 
 # The columns a month's total of a float quantity carries besides its sum (see `_totals`):

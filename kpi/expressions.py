@@ -34,7 +34,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 # Aggregate functions of Polars' SQL that sqlglot may read as ordinary functions.
 AGGREGATES = frozenset({
@@ -973,12 +973,23 @@ def correctly_divided(expr: Any, mark: str = OVERFLOW) -> Any:
     return pl.Expr.deserialize(io.StringIO(json.dumps(_divided(tree, mark))), format="json")
 
 
-def _divided(node: Any, mark: str = OVERFLOW) -> Any:
+def _divided(node: Any, mark: str = OVERFLOW, within: bool = False) -> Any:
+    """The node rewritten (see `correctly_divided`); `within` says that it is inside + - *
+    arithmetic which `_in_decimals` works out whole."""
     if isinstance(node, list):
-        return [_divided(item, mark) for item in node]
+        return [_divided(item, mark, within) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _divided(value, mark) for key, value in node.items()}
+    arithmetic = _arithmetic(node) is not None
+    exact = None if within or not arithmetic else _in_decimals(node)
+    inner = within or exact is not None
+    node = {key: _divided(value, mark, inner) for key, value in node.items()}
+    if exact is not None:
+        return _put(exact, {_ARG: _divided_node(node, mark)})
+    return _divided_node(node, mark)
+
+
+def _divided_node(node: dict[str, Any], mark: str) -> Any:
     checked = _checked(node, mark)
     if checked is not None:
         return checked
@@ -991,6 +1002,144 @@ def _divided(node: Any, mark: str = OVERFLOW) -> Any:
     if isinstance(binary, dict) and binary.get("op") == "TrueDivide":
         return {"BinaryExpr": {**binary, "right": _guarded(binary["left"], binary["right"])}}
     return _standard(node)
+
+
+# Row arithmetic worked in the decimals the source wrote. A float column holds each value as
+# the float nearest the decimal written (16.1, 1.1), and + - * of those floats is binary:
+# 16.1 - 1.1 was 15.000000000000002, over a threshold of 15 minutes it is on; 0.10 + 0.20
+# was 0.30000000000000004; 81.18 * 1.2 was 97.41600000000001. So each tree of + - * (unary
+# minus is 0 - x) whose operands are columns and numeric literals is worked out, where its
+# answer is a float, on the operands' decimals: each column value a decimal of at most nine
+# places below 2**22 (four places below 2**39 as a factor of a product), the test the sums
+# make (`engine._decimal_units`), each literal the decimal written; the whole numbers of
+# those decimals added, subtracted and multiplied exactly (each, and a bound on every step,
+# below 2**53), and the answer the float nearest the exact decimal, one correctly rounded
+# division by its power of ten. A row with any other operand (a third, a value too large or
+# of more places), or whose whole numbers would reach 2**53 (an answer of 16 significant
+# figures or more, a product of many columns), keeps the binary answer. A tree with an
+# operand of another kind (a function, a division, CASE) is left binary whole; arithmetic
+# inside such an operand is worked out on its own.
+_SUMS = frozenset({"Plus", "Minus"})
+_EXACT_INTEGERS = 2.0**53
+_POWERS = 22  # 10**22 is the largest power of ten a float holds exactly
+# The places a column's value is read to, below a size (engine.DECIMAL_LIMITS): nine in a
+# sum, four as a factor of a product.
+DECIMAL_LIMITS = ((9, 2.0**22), (4, 2.0**39))
+
+
+def _arithmetic(node: Any) -> tuple[str, Any, Any] | None:
+    """(operator, left, right) of a serialized + - * node (Plus, Minus, Multiply or Mul, a
+    BinaryExpr or Polars' SQL binary function); None for any other node."""
+    if not isinstance(node, dict):
+        return None
+    binary = node.get("BinaryExpr")
+    if isinstance(binary, dict) and binary.get("op") in _WRAPPING and _find(node) is None:
+        return binary["op"], binary["left"], binary["right"]
+    function = node.get("Function")
+    if not isinstance(function, dict):
+        return None
+    kind, inputs = function.get("function"), function.get("input", ())
+    if isinstance(kind, dict) and isinstance(kind.get("Sql"), dict) \
+            and kind["Sql"].get("Binary") in _WRAPPING and len(inputs) == 2:
+        return kind["Sql"]["Binary"], inputs[0], inputs[1]
+    return None
+
+
+def _literal_decimal(node: Any) -> tuple[int, int] | None:
+    """A numeric literal as (digits, places): 1.2 is (12, 1), 60 is (60, 0); None otherwise."""
+    from decimal import Decimal, InvalidOperation
+
+    literal = node.get("Literal") if isinstance(node, dict) else None
+    if not isinstance(literal, dict):
+        return None
+    dyn, scalar = literal.get("Dyn"), literal.get("Scalar")
+    if isinstance(dyn, dict) and isinstance(dyn.get("Int"), int):
+        return dyn["Int"], 0
+    if isinstance(scalar, dict) and isinstance(scalar.get("Decimal"), list) \
+            and len(scalar["Decimal"]) == 3 and all(isinstance(v, int) for v in scalar["Decimal"]):
+        digits, _, places = scalar["Decimal"]
+        return digits, places
+    if isinstance(dyn, dict) and isinstance(dyn.get("Float"), float):
+        try:
+            written = Decimal(repr(dyn["Float"]))
+        except InvalidOperation:
+            return None
+        if not written.is_finite():
+            return None
+        sign, figures, exponent = written.as_tuple()
+        assert isinstance(exponent, int)
+        digits = int("".join(map(str, figures))) * (-1 if sign else 1)
+        return (digits * 10**exponent, 0) if exponent >= 0 else (digits, -exponent)
+    return None
+
+
+class _Exact(NamedTuple):
+    """A tree's value in decimals on a row: the whole number `m` (held in a float) times
+    10**-places; `bound` is at least every whole number met on the way to it, so all are
+    exact while it is below 2**53."""
+
+    m: Any
+    bound: Any
+    places: int
+
+
+def _in_decimals(node: Any) -> Any | None:
+    """The serialized tree of `node`'s + - * worked in decimals (see the note above), the
+    binary answer (placeholder _ARG) kept where it is not a float or a row cannot be worked
+    so; None where an operand is neither a column nor a numeric literal. Each operand and
+    step is in the tree a fixed number of times, so it grows as the expression does."""
+    import polars as pl
+    import polars.selectors as cs
+
+    tests: list[Any] = []
+
+    def leaf(operand: Any, factor: bool) -> _Exact | None:
+        literal = _literal_decimal(operand)
+        if literal is not None:
+            digits, places = literal
+            while places > 0 and digits % 10 == 0:
+                digits, places = digits // 10, places - 1
+            return _Exact(pl.lit(float(digits)), pl.lit(abs(float(digits))), places)
+        if not (isinstance(operand, dict) and set(operand) == {"Column"}):
+            return None
+        # A factor is read to fewer places, so that a product of two columns stays below
+        # 2**53: 41.80 * 1.25 is 418,000 * 12,500 hundred-millionths.
+        places, below = DECIMAL_LIMITS[1] if factor else DECIMAL_LIMITS[0]
+        value = pl.col(operand["Column"]).cast(pl.Float64, strict=False)
+        whole = pl.when(value < 0).then(value.ceil()).otherwise(value.floor())
+        units = whole * 10.0**places + ((value - whole) * 10.0**places).round()
+        tests.append((value.abs() < below) & (quotient(units, pl.lit(10.0**places)) == value))
+        return _Exact(units, units.abs(), places)
+
+    def build(operand: Any, factor: bool) -> _Exact | None:
+        parts = _arithmetic(operand)
+        if parts is None:
+            return leaf(operand, factor)
+        op, left, right = parts
+        product = op not in _SUMS
+        a, b = build(left, product), build(right, product)
+        if a is None or b is None:
+            return None
+        if product:
+            return _Exact(a.m * b.m, a.bound * b.bound, a.places + b.places)
+        places = max(a.places, b.places)
+        if places > _POWERS:
+            return None
+        shift_a, shift_b = pl.lit(10.0**(places - a.places)), pl.lit(10.0**(places - b.places))
+        m = a.m * shift_a + b.m * shift_b if op == "Plus" else a.m * shift_a - b.m * shift_b
+        return _Exact(m, a.bound * shift_a + b.bound * shift_b, places)
+
+    exact = build(node, False)
+    if exact is None or not tests or exact.places > _POWERS:
+        return None
+    works = pl.all_horizontal(tests) & (exact.bound < _EXACT_INTEGERS)
+    decimal = quotient(exact.m, pl.lit(10.0**exact.places))
+    # The answer's type read from the tree as written (_SUB), the same type as the binary
+    # answer's and a smaller tree than it (`_checked` wraps each whole-number step).
+    kind = pl.dtype_of(pl.col(_SUB))
+    expr = (pl.when(kind.matches(cs.float()) & works)
+            .then(decimal.cast(kind, strict=False)).otherwise(pl.col(_ARG)))
+    return _put(json.loads(expr.meta.serialize(format="json")), {_SUB: node})
 
 
 # Polars' SQL functions whose whole-number answer is a narrow type (Int8 for a month or a day,

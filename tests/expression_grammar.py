@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
+import sqlglot
+from sqlglot import exp
 
 # The table: whole numbers (i, j), fractions (x, with halves to round), texts (s, t: case,
 # spaces, empty, LIKE's own characters, a regular expression's, a backslash, non-ASCII),
@@ -42,7 +44,7 @@ ROWS = [
 ]
 
 INT_LITERALS = ["0", "1", "2", "3", "-1", "-3", "7", "10"]
-FLOAT_LITERALS = ["0.5", "2.5", "-2.5", "1.25", "0.15", "100.0"]
+FLOAT_LITERALS = ["0.5", "2.5", "-2.5", "1.25", "0.15", "100.0", "1.1", "0.1"]
 TEXT_LITERALS = ["'Abc'", "'abc'", "''", "' abc '", "'b'", "'Zoë'", "'ZOË'", "'a'", "'é'",
                  "'x.y'", "'straße'", "'%'", "'a_b%c'", "'Z'", "'É'", "'STRASSE'", "'12'",
                  "'i̇zmir'", "'izmir οδοσ'", "'7'", "NULL"]
@@ -317,13 +319,76 @@ def duckdb_table() -> duckdb.DuckDBPyConnection:
 
 def duckdb_rows(con: duckdb.DuckDBPyConnection, expression: str) -> list | None:
     """The expression on each row as DuckDB evaluates it, or None where DuckDB refuses it.
-    PostgreSQL's REGEXP_LIKE (any part of the text matches) is DuckDB's REGEXP_MATCHES."""
+    PostgreSQL's REGEXP_LIKE (any part of the text matches) is DuckDB's REGEXP_MATCHES.
+    Row arithmetic on the fraction x is worked in the decimals written (`in_decimals`)."""
     expression = re.sub(r"(?i)\bREGEXP_LIKE\(", "REGEXP_MATCHES(", expression)
+    decimal = in_decimals(expression)
+    for text in ((decimal, expression) if decimal != expression else (expression,)):
+        try:
+            return [r[0] for r in con.execute(
+                f"SELECT ({text}) FROM t ORDER BY rn").fetchall()]
+        except duckdb.Error:
+            continue
+    return None
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Paren)
+
+
+def in_decimals(expression: str) -> str:
+    """The expression with kpi's rule for row arithmetic (docs/catalogue.md, "Arithmetic in
+    the decimals written") made explicit: each tree of + - * (and unary minus) whose operands
+    are columns and numeric literals, and whose answer is a float (it holds x), is worked on
+    the decimals the values were written as, and its answer is the float nearest the exact
+    one. Every x in ROWS is a decimal of at most three places, so here x in such a tree is
+    read as DECIMAL(9, 3), DuckDB's decimal arithmetic is exact, and the tree is made a DOUBLE
+    once. A tree with another operand (a function, a division, CASE) is DOUBLE as written,
+    the arithmetic inside its operands read by the same rule. Where DuckDB cannot hold the
+    product in a DECIMAL (more than 38 figures) the expression is left DOUBLE, as kpi leaves
+    an answer of more than 15 significant figures binary (`duckdb_rows`): the two differ in
+    the last place at most, which `same` allows."""
     try:
-        return [r[0] for r in con.execute(
-            f"SELECT ({expression}) FROM t ORDER BY rn").fetchall()]
-    except duckdb.Error:
+        tree = sqlglot.parse_one(expression, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return expression
+
+    def leaves(node: exp.Expression) -> list[exp.Expression] | None:
+        if isinstance(node, _ARITHMETIC):
+            found: list[exp.Expression] = []
+            for child in (node.this, node.args.get("expression")):
+                if child is not None:
+                    inner = leaves(child)
+                    if inner is None:
+                        return None
+                    found += inner
+            return found
+        if isinstance(node, exp.Column) or (isinstance(node, exp.Literal) and node.is_number):
+            return [node]
         return None
+
+    worked: list[exp.Expression] = []
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Neg)):
+            operands = leaves(node)
+            if operands is not None:
+                if not any(isinstance(o, exp.Column) and o.name == "x" for o in operands):
+                    return node
+                decimal = node.transform(lambda n: exp.cast(n.copy(), "DECIMAL(9, 3)")
+                                         if isinstance(n, exp.Column) and n.name == "x"
+                                         else n)
+                worked.append(node)
+                return exp.cast(exp.paren(decimal, copy=False), "DOUBLE")
+        for key, value in list(node.args.items()):
+            if isinstance(value, exp.Expression):
+                node.set(key, rewrite(value))
+            elif isinstance(value, list):
+                node.set(key, [rewrite(v) if isinstance(v, exp.Expression) else v
+                               for v in value])
+        return node
+
+    rewritten = rewrite(tree)
+    return rewritten.sql(dialect="duckdb") if worked else expression
 
 
 def same(ours, theirs) -> bool:

@@ -292,3 +292,193 @@ def test_engine_and_expressions_write_no_bare_division_by_a_literal():
                 left = ast.unparse(node.left)
                 assert not (left.startswith(("pl.", "value.", "row.")) or ".dt." in left
                             or "pl.col" in left), f"{name}:{node.lineno}: {ast.unparse(node)}"
+
+
+# Row arithmetic (`expressions._in_decimals`): + - * of float columns and decimal literals is
+# worked on the decimals written, and the answer is the float nearest the exact decimal,
+# where each column value is read (nine places below 2**22 in a sum, four below 2**39 as a
+# factor) and the whole numbers of the working stay below 2**53; else the binary answer.
+short = st.builds(lambda n, p: Decimal(n).scaleb(-p), st.integers(-(10**11), 10**11),
+                  st.integers(0, 4)).filter(lambda d: abs(d) < 2**23)
+literals = st.sampled_from(["1.2", "0.5", "60", "-1.1", "0.05", "100"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(short, short), min_size=1, max_size=20), literal=literals)
+def test_row_arithmetic_gives_the_float_nearest_the_exact_decimal(rows, literal):
+    frame = pl.DataFrame([(float(a), float(b)) for a, b in rows], schema={"a": pl.Float64,
+                         "b": pl.Float64}, orient="row")
+    exact = Decimal(literal)
+    places = max(0, -exact.normalize().as_tuple().exponent)
+    digits, shift = abs(exact) * 10**places, 10**places  # 1.2 is 12 tenths, 60 is 60
+
+    def summed(v: Decimal) -> Decimal | None:  # a column in a sum, in 10**-9 units
+        return abs(v) * 10**9 if abs(v) < 2**22 else None
+
+    def factor(v: Decimal) -> Decimal:  # a column as a factor, in 10**-4 units
+        return abs(v) * 10**4
+
+    def both(a: Decimal, b: Decimal) -> Decimal | None:
+        return None if summed(a) is None or summed(b) is None else summed(a) + summed(b)
+
+    # text: (its answer from operands and the literal, kpi's bound on the whole numbers of
+    # its working, None where a value is not read)
+    cases = {
+        "a - b": (lambda a, b, k: a - b, both),
+        "a + b": (lambda a, b, k: a + b, both),
+        "a * b": (lambda a, b, k: a * b, lambda a, b: factor(a) * factor(b)),
+        "-a": (lambda a, b, k: -a, lambda a, b: summed(a)),
+        f"a * {literal}": (lambda a, b, k: a * k, lambda a, b: factor(a) * digits),
+        f"(a - b) * {literal} + a": (
+            lambda a, b, k: (a - b) * k + a,
+            lambda a, b: None if both(a, b) is None else
+            both(a, b) * digits + summed(a) * shift),
+    }
+    for text, (work, size) in cases.items():
+        got = frame.select(polars_expr(text).alias("v"))["v"].to_list()
+        for value, (a, b) in zip(got, rows, strict=True):
+            whole = size(a, b)
+            if whole is not None and whole < 2**53:  # the nearest float (a zero of either sign)
+                want = float(work(a, b, exact))
+                assert value == want and (want == 0 or value.hex() == want.hex()), \
+                    (text, a, b, value, want)
+            else:  # the binary answer
+                want = work(float(a), float(b), float(exact))
+                assert value == want, (text, a, b, value, want)
+
+
+def test_row_arithmetic_on_the_values_that_printed_a_binary_remainder():
+    """16.1 - 1.1 minutes was 15.000000000000002, over 15; 0.10 + 0.20 was
+    0.30000000000000004; 81.18 * 1.2 was 97.41600000000001. Now the decimals, and a
+    comparison compares them; a value of no few places (a third) keeps the binary answer,
+    and whole numbers, decimals and dates keep their types."""
+    frame = pl.DataFrame({"arrive": [16.1, 0.10, 81.18, 1 / 3], "dispatch": [1.1, 0.2, 1.0, 0.1],
+                          "n": [3, 4, 5, 6]})
+
+    def column(text: str) -> list:
+        return frame.select(polars_expr(text).alias("v"))["v"].to_list()
+
+    assert column("arrive - dispatch") == [15.0, -0.1, 80.18, 1 / 3 - 0.1]
+    assert column("arrive + dispatch") == [17.2, 0.3, 82.18, 1 / 3 + 0.1]
+    assert column("arrive * 1.2") == [19.32, 0.12, 97.416, 1 / 3 * 1.2]
+    assert column("arrive - dispatch > 15") == [False, False, True, False]
+    assert column("(arrive - dispatch) * 60") == [900.0, -6.0, 4810.8, (1 / 3 - 0.1) * 60]
+    assert column("n * 2 - 1") == [5, 7, 9, 11]
+    assert frame.select(polars_expr("n * 1.5").alias("v"))["v"].dtype == pl.Decimal(38, 1)
+    assert column("ABS(dispatch - arrive)") == [15.0, 0.1, 80.18, abs(0.1 - 1 / 3)]
+
+
+WITHIN = """\
+[project]
+name = "Within"
+baseline = "2024-03"
+data = "data"
+
+[datasets.inc]
+date = "opened"
+unique = "ref"
+[datasets.inc.columns]
+ref = "str"
+opened = "date"
+dispatch_min = "float"
+arrive_min = "float"
+basic = "float"
+overtime = "float"
+
+[[priorities]]
+id = "p"
+title = "Response"
+
+[[kpis]]
+id = "within_15"
+title = "Attended within 15 minutes of dispatch"
+priority = "p"
+kind = "within"
+dataset = "inc"
+value = "arrive_min - dispatch_min"
+threshold = 15
+better = "higher"
+
+[[kpis]]
+id = "late"
+title = "Attended more than 15 minutes after dispatch"
+priority = "p"
+kind = "count"
+dataset = "inc"
+filter = "arrive_min - dispatch_min > 15"
+better = "lower"
+
+[[kpis]]
+id = "pay"
+title = "Total pay"
+priority = "p"
+kind = "sum"
+dataset = "inc"
+value = "basic + overtime"
+unit = "gbp"
+
+[[kpis]]
+id = "basic"
+title = "Basic pay"
+priority = "p"
+kind = "sum"
+dataset = "inc"
+value = "basic"
+unit = "gbp"
+
+[[kpis]]
+id = "overtime"
+title = "Overtime pay"
+priority = "p"
+kind = "sum"
+dataset = "inc"
+value = "overtime"
+unit = "gbp"
+
+[[checks]]
+id = "pay_parts"
+title = "Basic and overtime make total pay"
+total = "pay"
+parts = ["basic", "overtime"]
+"""
+
+
+def test_a_within_share_a_count_and_a_check_read_row_arithmetic_as_written(tmp_path):
+    """Four incidents a month, the same travel times (15.0, 15.0, 11.5, 17.5 minutes) in
+    both years, only the clock readings differ (16.1 - 1.1 from the baseline on): kpi
+    printed "75.0% -> 25.0%, -50pp, deteriorating" and 12 -> 36 late. DuckDB, reading the
+    minutes as DECIMAL(9,1), counts 36 within and 12 late in each year. And £0.10 + £0.20 a
+    month summed to 3.6000000000000005, failing the check against the parts' 1.2 and 2.4."""
+    (tmp_path / "kpi.toml").write_text(WITHIN, encoding="utf-8")
+    rows = ["ref,opened,dispatch_min,arrive_min,basic,overtime"]
+    for i in range(30):  # 2023-04 .. 2025-09
+        year, month = 2023 + (3 + i) // 12, (3 + i) % 12 + 1
+        times = ([("1.1", "16.1"), ("2.1", "17.1"), ("0.5", "12.0"), ("3.0", "20.5")]
+                 if i >= 18 else
+                 [("1.0", "16.0"), ("2.0", "17.0"), ("0.5", "12.0"), ("3.0", "20.5")])
+        for k, (dispatch, arrive) in enumerate(times):
+            pay = "0.10,0.20" if k == 0 else "0,0"
+            rows.append(f"{i}-{k},{year}-{month:02d}-{10 + k:02d},{dispatch},{arrive},{pay}")
+    (tmp_path / "inc.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert run(["--project", tmp_path, "ingest", "inc", tmp_path / "inc.csv"]).returncode == 0
+    con = duckdb.connect()
+    counted = con.execute(
+        "SELECT count(*) FILTER (WHERE arrive_min - dispatch_min <= 15), "
+        "count(*) FILTER (WHERE arrive_min - dispatch_min > 15) FROM read_csv(?, columns="
+        "{'ref': 'VARCHAR', 'opened': 'DATE', 'dispatch_min': 'DECIMAL(9,1)', "
+        "'arrive_min': 'DECIMAL(9,1)', 'basic': 'DECIMAL(9,2)', 'overtime': 'DECIMAL(9,2)'},"
+        " header=true) WHERE opened >= DATE '2024-10-01'", [str(tmp_path / "inc.csv")]
+    ).fetchone()
+    assert counted == (36, 12)
+    result = run(["--project", tmp_path, "summary", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.returncode == 0, result.stderr
+    kpis = {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+    assert kpis["within_15"]["current"]["value"] == 75.0
+    assert kpis["within_15"]["comparison"]["value"] == 75.0
+    assert kpis["late"]["current"]["value"] == 12
+    assert kpis["late"]["comparison"]["value"] == 12
+    assert kpis["pay"]["current"]["value"] == 3.6
+    checked = run(["--project", tmp_path, "check", "--period", "2025-09", "--format", "json"])
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["checks"][0]["difference"] == 0.0
