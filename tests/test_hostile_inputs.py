@@ -360,6 +360,25 @@ def test_sections_of_one_month_with_no_row_alike_load_without_parts(project, cli
         ("2025-03", "B1"), ("2025-03", "B2"), ("2025-03", "B3"), ("2025-04", "B4")]
 
 
+@pytest.mark.parametrize("second", ["INCIDENT REF,DATE,LPA,VICTIMS,AGE RANGE",
+                                    "ref,date,lpa,victims,age_range"])
+@pytest.mark.parametrize("skip", [[], ["--skip-bad-rows"]])
+def test_a_revision_under_its_header_spelt_otherwise_is_told_apart(project, cli, second, skip):
+    """An extract and its revision joined into one file, the second header spelt otherwise
+    (upper case, or the dataset's own names), in the same order: it was no header but a bad
+    row, and with --skip-bad-rows set aside as one, so the file read as one extract and the
+    month's rows were summed (B1 counted twice, exit 0). The header is recognised as the
+    loader reads names, and the file refused as one holding a row in two sections."""
+    path = project / "joined é.csv"
+    path.write_text(H + ROW_A + ROW_B + second + "\n" + ROW_A + ROW_B.replace(",2,", ",3,"))
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "incidents", path, *skip])
+    assert result.exit_code == 3, result.output
+    assert (f"{path}, row 5: repeats a row of 2025-03 written above the header repeated at "
+            "row 4 (1 row of the month written twice)") in " ".join(result.output.split())
+    assert snapshot(project).same_as(before)
+
+
 @pytest.mark.parametrize("skip", [[], ["--skip-bad-rows"]])
 def test_an_extract_and_its_revision_joined_into_one_file_are_refused(project, cli, skip):
     """An original extract and its revision joined into one file, the header written again
