@@ -2278,6 +2278,17 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
     return built
 
 
+def cumulative_refusal(kind: Kind, derived: bool = False) -> str:
+    """Why `cumulative = true` is refused on a KPI that combines the months of its window:
+    only a snapshot reads a running total at its month."""
+    what = "a rate of two KPIs" if derived else f"a {kind.value}"
+    verb = "adds" if kind in TOTAL_KINDS else "combines"
+    return (f"{what} {verb} the months of its window, so its figure is no running total: a "
+            "running total (trained to date) is read at its month by kind = \"snapshot\" "
+            "(with value = its column, or a numerator and denominator for a share); leave "
+            "cumulative out")
+
+
 def target_problem(kpi: KpiDef) -> tuple[str, bool] | None:
     """Why a built KPI's target is refused, and whether for its range; None where it is not.
 
@@ -2582,13 +2593,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         bad("denominator", "is read only with a numerator (a percentage snapshot); a snapshot "
                            "without one counts every row its filter selects: choose them "
                            "with filter")
-    if flags["cumulative"] and kind in TOTAL_KINDS:
-        # A count adds its months' rows over the window: of a column of running totals it
-        # added the totals (2,940 "trained to date" where the total had reached 300).
-        bad("cumulative", f"a {kind.value} adds its months over the window, so its figure is "
-                          "no running total: a running total (trained to date) is read at "
-                          "its month by kind = \"snapshot\" (with value = its column); "
-                          "leave cumulative out")
+    if flags["cumulative"] and kind != Kind.SNAPSHOT:
+        # A running total is read at its month. Every other kind combines the months of its
+        # window: a count of a column of running totals added them (2,940 "trained to date"
+        # where the total had reached 300), and a rate or mean of them averaged twelve (54.2%
+        # trained where 300 of 300 were, "stable" where it rose from 91.7% to 100%).
+        bad("cumulative", cumulative_refusal(kind, derived))
     within = item.get("numerator_within_denominator")
     if within is not None and not isinstance(within, bool):
         bad("numerator_within_denominator", "must be true or false")

@@ -2547,9 +2547,8 @@ def draw_cumulative(rnd: random.Random, spec: ProjectSpec) -> None:
     and no `assurance` in the summary or `kpi show`, no `xmr` in `kpi show`, and no figure of
     its monthly values in the paper."""
     for k in spec.kpis:
-        # (a count, sum, rate per 1,000 or score adds its months: refused a cumulative key)
-        if rnd.random() < (0.5 if k.snapshot else 0.15) and (
-                k.snapshot or k.kind not in ("count", "sum", "per_1000", "weighted_score")):
+        # (every other kind combines its months: refused a cumulative key)
+        if k.snapshot and rnd.random() < 0.5:
             k.cumulative = True
 
 

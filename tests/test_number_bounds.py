@@ -405,17 +405,38 @@ def test_a_snapshot_key_it_would_not_read_is_refused(tmp_path, keys, key, messag
     assert error.message.endswith(f"KPI 'k', key '{key}': {message}")
 
 
-@pytest.mark.parametrize("kind", ["count", "sum"])
-def test_a_kpi_adding_its_months_is_refused_cumulative(tmp_path, kind):
+@pytest.mark.parametrize(("kind", "keys", "verb"), [
+    ("count", "", "adds"), ("sum", '\nvalue = "n"', "adds"),
+    ("mean", '\nvalue = "n"', "combines"), ("rate", '\nnumerator = "n > 5"', "combines"),
+    ("within", '\nvalue = "n"\nthreshold = 5', "combines"),
+])
+def test_a_kpi_combining_its_months_is_refused_cumulative(tmp_path, kind, keys, verb):
     """`cumulative = true` on a count of a column of running totals (10, 20, ..., 300 trained
     to date): the count added the twelve totals, "2,940 trained to date, up 276.9%, a
-    statistically significant improvement", exit 0, where 300 had been reached. A running
-    total is a snapshot's figure at its month."""
-    value = '\nvalue = "n"' if kind == "sum" else ""
-    error = _refused(_project(tmp_path, kpi=f'kind = "{kind}"{value}\ncumulative = true'))
+    statistically significant improvement", exit 0, where 300 had been reached; a rate or a
+    mean of them averaged the twelve (54.2% trained where 300 of 300 were, "stable" where it
+    rose from 91.7% to 100%). A running total is a snapshot's figure at its month."""
+    error = _refused(_project(tmp_path, kpi=f'kind = "{kind}"{keys}\ncumulative = true'))
     assert error.message.endswith(
-        f"KPI 'k', key 'cumulative': a {kind} adds its months over the window, so its figure "
+        f"KPI 'k', key 'cumulative': a {kind} {verb} the months of its window, so its figure "
         "is no running total: a running total (trained to date) is read at its month by "
-        'kind = "snapshot" (with value = its column); leave cumulative out')
+        'kind = "snapshot" (with value = its column, or a numerator and denominator for a '
+        "share); leave cumulative out")
+
+
+def test_a_rate_of_two_kpis_is_refused_cumulative(tmp_path):
+    """A rate of two hidden sums of running totals, `cumulative = true`, averaged the year's
+    twelve totals (54.2% trained where 300 of 300 were, exit 0); its parts are totals over
+    the window, never snapshots."""
+    parts = "\n".join(f'[[kpis]]\nid = "{i}"\ntitle = "{i}"\npriority = "p"\n'
+                      f'dataset = "c"\nkind = "sum"\nvalue = "n"\nhidden = true\n'
+                      for i in ("done", "elig"))
+    rate = 'kind = "rate"\nnumerator_kpi = "done"\ndenominator_kpi = "elig"\ncumulative = true'
+    error = _refused(_project(tmp_path, kpi=rate, extra=parts))
+    assert "KPI 'k', key 'cumulative': a rate of two KPIs combines the months of its window, " \
+        "so its figure is no running total" in error.message
+
+
+def test_a_snapshot_may_be_cumulative(tmp_path):
     assert parse_project_file(_project(
         tmp_path, kpi='kind = "snapshot"\nvalue = "n"\ncumulative = true')).kpis[0].cumulative
