@@ -467,6 +467,17 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
                             "'offence,weight'")
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
+    if frame.width > 2:
+        # The weight is the second column: 'offence,weight_2023,weight_2024' scored 2025's
+        # crimes by 2023's weights (2,335 where 2024's give 2,625), and 'offence,year,weight'
+        # weighed every crime 2024, exit 0, another column set aside without a word.
+        others = ", ".join(f"'{c}'" for c in frame.columns[2:])
+        raise ConfigError(f"{path}: a weights file has two columns, the key and the weight "
+                          f"('{frame.columns[0]}', '{frame.columns[1]}'); it also holds "
+                          f"{others}, which would be set aside",
+                          hint="keep the key and the one weight to score by in the file (a "
+                               "file of each year's weights, if they change), and nothing "
+                               "else")
     key, weight = frame.columns[:2]
     # A file saved without its heading row: its first key and weight were taken as the
     # columns' names, and that key's rows weighed 0 (a harm score of 8,768.4 where its rows

@@ -99,6 +99,14 @@ def test_a_weight_key_that_is_not_a_whole_number_for_an_int_column_is_refused(tm
     # a quote never closed: one line naming the row, not Polars' parser state
     ('offence,weight\nrobbery,5\n"burglary,7\n', "Error: {path}, row 3: cannot read the "
                                                  "weights file (unexpected end of data"),
+    # a weight for each year: the second column was read, 2023's weights for a 2025 score,
+    # and the third set aside without a word
+    ("offence,weight_2023,weight_2024\nrobbery,5,6\nburglary,7,8\n",
+     "Error: {path}: a weights file has two columns, the key and the weight ('offence', "
+     "'weight_2023'); it also holds 'weight_2024', which would be set aside"),
+    ("offence,year,weight\nrobbery,2024,5\n",
+     "Error: {path}: a weights file has two columns, the key and the weight ('offence', "
+     "'year'); it also holds 'weight', which would be set aside"),
 ])
 def test_a_weights_file_without_its_heading_row_is_refused(tmp_path, offences, expected):
     """A weights file with no heading row took its first key and weight as the columns'
