@@ -63,7 +63,8 @@ OUTCOME_SHARES = {
                     "Offender given community sentence", "Offender fined",
                     "Offender given conditional discharge", "Offender given absolute discharge",
                     "Offender ordered to pay compensation", "Offender deprived of property",
-                    "Offender sentenced as part of another case"],
+                    "Offender sentenced as part of another case",
+                    "Offender otherwise dealt with"],
 }
 YE_2025 = ("2025-01", "2025-12")
 YE_2024 = ("2024-01", "2024-12")
