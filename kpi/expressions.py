@@ -873,6 +873,8 @@ def _polars_type(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -
         missing = re.search(r'column "([^"]+)"', str(exc))
         raise ExpressionProblem(f"refers to '{missing.group(1) if missing else '?'}', which is "
                                 f"not a column of dataset '{dataset}'") from None
+    except ExpressionProblem:
+        raise
     except Exception as exc:  # SQL syntax or type errors from Polars
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExpressionProblem(f"is not a valid SQL expression ({first})") from None
@@ -969,8 +971,26 @@ def correctly_divided(expr: Any, mark: str = OVERFLOW) -> Any:
     a float either way)."""
     import polars as pl
 
-    tree = json.loads(expr.meta.serialize(format="json"))
-    return pl.Expr.deserialize(io.StringIO(json.dumps(_divided(tree, mark))), format="json")
+    tree = _divided(json.loads(expr.meta.serialize(format="json")), mark)
+    if _nesting(tree) > _READABLE:
+        raise ExpressionProblem("is nested too deeply to read; write it flatter (a derived "
+                                "column can name a part)")
+    return pl.Expr.deserialize(io.StringIO(json.dumps(tree)), format="json")
+
+
+# How deeply Polars reads a serialized expression back (serde_json's limit): a sum written
+# out takes two levels a term, so 63 columns read and 64 did not, refused as "could not
+# deserialize input into an expression", which names nothing the author wrote.
+_READABLE = 127
+
+
+def _nesting(node: Any) -> int:
+    """How deeply a serialized tree nests, each object and list a level."""
+    if isinstance(node, dict):
+        return 1 + max((_nesting(value) for value in node.values()), default=0)
+    if isinstance(node, list):
+        return 1 + max((_nesting(item) for item in node), default=0)
+    return 0
 
 
 def _divided(node: Any, mark: str = OVERFLOW, within: bool = False) -> Any:
@@ -980,20 +1000,21 @@ def _divided(node: Any, mark: str = OVERFLOW, within: bool = False) -> Any:
         return [_divided(item, mark, within) for item in node]
     if not isinstance(node, dict):
         return node
-    arithmetic = _arithmetic(node) is not None
-    exact = None if within or not arithmetic else _in_decimals(node)
-    inner = within or exact is not None
-    node = {key: _divided(value, mark, inner) for key, value in node.items()}
-    if exact is not None:
-        return _put(exact, {_ARG: _divided_node(node, mark)})
+    if _wrapping(node) is not None:
+        return _checked(node, mark, within)
+    node = {key: _divided(value, mark, within) for key, value in node.items()}
     return _divided_node(node, mark)
 
 
 def _divided_node(node: dict[str, Any], mark: str) -> Any:
-    checked = _checked(node, mark)
-    if checked is not None:
-        return checked
     function = node.get("Function")
+    if isinstance(function, dict) and function.get("function") == {"Pow": "Generic"} \
+            and len(function.get("input", ())) == 2:
+        # POWER made a float, as DuckDB's POWER is: Polars raised whole numbers to whole
+        # powers in 64 bits, wrapping (POWER(2^62, 2) was 0).
+        base, exponent = function["input"]
+        return {"Function": {**function, "input": [
+            _put(_template("float"), {_ARG: base}), exponent]}}
     if (isinstance(function, dict) and function.get("function") == {"Sql": {"Binary": "Div"}}
             and len(function.get("input", ())) == 2):
         dividend, divisor = function["input"]
@@ -1111,23 +1132,42 @@ def _in_decimals(node: Any) -> Any | None:
         tests.append((value.abs() < below) & (quotient(units, pl.lit(10.0**places)) == value))
         return _Exact(units, units.abs(), places)
 
+    def terms(operand: Any, sign: float, signed: list[tuple[float, _Exact]]) -> bool:
+        """Collect the terms of a tree of + and - into `signed`, each with its sign."""
+        parts = _arithmetic(operand)
+        if parts is not None and parts[0] in _SUMS:
+            op, left, right = parts
+            return terms(left, sign, signed) \
+                and terms(right, -sign if op == "Minus" else sign, signed)
+        term = build(operand, False)
+        if term is None:
+            return False
+        signed.append((sign, term))
+        return True
+
     def build(operand: Any, factor: bool) -> _Exact | None:
         parts = _arithmetic(operand)
         if parts is None:
             return leaf(operand, factor)
         op, left, right = parts
-        product = op not in _SUMS
-        a, b = build(left, product), build(right, product)
-        if a is None or b is None:
-            return None
-        if product:
+        if op not in _SUMS:
+            a, b = build(left, True), build(right, True)
+            if a is None or b is None:
+                return None
             return _Exact(a.m * b.m, a.bound * b.bound, a.places + b.places)
-        places = max(a.places, b.places)
+        # A sum's terms are added in a balanced tree, not as written: every whole number on
+        # the way is exact (each below the bound), so the answer is the same, and the tree is
+        # as deep as the log of its length (a chain of forty columns written out was too
+        # deep for Polars to read back).
+        signed: list[tuple[float, _Exact]] = []
+        if not terms(operand, 1.0, signed):
+            return None
+        places = max(term.places for _, term in signed)
         if places > _POWERS:
             return None
-        shift_a, shift_b = pl.lit(10.0**(places - a.places)), pl.lit(10.0**(places - b.places))
-        m = a.m * shift_a + b.m * shift_b if op == "Plus" else a.m * shift_a - b.m * shift_b
-        return _Exact(m, a.bound * shift_a + b.bound * shift_b, places)
+        shifted = [(sign, term, 10.0**(places - term.places)) for sign, term in signed]
+        return _Exact(_balanced([t.m * pl.lit(sign * shift) for sign, t, shift in shifted]),
+                      _balanced([t.bound * pl.lit(shift) for _, t, shift in shifted]), places)
 
     exact = build(node, False)
     if exact is None or not tests or exact.places > _POWERS:
@@ -1135,11 +1175,19 @@ def _in_decimals(node: Any) -> Any | None:
     works = pl.all_horizontal(tests) & (exact.bound < _EXACT_INTEGERS)
     decimal = quotient(exact.m, pl.lit(10.0**exact.places))
     # The answer's type read from the tree as written (_SUB), the same type as the binary
-    # answer's and a smaller tree than it (`_checked` wraps each whole-number step).
+    # answer's and a smaller tree than it (`_checked` adds the checks of its steps).
     kind = pl.dtype_of(pl.col(_SUB))
     expr = (pl.when(kind.matches(cs.float()) & works)
             .then(decimal.cast(kind, strict=False)).otherwise(pl.col(_ARG)))
     return _put(json.loads(expr.meta.serialize(format="json")), {_SUB: node})
+
+
+def _balanced(parts: list[Any]) -> Any:
+    """The sum of the expressions, added in a balanced tree."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return _balanced(parts[:middle]) + _balanced(parts[middle:])
 
 
 # Polars' SQL functions whose whole-number answer is a narrow type (Int8 for a month or a day,
@@ -1247,34 +1295,76 @@ def _lowered(text: str) -> str:
 _WRAPPING = frozenset({"Plus", "Minus", "Multiply", "Mul"})
 
 
-def _checked(node: dict[str, Any], mark: str) -> Any:
-    """A node of whole-number arithmetic (+, -, *, unary minus, ABS) made to stop the query
-    where its 64-bit answer wrapped round, as DuckDB stops with an error, and POWER made a
-    float, as DuckDB's POWER is (Polars raised whole numbers to whole powers in 64 bits,
-    wrapping: POWER(2^62, 2) was 0); None for any other node. The check is the node's
-    answer against the same operation on its operands as 128-bit integers, which cannot wrap
-    for operands of 64 bits; it is made only where the node's type is a whole number (Polars
-    decides that from the schema, before any row is read), so a sum of fractions, dates or
-    text is untouched."""
-    binary = node.get("BinaryExpr")
+def _wrapping(node: Any) -> list[Any] | None:
+    """The operands of a serialized node of whole-number arithmetic that wraps round in Polars
+    (+, -, *, unary minus, which Polars reads as 0 - x, and ABS); None for any other node."""
+    binary = node.get("BinaryExpr") if isinstance(node, dict) else None
     if isinstance(binary, dict) and binary.get("op") in _WRAPPING and _find(node) is None:
-        wide = {**binary, "left": _put(_template("wide128"), {_ARG: binary["left"]}),
-                "right": _put(_template("wide128"), {_ARG: binary["right"]})}
-        return _put(_template("checked", mark=mark), {_ARG: node, _SUB: {"BinaryExpr": wide}})
-    function = node.get("Function")
+        return [binary["left"], binary["right"]]
+    function = node.get("Function") if isinstance(node, dict) else None
     if not isinstance(function, dict):
         return None
     kind, inputs = function.get("function"), function.get("input", ())
-    wrapping = (kind == "Abs" and len(inputs) == 1) or (
-        isinstance(kind, dict) and isinstance(kind.get("Sql"), dict)
-        and kind["Sql"].get("Binary") in _WRAPPING and len(inputs) == 2)
-    if wrapping:
-        wide = {**function, "input": [_put(_template("wide128"), {_ARG: i}) for i in inputs]}
-        return _put(_template("checked", mark=mark), {_ARG: node, _SUB: {"Function": wide}})
-    if kind == {"Pow": "Generic"} and len(inputs) == 2:
-        base = _put(_template("float"), {_ARG: inputs[0]})
-        return {"Function": {**function, "input": [base, inputs[1]]}}
+    if (kind == "Abs" and len(inputs) == 1) or (
+            isinstance(kind, dict) and isinstance(kind.get("Sql"), dict)
+            and kind["Sql"].get("Binary") in _WRAPPING and len(inputs) == 2):
+        return list(inputs)
     return None
+
+
+def _with_operands(node: dict[str, Any], operands: list[Any]) -> Any:
+    """A `_wrapping` node with other operands."""
+    if "BinaryExpr" in node:
+        left, right = operands
+        return {"BinaryExpr": {**node["BinaryExpr"], "left": left, "right": right}}
+    return {"Function": {**node["Function"], "input": operands}}
+
+
+def _checked(node: dict[str, Any], mark: str, within: bool = False,
+             exact: Any | None = None) -> Any:
+    """A tree of whole-number arithmetic (+, -, *, unary minus, ABS: `_wrapping` nodes, its
+    other operands rewritten as `_divided`) made to stop the query where any node's 64-bit
+    answer wraps round, as DuckDB stops with an error. Each node is checked where its type is
+    a whole number (Polars decides that from the schema, before any row is read, so a sum of
+    fractions, dates or text is untouched): its answer against its value worked out in 128
+    bits, the tree's operands as 128-bit integers and each node's operation on its operands'
+    128-bit values, which cannot wrap while its operands are within 64 bits (where one is not,
+    the node below stops the query already); they differ exactly where the answer wrapped at
+    that node or below it. The checks are put together at the tree's top (one stop for any of
+    them), so each node is in the tree a fixed number of times per node above it: a chain of
+    additions grows, and is worked out, as the square of its length (forty columns, some
+    0.6 MB and 820 additions a row). Each node was once
+    checked against its operands' checked answers, which copied every node below it three
+    times per level, so that `a + b + ... + j` of ten columns was some 90 MB that Polars could
+    not read, refused when the file loaded. `within` and `exact` are as `_divided`'s: a
+    subtree worked in decimals (`_in_decimals`) is checked on its own, under its rewrite."""
+    if exact is None and not within and _arithmetic(node) is not None:
+        exact = _in_decimals(node)
+    inner = within or exact is not None
+    checks: list[Any] = []
+
+    def walk(part: Any, top: bool) -> tuple[Any, Any]:
+        """The part's rewritten 64-bit answer and its 128-bit value."""
+        operands = _wrapping(part)
+        if operands is None:
+            answer = _divided(part, mark, inner)
+            return answer, _put(_template("wide128"), {_ARG: answer})
+        if not top and not inner and _arithmetic(part) is not None:
+            own = _in_decimals(part)
+            if own is not None:
+                answer = _checked(part, mark, inner, own)
+                return answer, _put(_template("wide128"), {_ARG: answer})
+        parts = [walk(operand, False) for operand in operands]
+        answer = _with_operands(part, [p[0] for p in parts])
+        wide = _with_operands(part, [p[1] for p in parts])
+        checks.append(_put(_template("wrapped"), {_ARG: answer, _SUB: wide}))
+        return answer, wide
+
+    answer, _ = walk(node, True)
+    wrapped = checks[0] if len(checks) == 1 else {"Function": {
+        "input": checks, "function": {"Boolean": "AnyHorizontal"}}}
+    checked = _put(_template("checked", mark=mark), {_ARG: answer, _SUB: wrapped})
+    return checked if exact is None else _put(exact, {_ARG: checked})
 
 
 def _find(node: Any) -> tuple[Any, Any] | None:
@@ -1304,12 +1394,14 @@ def _template(name: str, decimals: int = 0, mark: str = OVERFLOW) -> Any:
     import polars.selectors as cs
 
     arg, sub = pl.col(_ARG), pl.col(_SUB)
-    if name == "checked":
-        # arg is the 64-bit answer, sub the 128-bit one: where they differ on a row, the
-        # strict cast of the text `mark` to a number fails and stops the query.
-        wrapped = pl.dtype_of(arg).matches(cs.integer()) & (sub != arg.cast(pl.Int128,
-                                                                            strict=False))
-        stop = pl.when(wrapped).then(pl.lit(mark)).cast(pl.Int8, strict=True)
+    if name == "wrapped":
+        # arg is a node's 64-bit answer, sub its value in 128 bits.
+        expr = pl.dtype_of(arg).matches(cs.integer()) & (sub != arg.cast(pl.Int128,
+                                                                          strict=False))
+    elif name == "checked":
+        # arg is the answer, sub whether any of its nodes wrapped round: where it did on a
+        # row, the strict cast of the text `mark` to a number fails and stops the query.
+        stop = pl.when(sub).then(pl.lit(mark)).cast(pl.Int8, strict=True)
         expr = pl.when(stop.is_null()).then(arg)
     elif name == "wide128":
         expr = arg.cast(pl.Int128, strict=False)

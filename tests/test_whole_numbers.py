@@ -276,6 +276,101 @@ def test_a_derived_column_beyond_64_bits_is_named(tmp_path):
                                     "whole number beyond 64 bits"), result.stderr
 
 
+def _columns_project(folder: Path, width: int, rows: list[list[int]], kpis: str) -> Path:
+    """A dataset of `width` whole-number columns c00, c01, ..., each row's values on the 15th
+    of a month of MONTHS in turn, and the KPIs given."""
+    names = [f"c{k:02d}" for k in range(width)]
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        LEDGER.replace('i = "int"\n', "".join(f'{n} = "int"\n' for n in names)) + kpis,
+        encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa," + ",".join(names) + "\n"
+        + "".join(f"{MONTHS[k % len(MONTHS)]}-15,North," + ",".join(map(str, row)) + "\n"
+                  for k, row in enumerate(rows)), encoding="utf-8")
+    loaded = inprocess.run(["--project", folder, "ingest", "ledger", folder / "ledger.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+    return folder
+
+
+def test_a_sum_of_forty_whole_number_columns_is_exact(tmp_path):
+    """A value adding up forty `int` columns (a total of category columns) gives DuckDB's sum,
+    and stops, naming it, where an intermediate sum passes 64 bits as DuckDB stops. Each step
+    was checked against its operands' checked answers, copying the steps below it three times
+    a level: `a + b + ... + j` of ten columns was refused when the file loaded ("is not a
+    valid SQL expression (could not deserialize input into an expression)") after 7 s."""
+    width = 40
+    names = [f"c{k:02d}" for k in range(width)]
+    rng = random.Random(7)
+    # Values up to 2**57 of both signs: forty of them stay within 64 bits however they fall.
+    rows = [[rng.choice([rng.randint(-(2**57), 2**57), rng.randint(-9, 9)]) for _ in names]
+            for _ in range(2 * len(MONTHS))]
+    total = " + ".join(names)
+    folder = _columns_project(
+        tmp_path / "p", width, rows,
+        f'[[kpis]]\nid = "total"\ntitle = "Total"\npriority = "p"\ndataset = "ledger"\n'
+        f'kind = "sum"\nvalue = "{total}"\n'
+        f'[[kpis]]\nid = "above"\ntitle = "Above"\npriority = "p"\ndataset = "ledger"\n'
+        f'kind = "count"\nfilter = "{total} > 0"\n')
+    types = ", ".join(f"'{n}': 'BIGINT'" for n in names)
+    table = (f"read_csv('{folder / 'ledger.csv'}', types={{'day': 'DATE', {types}}}) "
+             f"WHERE strftime(day, '%Y-%m') BETWEEN '{CURRENT[0]}' AND '{CURRENT[-1]}'")
+    expected = duckdb.sql(f"SELECT SUM(({total})::HUGEINT) FROM {table}").fetchone()[0]
+    above = duckdb.sql(f"SELECT COUNT(*) FROM {table} AND {total} > 0").fetchone()[0]
+    assert expected == sum(sum(row) for k, row in enumerate(rows)
+                           if MONTHS[k % len(MONTHS)] in CURRENT)
+    figures = {k["id"]: k for k in _json(folder, "summary")["kpis"]}
+    assert figures["total"]["current"]["value"] == expected
+    assert figures["above"]["current"]["value"] == above
+
+    # The first two columns pass 2**63 together and the third brings the sum back: DuckDB
+    # stops, and so does kpi, naming the KPI, key and expression.
+    wrapping = [[2**62, 2**62, -(2**62)] + [0] * (width - 3)]
+    with pytest.raises(duckdb.OutOfRangeException):
+        values = zip(wrapping[0], names, strict=True)
+        duckdb.sql(f"SELECT {total} FROM (SELECT "
+                   + ", ".join(f"{v}::BIGINT AS {n}" for v, n in values) + ")").fetchone()
+    folder = _columns_project(
+        tmp_path / "q", width, wrapping * len(MONTHS),
+        f'[[kpis]]\nid = "total"\ntitle = "Total"\npriority = "p"\ndataset = "ledger"\n'
+        f'kind = "sum"\nvalue = "{total}"\n')
+    result = inprocess.run(["--project", folder, "summary", "--period", "2025-09"])
+    assert result.returncode == 3, result.stdout
+    assert result.stderr.startswith(f"Error: KPI 'total', key 'value': {total} gives a whole "
+                                    "number beyond 64 bits"), result.stderr
+
+
+def test_a_long_sum_mixing_floats_is_worked_in_decimals(tmp_path):
+    """The decimal rewrite reaches through a long sum: 16.1 - 1.1 beside thirty-eight whole
+    columns of 0 is 15.0, not the binary 15.000000000000002."""
+    from kpi.expressions import polars_expr
+
+    names = [f"c{k:02d}" for k in range(38)]
+    frame = pl.DataFrame({**{n: [0, 2] for n in names}, "x": [16.1, 0.1], "y": [1.1, -0.2]})
+    got = frame.select(polars_expr(" + ".join(names) + " + x - y").alias("v"))["v"].to_list()
+    assert got == [15.0, 76.3]
+    assert 16.1 - 1.1 != 15.0
+
+
+def test_a_sum_too_deep_for_polars_is_refused_saying_so(tmp_path):
+    """A sum of so many columns that Polars cannot read the expression back is refused when
+    the file loads saying it is too deep, not that it is no SQL expression."""
+    names = [f"c{k:02d}" for k in range(70)]
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        LEDGER.replace('i = "int"\n', "".join(f'{n} = "int"\n' for n in names))
+        + f'[[kpis]]\nid = "total"\ntitle = "Total"\npriority = "p"\ndataset = "ledger"\n'
+        f'kind = "sum"\nvalue = "{" + ".join(names)}"\n', encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa," + ",".join(names) + "\n2025-09-15,North," + ",".join(["1"] * len(names))
+        + "\n", encoding="utf-8")
+    result = inprocess.run(["--project", folder, "ingest", "ledger", folder / "ledger.csv"])
+    assert result.returncode == 3
+    assert ("KPI 'total', key 'value': is nested too deeply to read; write it flatter (a "
+            "derived column can name a part)") in result.stderr.splitlines()[0], result.stderr
+
+
 # Whole numbers past 2**53 (and 10**15, where 15 significant digits no longer reach the units),
 # where a float no longer holds every whole number.
 PAST_FLOATS = [2**53 + 1, 2**53 + 3, 2**53 - 1, 10**15 + 7, 3 * 2**53 + 1, 5]
