@@ -229,6 +229,8 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
               .group_by(keys).agg(pl.len().alias("stored"), dated.min().alias("__from"),
                                   dated.max().alias("__to"))
               .collect())
+    if stored["__to"].dtype != replaced[LOW].dtype:
+        return  # stored by an earlier kpi as another kind of time: not compared
     apart = (replaced.join(stored, on=keys, nulls_equal=True)
              .filter((pl.col(LOW) > pl.col("__to")) | (pl.col(HIGH) < pl.col("__from")))
              .sort(keys, nulls_last=True))

@@ -423,7 +423,7 @@ class _FileState:
     typed: int = 0  # rows typed: all but blank rows and repeated headers
     repeated: int = 0
     # The ROW of each row repeating the header, in file order: the file's sections, each
-    # read as a file of its own would be by `_check_sections`.
+    # told apart as files are by `_repeated_in_sections`.
     header_rows: list[int] = field(default_factory=list)
     present: dict[str, bool] = field(default_factory=dict)
     bad_frames: list[pl.DataFrame] = field(default_factory=list)
