@@ -160,3 +160,29 @@ def test_a_load_holding_another_stretch_of_a_stored_month_is_refused(tmp_path):
     assert done.returncode == 0, done.stderr
     shown = inprocess.run(["--project", folder, "datasets", "--format", "json"]).stdout
     assert '"rows": 2' in shown.replace(" ", "") or '"rows":2' in shown.replace(" ", "")
+
+
+def test_a_load_holding_stretches_either_side_of_a_stored_one_is_refused(tmp_path):
+    """The second week of September stored; the first and the third loaded together with
+    --parts (a weekly job's missed weeks filled in): they replaced the month, the second
+    week's rows gone, 5 incidents where the files hold 8, exit 0. Rows either side of the
+    stored stretch and none within it are another stretch of the month too; a load holding a
+    row within it replaces the month as a revision."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(UTC_PROJECT, encoding="utf-8")
+    week = {n: _utc_file(folder / f"week {n}.csv",
+                         [(f"W{n}-{i}", f"2025-09-{7 * (n - 1) + 2 + i:02d} 10:00")
+                          for i in range(3)]) for n in (1, 2, 3)}
+    assert inprocess.run(["--project", folder, "ingest", "incidents", week[2]]).returncode == 0
+    done = inprocess.run(["--project", folder, "ingest", "incidents", week[1], week[3],
+                          "--parts"])
+    assert done.returncode == 3, done.stderr
+    assert ("would replace 2025-09, whose 3 stored rows dated 2025-09-09 11:00 to 2025-09-11 "
+            "11:00 would go: its rows of the month (2025-09-02 11:00 to 2025-09-18 11:00) all "
+            "lie either side of them") in " ".join(done.stderr.split())
+    within = _utc_file(folder / "revision.csv", [("W1-0", "2025-09-02 10:00"),
+                                                 ("W2-1", "2025-09-10 10:00"),
+                                                 ("W3-2", "2025-09-18 10:00")])
+    done = inprocess.run(["--project", folder, "ingest", "incidents", within])
+    assert done.returncode == 0, done.stderr

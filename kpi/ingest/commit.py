@@ -231,9 +231,16 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
               .collect())
     if stored["__to"].dtype != replaced[LOW].dtype:
         return  # stored by an earlier kpi as another kind of time: not compared
-    apart = (replaced.join(stored, on=keys, nulls_equal=True)
-             .filter((pl.col(LOW) > pl.col("__to")) | (pl.col(HIGH) < pl.col("__from")))
-             .sort(keys, nulls_last=True))
+    joined = replaced.join(stored, on=keys, nulls_equal=True)
+    apart = joined.filter((pl.col(LOW) > pl.col("__to")) | (pl.col(HIGH) < pl.col("__from")))
+    # Rows either side of the stored stretch, none within it (a week before and a week after
+    # a stored week, loaded together with --parts): asked of the load's own rows of the month.
+    around = joined.filter((pl.col(LOW) < pl.col("__from")) & (pl.col(HIGH) > pl.col("__to")))
+    if around.height:
+        apart = pl.concat([apart, around.filter(pl.Series(
+            [not _holds_within(extract, spec, r) for r in around.iter_rows(named=True)],
+            dtype=pl.Boolean))], how="vertical")
+    apart = apart.sort(keys, nulls_last=True)
     if not apart.height:
         return
     row = apart.row(0, named=True)
@@ -245,7 +252,8 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
     count = int(row["stored"])
     said = (f"{count:,} stored row{'s' if count != 1 else ''} dated {_when(row['__from'])}"
             + (f" to {_when(row['__to'])}" if row["__to"] != row["__from"] else ""))
-    side = "after" if row[LOW] > row["__to"] else "before"
+    side = ("after" if row[LOW] > row["__to"] else "before" if row[HIGH] < row["__from"]
+            else "either side of")
     raise DataError(f"{files}: would replace {describe_key(row, spec.replace_by)}, whose "
                     f"{said} would go: its rows of the month ({_when(row[LOW])} to "
                     f"{_when(row[HIGH])}) all lie {side} them, so it holds another stretch of "
@@ -255,6 +263,27 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
                          "month's first in summer) or by week leave part of a month in the "
                          "load before. Export each month from 00:00 UK time, or pass "
                          f"{flag('--allow-shrink')} if those rows were really removed")
+
+
+def _holds_within(extract: Extract, spec: DatasetSpec, key: dict[str, Any]) -> bool:
+    """Whether the load holds a row of the month (and replace_by values) of `key` dated within
+    the stored stretch of it (`__from` to `__to`), read from the data files it staged for
+    the month (or the rows it holds, `read_extracts`)."""
+    if extract.frame is not None:
+        rows = extract.frame.lazy()
+    else:
+        files = [f.path for f in extract.data.get(key["month"], [])]
+        if not files:
+            return True  # nothing staged to read: taken as a revision, as before
+        rows = pl.scan_parquet(files)
+    dated, low, high = pl.col(spec.date), pl.lit(key["__from"]), pl.lit(key["__to"])
+    if isinstance(key["__from"], datetime) and key["__from"].tzinfo is not None:
+        # instants compared as instants, whatever zone each side is written in
+        dated, low, high = (e.dt.convert_time_zone("UTC") for e in (dated, low, high))
+    match = [pl.col(c) == key[c] if key[c] is not None else pl.col(c).is_null()
+             for c in spec.replace_by]
+    return bool(rows.filter(*match, dated >= low, dated <= high)
+                .select(pl.len()).collect().item())
 
 
 def _when(value: Any) -> str:
