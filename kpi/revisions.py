@@ -677,21 +677,32 @@ def _revised_changes(listed: list, kpis: list, now: dict[tuple[str, str], float]
     for kpi_id, pair in pairs.items():
         if kpi_id in revised or len(pair) != 2:
             continue
-        kpi = by_id[kpi_id]
         current, comparison = pair["current"], pair["comparison"]
-        old = [f.get("value") for f in (current, comparison)]
-        new = [now.get((kpi_id, f["window"])) for f in (current, comparison)]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in old + new):
-            continue
-        before = engine.change_between(kpi, old[0], old[1])
-        after = engine.change_between(kpi, new[0], new[1])
-        then, today = render.change_text(before, kpi), render.change_text(after, kpi)
-        if then != today:
-            out.append(Revision(kpi_id, f"{kpi.title}, its change from the "
-                                        f"{comparison.get('window_label') or comparison['window']}",
-                                str(current.get("window_label") or current["window"]),
-                                then, today))
+        revision = _change_revised(by_id[kpi_id], by_id[kpi_id].title, current, comparison,
+                                   [now.get((kpi_id, f["window"]))
+                                    for f in (current, comparison)])
+        if revision is not None:
+            out.append(revision)
     return out
+
+
+def _change_revised(kpi, title: str, current: dict, comparison: dict,
+                    new: list) -> Revision | None:
+    """The change between two figures the last paper printed (`current`, `comparison`: their
+    figures file entries) where it reads otherwise between today's (`new`: current first),
+    by the one rule of a change (`engine.change_between`, `render.change_text`): a KPI's
+    (`_revised_changes`) or a breakdown part's (`_revised_parts`). None where it reads the
+    same, or either window has no figure then or now."""
+    values = [current.get("value"), comparison.get("value"), *new]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    then = render.change_text(engine.change_between(kpi, values[0], values[1]), kpi)
+    today = render.change_text(engine.change_between(kpi, values[2], values[3]), kpi)
+    if then == today:
+        return None
+    return Revision(kpi.id, f"{title}, its change from the "
+                            f"{comparison.get('window_label') or comparison['window']}",
+                    str(current.get("window_label") or current["window"]), then, today)
 
 
 def _part_title(kpi, item: dict) -> str:
@@ -775,18 +786,10 @@ def _revised_parts(project: Project, parts: list, kpis: list,
         kpi = by_id[part[0]]
         (was, now_current), (was_comparison, now_comparison) = (roles["current"],
                                                                 roles["comparison"])
-        old = [was.get("value"), was_comparison.get("value")]
-        new = [now_current, now_comparison]
-        numbers = [v for v in old + new if isinstance(v, int | float) and not isinstance(v, bool)]
-        if len(numbers) != 4:
-            continue
-        then = render.change_text(engine.change_between(kpi, numbers[0], numbers[1]), kpi)
-        today = render.change_text(engine.change_between(kpi, numbers[2], numbers[3]), kpi)
-        if then != today:
-            items.append(Revision(
-                kpi.id, f"{_part_title(kpi, was)}, its change from the "
-                        f"{was_comparison.get('window_label') or was_comparison['window']}",
-                str(was.get("window_label") or was["window"]), then, today))
+        revision = _change_revised(kpi, _part_title(kpi, was), was, was_comparison,
+                                   [now_current, now_comparison])
+        if revision is not None:
+            items.append(revision)
     # Parts the data gives now that a breakdown printed whole did not hold then.
     done: set[tuple] = set()
     for item in wanted:
