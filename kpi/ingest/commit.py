@@ -238,7 +238,7 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
     around = joined.filter((pl.col(LOW) < pl.col("__from")) & (pl.col(HIGH) > pl.col("__to")))
     if around.height:
         apart = pl.concat([apart, around.filter(pl.Series(
-            [not _holds_within(extract, spec, r) for r in around.iter_rows(named=True)],
+            [not _holds_within(extract, spec, around.slice(i, 1)) for i in range(around.height)],
             dtype=pl.Boolean))], how="vertical")
     apart = apart.sort(keys, nulls_last=True)
     if not apart.height:
@@ -265,25 +265,26 @@ def _check_apart(project, spec: DatasetSpec, extract: Extract, before: pl.DataFr
                          f"{flag('--allow-shrink')} if those rows were really removed")
 
 
-def _holds_within(extract: Extract, spec: DatasetSpec, key: dict[str, Any]) -> bool:
-    """Whether the load holds a row of the month (and replace_by values) of `key` dated within
-    the stored stretch of it (`__from` to `__to`), read from the data files it staged for
-    the month (or the rows it holds, `read_extracts`)."""
+def _holds_within(extract: Extract, spec: DatasetSpec, key: pl.DataFrame) -> bool:
+    """Whether the load holds a row of the month (and replace_by values) of `key` (one row)
+    dated within the stored stretch of it (`__from` to `__to`), read from the data files it
+    staged for the month (or the rows it holds, `read_extracts`)."""
+    row = key.row(0, named=True)
     if extract.frame is not None:
         rows = extract.frame.lazy()
     else:
-        files = [f.path for f in extract.data.get(key["month"], [])]
+        files = [f.path for f in extract.data.get(row["month"], [])]
         if not files:
             return True  # nothing staged to read: taken as a revision, as before
         rows = pl.scan_parquet(files)
-    dated, low, high = pl.col(spec.date), pl.lit(key["__from"]), pl.lit(key["__to"])
-    if isinstance(key["__from"], datetime) and key["__from"].tzinfo is not None:
+    if spec.replace_by:
+        rows = rows.join(key.lazy().select(spec.replace_by), on=list(spec.replace_by),
+                         how="semi", nulls_equal=True)
+    dated, low, high = pl.col(spec.date), pl.lit(row["__from"]), pl.lit(row["__to"])
+    if isinstance(row["__from"], datetime) and row["__from"].tzinfo is not None:
         # instants compared as instants, whatever zone each side is written in
         dated, low, high = (e.dt.convert_time_zone("UTC") for e in (dated, low, high))
-    match = [pl.col(c) == key[c] if key[c] is not None else pl.col(c).is_null()
-             for c in spec.replace_by]
-    return bool(rows.filter(*match, dated >= low, dated <= high)
-                .select(pl.len()).collect().item())
+    return bool(rows.filter(dated >= low, dated <= high).select(pl.len()).collect().item())
 
 
 def _when(value: Any) -> str:

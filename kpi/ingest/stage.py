@@ -212,7 +212,7 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
            sheet: str | None, progress: Progress | None) -> Extract:
     folder = sink.folder
     extract = Extract(rows=0, rejected=pl.DataFrame())
-    rejected, covered, bad_covered = [], [], []
+    rejected, covered, bad_covered, spanned = [], [], [], []
     seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
     for source in paths:
         query = source if isinstance(source, Query) else None
@@ -368,13 +368,14 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
                                     **({"sheet": sheet_read} if excel else {})})
         covered.append(state.covered())
         if (spans := state.spans()) is not None:
-            extract.spans = spans if extract.spans is None else (
-                pl.concat([extract.spans, spans], how="vertical")
-                .group_by(spans.columns[:-2]).agg(pl.col(LOW).min(), pl.col(HIGH).max()))
+            spanned.append(spans)
         if state.bad_keys:
             bad_covered.append(state.covered(bad=True))
     keys = pl.concat(covered, how="vertical")
     extract.covered = keys
+    if spanned:
+        extract.spans = (pl.concat(spanned, how="vertical").group_by("month", *spec.replace_by)
+                         .agg(pl.col(LOW).min(), pl.col(HIGH).max()))
     if bad_covered:
         extract.bad_covered = pl.concat(bad_covered, how="vertical_relaxed")
     if not parts:
@@ -544,13 +545,13 @@ class _FileState:
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
 
     def spans(self) -> pl.DataFrame | None:
-        """The first and last time the file's good rows of each (month, replace_by value...)
-        are dated, for a dataset dated by a datetime column."""
+        """The first and last time the good rows of each (month, replace_by value...) of each
+        of the file's batches are dated, for a dataset dated by a datetime column (taken
+        together across the load's files in `Extract.spans`)."""
         if not self.counts or LOW not in self.counts[0].columns:
             return None
-        keys = ["month", *self.spec.replace_by]
         return (pl.concat(self.counts, how="vertical").with_columns(MONTH_TEXT)
-                .group_by(keys).agg(pl.col(LOW).min(), pl.col(HIGH).max()))
+                .select("month", *self.spec.replace_by, LOW, HIGH))
 
     def section(self, rows: pl.DataFrame) -> pl.Series | pl.Expr:
         """Which of the file's sections each of `rows` is in (SECTION): 0 above the first
@@ -621,8 +622,7 @@ def _repeated_in_sections(spec: DatasetSpec, path: Path, state: _FileState,
     if not again.height:
         return None
     top = again.row(0, named=True)
-    key = again.filter(pl.all_horizontal(
-        (pl.col(k) == top[k]) if top[k] is not None else pl.col(k).is_null() for k in keys))
+    key = again.join(again.head(1).select(keys), on=keys, how="semi", nulls_equal=True)
     shown = {**top, "month": top["month"].strftime("%Y-%m")}
     # The header that parts the section first holding the row from the one repeating it.
     header = numbering(pl.Series(ROW, [state.header_rows[top[SECTION] - 1]])).item()
