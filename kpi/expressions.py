@@ -1104,15 +1104,17 @@ class _Exact(NamedTuple):
     places: int
 
 
-def _in_decimals(node: Any) -> Any | None:
+def _in_decimals(node: Any, mark: str) -> Any | None:
     """The serialized tree of `node`'s + - * worked in decimals (see the note above), the
     binary answer (placeholder _ARG) kept where it is not a float or a row cannot be worked
-    so; None where an operand is neither a column nor a numeric literal. Each operand and
+    so; None where an operand is neither a column, a numeric literal nor `_decimal_shaped`
+    (whose answer, read standard with `mark` for its own arithmetic, is taken as a column's
+    value is). Each operand and
     step is in the tree a fixed number of times, so it grows as the expression does."""
     import polars as pl
-    import polars.selectors as cs
 
     tests: list[Any] = []
+    operands: dict[str, Any] = {}
 
     def leaf(operand: Any, factor: bool) -> _Exact | None:
         literal = _literal_decimal(operand)
@@ -1121,15 +1123,22 @@ def _in_decimals(node: Any) -> Any | None:
             while places > 0 and digits % 10 == 0:
                 digits, places = digits // 10, places - 1
             return _Exact(pl.lit(float(digits)), pl.lit(abs(float(digits))), places)
-        if not (isinstance(operand, dict) and set(operand) == {"Column"}):
+        if isinstance(operand, dict) and set(operand) == {"Column"}:
+            value = pl.col(operand["Column"])
+        elif _decimal_shaped(operand):
+            # A function or CASE whose answer is one of its operands' decimals or a
+            # rounding of one (ABS, ROUND, COALESCE, GREATEST, LEAST, FLOOR, CEIL, NULLIF):
+            # its answer, read standard (`_divided`), is taken as a column's value is.
+            name = f"{_OPERAND}{len(operands)}"
+            operands[name] = _divided(operand, mark)
+            value = pl.col(name)
+        else:
             return None
         # A factor is read to fewer places, so that a product of two columns stays below
         # 2**53: 41.80 * 1.25 is 418,000 * 12,500 hundred-millionths.
         places, below = DECIMAL_LIMITS[1] if factor else DECIMAL_LIMITS[0]
-        value = pl.col(operand["Column"]).cast(pl.Float64, strict=False)
-        whole = pl.when(value < 0).then(value.ceil()).otherwise(value.floor())
-        units = whole * 10.0**places + ((value - whole) * 10.0**places).round()
-        tests.append((value.abs() < below) & (quotient(units, pl.lit(10.0**places)) == value))
+        units, works = _decimal_units(value, places, below)
+        tests.append(works)
         return _Exact(units, units.abs(), places)
 
     def terms(operand: Any, sign: float, signed: list[tuple[float, _Exact]]) -> bool:
@@ -1176,10 +1185,66 @@ def _in_decimals(node: Any) -> Any | None:
     decimal = quotient(exact.m, pl.lit(10.0**exact.places))
     # The answer's type read from the tree as written (_SUB), the same type as the binary
     # answer's and a smaller tree than it (`_checked` adds the checks of its steps).
-    kind = pl.dtype_of(pl.col(_SUB))
-    expr = (pl.when(kind.matches(cs.float()) & works)
-            .then(decimal.cast(kind, strict=False)).otherwise(pl.col(_ARG)))
-    return _put(json.loads(expr.meta.serialize(format="json")), {_SUB: node})
+    expr = _where_float(pl.col(_SUB), works, decimal, pl.col(_ARG))
+    return _put(json.loads(expr.meta.serialize(format="json")), {_SUB: node, **operands})
+
+
+# The functions whose answer is one of their operands, or a rounding of one, so that of
+# decimals it is a decimal (`_decimal_shaped`).
+_DECIMAL_FUNCTIONS = frozenset({"Abs", "Coalesce", "MaxHorizontal", "MinHorizontal", "Floor",
+                                "Ceil"})
+_OPERAND = "\0operand"
+
+
+def _decimal_shaped(node: Any) -> bool:
+    """Whether a serialized node's answer is a decimal of its columns' and literals'
+    decimals: a column, a number or NULL written out, + - * of such, or ABS, ROUND, COALESCE,
+    GREATEST, LEAST, FLOOR, CEIL, CASE or NULLIF of such (a CASE's conditions are not its
+    answer). A division, a cast, POWER or any other function is not."""
+    if not isinstance(node, dict):
+        return False
+    if set(node) == {"Column"} or _is_null(node) or _literal_decimal(node) is not None:
+        return True
+    parts = _arithmetic(node)
+    if parts is not None:
+        return _decimal_shaped(parts[1]) and _decimal_shaped(parts[2])
+    ternary = node.get("Ternary")
+    if isinstance(ternary, dict):
+        return _decimal_shaped(ternary.get("truthy")) and _decimal_shaped(ternary.get("falsy"))
+    function = node.get("Function")
+    if not isinstance(function, dict):
+        return False
+    kind, inputs = function.get("function"), function.get("input", ())
+    rounding = isinstance(kind, dict) and (
+        "Round" in kind or (isinstance(kind.get("Sql"), dict) and "Round" in kind["Sql"]))
+    return bool(inputs) and (rounding or (isinstance(kind, str) and kind in _DECIMAL_FUNCTIONS)) \
+        and all(_decimal_shaped(part) for part in inputs)
+
+
+def _where_float(typed: Any, works: Any, decimal: Any, binary: Any) -> Any:
+    """`decimal` where `typed`'s type is a float and `works` holds, as that type; `binary`
+    elsewhere. Both branches are worked out on every row, so where the type is not a float
+    (a literal's Decimal(1, 1), a whole number) the one not taken is 0, which every type
+    holds: 1.0, which Decimal(1, 1) does not, stopped ROUND(0.5)."""
+    import polars as pl
+    import polars.selectors as cs
+
+    kind = pl.dtype_of(typed)
+    is_float = kind.matches(cs.float())
+    taken = pl.when(is_float).then(decimal).otherwise(pl.lit(0.0)).cast(kind, strict=False)
+    return pl.when(is_float & works).then(taken).otherwise(binary)
+
+
+def _decimal_units(operand: Any, places: int, below: float) -> tuple[Any, Any]:
+    """(units, works): a number's value in units of 10**-places (a whole number held in a
+    float), and whether on the row it is a decimal of at most `places` places below `below`,
+    so that the float nearest `units` 10**-places is the value itself."""
+    import polars as pl
+
+    value = operand.cast(pl.Float64, strict=False)
+    whole = pl.when(value < 0).then(value.ceil()).otherwise(value.floor())
+    units = whole * 10.0**places + ((value - whole) * 10.0**places).round()
+    return units, (value.abs() < below) & (quotient(units, pl.lit(10.0**places)) == value)
 
 
 def _balanced(parts: list[Any]) -> Any:
@@ -1339,7 +1404,7 @@ def _checked(node: dict[str, Any], mark: str, within: bool = False,
     not read, refused when the file loaded. `within` and `exact` are as `_divided`'s: a
     subtree worked in decimals (`_in_decimals`) is checked on its own, under its rewrite."""
     if exact is None and not within and _arithmetic(node) is not None:
-        exact = _in_decimals(node)
+        exact = _in_decimals(node, mark)
     inner = within or exact is not None
     checks: list[Any] = []
 
@@ -1350,7 +1415,7 @@ def _checked(node: dict[str, Any], mark: str, within: bool = False,
             answer = _divided(part, mark, inner)
             return answer, _put(_template("wide128"), {_ARG: answer})
         if not top and not inner and _arithmetic(part) is not None:
-            own = _in_decimals(part)
+            own = _in_decimals(part, mark)
             if own is not None:
                 answer = _checked(part, mark, inner, own)
                 return answer, _put(_template("wide128"), {_ARG: answer})
@@ -1408,7 +1473,21 @@ def _template(name: str, decimals: int = 0, mark: str = OVERFLOW) -> Any:
     elif name == "float":
         expr = arg.cast(pl.Float64)
     elif name == "round":
-        expr = arg.round(decimals, mode="half_away_from_zero")
+        # A float is rounded as the decimal it was written as (ROUND(1.005, 2) is 1.01, as
+        # Excel and a warehouse's DECIMAL make it), where that decimal is of at most nine
+        # places below 2**22 (`_decimal_units`); binary rounding of the float nearest it
+        # gave 1.0 (1.00499999...). Any other value, and a whole number, is rounded as held.
+        binary = arg.round(decimals, mode="half_away_from_zero")
+        places = DECIMAL_LIMITS[0][0]
+        if decimals >= places:
+            expr = binary
+        else:
+            units, works = _decimal_units(arg, *DECIMAL_LIMITS[0])
+            whole = units.cast(pl.Int64, strict=False)
+            step = 10**(places - decimals)
+            rounded = ((whole.abs() + step // 2) // step) * whole.sign()
+            decimal = quotient(rounded.cast(pl.Float64), pl.lit(10.0**decimals))
+            expr = _where_float(arg, works, decimal, binary)
     elif name == "position":
         expr = (pl.when(arg.is_null() | sub.is_null()).then(None)
                 .when(sub == "").then(1)

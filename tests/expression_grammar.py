@@ -335,18 +335,49 @@ def duckdb_rows(con: duckdb.DuckDBPyConnection, expression: str) -> list | None:
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Paren)
 
 
+def _answers(node: exp.Expression) -> list[exp.Expression] | None:
+    """The operands whose value a function or CASE answers with, where its answer is one of
+    them or a rounding of one (ABS, ROUND, COALESCE, GREATEST, LEAST, FLOOR, CEIL, NULLIF,
+    CASE: of decimals, a decimal); None for any other node."""
+    if isinstance(node, (exp.Abs, exp.Floor, exp.Ceil, exp.Round)):
+        return [node.this]
+    if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.Nullif):
+        return [node.this]
+    if isinstance(node, exp.Case):
+        return [i.args["true"] for i in node.args.get("ifs", [])] + (
+            [node.args["default"]] if node.args.get("default") is not None else [])
+    return None
+
+
+def _rounded_as_written(value: exp.Expression, places: exp.Expression | None) -> exp.Expression:
+    """ROUND(value, places) of the decimal `value` is written as, where it is one of at most
+    nine places below 2**22 (its DECIMAL(18, 9) is the same DOUBLE), as DOUBLE; DuckDB's
+    ROUND of the DOUBLE elsewhere."""
+    v = value.sql(dialect="duckdb")
+    n = places.sql(dialect="duckdb") if places is not None else "0"
+    return sqlglot.parse_one(
+        f"CASE WHEN ABS({v}) < 4194304 AND CAST(CAST({v} AS DECIMAL(18, 9)) AS DOUBLE) = {v} "
+        f"THEN CAST(ROUND(CAST({v} AS DECIMAL(18, 9)), {n}) AS DOUBLE) "
+        f"ELSE ROUND({v}, {n}) END", read="duckdb")
+
+
 def in_decimals(expression: str) -> str:
     """The expression with kpi's rule for row arithmetic (docs/catalogue.md, "Arithmetic in
     the decimals written") made explicit: each tree of + - * (and unary minus) whose operands
     are columns and numeric literals, and whose answer is a float (it holds x), is worked on
     the decimals the values were written as, and its answer is the float nearest the exact
-    one. Every x in ROWS is a decimal of at most three places, so here x in such a tree is
-    read as DECIMAL(9, 3), DuckDB's decimal arithmetic is exact, and the tree is made a DOUBLE
-    once. A tree with another operand (a function, a division, CASE) is DOUBLE as written,
-    the arithmetic inside its operands read by the same rule. Where DuckDB cannot hold the
-    product in a DECIMAL (more than 38 figures) the expression is left DOUBLE, as kpi leaves
-    an answer of more than 15 significant figures binary (`duckdb_rows`): the two differ in
-    the last place at most, which `same` allows."""
+    one; so is ROUND of such a tree, and a function or CASE whose answer is one of its
+    operands or a rounding of one (`_answers`) is such an operand. Every x in ROWS is a
+    decimal of at most three places, so here x in such a tree is read as DECIMAL(9, 3),
+    DuckDB's decimal arithmetic is exact, and the tree is made a DOUBLE once. A tree with
+    another operand (another function, a division) is DOUBLE as written, the arithmetic
+    inside its operands read by the same rule; ROUND of it rounds the decimal its value is
+    written as where that is of at most nine places below 2**22 (`_rounded_as_written`).
+    Where DuckDB cannot hold the product in a DECIMAL (more than 38 figures) the expression
+    is left DOUBLE, as kpi leaves an answer of more than 15 significant figures binary
+    (`duckdb_rows`): the two differ in the last place at most, which `same` allows."""
     try:
         tree = sqlglot.parse_one(expression, read="duckdb")
     except sqlglot.errors.SqlglotError:
@@ -364,13 +395,27 @@ def in_decimals(expression: str) -> str:
             return found
         if isinstance(node, exp.Column) or (isinstance(node, exp.Literal) and node.is_number):
             return [node]
-        return None
+        if isinstance(node, exp.Null):
+            return []
+        answers = _answers(node)
+        if answers is None:
+            return None
+        found = []
+        for answer in answers:
+            inner = leaves(answer)
+            if inner is None:
+                return None
+            found += inner
+        return found
 
     worked: list[exp.Expression] = []
 
     def rewrite(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Neg)):
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Round)):
             operands = leaves(node)
+            if operands is None and isinstance(node, exp.Round):
+                worked.append(node)
+                return _rounded_as_written(rewrite(node.this), node.args.get("decimals"))
             if operands is not None:
                 if not any(isinstance(o, exp.Column) and o.name == "x" for o in operands):
                     return node

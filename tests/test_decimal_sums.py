@@ -368,6 +368,49 @@ def test_row_arithmetic_on_the_values_that_printed_a_binary_remainder():
     assert column("ABS(dispatch - arrive)") == [15.0, 0.1, 80.18, abs(0.1 - 1 / 3)]
 
 
+def test_a_function_or_case_of_decimals_is_a_decimal_operand():
+    """ABS(a) + b of 0.1 and 0.2 was 0.30000000000000004, ROUND(arrive, 1) - dispatch of 16.14
+    and 1.1 was 15.000000000000002 (over a threshold of 15), COALESCE(overtime, 0) + basic
+    likewise: a function or CASE whose answer is one of its operands, or a rounding of one,
+    is read as a column's decimal is. A division is not (its quotient is binary)."""
+    frame = pl.DataFrame({"a": [0.1, 16.14, None, 1 / 3], "b": [0.2, 1.1, 0.2, 0.1],
+                          "o": [None, 0.2, 0.1, 0.2]})
+
+    def column(text: str) -> list:
+        return frame.select(polars_expr(text).alias("v"))["v"].to_list()
+
+    assert column("ABS(a) + b") == [0.3, 17.24, None, 1 / 3 + 0.1]
+    assert column("ROUND(a, 1) - b") == [-0.1, 15.0, None, 0.2]
+    assert column("ROUND(a, 1) - b > 15") == [False, False, None, False]
+    assert column("COALESCE(o, 0) + a") == [0.1, 16.34, None, 1 / 3 + 0.2]
+    assert column("COALESCE(o, 0.1) + b") == [0.3, 1.3, 0.3, 0.3]
+    assert column("GREATEST(a, b) + o") == [None, 16.34, 0.3, 1 / 3 + 0.2]
+    assert column("CASE WHEN a > 1 THEN a ELSE b END + o") == [None, 16.34, 0.3, 0.3]
+    assert column("NULLIF(b, 0) + b") == [0.4, 2.2, 0.4, 0.2]
+    assert column("a / 2 - b")[:2] == [0.1 / 2 - 0.2, 16.14 / 2 - 1.1]
+
+
+@pytest.mark.parametrize(("value", "places", "rounded"), [
+    (1.005, 2, 1.01), (2.675, 2, 2.68), (-1.005, 2, -1.01), (0.125, 2, 0.13), (0.125, 1, 0.1),
+    (1.15, 1, 1.2), (2.5, 0, 3.0), (-2.5, 0, -3.0), (123456.7851, 3, 123456.785),
+    (1 / 3, 2, 0.33), (1.0005, 12, 1.0005)])
+def test_round_rounds_the_decimal_written_half_away_from_zero(value, places, rounded):
+    """ROUND(1.005, 2) is 1.01, as Excel and a DECIMAL column make it: Polars rounded the
+    float nearest 1.005 (1.00499999999999989...) to 1.0."""
+    frame = pl.DataFrame({"x": [value]})
+    assert frame.select(polars_expr(f"ROUND(x, {places})").alias("v"))["v"][0] == rounded
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=short, places=st.integers(0, 5))
+def test_round_of_a_decimal_is_its_decimal_rounding_as_duckdb_rounds_a_decimal(value, places):
+    frame = pl.DataFrame({"x": [float(value)]})
+    ours = frame.select(polars_expr(f"ROUND(x, {places})").alias("v"))["v"][0]
+    theirs = duckdb.sql(f"SELECT CAST(ROUND(CAST('{value}' AS DECIMAL(38, 9)), {places}) "
+                        "AS DOUBLE)").fetchone()[0]
+    assert ours == theirs, (value, places, ours, theirs)
+
+
 WITHIN = """\
 [project]
 name = "Within"
