@@ -10,7 +10,7 @@ code. The DataFrame methods flatten the JSON documents of docs/json.md into colu
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -320,6 +320,8 @@ class Project:
         self._definition = definition
         # The sha256 of the kpi.toml bytes `definition` was read from (see `_catalogue`).
         self._digest = digest if digest is not None else file_digest(definition.path)
+        # The project file every link followed, as `definition` was read (see `_moved`).
+        self._resolved = definition.path.resolve()
         # The catalogue handed out by `definition`, and the one it was made from.
         self._handed: tuple[catalogue.Project, catalogue.Project] | None = None
 
@@ -327,15 +329,37 @@ class Project:
         """The parsed catalogue as kpi.toml stands now, which every question reads: read
         again whenever the file's bytes have changed since it was last read, as each command
         reads it, so a notebook's project never answers from a catalogue edited since it was
-        opened (an edit that breaks the file is the ConfigError `kpi summary` would give)."""
+        opened (an edit that breaks the file is the ConfigError `kpi summary` would give);
+        and whenever a link has since led it to another project folder or data folder
+        (`_moved`), so a question reads, and a load writes, the store `kpi summary` would
+        read at that moment."""
         digest = file_digest(self._definition.path)
-        if digest is None or digest != self._digest:
+        resolved = self._definition.path.resolve()
+        if digest is None or digest != self._digest or self._moved(resolved):
             from kpi.catalogue import load_project_file
 
             self._definition = load_project_file(self._definition.path,
                                                  bundled=self._definition.bundled)
-            self._digest = digest
+            self._digest, self._resolved = digest, resolved
         return self._definition
+
+    def _moved(self, resolved: Path) -> bool:
+        """Whether the project file (`resolved`, every link followed now) or the data folder
+        kpi.toml names, resolved now by the rule every command resolves it by
+        (`kpi.catalogue.data_dir_of`), is another than the catalogue held was read with. A
+        `data` link switched to another store, or a link to the project folder switched to
+        another project (`current -> r1` made `current -> r2`, its kpi.toml byte for byte
+        the same), left a notebook's project reading, and loading into, the store it led to
+        when opened: 120 crimes in September where `kpi summary` and a fresh `kpi.open` read
+        60. Read again, the catalogue refuses a link leading outside the project, as every
+        command does. Two realpaths a question. The bundled sample's store is kpi's own
+        folder, named by the sample's files, which no link leads to."""
+        from kpi.catalogue import data_dir_of
+
+        held = self._definition
+        return not held.bundled and (
+            resolved != self._resolved
+            or data_dir_of(held.path, held.raw, False) != held.data_dir)
 
     @property
     def definition(self) -> catalogue.Project:
@@ -727,27 +751,25 @@ class Project:
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def ingest(self, dataset: str,
-               files: Sequence[str | bytes | os.PathLike[str] | os.PathLike[bytes]] | str | bytes
+               files: Iterable[str | bytes | os.PathLike[str] | os.PathLike[bytes]] | str | bytes
                | os.PathLike[str] | os.PathLike[bytes] | None = None, *,
                skip_bad_rows: bool = False,
                quarantine: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
                parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
                from_source: bool = False, progress: Progress | None = None) -> LoadResult:
         """Load extracts (paths or globs, as str, bytes or path objects, a bytes path decoded
-        as the command line's arguments are; default: the dataset's sources), or with
-        `from_source` the rows of the dataset's database query, into a dataset, replacing
-        the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
-        `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
+        as the command line's arguments are: one, or any iterable of them; left out (None),
+        the dataset's sources), or with `from_source` the rows of the dataset's database
+        query, into a dataset, replacing the months they cover, atomically: `kpi ingest`.
+        `progress`, a callable, is given a `kpi.progress.Step` as each file's bytes and rows
+        are read and the rows written."""
         from kpi.errors import asked_by
         from kpi.ingest import load
         from kpi.store import reading_now
 
-        if isinstance(files, (str, bytes, os.PathLike)):
-            files = [files]  # one path, not a sequence of its characters (or bytes)
         # Its refusals name this method's arguments (`parts=True`), the command's its options.
         with asked_by("python"), reading_now():
-            return load(self._catalogue(), _text(dataset, "dataset"),
-                        [_path_text(f, "files") for f in files] if files else None,
+            return load(self._catalogue(), _text(dataset, "dataset"), _files(files),
                         skip_bad_rows=skip_bad_rows,
                         quarantine=(Path(_path_text(quarantine, "quarantine"))
                                     if quarantine is not None else None),
@@ -788,6 +810,32 @@ class Project:
                            previous=path(previous, "previous"),
                            template=path(template, "template"),
                            final=final, full=full, progress=progress)
+
+
+def _files(files: Any) -> list[str] | None:
+    """The files `Project.ingest` is given, as `kpi ingest`'s arguments: None (left out) is
+    the dataset's sources; one path is one file, not a sequence of its characters (or
+    bytes); any other iterable (a list, a tuple, a generator, a NumPy array or a Polars
+    Series of paths) is read once, each item a path. An empty one, the glob of tonight's
+    extracts that matched nothing, is refused as `kpi ingest` refuses a glob matching
+    nothing (exit 2): taken for None, it loaded every declared source again and undid the
+    corrections loaded since (September's 124 crimes read 120 again). A NumPy array's or a
+    Series' own truth value was a raw ValueError or TypeError."""
+    if files is None:
+        return None
+    if isinstance(files, (str, bytes, os.PathLike)):
+        files = [files]
+    try:
+        items = iter(files)
+    except TypeError:
+        items = iter([files])  # refused as the path it is not, naming the argument
+    named = [_path_text(f, "files") for f in items]
+    if not named:
+        raise UsageError("files names no file (a glob that matched nothing gives an empty "
+                         "list)",
+                         hint="name at least one file, or leave files out (None) to load the "
+                              "dataset's sources")
+    return named
 
 
 def _path_text(path: Any, argument: str) -> str:

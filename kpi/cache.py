@@ -132,18 +132,12 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
 
 
 def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
-    """The project's data folder, as kpi.catalogue resolves it (checked against the loaded
-    project before anything is stored): a backslash a folder separator, as in every path
-    kpi.toml names (`data = 'store\\kpi'` was no folder on Linux to the key, so no answer
-    was ever kept)."""
-    from kpi.catalogue import bundled_store_dir, project_path
+    """The project's data folder, resolved now by the catalogue's own rule
+    (`kpi.catalogue.data_dir_of`; checked against the loaded project before anything is
+    stored)."""
+    from kpi.catalogue import data_dir_of as resolved_now
 
-    if bundled:
-        return bundled_store_dir()
-    meta = raw.get("project")
-    if not isinstance(meta, dict):
-        meta = {}
-    return (path.parent / project_path(str(meta.get("data", "data")))).resolve()
+    return resolved_now(path, raw, bundled)
 
 
 def file_digest(path: Path) -> str | None:

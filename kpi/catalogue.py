@@ -1019,14 +1019,10 @@ def _cached_project(key: str, path: Path) -> Project | None:
         return None
     if not isinstance(project, Project) or project.path != path:
         return None
-    if not project.bundled:
-        # The data folder as the file names it, resolved now: a link made since would lead
-        # a load outside the project, which the check refuses.
-        meta = project.raw.get("project")
-        if not isinstance(meta, dict):
-            meta = {}
-        if (project.root / str(meta.get("data", "data"))).resolve() != project.data_dir:
-            return None
+    # The data folder as the file names it, resolved now: a link made since would lead a
+    # load outside the project, which the check refuses.
+    if not project.bundled and data_dir_of(project.path, project.raw, False) != project.data_dir:
+        return None
     return project
 
 
@@ -1562,7 +1558,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         problems.add("[project]", "data", f"'{visible(data)}' {fault}", r"^\s*data\s*=")
         data = "data"
     data = project_path(data)
-    data_dir = (root / data).resolve()
+    data_dir = named_data_dir(root, data)
     if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
         problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
@@ -1737,6 +1733,28 @@ def project_path(relative: str) -> str:
     backslash (a path copied from Windows, written in 'single quotes') is a folder separator
     on every system, as on Windows, so one kpi.toml serves a laptop and a Linux server."""
     return relative.replace("\\", "/")
+
+
+def named_data_dir(root: Path, data: str) -> Path:
+    """The data folder `data` (kpi.toml's `[project] data`) names from the project folder
+    `root`, resolved now: every link on the way (a `data` link, the project folder's own)
+    followed as it stands at this moment; a backslash a folder separator, as in every path
+    kpi.toml names (`project_path`)."""
+    return (root / project_path(data)).resolve()
+
+
+def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
+    """The data folder of the project file at `path` whose TOML is `raw`, resolved now: the
+    one rule the catalogue as it is read, its cache's check of a kept catalogue, the answer
+    cache's key (kpi.cache) and every question of a project kept open (kpi.api.Project) take
+    it by, so a `data` link, or a link to the project folder, switched since kpi.toml was
+    read leads each of them to the folder it leads to now. The bundled sample's store is
+    kpi's own folder."""
+    if bundled:
+        return bundled_store_dir()
+    meta = raw.get("project")
+    data = meta.get("data", "data") if isinstance(meta, dict) else "data"
+    return named_data_dir(path.parent, str(data))
 
 
 def _path_fault(relative: Any) -> str | None:

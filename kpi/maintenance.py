@@ -11,15 +11,17 @@ hundreds of small files and commits. `kpi vacuum`:
    and deletes the checkpoints it supersedes (a nightly vacuum would otherwise add one a night:
    32 MiB a year on a small table). Reading an older version replays the log's commits instead;
 3. deletes the data files no kept version needs. Kept: the latest version, every version of the
-   last `keep_days` days, and every version a paper exported by `kpi export markdown` read
-   (recorded in the store's `published.jsonl` when the paper is written), so the paper's
-   `--as-of` still reproduces it. Log entries are never deleted: `kpi history` still lists
-   every load, and reading a version whose files are gone says so.
+   last `keep_days` days (rounded up to whole hours: never less than asked), and every version
+   a paper exported by `kpi export markdown` read (recorded in the store's `published.jsonl`
+   when the paper is written), so the paper's `--as-of` still reproduces it. Log entries are
+   never deleted: `kpi history` still lists every load, and reading a version whose files are
+   gone says so.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,6 +115,13 @@ def _on_disk(table_dir: Path, listed: str) -> bool:
     return (table_dir / listed).exists()
 
 
+def retention_hours(keep_days: float) -> int:
+    """The whole hours Delta's vacuum keeps for `keep_days` days, rounded up: never fewer
+    than asked. Rounded down, `--keep-days 0.02` (29 minutes) kept 0 hours and deleted the
+    files of a version made a minute before, and 1.99 days kept 47 of its 47.76 hours."""
+    return math.ceil(keep_days * 24)
+
+
 def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
            dry_run: bool = False) -> VacuumResult:
     """Compact, checkpoint and vacuum one dataset's table (see the module docstring)."""
@@ -137,8 +146,8 @@ def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
                 commit_properties=CommitProperties(custom_metadata=metadata))
             table = DeltaTable(store.table_uri(path))
             table.create_checkpoint()
-        options = {"retention_hours": int(keep_days * 24), "enforce_retention_duration": False,
-                   "keep_versions": list(pinned) or None}
+        options = {"retention_hours": retention_hours(keep_days),
+                   "enforce_retention_duration": False, "keep_versions": list(pinned) or None}
         # Delta lists every file its log marks removed past the retention, those an earlier
         # vacuum deleted too (kpi keeps the whole log): counted, "deleted 24" was said of a
         # vacuum that deleted 12 and of one with nothing left to delete. Counted here, the

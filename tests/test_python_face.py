@@ -184,6 +184,71 @@ def test_an_edited_kpi_toml_is_read_again(tmp_path):
     assert repr(project) == f"<kpi project 'Tiny force' at {toml}>"
 
 
+def _versions(table: Path) -> int:
+    """How many versions a table's log holds (its commit files)."""
+    return len(list((table / "_delta_log").glob("*.json")))
+
+
+def _relink(link: Path, target: str) -> None:
+    link.unlink()
+    link.symlink_to(target)
+
+
+def test_a_data_link_switched_is_read_and_loaded_as_it_stands_at_each_question(tmp_path):
+    """A project opened with `data -> stores/A` kept the data folder resolved when kpi.toml
+    was read, whose bytes did not change when the link was switched to `stores/B`: it went on
+    answering A's figures and loaded into A, where `kpi summary` and a fresh `kpi.open`
+    read B. Each question now resolves the link as it stands. Counted by hand: the year to
+    September 2025 holds 24 incidents; the revised September (seven where two were) makes
+    it 24 - 2 + 7 = 29."""
+    root = _project(tmp_path)
+    stores = root / "stores"
+    stores.mkdir()
+    (root / "data").rename(stores / "A")
+    shutil.copytree(stores / "A", stores / "B")
+    (root / "data").symlink_to("stores/A")
+    project = kpi.open(root)
+    assert _value(project.summary(PERIOD), "incidents") == 24
+    _relink(root / "data", "stores/B")
+    assert project.definition.data_dir == stores.resolve() / "B"
+    # loaded into the store the link leads to now, B; A keeps its one version
+    assert project.ingest("incidents", _september(root)).rows == 7
+    assert (_versions(stores / "A" / "incidents"), _versions(stores / "B" / "incidents")) \
+        == (1, 2)
+    assert _value(project.summary(PERIOD), "incidents") == 29 == _cli_value(root, "incidents")
+    _relink(root / "data", "stores/A")
+    assert _value(project.summary(PERIOD), "incidents") == 24 == _cli_value(root, "incidents")
+    # A link switched to lead outside the project is refused as the command line refuses it.
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(stores / "B", outside)
+    _relink(root / "data", str(outside))
+    with pytest.raises(ConfigError, match="outside the project folder") as refused:
+        project.summary(PERIOD)
+    cli = inprocess.run(["--project", root, "summary", "--period", PERIOD],
+                        env={"KPI_NO_CACHE": "1"})
+    assert cli.returncode == 3 and refused.value.message in cli.stderr
+
+
+def test_a_project_folder_link_switched_is_read_as_it_stands_at_each_question(tmp_path):
+    """A project opened through a folder link (`current -> r1`), the link then switched to
+    another project whose kpi.toml is byte for byte the same (`r2`, a release folder with
+    the revised September loaded): the project answered r1's 24 where `kpi summary
+    --project current` answered r2's 29 (counted by hand as above)."""
+    r1 = _project(tmp_path / "r1")
+    r2 = shutil.copytree(r1, tmp_path / "r2" / r1.name, symlinks=True)
+    loaded = inprocess.run(["--project", r2, "ingest", "incidents", _september(r2)])
+    assert loaded.returncode == 0, loaded.stderr
+    current = tmp_path / "current"
+    current.symlink_to(r1)
+    project = kpi.open(current)
+    assert _value(project.summary(PERIOD), "incidents") == 24
+    _relink(current, str(r2))
+    assert (current / "kpi.toml").read_bytes() == (r1 / "kpi.toml").read_bytes()
+    assert _value(project.summary(PERIOD), "incidents") == 29
+    assert _cli_value(current, "incidents") == 29
+    assert project.definition.data_dir == r2.resolve() / "data"
+
+
 def test_a_load_committed_during_an_answer_leaves_each_answer_one_version(tmp_path,
                                                                           monkeypatch):
     """A load that commits while a summary is being worked out (a nightly load under an open
@@ -869,6 +934,46 @@ def test_ingest_takes_bytes_paths_as_the_command_line_takes_its_arguments(tmp_pa
     with pytest.raises(UsageError, match=r"^files should be a path \(str, bytes or "
                                          r"os.PathLike\) or a list of them, not int 3$"):
         project.ingest("incidents", [3])  # type: ignore[list-item]
+
+
+def test_ingest_refuses_an_empty_list_of_files_as_the_command_line_an_empty_glob(tmp_path):
+    """`project.ingest("incidents", [])`, the list of a glob that matched no file, was taken
+    for files left out and loaded the dataset's sources again: the revised September (the
+    year 24 - 2 + 7 = 29, counted by hand) read 24 again, undoing the correction, where
+    `kpi ingest incidents GLOB` refuses a glob matching nothing (exit 2). An empty
+    collection of any kind is now the UsageError and nothing is written; None still means
+    the sources. A NumPy array or a Polars Series of paths (a frame's column) raised
+    NumPy's or Polars' own ValueError or TypeError; any iterable of paths now loads."""
+    import numpy as np
+
+    root = _project(tmp_path)
+    (root / "kpi.toml").write_text((root / "kpi.toml").read_text().replace(
+        '[datasets.incidents]\n', '[datasets.incidents]\nsources = ["extracts/incidents.csv"]\n',
+        1))
+    project = kpi.open(root)
+    revised = _september(root)
+    assert project.ingest("incidents", [revised]).rows == 7
+    assert _value(project.summary(PERIOD), "incidents") == 29
+    table = root / "data" / "incidents"
+    for empty in ([], (), np.array([], dtype=str), pl.Series([], dtype=pl.String),
+                  (p for p in [])):
+        with pytest.raises(UsageError, match=r"^files names no file") as refused:
+            project.ingest("incidents", empty)
+        assert "leave files out (None)" in (refused.value.hint or "")
+    assert _versions(table) == 2
+    assert _value(project.summary(PERIOD), "incidents") == 29 == _cli_value(root, "incidents")
+    cli = inprocess.run(["--project", root, "ingest", "incidents",
+                         str(root / "incoming" / "*.csv")])
+    assert cli.returncode == 2 and "no files match" in cli.stderr
+    # Any iterable of paths is the files named: the same revision again writes nothing.
+    for named in (np.array([str(revised)]), pl.Series([str(revised)]), (p for p in [revised])):
+        again = project.ingest("incidents", named)
+        assert (again.rows, again.unchanged) == (7, True)
+    assert _versions(table) == 2
+    # Left out, the sources: every month again (12 of three incidents to March 2024 and 18 of
+    # two since), September's two where the revision's seven were.
+    assert project.ingest("incidents", allow_shrink=True).rows == 12 * 3 + 18 * 2
+    assert _value(project.summary(PERIOD), "incidents") == 24 == _cli_value(root, "incidents")
 
 
 def test_history_shows_a_file_name_that_is_not_utf8_with_its_byte_escaped(tmp_path):

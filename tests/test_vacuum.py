@@ -154,3 +154,25 @@ def test_a_vacuum_counts_the_files_it_deletes_not_those_gone_before(nightly):
     again = _kpi(nightly, "vacuum", "--dry-run", "--keep-days", "0")
     assert f"would delete 0 of {after} data files" in again.stderr, again.stderr
     assert len(_data_files(table)) == after
+
+
+def test_keep_days_are_rounded_up_to_whole_hours():
+    """Delta keeps whole hours: `int(keep_days * 24)` rounded down, so 0.02 days (28.8
+    minutes) kept 0 hours and 1.99 days (47.76 hours) kept 47. Never fewer than asked."""
+    from kpi.maintenance import retention_hours
+
+    assert [retention_hours(d) for d in (0, 0.02, 1 / 24, 1, 1.99, 30)] == [0, 1, 1, 24, 48, 720]
+
+
+def test_a_version_made_within_keep_days_of_a_fraction_stays_readable(nightly):
+    """`kpi vacuum --keep-days 0.02` (29 minutes) deleted the files of versions made a minute
+    before, as 0 hours were kept, and `--as-of 1` was then refused (exit 3). Every version
+    here is minutes old: none of its files goes, and version 1 reads as it did."""
+    table = nightly / "data" / "crimes"
+    before = sorted(_data_files(table))
+    as_of_1 = _summary(nightly, "--as-of", "1")
+    done = _kpi(nightly, "vacuum", "--keep-days", "0.02")
+    assert done.returncode == 0, done.stderr
+    assert "deleted 0;" in done.stderr
+    assert set(before) <= set(_data_files(table))
+    assert _summary(nightly, "--as-of", "1") == as_of_1

@@ -336,7 +336,8 @@ def vacuum(
     keep_days: Annotated[float, typer.Option(
         # At most 100 years, as long as the tables keep their log (inf was a traceback).
         "--keep-days", min=0, max=36_500,
-        help="Keep every version of the last N days readable (0 to 36,500).")] = 30.0,
+        help="Keep every version of the last N days readable (0 to 36,500), rounded up to "
+             "whole hours (0.02 keeps 1 hour).")] = 30.0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Count the files that would be deleted; change nothing.")] = False,
 ) -> None:
