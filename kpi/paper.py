@@ -981,9 +981,11 @@ def normal_variation(verdict: Verdict | None) -> bool:
     incidents beside a chart marking every month from January 2024 to July 2025, and of KPIs
     whose chart has no limits at all (a month missing in its baseline, a last segment of one
     month after `spc_rebase`), the matrix's "No process chart" row, beside the special causes
-    `kpi show` lists."""
+    `kpi show` lists. Nor where the chart recalculates its limits (`spc_rebase`): the step
+    there is one the chart shows (`_normal_run`)."""
+    run = _normal_run(verdict)
     return verdict is not None and verdict.variation is not None \
-        and verdict.variation.verdict == stats.COMMON_CAUSE and not _earlier_signals(verdict)
+        and verdict.variation.verdict == stats.COMMON_CAUSE and run is not None and run.whole
 
 
 def significance_clause(verdict: Verdict | None) -> str:
@@ -1048,9 +1050,10 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     assert verdict is not None, "a variation comes with its verdict"
     if variation.verdict == stats.COMMON_CAUSE:
         significant = verdict.significance.significant if verdict.significance else None
-        if significant is False and _earlier_signals(verdict):
-            # not significant, beside a chart that marks earlier months: which (the clause
-            # before says "not statistically significant", never "normal variation")
+        if significant is False and not normal_variation(verdict):
+            # not significant, beside a chart that marks earlier months or recalculates its
+            # limits: which (the clause before says "not statistically significant", never
+            # "normal variation")
             return f"{_capital(common_cause_words(verdict))}."
         return settled_sentence(result, verdict)
     text = f"The monthly figures show {shown_variation(verdict)}"
@@ -1080,10 +1083,12 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return (f"{_capital(common_cause_words(verdict))}, across the end of the comparison "
                 f"period: the {'rise' if change == 'rose' else 'fall'} is a difference between "
                 "the two periods' figures, not a step the monthly figures show.")
-    if not _earlier_signals(verdict):
+    run = _normal_run(verdict)
+    if run is None or run.whole:
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
-    stable = _capital(_stable_words(verdict, moved, "the comparison period"))
+    # what the months show names the recalculation the months held from start at
+    stable = _capital(_stable_words(verdict, moved, "the comparison period", name_step=False))
     if _settled_since(verdict) is None:
         return f"{stable}."
     return f"{stable}: {common_cause_words(verdict)}."
@@ -1100,67 +1105,122 @@ def _earlier_signals(verdict: Verdict | None) -> tuple[stats.XmrPoint, ...]:
 SETTLED_MONTHS = 6
 
 
-def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
-    """The first month after the chart's last unusual month and how many months from it to
-    the latest, when those are at least SETTLED_MONTHS; None when no month is marked (the
-    whole chart is settled) or the latest run is shorter."""
-    marked = _earlier_signals(verdict)
-    if not marked or verdict is None or verdict.chart is None:
+@dataclass(frozen=True)
+class _Run:
+    """The months of normal variation a process chart ends with, to its latest month with a
+    value: from `start`, `count` of them. `whole` where they are the whole chart (no month
+    marked, no recalculation of the limits); `step` where they start at a recalculation
+    (`spc_rebase`), a step the chart itself shows."""
+
+    start: Month
+    count: int
+    whole: bool
+    step: bool
+
+
+def _normal_run(verdict: Verdict | None) -> _Run | None:
+    """The run of months of normal variation the chart ends with (`_Run`), or None without a
+    chart: from the month after its last marked month, or from where the limits that apply
+    now were recalculated (`spc_rebase`) where that is later, else from its first month. The
+    one place the paper reads how long a chart has held (`_held_since`, `_settled_since`,
+    `common_cause_words`, `normal_variation`): no month before a recalculation is said to
+    show the level held, nor a step across it not to show (counts of 10 and 12 a month, then
+    of 30 and 32 from a recalculation, read "the last 24 months show only normal variation
+    ... not a step the monthly figures show")."""
+    if verdict is None or verdict.chart is None:
         return None
-    latest = Month.parse(next(p.month for p in reversed(verdict.chart.points)
-                              if p.value is not None))
-    start = Month.parse(marked[-1].month) + 1
-    count = latest.index - start.index + 1
-    return (start, count) if count >= SETTLED_MONTHS else None
+    chart = verdict.chart
+    valued = [p.month for p in chart.points if p.value is not None]
+    if not valued:
+        return None
+    first, latest = Month.parse(valued[0]), Month.parse(valued[-1])
+    start, step = first, False
+    marked = chart.signals
+    if marked:
+        start = Month.parse(marked[-1].month) + 1
+    if len(chart.segments) > 1 and Month.parse(chart.segments[-1].start) >= start:
+        start, step = Month.parse(chart.segments[-1].start), True
+    return _Run(start, latest.index - start.index + 1, start == first, step)
+
+
+def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
+    """The first month of the run of normal variation the chart ends with (`_normal_run`:
+    after its last unusual month, or from a recalculation of its limits) and how many months
+    from it to the latest, when those are at least SETTLED_MONTHS; None when the run is the
+    whole chart (no month marked, no recalculation) or shorter."""
+    run = _normal_run(verdict)
+    if run is None or run.whole or run.count < SETTLED_MONTHS:
+        return None
+    return run.start, run.count
 
 
 def _held_since(verdict: Verdict | None) -> Month | None:
     """The first month from which the process chart shows only normal variation to its
-    latest: its first month where it marks none, the month after its last marked one where
-    at least SETTLED_MONTHS follow (`_settled_since`); None where the unusual months are
-    recent, or there is no chart."""
-    if verdict is None or verdict.chart is None:
-        return None
-    if not _earlier_signals(verdict):
-        first = next((p.month for p in verdict.chart.points if p.value is not None), None)
-        return Month.parse(first) if first is not None else None
+    latest: its first month where it marks none and never recalculates its limits, else the
+    month after its last marked one or the recalculation, where at least SETTLED_MONTHS
+    follow (`_settled_since`); None where the unusual months or the recalculation are recent,
+    or there is no chart. Never before the limits that apply now were recalculated."""
+    run = _normal_run(verdict)
+    if run is not None and run.whole:
+        return run.start
     settled = _settled_since(verdict)
     return settled[0] if settled is not None else None
+
+
+# Where a run of normal variation starts at a recalculation of the limits (`spc_rebase`).
+RECALCULATED = "when the process limits were recalculated"
 
 
 def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
     """What the months show when the latest is common cause, true of the chart the paper
     prints: 'the last 24 months show only normal variation' only when no month of them is
-    marked; 'the 9 months since January 2025 show only normal variation' when the unusual
-    ones are further back; else '2 of the last 24 months, from July to August 2025, were
-    unusual, though not the latest' (the span is of the months marked, not of the 24). No
-    sentence calls a chart with triangles on it "only normal variation"."""
+    marked and the limits are never recalculated; 'the 9 months from January 2025 show only
+    normal variation' when the unusual ones are further back; 'the 8 months from February
+    2025, when the process limits were recalculated, show only normal variation' from a
+    recalculation (`spc_rebase`); else '2 of the last 24 months, from July to August 2025,
+    were unusual, though not the latest' (the span is of the months marked, not of the 24),
+    naming a recalculation among them. No sentence calls a chart with triangles on it, or a
+    step in its limits, "only normal variation"."""
     variation = verdict.variation if verdict else None
     assert variation is not None, "a common-cause verdict has its chart"
-    marked = _earlier_signals(verdict)
-    if not marked:
+    run = _normal_run(verdict)
+    assert run is not None and verdict is not None and verdict.chart is not None, \
+        "a common-cause verdict has a month with a value"
+    if run.whole:
         return ("the months show only normal variation" if brief
                 else f"the last {variation.points} months show only normal variation")
+    if run.step:
+        return (f"the {run.count} months from {run.start.name}, {RECALCULATED}, show only "
+                "normal variation")
     settled = _settled_since(verdict)
     if settled is not None:
         start, count = settled
         return f"the {count} months from {start.name} show only normal variation"
+    marked = _earlier_signals(verdict)
     first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
     span = _span(first, last) if first == last else f"from {_span(first, last)}"
+    steps = [Month.parse(s.start).name for s in verdict.chart.segments[1:]]
+    recalculated = (f" (the process limits were recalculated in {' and '.join(steps)})"
+                    if steps else "")
     return (f"{len(marked)} of the last {variation.points} months, {span}, "
-            f"{'was' if len(marked) == 1 else 'were'} unusual, though not the latest")
+            f"{'was' if len(marked) == 1 else 'were'} unusual, though not the "
+            f"latest{recalculated}")
 
 
-def _stable_words(verdict: Verdict | None, moved: str, since: str) -> str:
+def _stable_words(verdict: Verdict | None, moved: str, since: str,
+                 name_step: bool = True) -> str:
     """'the level fell after the baseline and has been stable at the new level' where the
-    chart bears it out: since a month where earlier months were unusual, and not at all where
-    the unusual months are recent."""
-    if not _earlier_signals(verdict):
+    chart bears it out: since a month where earlier months were unusual or the limits were
+    recalculated (named, unless `name_step` is False where the words that follow name it),
+    and not at all where those are recent."""
+    run = _normal_run(verdict)
+    if run is None or run.whole:
         return f"the level {moved} after {since} and has been stable at the new level"
     settled = _settled_since(verdict)
     if settled is not None:
+        step = f", {RECALCULATED}" if run.step and name_step else ""
         return (f"the level {moved} after {since} and has been stable since "
-                f"{settled[0].name}")
+                f"{settled[0].name}{step}")
     return f"the level {moved} after {since}, and {common_cause_words(verdict, brief=True)}"
 
 
@@ -1309,8 +1369,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     moved = level_moved(result, verdict)
     if (variation is not None and variation.verdict == stats.COMMON_CAUSE
             and (significant is None or (significant and not moved)
-                 or (significant is False and _earlier_signals(verdict)))):
-        # (not significant, beside months the chart marks: which, never "normal variation")
+                 or (significant is False and not normal_variation(verdict)))):
+        # (not significant, beside months the chart marks or a recalculation of its limits:
+        # which, never "normal variation")
         worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
@@ -2870,7 +2931,13 @@ class _Builder:
         texts.append(standing)
         settling = sorted({r.kpi.provisional_months for r in self._visible()
                            if r.kpi.provisional_months and r.kpi.status == "live"})
-        if settling:
+        if settling == [1]:  # "a KPI's last 1 months are not final yet" read as a slip
+            texts.append(
+                "Where a KPI's last month is not final yet (outcomes still being recorded), "
+                "its figure includes it, but no finding rests on it: the significance test "
+                "compares the two windows without their last month, the process chart leaves "
+                "that month out, and no part of its breakdowns is tested for standing out.")
+        elif settling:
             last = " or ".join(str(n) for n in settling)
             texts.append(
                 f"Where a KPI's last {last} months are not final yet (outcomes still being "

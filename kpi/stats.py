@@ -1012,6 +1012,9 @@ class Xmr:
     note: str | None = None
     trial: bool = False
     segments: tuple[Segment, ...] = ()
+    # The last months, whose figures are not final yet (`provisional_months`): the chart
+    # leaves them out, so no limit comes from them and no special cause is read from them.
+    provisional: tuple[str, ...] = ()
 
     @property
     def signals(self) -> tuple[XmrPoint, ...]:
@@ -1053,7 +1056,7 @@ def bounds_kept(values: Sequence[float | None], floor: float | None,
 def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
         baseline_points: int = BASELINE_POINTS, baseline: tuple[str, str] | None = None,
         rebase: Sequence[str] = (), floor: float | None = None,
-        ceiling: float | None = None) -> Xmr:
+        ceiling: float | None = None, provisional: int = 0) -> Xmr:
     """The XmR chart of a monthly series: its mean and limits, and the special-cause rule (if
     any) on each month.
 
@@ -1071,9 +1074,18 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     happen. A bound some month of the series passes is not one the value keeps to (a sum of
     pounds that is a net variance, a mean of days late whose months are early), so it bounds
     nothing: cut at 0 above a mean of -£100, the limits read "£0 to -£74" and every month a
-    special cause. The one rule of every chart (`bounds_kept`)."""
+    special cause. The one rule of every chart (`bounds_kept`).
+
+    The last `provisional` months are not final yet (`provisional_months`): the chart leaves
+    them out (no value, no rule), and each segment's limits come from its months before them,
+    trial limits where those are fewer than `baseline_points`. They are not missing months: a
+    baseline of 14 months whose last 3 are not final has trial limits from its first 11, where
+    it had none, "no value for 2025-07" said of a month holding rows."""
     months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    keep = max(0, len(values) - provisional)
+    unsettled = tuple(months[keep:])
+    values = [*values[:keep], *(None,) * (len(values) - keep)]
     floor, ceiling = bounds_kept(values, floor, ceiling)
     # The chart starts where the data does: months before the first value are not missing
     # months inside the series, and with them a short history (13 months of a 24-month
@@ -1081,7 +1093,9 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     first = next((i for i, v in enumerate(values) if v is not None), len(values))
     months, values = months[first:], values[first:]
     if not values:
-        return Xmr((), None, None, None, None, None, None, None, "no monthly values")
+        return Xmr((), None, None, None, None, None, None, None,
+                   "no limits: no month with a value is final yet" if unsettled
+                   else "no monthly values", provisional=unsettled)
     cuts = sorted({0, *(next((i for i, m in enumerate(months) if m >= str(r)), len(months))
                         for r in rebase)} - {len(months)})
     # A named baseline gives the limits of one segment: the one its first month falls in
@@ -1093,20 +1107,25 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     segments: list[Segment] = []
     for a, b in zip(cuts, [*cuts[1:], len(months)], strict=True):
         segment, seg_points = _segment(months[a:b], values[a:b], better, baseline_points,
-                                       baseline if a == owner else None, floor, ceiling)
+                                       baseline if a == owner else None, floor, ceiling,
+                                       [m for m in months[a:b] if m in unsettled])
         segments.append(segment)
         points += seg_points
     last = segments[-1]
     return Xmr(tuple(points), last.baseline, last.mean, last.mean_moving_range, last.lower_limit,
                last.upper_limit, last.lower_2sigma, last.upper_2sigma, last.note, last.trial,
-               tuple(segments))
+               tuple(segments), unsettled)
 
 
 def _segment(months: list[str], values: list[float | None], better: Better,
              baseline_points: int, baseline: tuple[str, str] | None,
-             floor: float | None = None, ceiling: float | None = None
-             ) -> tuple[Segment, list[XmrPoint]]:
+             floor: float | None = None, ceiling: float | None = None,
+             unsettled: Sequence[str] = ()) -> tuple[Segment, list[XmrPoint]]:
+    """One segment's limits and rules. `unsettled` are its months whose figures are not final
+    yet (the chart's last, `xmr`'s `provisional`): no baseline reads them, and none is called
+    a month with no value."""
     n = len(values)
+    settled = n - len(unsettled)  # the months before those not final
     # Every limit and every comparison with one is worked from the months as written, exactly
     # (`as_written`): a month of 12.52% on an upper limit of exactly 7.2 + 2.66 x 2.0 = 12.52
     # was beyond the floats' 12.519999999999998, a special cause; a moving range of exactly
@@ -1133,15 +1152,24 @@ def _segment(months: list[str], values: list[float | None], better: Better,
             return without(f"no limits: the baseline ({baseline[0]} to {baseline[1]}) has no "
                            "value for " + ", ".join(before), baseline)
         base_idx = [i for i, m in enumerate(months) if baseline[0] <= m <= baseline[1]]
+        # The months named are the only ones the limits may come from: one not final yet
+        # leaves none (the limits never come from other months than those named).
+        named = [months[i] for i in base_idx if i >= settled]
+        if named:
+            return without(f"no limits: the baseline ({baseline[0]} to {baseline[1]}) holds "
+                           f"{', '.join(named)}, whose figures are not final yet", baseline)
+    elif settled == 0:
+        return without(f"no limits: the months from {months[0]} are not final yet")
     else:
-        base_idx = list(range(min(n, baseline_points)))
+        base_idx = list(range(min(settled, baseline_points)))
     span = (months[base_idx[0]], months[base_idx[-1]])
     missing = [months[i] for i in base_idx if values[i] is None]
     if missing:
         return without(f"no limits: the baseline ({span[0]} to {span[1]}) has no value for "
                        + ", ".join(missing), span)
     if len(base_idx) < MIN_LIMIT_POINTS:
-        return without(f"no limits: {len(base_idx)} month, and a moving range needs "
+        final = " whose figures are final" if unsettled else ""
+        return without(f"no limits: {len(base_idx)} month{final}, and a moving range needs "
                        f"{MIN_LIMIT_POINTS}", span)
     trial = len(base_idx) < baseline_points
     base = [v for v in (exact[i] for i in base_idx) if v is not None]
@@ -1201,7 +1229,8 @@ def _segment(months: list[str], values: list[float | None], better: Better,
         signal = _signal(better, rules[rule]) if rule else None
         points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal,
                                mean, lower, upper, rules[rule] if rule else None))
-    note = (f"trial limits: {len(base_idx)} months, fewer than the {baseline_points} a "
+    final = " whose figures are final" if unsettled and baseline is None else ""
+    note = (f"trial limits: {len(base_idx)} months{final}, fewer than the {baseline_points} a "
             "baseline needs" if trial else None)
     return (Segment(months[0], months[-1], span, mean, mr, lower, upper, lower2, upper2,
                     trial, note, screened), points)
@@ -1298,34 +1327,45 @@ def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:
 
 
 def judged(value: float | None, target: float | None, chart: Xmr | None,
-           better: Better, since: str | None = None) -> tuple[bool | None, str | None]:
+           better: Better, window: tuple[str, str] | None = None
+           ) -> tuple[bool | None, str | None]:
     """Whether the current figure meets its target (`target_met`) and the process's assurance
-    against it (`assurance`): the one place the verdicts on a target are made. `since` is the
-    first month the figure reads (its window's).
+    against it (`assurance`): the one place the verdicts on a target are made. `window` is the
+    first and last month the figure reads.
 
     The assurance is where the target sits against the limits that apply now. The figure
     overrules them in one case only: limits that say the target will consistently be passed
     while the figure misses it (or consistently failed while it meets it), where every month
-    the figure reads is one the limits are drawn for, no longer describe the process the
-    figure comes from: its months ran outside them (limits collapsed to one value on a stretch
-    of months that did not vary, then a step). The process has then both met and missed the
-    target, and its assurance is hit and miss. A figure whose window starts before the limits
-    were last recalculated (`spc_rebase`) reads months of the process before it, which the
-    limits do not describe, so it overrules nothing: 18 months at 75% then 6 at 97% from a
-    recalculation have limits 93.3% to 100%, and a target of 90% is consistently passed though
-    the 12 months' figure, 86.0%, misses it (it printed "hit and miss")."""
+    the figure reads is one the limits are drawn for (`describes`), no longer describe the
+    process the figure comes from: its months ran outside them (limits collapsed to one value
+    on a stretch of months that did not vary, then a step). The process has then both met and
+    missed the target, and its assurance is hit and miss. A figure holding months the limits
+    do not describe overrules nothing: 18 months at 75% then 6 at 97% from a recalculation
+    have limits 93.3% to 100%, and a target of 90% is consistently passed though the 12
+    months' figure, 86.0%, misses it (it printed "hit and miss"); a charge rate at 29% and 31%
+    has limits 24.7% to 35.3%, and a target of 24% is consistently passed though the year's
+    figure, 23.7%, misses it only by its last 3 months, not final yet at 5% (it printed "hit
+    and miss")."""
     met = target_met(value, target, better)
     said = assurance(target, chart, better) if chart is not None else None
-    if chart is not None and not recalculated_within(chart, since) and (
+    if chart is not None and describes(chart, window) and (
             (said == CONSISTENTLY_PASS and met is False) or (said == CONSISTENTLY_FAIL and met)):
         said = HIT_AND_MISS
     return met, said
 
 
-def recalculated_within(chart: Xmr, since: str | None) -> bool:
-    """Whether the limits that apply now were recalculated (`spc_rebase`) after `since`, the
-    first month a figure reads: its window then holds months of the process before them."""
-    return since is not None and len(chart.segments) > 1 and chart.segments[-1].start > since
+def describes(chart: Xmr, window: tuple[str, str] | None) -> bool:
+    """Whether the limits that apply now are drawn for every month of a figure's `window`
+    (first and last month): none of its months is before the limits were last recalculated
+    (`spc_rebase`: months of the process before the step), and none is one the chart leaves
+    out as not final yet (`provisional_months`). Only such a figure can overrule the limits
+    (`judged`); True without a window."""
+    if window is None:
+        return True
+    first, last = window
+    if len(chart.segments) > 1 and chart.segments[-1].start > first:
+        return False
+    return not any(first <= month <= last for month in chart.provisional)
 
 
 def target_met(value: float | None, target: float | None, better: Better) -> bool | None:

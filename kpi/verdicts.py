@@ -81,20 +81,18 @@ def verdict_of(result: KpiResult, series: Series | None,
             and any(v is not None for v in series.values)):
         baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
                     if kpi.spc_baseline else None)
-        values = series.values
-        if kpi.provisional_months:
-            # Months whose values are not final yet are left out, so no month that will still
-            # change is read as a special cause.
-            keep = max(0, len(values) - kpi.provisional_months)
-            values = (*values[:keep], *(None,) * (len(values) - keep))
         floor, ceiling = stats.chart_bounds(kpi, [w for w in (result.current, result.comparison)
                                                   if w is not None])
-        chart = stats.xmr(series.months, values, kpi.better, baseline=baseline,
-                          rebase=[str(m) for m in kpi.spc_rebase], floor=floor, ceiling=ceiling)
+        # Months whose values are not final yet are left out (`stats.xmr`), so no month that
+        # will still change is read as a special cause or gives a limit.
+        chart = stats.xmr(series.months, series.values, kpi.better, baseline=baseline,
+                          rebase=[str(m) for m in kpi.spc_rebase], floor=floor, ceiling=ceiling,
+                          provisional=kpi.provisional_months or 0)
     variation = stats.variation(chart) if chart is not None else None
-    met, assurance = stats.judged(result.current.value if result.current else None,
-                                  kpi.target, chart, kpi.better,
-                                  str(result.current.window.start) if result.current else None)
+    current = result.current
+    met, assurance = stats.judged(
+        current.value if current else None, kpi.target, chart, kpi.better,
+        (str(current.window.start), str(current.window.end)) if current else None)
     return Verdict(test, chart, variation, kpi.target, met, assurance,
                    settled[1] if settled is not None else None)
 
@@ -197,8 +195,19 @@ SUMMED = {Kind.COUNT: ("n",), Kind.RATE: ("num", "den", engine.OUTSIDE, engine.U
 
 def settled_window(months: int) -> str:
     """How a test of provisional months says what it leaves out."""
-    return (f"leaves out the last {months} months of each window, whose figures are not "
-            "final yet")
+    last = "month" if months == 1 else f"{months} months"
+    return f"leaves out the last {last} of each window, whose figures are not final yet"
+
+
+def not_final(months: int) -> str:
+    """Why a test of a KPI with provisional months starts as it does: 'its last 3 months are
+    not final', 'its last month is not final' ("its last 1 months" read as a slip)."""
+    return ("its last month is not final" if months == 1
+            else f"its last {months} months are not final")
+
+
+def _them(months: int) -> str:
+    return "it" if months == 1 else "them"
 
 
 # A test of the windows without their provisional months, and those windows (None where no
@@ -226,16 +235,29 @@ def settled_significance(project: Project, result: KpiResult,
     assert current is not None and comparison is not None, "a tested KPI has both windows"
     keys = SUMMED.get(kpi.kind)
     if keys is None or kpi.is_derived:
-        return stats.not_tested(f"its last {months} months are not final, and a "
-                                f"{kpi.kind.value} cannot be tested without them"), None
+        return stats.not_tested(f"{not_final(months)}, and a {kpi.kind.value} cannot be "
+                                f"tested without {_them(months)}"), None
+    if any(project.datasets[m.source].months_per_row != 1
+           for m in engine.measures_of(project, kpi)):
+        # A quarter's rows are held in one month of it: the months before the ones not
+        # final are not each held, and "the months before them are not all held" was said.
+        return stats.not_tested(f"{not_final(months)}, and data of one row per quarter is "
+                                f"not tested without {_them(months)}"), None
     trimmed = []
     for measured in (current, comparison):
         kept = measured.window.months()[:-months]
         held = parts.get(kpi.id, {})
         got = [held.get(str(m)) or {} for m in kept]
-        if not kept or any(month.get(k) is None for month in got for k in keys):
-            return stats.not_tested(f"its last {months} months are not final, and the months "
-                                    "before them are not all held"), None
+        if not kept:
+            # A financial year to date of no more months than are not final: nothing is left
+            # to test ("the months before them are not all held" was said of it).
+            return stats.not_tested(
+                "the windows' one month is its last, which is not final" if months == 1 else
+                f"every month of the windows is among its last {months}, which are not final"
+            ), None
+        if any(month.get(k) is None for month in got for k in keys):
+            return stats.not_tested(f"{not_final(months)}, and the months before "
+                                    f"{_them(months)} are not all held"), None
         # Each component summed as a window's is: a fraction's exact pieces, the same bits
         # as one sum over the months' rows (engine.months_part).
         sums: dict[str, float | None] = {k: float(engine.months_part(got, k)) for k in keys}
@@ -249,7 +271,7 @@ def settled_significance(project: Project, result: KpiResult,
         # improvement" was said of a rise no test had found, and the fall tested went
         # unsaid. Neither is counted; the note gives both.
         return stats.not_tested(
-            f"its last {months} months are not final, and without them the change runs "
+            f"{not_final(months)}, and without {_them(months)} the change runs "
             f"otherwise than over the whole windows ({test.note}), so neither is counted"), \
             None
     return replace(test, note=f"{test.note}; {settled_window(months)}"), (trimmed[0],

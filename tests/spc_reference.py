@@ -9,6 +9,9 @@ deliberate difference:
   baseline with a missing month gives no limits (NHSRplotthedots drops missing values);
 - the baseline is the first 12 months of each segment, trial limits with fewer, none with
   fewer than 2 (a moving range needs two months);
+- the last months whose figures are not final yet (`provisional_months`) are left out: no
+  value, no rule, and no baseline reads them, so a segment's baseline is its first 12 months
+  before them (trial limits with fewer), and a named baseline holding one of them gives none;
 - limits of a quantity that cannot be negative stop at 0, a share's at 100 (the caller's
   `ceiling`: oracle_support.chart_ceiling), unless a month of the series is below 0 or above
   100: a series that passes a bound does not keep to it, and limits cut there would lie inside
@@ -74,6 +77,8 @@ class Chart:
     # The month the limits that apply now were recalculated from (`spc_rebase`); None where
     # the chart has one segment.
     recalculated: str | None = None
+    # The months left out as not final yet (`provisional_months`).
+    provisional: tuple[str, ...] = ()
 
 
 def _month_after(m: str) -> str:
@@ -82,18 +87,21 @@ def _month_after(m: str) -> str:
 
 
 def _limits(values: list[float | None], floor: float | None, ceiling: float | None,
-            months: list[str] | None = None, named: tuple[str, str] | None = None):
-    """The limits from the first 12 values, or from the months `named` (first, last): every
-    one of them must be among `months` and hold a value."""
+            months: list[str] | None = None, named: tuple[str, str] | None = None,
+            final: int | None = None):
+    """The limits from the first 12 values of the first `final` (those before the months not
+    final yet), or from the months `named` (first, last): every one of them must be among
+    the first `final` of `months` and hold a value."""
+    final = len(values) if final is None else final
     if named is None:
-        base = values[:BASELINE]
+        base = values[:min(BASELINE, final)]
     else:
         assert months is not None
         wanted, m = [], named[0]
         while m <= named[1]:
             wanted.append(m)
             m = _month_after(m)
-        if any(m not in months for m in wanted):
+        if any(m not in months[:final] for m in wanted):
             return None
         base = [values[months.index(m)] for m in wanted]
     if len(base) < FEWEST or any(v is None for v in base):
@@ -118,8 +126,8 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
     return mean, lower, upper, lower2, upper2, len(base) < BASELINE
 
 
-def _segment_points(months, values, floor, ceiling, named=None):
-    limits = _limits(values, floor, ceiling, months, named)
+def _segment_points(months, values, floor, ceiling, named=None, final=None):
+    limits = _limits(values, floor, ceiling, months, named, final)
     if limits is None:
         return [Point(m, v, None, None, None, None, None) for m, v in zip(months, values,
                                                                            strict=True)], None
@@ -178,13 +186,16 @@ def _segment_points(months, values, floor, ceiling, named=None):
 
 def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...] = (),
           floor: float | None = None, ceiling: float | None = None,
-          baseline: tuple[str, str] | None = None) -> Chart:
+          baseline: tuple[str, str] | None = None, provisional: int = 0) -> Chart:
     """The chart of a monthly series: leading missing months dropped, a new segment at the
     first month on or after each `rebase` month. A named `baseline` (`spc_baseline`: first
     and last month) gives the limits of the segment its first month falls in (the first
     segment when it starts before the chart, the last when after it): every month named must
     be in that segment and hold a value, else that segment has no limits. Every other segment
-    takes its own first 12 months."""
+    takes its own first 12 months. The last `provisional` months are not final: left out (no
+    value), and no baseline reads them."""
+    unsettled = tuple(months[len(months) - provisional:]) if provisional else ()
+    values = [None if m in unsettled else v for m, v in zip(months, values, strict=True)]
     # each value the decimal it prints as, exactly, and the bounds likewise
     values = [None if v is None or not math.isfinite(v) else _written(v) for v in values]
     floor = None if floor is None else _written(floor)
@@ -192,7 +203,7 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
     while values and values[0] is None:
         months, values = months[1:], values[1:]
     if not values:
-        return Chart((), None, None, None, None, None, False)
+        return Chart((), None, None, None, None, None, False, provisional=unsettled)
     if floor is not None and min(v for v in values if v is not None) < floor:
         floor = None
     if ceiling is not None and max(v for v in values if v is not None) > ceiling:
@@ -210,14 +221,15 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
         owner = max((a for a in bounds[:-1] if months[a] <= baseline[0]), default=0)
     for a, b in zip(bounds, bounds[1:], strict=False):
         seg, limits = _segment_points(months[a:b], values[a:b], floor, ceiling,
-                                      baseline if a == owner else None)
+                                      baseline if a == owner else None,
+                                      sum(m not in unsettled for m in months[a:b]))
         points += seg
     if limits is None:
-        return Chart(tuple(points), None, None, None, None, None, False)
+        return Chart(tuple(points), None, None, None, None, None, False, provisional=unsettled)
     mean, lower, upper, lower2, upper2, trial = limits
     last = bounds[-2]
     return Chart(tuple(points), mean, lower, upper, lower2, upper2, trial,
-                 months[last] if last > 0 else None)
+                 months[last] if last > 0 else None, unsettled)
 
 
 def _written(value: float) -> Fraction:
@@ -240,14 +252,17 @@ def variation(c: Chart, better: str) -> str | None:
 
 
 def assurance(target: float | None, c: Chart, better: str,
-              current: float | None = None, since: str | None = None) -> str | None:
+              current: float | None = None, since: str | None = None,
+              until: str | None = None) -> str | None:
     """Making Data Count assurance (NHSRplotthedots' ptd_calculate_assurance_type): a target
     beyond the upper limit is failed consistently when higher is better, passed when lower
     is; below the lower limit the reverse; otherwise hit and miss. Given the `current`
     figure (kpi's docs/statistics.md): a consistent pass beside a current figure that misses
     the target, or a consistent fail beside one that meets it, is hit and miss, unless the
-    figure's window (its first month `since`) starts before the limits were recalculated: it
-    then reads months the limits do not describe, and the limits stand."""
+    figure's window (its first month `since`) starts before the limits were recalculated, or
+    holds (to its last month `until`, the chart's last when not given) a month the chart
+    leaves out as not final yet: it then reads months the limits do not describe, and the
+    limits stand."""
     if target is None or c.mean is None or better == "neutral":
         return None
     assert c.lower is not None and c.upper is not None
@@ -259,8 +274,10 @@ def assurance(target: float | None, c: Chart, better: str,
         said = "consistently_pass" if better == "higher" else "consistently_fail"
     else:
         return "hit_and_miss"
-    if current is not None and not (since is not None and c.recalculated is not None
-                                    and c.recalculated > since):
+    undescribed = (since is not None and c.recalculated is not None
+                   and c.recalculated > since) or any(
+        (since is None or since <= m) and (until is None or m <= until) for m in c.provisional)
+    if current is not None and not undescribed:
         meets = current >= target if better == "higher" else current <= target
         if meets != (said == "consistently_pass"):
             return "hit_and_miss"

@@ -3197,7 +3197,7 @@ class OracleMachine(RuleBasedStateMachine):
         """A charted KPI's row and column of the front page's matrix, from the model: the
         reference chart (tests/spc_reference.py) of the monthly values `_uncharted` reads
         (the 24 months ending with the current window, a month's figure that of every row it
-        holds, none where the dataset holds no row, its provisional months none), bounded at
+        holds, none where the dataset holds no row, its provisional months left out), bounded at
         0 in a unit that cannot go below it and at 100 in a share (`chart_ceiling`);
         its variation gives the row, its assurance against the target the column, else the
         current figure met or missed (none without a target). None where the model cannot
@@ -3217,10 +3217,8 @@ class OracleMachine(RuleBasedStateMachine):
         for m in months:
             v = self._month_value(k, m) if m in held and m not in partial else None
             values.append(None if v is None or not math.isfinite(v) else float(v))
-        if k.provisional_months:
-            values[len(values) - k.provisional_months:] = [None] * k.provisional_months
         chart = spc_reference.chart(
-            [text(m) for m in months], values,
+            [text(m) for m in months], values, provisional=k.provisional_months,
             floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
             ceiling=chart_ceiling(self.oracle, k, current["unit"], [
                 window_months(f["window"]) for f in figures if f["kpi"] == k.id
@@ -3241,7 +3239,8 @@ class OracleMachine(RuleBasedStateMachine):
         current window. Else the chart reads the 24 months ending with its current window
         (its last `provisional_months` left out), from its first month with a figure; it has
         limits, and so a row of the matrix by its variation, where the first 12 of those
-        months (all of them, when fewer) have a figure each and are at least 2. None where
+        months before the ones not final (all of them, when fewer) have a figure each and are
+        at least 2. None where
         the model cannot tell: a quarterly KPI, a KPI with no current figure whose windows
         may be whole or not, or one whose limits come from months it names (`spc_baseline`,
         `spc_rebase`: a baseline the chart does not hold gives no limits; the process-chart
@@ -3290,7 +3289,9 @@ class OracleMachine(RuleBasedStateMachine):
             if k.provisional_months:
                 there[len(there) - k.provisional_months:] = [False] * k.provisional_months
             first = next((i for i, v in enumerate(there) if v), None)
-            base = there[first:][:12] if first is not None else []
+            # the baseline is of the months before those not final: they are not missing
+            base = there[first:len(there) - k.provisional_months][:12] \
+                if first is not None else []
             possible.add(first is None or len(base) < 2 or not all(base))
         if len(possible) != 1:
             STATS["paper: matrix not told: a window whole or not"] += 1

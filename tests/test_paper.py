@@ -1000,6 +1000,77 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
         "since: the last 24 months show only normal variation.")
 
 
+def _rebased_verdict(values: list[float], rebase: str, significant: bool = True):
+    from kpi import stats
+    from kpi.stats import Significance
+    from kpi.verdicts import Verdict
+
+    months = [str(Month.of(2023, 10) + n) for n in range(len(values))]
+    chart = stats.xmr(months, values, Better.LOWER, rebase=[rebase])
+    return Verdict(Significance("poisson_exact", None, None, significant, ""), chart,
+                   stats.variation(chart), None, None, None)
+
+
+def test_no_sentence_says_the_level_held_across_a_recalculation_of_the_limits():
+    """By hand: 16 months of 10 and 12 from October 2023, then 30 and 32 from February 2025,
+    where `spc_rebase` recalculates the limits: no month is marked (each segment against its
+    own limits, the second's trial from its 8 months). Against the year ending March 2024 the
+    paper read "The last 24 months show only normal variation, across the end of the
+    comparison period: the rise is a difference between the two periods' figures, not a step
+    the monthly figures show": the recalculation is a step the chart shows, and the months held
+    are counted from it (8, February to September 2025), naming it."""
+    from kpi.paper import (
+        _held_since,
+        common_cause_words,
+        level_moved,
+        normal_variation,
+        settled_sentence,
+        significance_clause,
+    )
+
+    values = [10.0, 12.0] * 8 + [30.0, 32.0] * 4
+    step = _rebased_verdict(values, "2025-02")
+    assert not step.chart.signals and step.variation.verdict == "common_cause"
+    assert [s.start for s in step.chart.segments] == ["2023-10", "2025-02"]
+    assert _held_since(step) == Month.of(2025, 2)
+    worse = _result(Unit.COUNT, 132, 292)
+    assert level_moved(worse, step) == "rose"
+    assert common_cause_words(step) == common_cause_words(step, brief=True) == (
+        "the 8 months from February 2025, when the process limits were recalculated, show "
+        "only normal variation")
+    assert settled_sentence(worse, step) == (
+        "The level rose after the comparison period and has been stable since February 2025: "
+        "the 8 months from February 2025, when the process limits were recalculated, show "
+        "only normal variation.")
+    # A chart with a step is not "within normal variation", whatever the test says.
+    assert not normal_variation(step)
+    calm = _rebased_verdict(values, "2025-02", significant=False)
+    assert significance_clause(calm) == ", not statistically significant"
+    # A recalculation inside the comparison window (February 2024, the year ending March
+    # 2024): the months from it show no step across the comparison's end, and say so,
+    # counted from the recalculation (20 months), not from the chart's first.
+    early = _rebased_verdict([10.0, 12.0] * 2 + [30.0, 32.0] * 10, "2024-02")
+    assert _held_since(early) == Month.of(2024, 2)
+    assert settled_sentence(worse, early) == (
+        "The 20 months from February 2024, when the process limits were recalculated, show "
+        "only normal variation, across the end of the comparison period: the rise is a "
+        "difference between the two periods' figures, not a step the monthly figures show.")
+    # A recalculation 3 months back: too recent for the level to be said to have held.
+    recent = _rebased_verdict([10.0, 12.0] * 10 + [11.0, 30.0, 32.0, 30.0], "2025-07")
+    assert _held_since(recent) is None
+    assert settled_sentence(worse, recent) == (
+        "The level rose after the comparison period, and the 3 months from July 2025, when "
+        "the process limits were recalculated, show only normal variation.")
+    # Months marked after the recalculation: the run starts after them, and "the last 24
+    # months" they are counted among names the recalculation.
+    marked = _rebased_verdict([10.0, 12.0] * 3 + [30.0, 32.0] * 6
+                              + [31.0, 30.0, 60.0, 32.0, 30.0, 31.0], "2024-04")
+    assert [p.month for p in marked.chart.signals] == ["2025-06"]
+    assert common_cause_words(marked) == (
+        "1 of the last 24 months, June 2025, was unusual, though not the latest (the process "
+        "limits were recalculated in April 2024)")
+
+
 def test_the_paper_names_no_command_line_option(sample):
     """Read as a board member reads it, Appendix 1 sent the reader to "the technical annex
     (--full)": a command-line option is the analyst's word, not the board's."""

@@ -424,18 +424,27 @@ provisional_months = 3
 
 
 def test_months_not_final_name_no_process_chart_or_test_the_kpi_does_not_have(tmp_path, cli):
-    """A share whose last 3 months are not final, over a year of data: its paragraph said
+    """A share whose last 11 months are not final, over a year of data: its paragraph said
     "the process chart leaves them out, and so does any test of the change", of a KPI with
-    no comparison and too few settled months for a process chart (the matrix's row "No
-    process chart")."""
-    folder = _one_year(tmp_path, SHARE)
+    no comparison and too few settled months for a process chart (one, the matrix's row "No
+    process chart"). With its last 3 not final, its 9 months before them give trial limits
+    (docs/statistics.md), and the chart it has leaves them out."""
+    folder = _one_year(tmp_path, SHARE.replace("provisional_months = 3",
+                                               "provisional_months = 11"))
     text = _paper(cli, folder, period="2025-12")
     line = _line(text, "Crimes with a large loss")
-    assert line.endswith("The figures of the last 3 months (October to December 2025) are "
+    assert line.endswith("The figures of the last 11 months (February to December 2025) are "
                          "not final yet and will change as records are updated: the 12-month "
                          "figure includes them."), line
     rows = next(x for x in text.splitlines() if x.startswith("- **No process chart"))
     assert "Crimes with a large loss" in rows
+    (tmp_path / "three").mkdir()
+    charted = _line(_paper(cli, _one_year(tmp_path / "three", SHARE), period="2025-12"),
+                    "Crimes with a large loss")
+    assert charted.endswith("The figures of the last 3 months (October to December 2025) are "
+                            "not final yet and will change as records are updated: the "
+                            "12-month figure includes them; the process chart leaves them "
+                            "out."), charted
 
 
 def test_one_month_not_final_is_the_last_month(tmp_path, cli):
@@ -444,7 +453,7 @@ def test_one_month_not_final_is_the_last_month(tmp_path, cli):
                                                "provisional_months = 1"))
     line = _line(_paper(cli, folder, period="2025-12"), "Crimes with a large loss")
     assert ("The figures of the last month (December 2025) are not final yet and will change "
-            "as records are updated: the 12-month figure includes them.") in line, line
+            "as records are updated: the 12-month figure includes them") in line, line
 
 
 def test_the_full_papers_section_of_kpis_without_a_figure_has_no_table_of_blanks(tmp_path,

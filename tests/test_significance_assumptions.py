@@ -717,8 +717,10 @@ def test_months_not_final_are_left_out_as_documented(tmp_path_factory, cli, seed
             months_not_final = max(k.provisional_months, *(
                 p.provisional_months for p in spec.kpis if p.id in k.parts))
             assert test["test"] is None
-            assert test["reason"] == (f"its last {months_not_final} months are not final, "
-                                      "and a rate cannot be tested without them")
+            assert test["reason"] == (
+                "its last month is not final, and a rate cannot be tested without it"
+                if months_not_final == 1 else f"its last {months_not_final} months are not "
+                "final, and a rate cannot be tested without them")
             assert "and so does any test of the change." in paragraph
             assert shown_test == test
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -873,3 +874,92 @@ def test_a_share_in_any_unit_has_limits_from_0_to_all_of_its_rows(unit, multipli
                                 verdicts.Series(tuple(months(12)), tuple(values))).chart
     assert (round(chart.lower_limit, 4), round(chart.upper_limit, 4)) == limits
     assert (round(chart.lower_2sigma, 4), round(chart.upper_2sigma, 4)) == sigma2
+
+
+# ---------------------------------------------------------------------------------------------
+# Months not final yet (`provisional_months`): left out of the chart, not missing from it
+
+
+def test_months_not_final_give_no_baseline_and_are_not_called_missing():
+    """By hand: 14 months from 2024-08, 10 and 12 by turns, then 11 and 30, the last 3 not
+    final. The chart leaves 2025-07 to 2025-09 out, and its limits are trial limits from the
+    11 months before them: mean 120 / 11 = 10.909, every moving range 2, limits 10.909 -+
+    2.66 x 2 = 5.589 to 16.229. It had none: "the baseline (2024-08 to 2025-07) has no value
+    for 2025-07", a month holding 12 rows, the last of the first 12 months taken as the
+    baseline."""
+    values = [10.0, 12.0] * 6 + [11.0, 30.0]
+    got = stats.xmr(months(14, "2024-08"), values, Better.LOWER, provisional=3)
+    mean = sum(values[:11]) / 11
+    assert got.baseline == ("2024-08", "2025-06") and got.trial
+    assert (got.mean, got.mean_moving_range) == (pytest.approx(mean), 2.0)
+    assert (got.lower_limit, got.upper_limit) == (pytest.approx(mean - 5.32),
+                                                  pytest.approx(mean + 5.32))
+    assert (round(got.lower_limit, 2), round(got.upper_limit, 2)) == (5.59, 16.23)
+    assert got.note == ("trial limits: 11 months whose figures are final, fewer than the 12 a "
+                        "baseline needs")
+    assert got.provisional == ("2025-07", "2025-08", "2025-09")
+    # The months left out have no value on the chart and mark nothing: the latest month
+    # judged is 2025-06, of common cause (the 30 of 2025-09 is not read).
+    assert [p.value for p in got.points[-3:]] == [None, None, None]
+    assert stats.variation(got).verdict == stats.COMMON_CAUSE and got.signals == ()
+    # The same months, all final: limits from the first 12 (mean 11), 30 a special cause.
+    final = stats.xmr(months(14, "2024-08"), values, Better.LOWER)
+    assert (final.baseline, final.mean) == (("2024-08", "2025-07"), 11.0)
+    assert stats.variation(final).verdict == stats.SPECIAL_CONCERN
+
+
+def test_months_not_final_after_a_recalculation_leave_the_segment_its_months_before_them():
+    """By hand: 16 months of 10 and 12, a recalculation at 2025-02, then 30, 32, 30, 32, 30
+    and 31, 31, 31 for 2025-07 to 2025-09, not final. The last segment's trial limits come
+    from 2025-02 to 2025-06: mean 154 / 5 = 30.8, moving ranges 2, limits 25.48 to 36.12. It
+    had none: "has no value for 2025-07, 2025-08, 2025-09"."""
+    values = [10.0, 12.0] * 8 + [30.0, 32.0, 30.0, 32.0, 30.0, 31.0, 31.0, 31.0]
+    got = stats.xmr(months(24), values, Better.LOWER, rebase=["2025-02"], provisional=3)
+    assert got.baseline == ("2025-02", "2025-06") and got.trial
+    assert (got.mean, got.mean_moving_range) == (pytest.approx(30.8), 2.0)
+    assert (got.lower_limit, got.upper_limit) == (pytest.approx(25.48), pytest.approx(36.12))
+    assert got.segments[0].baseline == ("2023-10", "2024-09")
+    assert stats.variation(got).verdict == stats.COMMON_CAUSE
+
+
+@pytest.mark.parametrize(("rebase", "baseline", "note"), [
+    # A segment whose every month is not final has no month to take limits from.
+    (["2025-08"], None, "no limits: the months from 2025-08 are not final yet"),
+    # One final month: no moving range.
+    (["2025-07"], None, "no limits: 1 month whose figures are final, and a moving range "
+                        "needs 2"),
+    # Months named that are not final yet give no limits, and are named as not final.
+    ([], ("2024-10", "2025-09"), "no limits: the baseline (2024-10 to 2025-09) holds 2025-08, "
+                                 "2025-09, whose figures are not final yet"),
+])
+def test_a_baseline_of_months_not_final_says_so(rebase, baseline, note):
+    got = stats.xmr(months(24), BASE * 2, Better.LOWER, rebase=rebase, baseline=baseline,
+                    provisional=2)
+    assert (got.mean, got.note) == (None, note)
+    assert "no value" not in got.note
+
+
+def test_a_figure_holding_months_not_final_does_not_overrule_the_limits():
+    """By hand: a charge rate of 29% and 31% by turns for 21 months, then 5% in the last 3,
+    whose outcomes are not recorded yet (`provisional_months = 3`). The chart leaves them
+    out: limits from the first 12 months, mean 30, moving ranges 2, 30 -+ 5.32 = 24.68% to
+    35.32%. A target of 24% (higher better) is below the lower limit: consistently passed.
+    The year's figure, (5 x 29 + 4 x 31 + 3 x 5) / 12 = 284 / 12 = 23.67%, misses it only by
+    the months not final, and overruled the limits: "hit and miss"."""
+    kpi = KpiDef("chg", "Charge rate", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER,
+                 dataset="d", target=24.0, provisional_months=3)
+    values = [29.0, 31.0] * 10 + [29.0] + [5.0] * 3
+    current = (5 * 29 + 4 * 31 + 3 * 5) / 12
+    assert current == sum(values[12:]) / 12
+    untested = (stats.not_tested("its last 3 months are not final"), None)
+    got = verdicts.verdict_of(_result(kpi, current, 30.0),
+                              verdicts.Series(tuple(months(24)), tuple(values)), untested)
+    assert (round(got.chart.lower_limit, 2), round(got.chart.upper_limit, 2)) == (24.68, 35.32)
+    assert (got.target_met, got.assurance) == (False, stats.CONSISTENTLY_PASS)
+    assert not stats.describes(got.chart, ("2024-10", "2025-09"))
+    assert stats.describes(got.chart, ("2024-10", "2025-06"))
+    # The same months all final: the 5s are the process's, on the chart (special causes), and
+    # the figure that misses the target is one the limits are drawn for: hit and miss.
+    final = verdicts.verdict_of(_result(replace(kpi, provisional_months=0), current, 30.0),
+                                verdicts.Series(tuple(months(24)), tuple(values)))
+    assert (final.target_met, final.assurance) == (False, stats.HIT_AND_MISS)
