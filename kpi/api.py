@@ -620,6 +620,7 @@ class Project:
         (`catalogue.derive`): a KPI's `filter = "is_theft"` can be counted from it."""
         from kpi import store
         from kpi.catalogue import derive
+        from kpi.engine import telling_apart
 
         project = self._catalogue()
         spec = store.dataset_spec(project, _text(dataset, "dataset"))
@@ -627,7 +628,8 @@ class Project:
             from kpi.errors import never_loaded
 
             raise never_loaded(dataset)
-        return derive(store.scan(project, dataset, _as_of(as_of)), spec)
+        return derive(store.scan(project, dataset, _as_of(as_of)), spec,
+                      telling_apart(project, spec))
 
     @_one_reading
     def stored(self) -> list[dict[str, Any]]:
@@ -648,8 +650,10 @@ class Project:
         above; empty for none; `rolls`: the months
         holding rolls taken at two or more dates and how the dataset's `as_at` reads them
         (`engine.rolls_held`): each `month`, its `dates` (how many days), its `last` day
-        (ISO) and `read`, "last" (`as_at = "last"` reads the last date's rows) or "refused"
-        (no `as_at`: a snapshot's figure reading the month is refused), empty for none."""
+        (ISO), `read`, "last" (`as_at = "last"` reads the last date's rows of each part),
+        "thin" (`as_at = "last"`, refused: a last date holds under half the rows of an
+        earlier one) or "refused" (no `as_at`: a snapshot's figure reading the month is
+        refused), and `read_days`, the days read (ISO; each part's last), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -717,7 +721,8 @@ class Project:
             "declared_whole": pl.List(pl.Struct({"month": pl.String, "starts": pl.String,
                                                  "ends": pl.String, "part": pl.String})),
             "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
-                                        "last": pl.String, "read": pl.String}))},
+                                        "last": pl.String, "read": pl.String,
+                                        "read_days": pl.List(pl.String)}))},
             orient="row")
 
     @_one_reading

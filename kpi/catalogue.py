@@ -239,9 +239,9 @@ class DatasetSpec:
     # Which rows of a month a figure reads (`AS_AT`): None, every row, a month holding two or
     # more rolls taken at other dates refused where a snapshot reads it
     # (`kpi.engine.refuse_repeated_rolls`); "last", the rows of the month's last date (of each
-    # `replace_by` part); "month", every row, the rows declared events or one roll. Read when
-    # rows are read (`derive`), it changes no stored value, so it is left out of the
-    # declaration's fingerprint (`kpi.store.spec_digest`, the repr).
+    # part of its `replace_by` and `[peers.*]` columns); "month", every row, the rows declared
+    # events or one roll. Read when rows are read (`derive`), it changes no stored value, so
+    # it is left out of the declaration's fingerprint (`kpi.store.spec_digest`, the repr).
     as_at: str | None = field(default=None, repr=False)
     # `unique` given as a list: the columns after its first, whose values with the first's no
     # two rows share (`unique = ["person", "as_at"]`, one row a person at each roll date).
@@ -312,9 +312,21 @@ def _unique_columns(value: Any, columns: Sequence[ColumnSpec], where: str, needl
 # [datasets.X] as_at = "...": which rows of a month every figure reads (DatasetSpec.as_at).
 AS_AT = {"last": "the rows of the month's last date, for a roll taken more than once a month",
          "month": "every row of the month, for events or one roll a month"}
+# "last" takes one date a month of each part its replace_by and [peers.*] columns tell apart:
+# rolls of different people dated differently with no such column are not told apart.
 AS_AT_HINT = ('write as_at = "last" in the dataset\'s table to read each month\'s last roll '
-              '(or load one snapshot a month), or as_at = "month" if the rows are events, '
-              'each to be counted')
+              '(of each part its replace_by and [peers.*] columns tell apart; rolls of other '
+              'people taken on other days need such a column or a dataset of their own), or '
+              'load one snapshot a month, or as_at = "month" if the rows are events, each to '
+              'be counted')
+
+
+# A load that would leave a stored month (or month and replace_by values) with fewer than this
+# share of its rows is refused unless allowed (`kpi.ingest.commit`): one stray row dated in the
+# previous month would otherwise replace that whole month. A month read at its last roll
+# (`as_at = "last"`) whose last date lists fewer than this share of an earlier date's rows is
+# refused too (`kpi.engine.refuse_thin_last_rolls`): two rolls of other people read as one.
+SHRINK_SHARE = 0.5
 
 
 # [datasets.X] published = "...": the months of the year each publication runs to.
@@ -2796,7 +2808,7 @@ def scan_schema(dataset: DatasetSpec) -> dict[str, Any]:
 def _scan_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
     import polars as pl
 
-    frame = derive(pl.LazyFrame(schema=polars_schema(dataset)), dataset)
+    frame = derive(pl.LazyFrame(schema=polars_schema(dataset)), dataset, ())
     return tuple(frame.collect_schema().items())
 
 
@@ -2839,23 +2851,31 @@ def snapshot_day(dataset: DatasetSpec) -> Any:
     return day.dt.date() if column is not None and column.type == ColumnType.DATETIME else day
 
 
-def derive(frame: Any, dataset: DatasetSpec) -> Any:
+def derive(frame: Any, dataset: DatasetSpec, parts: Sequence[str]) -> Any:
     """A (lazy) frame of the dataset as every figure reads it: with `as_at = "last"` only the
-    rows of each month's last date (of each `replace_by` part), and its derived columns added,
-    each in turn so a derived column may use the ones declared before it. Polars drops any a
-    query does not use."""
+    rows of each month's last date of each part of `parts`, the columns telling the dataset's
+    parts apart (`engine.telling_apart`: its `replace_by` and `[peers.*]` columns), and its
+    derived columns added, each in turn so a derived column may use the ones declared before
+    it. Polars drops any a query does not use. The last date is each part's: taken across
+    the month whole, force B's Thursday roll was dropped wherever force A's Friday roll was
+    dated later, a headcount of 10 where 15 are in post (the same rows gave 15 where the
+    force was declared `replace_by`)."""
     import polars as pl
 
     from kpi.expressions import polars_expr
 
+    last = None
     if dataset.as_at == "last":
         day = snapshot_day(dataset)
-        frame = frame.filter(day == day.max().over(["month", *dataset.replace_by]))
+        last = day == day.max().over(["month", *parts])
+        # Before the derived columns, unless a part is one of them (each of its row alone).
+        if all(dataset.column(c) is not None for c in parts):
+            frame, last = frame.filter(last), None
     stored = tuple(name for name, dtype in _polars_schema(dataset)
                    if dtype == pl.Datetime("us", UK))
     for column in dataset.derived:
         frame = frame.with_columns(polars_expr(column.expression, stored).alias(column.name))
-    return frame
+    return frame if last is None else frame.filter(last)
 
 
 # A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.

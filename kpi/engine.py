@@ -30,6 +30,7 @@ from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
     DURATION_UNITS,
+    SHRINK_SHARE,
     Better,
     ColumnType,
     DatasetSpec,
@@ -608,11 +609,21 @@ def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | Non
     return "a value cannot be computed (zero base or no rows)"
 
 
+def rows_read(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
+    """The dataset's rows as every figure reads them (`catalogue.derive`, its derived columns
+    added): where it declares `as_at = "last"`, the rows of each month's last date of each
+    part of every column telling its parts apart (`telling_apart`), not only its
+    `replace_by` columns, so a force of a `[peers.*]` group rolled on Thursdays keeps its
+    roll in a month whose last roll is another force's Friday."""
+    spec = project.datasets[dataset_id]
+    return derive(store.scan(project, dataset_id, as_of), spec, telling_apart(project, spec))
+
+
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
             as_of: AsOf | None = None) -> pl.LazyFrame:
     """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
     kpis = list(kpis)
-    frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    frame = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, frame, kpis, None, as_of)
     return _with_weights(project, frame, kpis)
 
@@ -638,6 +649,9 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
     months, whose rows of a month all carry the month (docs/catalogue.md, "A roll taken more
     than once a month")."""
     spec = project.datasets[dataset_id]
+    if spec.as_at == "last":
+        refuse_thin_last_rolls(project, dataset_id, months, as_of)
+        return
     snapshots = [k for k in kpis if k.is_snapshot]
     date = spec.column(spec.date)
     if (spec.as_at is not None or not snapshots or spec.date_parts is not None or date is None
@@ -661,11 +675,103 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
         listing = (f"each listing {', '.join(named)}{f' (and {more} more)' if more > 0 else ''}"
                    " once" if labels else "one row at each, and no text or true/false column "
                    "to tell rows apart")
+        # Where `as_at = "last"` would be refused too (a later roll of other people), the
+        # hint says what tells the rolls apart instead of promising a last roll.
+        parts = telling_apart(project, spec)
+        thin = _thin_last_rolls(spec, parts, _last_rolls(spec, scan, parts, months))
         raise DataError(
             f"dataset '{dataset_id}', {found['month']}, column '{spec.date}': the month holds "
             f"a roll at each of {held.len()} dates ({shown}), {listing}, so snapshot "
             f"'{snapshots[0].id}' would count it {len(days)} times",
-            hint=AS_AT_HINT.replace("the dataset's table", f"[datasets.{dataset_id}]"))
+            hint=(f'as_at = "last" would not do ({thin[0][0]}: {thin[0][1]}): {THIN_HINT}'
+                  if thin else AS_AT_HINT)
+            .replace("the dataset's table", f"[datasets.{dataset_id}]"))
+    if state is not None:
+        if len(_ROLLS_CHECKED) > 256:
+            _ROLLS_CHECKED.clear()
+        _ROLLS_CHECKED.add(key)
+
+
+# What tells rolls of different people apart where a month's last date lists under half
+# the rows of an earlier one (`refuse_thin_last_rolls`).
+THIN_HINT = ("name a column telling the rolls apart (role, force) in replace_by of the "
+             "dataset's table, so each roll's own last date is read, or load each roll as a "
+             "dataset of its own")
+
+
+def _last_rolls(spec: DatasetSpec, scan: pl.LazyFrame, parts: Sequence[str],
+                months: Sequence[str] | None) -> pl.DataFrame:
+    """Each month's (of `months`, every month where None) last date of each part of `parts`,
+    as `as_at = "last"` reads it (`catalogue.derive`), from every row of `scan`: by month
+    and part, `dates` (the days holding rows), `last` and its `rows`, and the earlier day
+    holding the most rows, `before` and its `before_rows` (null where there is none)."""
+    rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
+    keys = ["month", *parts]
+    days = (rows.group_by(*keys, snapshot_day(spec).alias(_DAY)).agg(pl.len().alias("__n"))
+            .with_columns(pl.col(_DAY).max().over(keys).alias("last"),
+                          pl.col(_DAY).n_unique().over(keys).alias("dates"))
+            .collect())
+    last = days.filter(pl.col(_DAY) == pl.col("last")).select(*keys, "dates", "last",
+                                                             pl.col("__n").alias("rows"))
+    before = (days.filter(pl.col(_DAY) < pl.col("last"))
+              .sort("__n", _DAY, descending=True)
+              .group_by(keys, maintain_order=True)
+              .agg(pl.col(_DAY).first().alias("before"), pl.col("__n").first()
+                   .alias("before_rows")))
+    return last.join(before, on=keys, how="left", nulls_equal=True).sort(keys, nulls_last=True)
+
+
+def _thin(last: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `_last_rolls` whose last date holds fewer than half the rows of an
+    earlier date of its month and part (`SHRINK_SHARE`)."""
+    return last.filter(pl.col("rows") < SHRINK_SHARE * pl.col("before_rows"))
+
+
+def _thin_last_rolls(spec: DatasetSpec, parts: Sequence[str], last: pl.DataFrame
+                     ) -> list[tuple[str, str]]:
+    """The months (and parts) of `_last_rolls` whose last date holds fewer than half the rows
+    of an earlier date (the share a load may not shrink a month by, `SHRINK_SHARE`), each
+    as a refusal says it: ("2024-04", "the month's last date, 2024-04-30, holds 8 rows, under
+    half the 20 of 2024-04-26"), a part after its month ("2024-04 (force 'A')"). Rolls of
+    different people taken on different days (officers weekly, staff on the month's last
+    working day) with no column telling them apart read as one: their last date's rows are
+    only the later roll's."""
+    said = []
+    for row in _thin(last).iter_rows(named=True):
+        part = ", ".join(f"{c} {_label(row[c])}" for c in parts)
+        said.append((f"{row['month']}{f' ({part})' if part else ''}",
+                     f"the month's last date, {row['last']}, holds {row['rows']:,} row"
+                     f"{'' if row['rows'] == 1 else 's'}, under half the "
+                     f"{row['before_rows']:,} of {row['before']}"))
+    return said
+
+
+def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[str] | None,
+                           as_of: AsOf | None) -> None:
+    """Refuse the figures of a dataset declaring `as_at = "last"` where a month it reads (of
+    `months`, every month where None) holds on its last date, in a part of the columns
+    telling its parts apart, fewer than half the rows of an earlier date of the month: two
+    rolls of different people, dated differently and with nothing to tell them apart (20
+    officers rolled every Friday, 8 staff on the month's last working day), whose last date
+    is only the later roll's. Read as its last date, April 2024 (staff on Tuesday the 30th)
+    held 8 people where 28 are in post, a change of +250% to August 2025 (both rolls on the
+    29th), exit 0. kpi cannot tell the rolls apart, so it does not guess; people leaving and
+    joining between weekly rolls of one population move a few rows, not half."""
+    spec = project.datasets[dataset_id]
+    state = _held_key(project, dataset_id, as_of)
+    key = ("last", state, tuple(months) if months is not None else None)
+    if state is not None and key in _ROLLS_CHECKED:
+        return
+    parts = telling_apart(project, spec)
+    every = derive(store.scan(project, dataset_id, as_of), replace(spec, as_at=None), parts)
+    thin = _thin_last_rolls(spec, parts, _last_rolls(spec, every, parts, months))
+    if thin:
+        where, said = thin[0]
+        more = f" (and {len(thin) - 1} more month(s) as thin)" if len(thin) > 1 else ""
+        raise DataError(f"dataset '{dataset_id}', {where}, column '{spec.date}': {said}, so "
+                        f"as_at = \"last\" would read only the later of two rolls{more}",
+                        hint=THIN_HINT.replace("the dataset's table",
+                                               f"[datasets.{dataset_id}]"))
     if state is not None:
         if len(_ROLLS_CHECKED) > 256:
             _ROLLS_CHECKED.clear()
@@ -738,11 +844,14 @@ def rolls_held(project: Project, dataset_id: str,
     """The stored months of a dataset holding rolls taken at two or more dates, and how its
     `as_at` reads them, so an analyst learns it before a figure is refused (`kpi datasets`,
     `project.datasets()`, `kpi show`): with `as_at = "last"`, each month whose rows fall on two
-    or more days, read as its last date's rows (`read` "last"); with no `as_at`, where a
-    snapshot reads the dataset, each month its rows prove to hold rolls at several dates,
-    which every figure of the snapshot refuses (`read` "refused", `refuse_repeated_rolls`).
-    Each {"month", "dates" (how many days), "last" (the last day, ISO), "read"}, by month;
-    none for any other dataset (`as_at = "month"`, rows dated by a month, no snapshot)."""
+    or more days, read as its last date's rows of each part (`read` "last"), or refused where
+    a part's last date holds under half the rows of an earlier one (`read` "thin",
+    `refuse_thin_last_rolls`); with no `as_at`, where a snapshot reads the dataset, each
+    month its rows prove to hold rolls at several dates, which every figure of the snapshot
+    refuses (`read` "refused", `refuse_repeated_rolls`). Each {"month", "dates" (how many
+    days), "last" (the last day, ISO), "read", "read_days" (the days read, ISO: each part's
+    last, one where its parts end on one day; none where refused)}, by month; none for any
+    other dataset (`as_at = "month"`, rows dated by a month, no snapshot)."""
     spec = project.datasets[dataset_id]
     date = spec.column(spec.date)
     if (spec.as_at == "month" or spec.date_parts is not None or date is None
@@ -752,6 +861,8 @@ def rolls_held(project: Project, dataset_id: str,
                                       for k in project.kpis):
         return []
     scan = store.scan(project, dataset_id, as_of)
+    read_days: dict[str, list[str]] = {}
+    thin: set[str] = set()
     if spec.as_at is None:
         # The months the refusal reads as rolls, their days from its own count of the rows
         # (one scan of the table, not one for the proof and one for the days).
@@ -760,12 +871,23 @@ def rolls_held(project: Project, dataset_id: str,
                                                           .implode()))
         day = pl.col(_DAY)
     else:
-        rows, day = scan, snapshot_day(spec)
+        # Each part's last date, as the figures read it (`catalogue.derive`).
+        parts = telling_apart(project, spec)
+        rows = derive(scan, replace(spec, as_at=None), parts)
+        day = snapshot_day(spec)
+        last = _last_rolls(spec, rows, parts, None)
+        thin = set(_thin(last).get_column("month"))
+        for month, days in (last.group_by("month")
+                            .agg(pl.col("last").unique().sort()).iter_rows()):
+            read_days[month] = [d.isoformat() for d in days]
     held = (rows.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
             .filter(pl.col("dates") > 1).sort("month").collect())
     read = "last" if spec.as_at == "last" else "refused"
     return [{"month": row["month"], "dates": row["dates"], "last": row["last"].isoformat(),
-             "read": read} for row in held.iter_rows(named=True)]
+             "read": "thin" if row["month"] in thin else read,
+             "read_days": [] if read == "refused" or row["month"] in thin
+             else read_days[row["month"]]}
+            for row in held.iter_rows(named=True)]
 
 
 def _label(value: Any) -> str:
@@ -1167,7 +1289,7 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
         else:
             return {**out, **{part: covered(spec, sorted(months))
                               for part, months in told.items()}}
-    frame = derive(store.scan(project, dataset_id, as_of), spec)
+    frame = rows_read(project, dataset_id, as_of)
     flag = [rows_of(picked).alias("__picked")] if picked is not None and picks else []
     try:
         rows = frame.select(pl.col("month"), *(pl.col(c).cast(pl.String) for c in columns),
@@ -1713,7 +1835,7 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
                                              window.end).months())
     counted: dict[str, dict[str, dict[str, int]]] = {}  # dataset -> month -> column -> n
     for dataset_id, (columns, months) in wanted.items():
-        frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+        frame = rows_read(project, dataset_id, as_of)
         schema = frame.collect_schema()
         aggs = [_blank(c, schema[c], project.datasets[dataset_id]).sum().alias(f"{BLANK}{c}")
                 for c in sorted(columns) if c in schema]
@@ -2310,7 +2432,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     weight_masks: dict[str, dict[str, pl.Expr]] = {}
     aliases: dict[str, str] = {}  # a sum's expression (serialized) -> its column
     # Only the scan is read here, so derive it first: each value expression's type.
-    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    scan = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, scan, measures.values(), months, as_of)
     types = _value_types(dataset_id, scan, measures.values())
     floats = {value: dtype.is_float() for value, dtype in types.items()}
@@ -3196,7 +3318,7 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     # windows are asked (joined twice, the second join's column clashed with the first's).
     kpis = list({request[0].id: request[0] for request in requests}.values())
     months = sorted(every)
-    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    scan = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, scan, kpis, months, as_of)
     # After the summary's figures (the board), a small table's rows it held (see `_HELD`)
     # where they hold every column read here, else its groups (below), else the rows.

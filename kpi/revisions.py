@@ -119,6 +119,12 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
             # Which of a month's rows are read (`as_at`): declared, the figures move with no
             # row loaded again.
             own["as_at"] = dataset.as_at
+            # "last" takes each part's last date: a [peers.*] group's column (beside
+            # `replace_by`, in "date") moves which rows are read, and so the figures.
+            peers = [c for c in engine.telling_apart(project, dataset)
+                     if c not in dataset.replace_by]
+            if dataset.as_at == "last" and peers and not legacy:
+                own["as_at_parts"] = peers
     for key in (kpi.population, *(kpi.populations or ())):
         if key:
             own.setdefault("population_values", {})[key] = project.populations.get(key)

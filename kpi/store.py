@@ -1011,7 +1011,7 @@ def part_months(project: Project, dataset_id: str, as_of: AsOf | None = None,
         return _PART_MONTHS[key]
     frame = scan(project, dataset_id, as_of)
     if derived:
-        frame = derive(frame, replace(spec, as_at=None))
+        frame = derive(frame, replace(spec, as_at=None), ())
     # As stored: a datetime an earlier kpi stored as wall-clock time is refused where read
     # (`_as_uk_time`), so it gives no day here, as a month or a year's date gives none.
     stored = pl.Schema(_table(project, dataset_id, as_of).schema())

@@ -417,6 +417,17 @@ def test_declaring_as_at_redefines_the_kpis_of_the_dataset(tmp_path):
         project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
         digests.append(definition(project, project.kpi("officers")))
     assert len(set(digests)) == 3
+    # A peer group's column moves which rows "last" reads (each force's last date): a group
+    # added redefines the KPIs, and leaves one reading every row as it was.
+    for as_at, moved in (('as_at = "last"', True), ('as_at = "month"', False)):
+        project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
+        before = definition(project, project.kpi("officers"))
+        toml = (tmp_path / "kpi.toml").read_text(encoding="utf-8")
+        (tmp_path / "kpi.toml").write_text(
+            toml + '\n[peers.roles]\ncolumn = "role"\nmembers = ["officer", "staff"]\n',
+            encoding="utf-8")
+        project = parse_project_file(tmp_path / "kpi.toml")
+        assert (definition(project, project.kpi("officers")) != before) is moved
 
 
 def test_weekly_figures_with_no_label_are_refused_as_rolls(tmp_path, cli):
@@ -657,7 +668,8 @@ def test_the_listings_say_which_months_hold_rolls_at_several_dates_and_how_they_
 
     folder = _people(tmp_path)
     _load(cli, folder, "staff")
-    held = [{"month": "2025-09", "dates": 4, "last": "2025-09-26", "read": "refused"}]
+    held = [{"month": "2025-09", "dates": 4, "last": "2025-09-26", "read": "refused",
+             "read_days": []}]
     listing = ["--project", folder, "datasets"]
     result = cli([*listing, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -673,7 +685,7 @@ def test_the_listings_say_which_months_hold_rolls_at_several_dates_and_how_they_
     assert frame["rolls"].to_list() == [held]
 
     _people(tmp_path, 'as_at = "last"')
-    held = [{**held[0], "read": "last"}]
+    held = [{**held[0], "read": "last", "read_days": ["2025-09-26"]}]
     result = cli([*listing, "--format", "json"])
     assert json.loads(result.stdout)[0]["rolls"] == held
     result = cli(listing)
@@ -704,3 +716,237 @@ def test_events_and_rolls_taken_once_a_month_list_no_rolls(tmp_path, cli):
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)[0]["rolls"] == []
         assert "Rolls at several dates" not in cli(["--project", folder, "datasets"]).stdout
+
+
+FORCES = """\
+[project]
+name = "Forces"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.staff]
+date = "as_at"
+as_at = "last"
+{replace_by}
+[datasets.staff.columns]
+as_at = "date"
+person = "str"
+{force}
+{derived}
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "officers"
+title = "Officers"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+better = "higher"
+{peers}"""
+
+PEER_GROUP = """
+[peers.forces]
+column = "force"
+members = ["A", "B"]
+focus = "A"
+"""
+
+FRIDAYS = {"2025-08": ("2025-08-01", "2025-08-08", "2025-08-15", "2025-08-22", "2025-08-29"),
+           "2025-09": ("2025-09-05", "2025-09-12", "2025-09-19", "2025-09-26")}
+THURSDAYS = {"2025-08": ("2025-08-07", "2025-08-14", "2025-08-21", "2025-08-28"),
+             "2025-09": ("2025-09-04", "2025-09-11", "2025-09-18", "2025-09-25")}
+
+
+def _forces(folder: Path, declared: str) -> Path:
+    """One national extract loaded whole: force A's 10 officers rolled every Friday (A9 left
+    before the last roll of September, the 26th), force B's 5 every Thursday (B5 and B6
+    joined from 11 September). The force is told apart as `declared` says: "peers" (a
+    `[peers.*]` group's column), "derived" (the same, derived from the person's id) or
+    "replace_by"."""
+    rows: list[tuple] = []
+    for month in ("2025-08", "2025-09"):
+        rows += [(day, f"A{i}", "A") for day in FRIDAYS[month] for i in range(10)
+                 if not (i == 9 and day == "2025-09-26")]
+        rows += [(day, f"B{i}", "B") for day in THURSDAYS[month] for i in range(7)
+                 if i < 5 or day >= "2025-09-11"]
+    fields = {"replace_by": "", "force": 'force = "str"', "derived": "", "peers": PEER_GROUP}
+    if declared == "replace_by":
+        fields.update(replace_by='replace_by = ["force"]', peers="")
+    elif declared == "derived":
+        fields.update(force="", derived='[datasets.staff.derived]\nforce = "SUBSTR(person, 1, 1)"')
+        rows = [row[:2] for row in rows]
+    header = ["as_at", "person", "force"][:len(rows[0])]
+    return _write(folder, FORCES, "staff", header, rows, **fields)
+
+
+def _each_force_s_last_roll(csv_path: Path) -> dict[str, int]:
+    """The oracle: each force's last roll of each month, counted by DuckDB from the file."""
+    import duckdb
+
+    query = f"""
+        WITH rows AS (SELECT CAST(as_at AS DATE) AS day, person, substr(person, 1, 1) AS force
+                      FROM read_csv('{csv_path}', all_varchar = true))
+        SELECT strftime(day, '%Y-%m') AS month, count(*) FROM rows r
+        WHERE day = (SELECT max(day) FROM rows t WHERE t.force = r.force
+                     AND date_trunc('month', t.day) = date_trunc('month', r.day))
+        GROUP BY 1 ORDER BY 1"""
+    return dict(duckdb.connect().execute(query).fetchall())
+
+
+@pytest.mark.parametrize("declared", ["peers", "derived", "replace_by"])
+def test_the_last_roll_is_each_force_s_however_the_force_column_is_declared(
+        tmp_path, cli, declared):
+    """A `[peers.*]` group's column tells parts apart as `replace_by` does: each force's last
+    roll of the month is read, not only the force dated last. Taken across the month, force
+    B's Thursday roll was dropped wherever A's Friday roll was later: 10 and 9 officers where
+    15 and 16 are in post, and `kpi compare --by force` said the data held no rows for B."""
+    folder = _forces(tmp_path, declared)
+    _load(cli, folder, "staff")
+    # By hand: August A 10 (the 29th) + B 5 (the 28th); September A 9 (the 26th, A9 gone)
+    # + B 7 (the 25th, B5 and B6 joined).
+    assert _each_force_s_last_roll(folder / "staff.csv") == {"2025-08": 15, "2025-09": 16}
+    assert _figures(cli, folder)["officers"] == (15, 16)
+    if declared != "replace_by":
+        result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "force",
+                      "--peers", "forces", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert "no rows for B" not in result.output
+        parts = {p["name"]: (p["comparison"]["value"], p["current"]["value"])
+                 for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+        assert parts == {"A": (10, 9), "B": (5, 7)}, parts
+    # The listings say each force's last date read.
+    result = cli(["--project", folder, "datasets", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["rolls"] == [
+        {"month": "2025-08", "dates": 9, "last": "2025-08-29", "read": "last",
+         "read_days": ["2025-08-28", "2025-08-29"]},
+        {"month": "2025-09", "dates": 8, "last": "2025-09-26", "read": "last",
+         "read_days": ["2025-09-25", "2025-09-26"]}]
+    assert "2025-09: 8 dates, each part's last read (2025-09-25, 2025-09-26)" in \
+        cli(["--project", folder, "datasets", "--format", "csv"]).stdout
+    import kpi
+
+    scanned = kpi.open(folder / "kpi.toml").scan("staff").collect()
+    assert scanned.group_by("month").len().sort("month").rows() == [("2025-08", 15),
+                                                                     ("2025-09", 16)]
+
+
+ROLES = """\
+[project]
+name = "Roles"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.staff]
+date = "as_at"
+{as_at}
+[datasets.staff.columns]
+as_at = "date"
+person = "str"
+role = "str"
+{peers}
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "officers"
+title = "Officer headcount"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+filter = "role = 'officer'"
+better = "higher"
+
+[[kpis]]
+id = "workforce"
+title = "Workforce headcount"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+better = "higher"
+"""
+
+
+def _roles(folder: Path, as_at: str = "", peers: str = "") -> Path:
+    """Two rolls loaded together, nothing but the role telling them apart: 20 officers
+    rolled every Friday, 8 police staff on the month's last working day. In August 2025 both
+    fall on Friday the 29th; in September the staff's is Tuesday the 30th, after the
+    officers' last Friday, the 26th."""
+    rows = [(day, f"O{i}", "officer") for month in ("2025-08", "2025-09")
+            for day in FRIDAYS[month] for i in range(20)]
+    rows += [(day, f"S{i}", "staff") for day in ("2025-08-29", "2025-09-30") for i in range(8)]
+    return _write(folder, ROLES, "staff", ["as_at", "person", "role"], rows, as_at,
+                  peers=peers)
+
+
+def test_a_later_roll_of_other_people_is_refused_not_read_as_the_month_s_roll(tmp_path, cli):
+    """Read as its one last date, September was the staff roll alone: a workforce of 8 where
+    28 are in post (20 officers, 8 staff), and officers 0, against August's 28 and 20 (both
+    rolls on the 29th), exit 0. kpi cannot tell the rolls apart, so it refuses the month:
+    its last date holds under half the rows of an earlier one (8 of 20)."""
+    folder = _roles(tmp_path)
+    _load(cli, folder, "staff")
+    summary = ["--project", folder, "summary", "--period", "2025-09"]
+    # No as_at: refused as rolls, and the hint no longer sends the reader to as_at = "last".
+    result = cli(summary)
+    line = _refused_line(result)
+    assert "dataset 'staff', 2025-08, column 'as_at': the month holds a roll at each of" in line
+    assert ('Hint: as_at = "last" would not do (2025-09: the month\'s last date, 2025-09-30, '
+            "holds 8 rows, under half the 20 of 2025-09-26): name a column telling the rolls "
+            "apart (role, force) in replace_by of [datasets.staff]") in result.output
+    # as_at = "last": refused, naming the month, the dates and their rows.
+    _roles(tmp_path, 'as_at = "last"')
+    for args in (summary, ["--project", folder, "show", "workforce", "--period", "2025-09"],
+                 ["--project", folder, "compare", "--period", "2025-09", "--by", "role"]):
+        result = cli(args)
+        assert _refused_line(result) == (
+            "Error: dataset 'staff', 2025-09, column 'as_at': the month's last date, "
+            "2025-09-30, holds 8 rows, under half the 20 of 2025-09-26, so as_at = \"last\" "
+            "would read only the later of two rolls"), result.output
+        assert ("Hint: name a column telling the rolls apart (role, force) in replace_by of "
+                "[datasets.staff], so each roll's own last date is read, or load each roll as "
+                "a dataset of its own") in result.output
+    import kpi
+    from kpi.errors import DataError
+
+    with pytest.raises(DataError, match="2025-09-30, holds 8 rows"):
+        kpi.open(folder / "kpi.toml").summary("2025-09")
+    listed = cli(["--project", folder, "datasets", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)[0]["rolls"] == [
+        {"month": "2025-08", "dates": 5, "last": "2025-08-29", "read": "last",
+         "read_days": ["2025-08-29"]},
+        {"month": "2025-09", "dates": 5, "last": "2025-09-30", "read": "thin",
+         "read_days": []}]
+    assert "Note: dataset 'staff' holds in 2025-09 a last date listing under half" in \
+        listed.output
+    # The role told apart (replace_by, or a peer group's column): each roll's own last date.
+    # By hand: August 20 officers and 28 people; September the same.
+    for told in ('as_at = "last"\nreplace_by = ["role"]', 'as_at = "last"'):
+        peers = "" if "replace_by" in told else (
+            '[peers.roles]\ncolumn = "role"\nmembers = ["officer", "staff"]\n')
+        _roles(tmp_path, told, peers)
+        assert _figures(cli, folder) == {"officers": (20, 20), "workforce": (28, 28)}
+
+
+@pytest.mark.parametrize(("left", "read"), [(5, 5), (6, None)])
+def test_a_last_roll_is_read_down_to_half_of_an_earlier_one(tmp_path, cli, left, read):
+    """The line is kpi's for a month replaced by fewer rows, half: ten officers, `left` of
+    whom left before September's last weekly roll. Five of ten are read (5); four of ten are
+    refused, as two rolls of other people would be."""
+    rows: list[tuple] = [("2025-08-29", f"P{i}", "officer", False) for i in range(10)]
+    for week in WEEKS:
+        rows += [(week, f"P{i}", "officer", False) for i in range(10)
+                 if week != WEEKS[-1] or i >= left]
+    folder = _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"], rows,
+                    'as_at = "last"', date_type="date")
+    _load(cli, folder, "staff")
+    if read is not None:
+        assert _figures(cli, folder)["officers"] == (10, read)
+        return
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert "the month's last date, 2025-09-26, holds 4 rows, under half the 10 of " \
+        "2025-09-19" in line

@@ -123,8 +123,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     the days its rows run: counted as they hold it, on kpi.toml's word.
 
     A month holding rolls taken at several dates is listed with how the dataset's `as_at`
-    reads it: its last date's rows, or, with no `as_at`, refused by every snapshot figure
-    reading it (said on stderr too, with the `as_at` to write).
+    reads it: its last date's rows (each part's), refused where that date lists under half
+    the rows of an earlier one, or, with no `as_at`, refused by every snapshot figure
+    reading it (a refusal said on stderr too, with what to write).
 
     A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
     listing is the answer, and 'kpi ingest DATASET FILE' loads one. A dataset stored under
@@ -155,6 +156,14 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             note(f"Note: dataset '{r['dataset']}' holds rolls taken at several dates in "
                  f"{_listed(refused, 6)}: a snapshot's figure reading such a month is refused"
                  f"\nHint: {hint}")
+        thin = [h["month"] for h in r["rolls"] if h["read"] == "thin"]
+        if thin:
+            from kpi.engine import THIN_HINT
+
+            hint = THIN_HINT.replace("the dataset's table", f"[datasets.{r['dataset']}]")
+            note(f"Note: dataset '{r['dataset']}' holds in {_listed(thin, 6)} a last date "
+                 "listing under half the rows of an earlier one, as two rolls of other people "
+                 "do: every figure reading such a month is refused\nHint: " + hint)
     if format == Format.JSON:
         from kpi.render import versioned
 
@@ -254,13 +263,23 @@ def _in_part(row: dict[str, Any], key: str = "held_in_part") -> str:
 
 def _rolls(row: dict[str, Any], most: int) -> str:
     """The months holding rolls at several dates and how each is read, as "2025-09: 4
-    dates, the last read (2025-09-26)" (`as_at = "last"`) or "2025-09: rolls at 4 dates,
-    refused (no as_at)"."""
-    said = [f"{h['month']}: {h['dates']} dates, the last read ({h['last']})"
-            if h["read"] == "last" else
-            f"{h['month']}: rolls at {h['dates']} dates, refused (no as_at)"
-            for h in row["rolls"]]
-    return "; ".join(said[:most]) + ("; ..." if len(said) > most else "")
+    dates, the last read (2025-09-26)" or, where its parts end on other days, "2025-09: 8
+    dates, each part's last read (2025-09-25, 2025-09-26)" (`as_at = "last"`); "2024-04:
+    rolls at 5 dates, refused (its last date holds under half the rows of an earlier one)";
+    or "2025-09: rolls at 4 dates, refused (no as_at)"."""
+    def said(h: dict[str, Any]) -> str:
+        if h["read"] == "last" and len(h["read_days"]) > 1:
+            return (f"{h['month']}: {h['dates']} dates, each part's last read "
+                    f"({', '.join(h['read_days'])})")
+        if h["read"] == "last":
+            return f"{h['month']}: {h['dates']} dates, the last read ({h['last']})"
+        if h["read"] == "thin":
+            return (f"{h['month']}: rolls at {h['dates']} dates, refused (its last date holds "
+                    "under half the rows of an earlier one)")
+        return f"{h['month']}: rolls at {h['dates']} dates, refused (no as_at)"
+
+    listed = [said(h) for h in row["rolls"]]
+    return "; ".join(listed[:most]) + ("; ..." if len(listed) > most else "")
 
 
 def _listed(months: list[str], most: int) -> str:

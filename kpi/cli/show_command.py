@@ -158,9 +158,12 @@ def _as_at_words(project: Project, kpi: KpiDef, rolls: list[dict[str, Any]]) -> 
         return None
     if spec.as_at == "month":
         return 'every row of the month (as_at = "month")'
-    parts = " of each part" if spec.replace_by else ""
-    held = "; ".join(f"{h['month']} holds rolls at {h['dates']} dates, {h['last']} read"
-                     for h in rolls)
+    from kpi.engine import telling_apart
+
+    parts = " of each part" if telling_apart(project, spec) else ""
+    held = "; ".join(f"{h['month']} holds rolls at {h['dates']} dates, " + (
+        "refused (its last date holds under half the rows of an earlier one)"
+        if h["read"] == "thin" else f"{' and '.join(h['read_days'])} read") for h in rolls)
     return f'each month\'s last date{parts} (as_at = "last")' + (f": {held}" if held else "")
 
 

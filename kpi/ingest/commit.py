@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from kpi.catalogue import UK, ColumnType, DatasetSpec
+from kpi.catalogue import SHRINK_SHARE, UK, ColumnType, DatasetSpec
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -71,12 +71,6 @@ class LoadResult:
     # (`InPart.remedy`): no window counts them. A part's rows cut short beside others' whole
     # are told by the reads, which scan every month.
     held_in_part: dict[str, InPart] = field(default_factory=dict)
-
-
-# A load that would leave a stored month (or month and replace_by values) with fewer than this
-# share of its rows is refused unless allowed: one stray row dated in the previous month would
-# otherwise replace that whole month.
-SHRINK_SHARE = 0.5
 
 
 def replaced_months(spec: DatasetSpec, covered: pl.DataFrame,
