@@ -7,6 +7,7 @@ loads their parts. The figures are checked against DuckDB over the parts alone."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -283,3 +284,59 @@ def _member(path: Path, name: str) -> bytes:
 
     with zipfile.ZipFile(path) as book:
         return book.read(name)
+
+
+@pytest.mark.parametrize(("written", "shown"), [
+    # the total typed in Budget (D) and filled right into Headcount (E): Excel saves one
+    # shared formula, its text in D6 alone
+    ('<c r="D6"><f t="shared" ref="D6:E6" si="0">SUM(D2:D5)</f><v>1</v></c>'
+     '<c r="E6"><f t="shared" si="0"/><v>160</v></c>', "=SUM(E2:E5)"),
+    ('<c r="D6"><v>1</v></c><c r="E6"><f>SUM(Table1[Headcount])</f><v>160</v></c>',
+     "=SUM(Table1[Headcount])"),
+    ('<c r="D6"><v>1</v></c><c r="E6"><f>SUBTOTAL(109,Table1[[#Data],[Headcount]])</f>'
+     '<v>160</v></c>', "=SUBTOTAL(109,Table1[[#Data],[Headcount]])"),
+    # text for a formula of one row, and a total of another column: values like any other
+    ('<c r="D6"><v>1</v></c><c r="E6"><f>SUM(Table1[@Budget],1)</f><v>160</v></c>', None),
+    ('<c r="D6"><v>1</v></c><c r="E6"><f>SUM(Table1[Budget])</f><v>160</v></c>', None),
+])
+def test_a_shared_or_table_formula_summing_its_column_is_refused(tmp_path, written, shown):
+    """A total row's SUM typed in one column and filled right is saved as one shared formula,
+    its text in the first cell alone (`<f t="shared" si="0"/>` in the others); a total of a
+    table's column is written by its name (=SUM(Table1[Headcount])). Either loaded as one more
+    row, the year's headcount 320 where its rows hold 160, exit 0. The shared formula is read
+    as Excel reads it in its cell, and a table's column taken whole as its own column."""
+    import zipfile
+
+    folder = _project(tmp_path / "p")  # Budget is not read
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    sheet.write_row(0, 0, ["Month", "LPA", "Role", "Budget", "Headcount"])
+    for line, ((lpa, role), n) in enumerate(PARTS.items(), start=1):
+        sheet.write_row(line, 0, ["2025-01", lpa, role, 1, n])
+    sheet.write_row(5, 0, ["2025-01", "Solihull", "All", 1, 0])
+    book.close()
+    with zipfile.ZipFile(path) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    members["xl/worksheets/sheet1.xml"] = re.sub(
+        rb'<c r="D6"[^>]*><v>1</v></c><c r="E6"[^>]*><v>0</v></c>', written.encode(),
+        members["xl/worksheets/sheet1.xml"])
+    assert written.encode() in members["xl/worksheets/sheet1.xml"]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, content in members.items():
+            new.writestr(name, content)
+    result = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)))
+    if shown is None:
+        assert result.returncode == 0, result.stderr
+        stored = snapshot(folder, "workforce").rows
+        assert stored is not None and sorted(stored["headcount"].to_list()) == [3, 7, 50, 100,
+                                                                                160]
+        return
+    assert result.returncode == 3, result.stderr
+    error = first_error(result.stderr)
+    assert error.startswith(f"Error: {path}, sheet 'Sheet1', row 6, column 'Headcount' (cell "
+                            f"E6): a formula ({shown[:30]}"), error
+    assert error.endswith("that aggregates other rows of its column (a sum, count, average, "
+                          "minimum or maximum): the row sums up rows the sheet already holds, "
+                          "so they would be counted twice")
+    assert snapshot(folder, "workforce").version is None
