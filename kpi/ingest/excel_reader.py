@@ -131,6 +131,8 @@ def _attribute(tag: bytes, name: str) -> str | None:
     return (found.group(1) if found.group(1) is not None else found.group(2)).decode(
         "utf-8", "replace")
 _CELL_REFERENCE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9]\d*)")
+_EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-z]+")?'
+                         rb'(?: (?![rst]=)[\w:.-]+="[^"<>]*")*\Z')
 
 
 def _as_excel_writes(text: bytes, where: str = "") -> bytes:
@@ -153,12 +155,15 @@ def _as_excel_writes(text: bytes, where: str = "") -> bytes:
                                            for pattern in _UNLIKE_EXCEL):
         return text
     data = re.sub(rb">\s+<", b"><", text[start:end])
-    data = re.sub(rb"<v>\s*([^<]*?)\s*</v>", rb"<v>\1</v>", data)
+    data = re.sub(rb"\s+</v>", b"</v>", re.sub(rb"<v>\s+", b"<v>", data))
     row, column = 0, -1
 
     def laid_out(match: re.Match[bytes]) -> bytes:
         nonlocal row, column
         tag, attributes, close = match.group(1), match.group(2), match.group(3)
+        if tag == b"c" and (excel := _EXCEL_CELL.match(attributes)) is not None:
+            column = _column_index(excel.group(1).decode())  # as Excel writes it: kept
+            return match.group(0)
         given = {name: double or single.replace(b'"', b"&quot;")
                  for name, double, single in _ATTRIBUTE.findall(attributes)}
         reference = given.pop(b"r", None)
