@@ -1679,7 +1679,8 @@ def _indented(xml: bytes) -> bytes:
 
 
 def _quoted_and_spaced(xml: bytes) -> bytes:
-    return re.sub(rb'<(c|row) r="([A-Z]*\d+)"', rb"<\1  r = '\2' ", xml)
+    return re.sub(rb"<(?:c|row)\b[^>]*>", lambda tag: re.sub(
+        rb'([\w:]+)="([^"]*)"', rb"\1 = '\2' ", tag.group(0)), xml)
 
 
 def _without_references(xml: bytes) -> bytes:
@@ -1717,6 +1718,17 @@ def test_every_check_of_the_sheets_xml_reads_cells_however_they_are_laid_out(tmp
         f"{percent}, sheet 'Extract', row 4, column 'N': a percentage (Excel shows 50%, the cell "
         "holds 0.5) in a number column whose other cells are not percentages (50 beside 0.5 for "
         "50%)")
+    hidden = tmp_path / "hidden.xlsx"
+    book = xlsxwriter.Workbook(str(hidden))
+    sheet = book.add_worksheet("Extract")
+    for line, row in enumerate([["Ref", "Day"], ["A1", "01/09/2025"], ["A2", "02/09/2025"]]):
+        sheet.write_row(line, 0, row)
+    sheet.set_row(2, None, None, {"hidden": True})
+    book.close()
+    _member_edited(hidden, "xl/worksheets/sheet1.xml", edit)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [hidden])
+    assert error.value.message.startswith(f"{hidden}, sheet 'Extract', row 3: a hidden row")
 
 
 def test_a_cell_the_checks_cannot_place_is_refused(tmp_path):
