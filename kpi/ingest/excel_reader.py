@@ -117,22 +117,24 @@ _UNLIKE_EXCEL = tuple(re.compile(pattern) for pattern in (
     rb">\s", rb"</v>(?<=\s</v>)", rb'<row\b(?! r="\d+"(?: [\w:.-]+="[^"<>]*")*/?>)',
     rb'<c\b(?! r="[A-Z]{1,3}\d+"(?: s="\d+")?(?: t="[a-z]+")?(?: (?![rst]=)[\w:.-]+="[^"<>]*")*'
     rb'/?>)'))
+# An attribute of a tag, its value in either quotes; a cell's reference (its column and row,
+# a $ before either allowed); a cell's attributes after `<c` where Excel's layout has them.
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_REFERENCE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9]\d*)")
+_EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-z]+")?'
+                         rb'(?: (?![rst]=)[\w:.-]+="[^"<>]*")*\Z')
 
 
 def _attribute(tag: bytes, name: str) -> str | None:
     """The value of attribute `name` in an opening `tag` of the workbook's XML (its styles,
     workbook settings, tables), however it is written (either quotes, spaces about the =),
     or None."""
-    found = re.search(rb"""(?<![\w:.-])""" + name.encode() + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""",
-                      tag)
+    found = re.search(rb"(?<![\w:.-])" + name.encode()
+                      + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
     if found is None:
         return None
     return (found.group(1) if found.group(1) is not None else found.group(2)).decode(
         "utf-8", "replace")
-_CELL_REFERENCE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9]\d*)")
-_EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-z]+")?'
-                         rb'(?: (?![rst]=)[\w:.-]+="[^"<>]*")*\Z')
 
 
 def _as_excel_writes(text: bytes, where: str = "") -> bytes:
@@ -149,7 +151,7 @@ def _as_excel_writes(text: bytes, where: str = "") -> bytes:
     23:59:59.999999 on 30 September moved to October, exit 0. A cell or row whose reference
     is no reference (`r="R1C1"`) cannot be placed, and is refused rather than placed by its
     neighbours. A sheet Excel, LibreOffice or xlsxwriter wrote is returned as it is, after
-    one search of its data."""
+    four searches of its data."""
     start, end = text.find(b"<sheetData"), text.rfind(b"</sheetData>")
     if start < 0 or end < start or not any(pattern.search(text, start, end)
                                            for pattern in _UNLIKE_EXCEL):
@@ -547,7 +549,9 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
     kinds = _column_kinds(spec, header)
     found: list[tuple[int, int, str, str]] = []
     numbers = {i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT)}
-    percent = percent_in(numbers) if numbers else set()
+    # a percentage style on a cell holding nothing shows nothing
+    percent = {(r, c) for r, c in (percent_in(numbers) if numbers else set())
+               if 0 < r < cells.height and (cells[r, c] or "").strip()}
     mixing = _numeric_mixing_percent(cells, percent)
     for column in sorted({c for _, c in percent}):
         row = min(r for r, c in percent if c == column)
