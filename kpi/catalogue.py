@@ -2107,7 +2107,7 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
         partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
         try:
             check(expression, ds_id, _declared_types(partial), _scan_schema(partial),
-                  guarded_division=True)
+                  guarded_division=True, derived=_derived_texts(partial))
         except ExpressionProblem as exc:
             problems.add(where, f"derived.{name}", str(exc), needle, line)
             continue
@@ -2821,6 +2821,12 @@ def zoned_columns(dataset: DatasetSpec) -> tuple[str, ...]:
                         if dtype == pl.Datetime("us", UK)))
 
 
+def _derived_texts(dataset: DatasetSpec) -> tuple[tuple[str, str], ...]:
+    """The derived columns' (name, expression) pairs, in order, which the expression checks
+    follow into (an epoch taken in a derived column is read as one taken in place)."""
+    return tuple((d.name, d.expression) for d in dataset.derived)
+
+
 def _declared_types(dataset: DatasetSpec) -> dict[str, str]:
     """Each column's declared type ('bool', 'str', ...); a derived column's from what its
     expression gives, so a derived true/false column is checked like a declared one."""
@@ -2903,7 +2909,8 @@ def _check_expression(text: Any, dataset: DatasetSpec, *, key: str, kind: Kind,
 
     columns = _declared_types(dataset)
     try:
-        dtype = check(text, dataset.id, columns, _scan_schema(dataset)).dtype
+        dtype = check(text, dataset.id, columns, _scan_schema(dataset),
+                      derived=_derived_texts(dataset)).dtype
     except ExpressionProblem as exc:
         return None, str(exc)
     if dtype == pl.Boolean:

@@ -9,12 +9,13 @@ quarters' months, and a window that would cut a quarter is refused rather than h
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from kpi.catalogue import ColumnSpec, DatasetSpec
+from kpi.catalogue import UK, ColumnSpec, DatasetSpec
 from kpi.periods import Month, Window
 
 if TYPE_CHECKING:
@@ -26,8 +27,10 @@ def _first_year(text: pl.Expr) -> pl.Expr:
 
 
 # The years a date may fall in, as for every date an extract holds: police data begins well
-# after 1990, and a year past the next is a typing error ('2071/72', '1899/00').
-SANE_YEARS = (1990, date.today().year + 1)
+# after 1990, and a year past the next is a typing error ('2071/72', '1899/00'). The year is
+# the UK's, as every date is, not the machine's zone's (one set to Sydney's or New York's
+# clock reads another year for some hours around New Year).
+SANE_YEARS = (1990, datetime.now(ZoneInfo(UK)).year + 1)
 
 
 def _financial_year_ok(text: pl.Expr) -> pl.Expr:

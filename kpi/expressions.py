@@ -61,12 +61,15 @@ class ExpressionProblem(Exception):
 
 
 def check(text: Any, dataset: str, columns: dict[str, str],
-          schema: tuple[tuple[str, Any], ...], *, guarded_division: bool = False) -> Typed:
+          schema: tuple[tuple[str, Any], ...], *, guarded_division: bool = False,
+          derived: tuple[tuple[str, str], ...] = ()) -> Typed:
     """Check a row-level expression against a dataset's columns (name -> declared type, such
     as 'bool') and stored schema ((name, Polars type) pairs), before anything is evaluated.
     Raises ExpressionProblem; returns the type the expression gives. With guarded_division
     (a derived column, which filters compare and breakdowns split by), every division must be
-    guarded against a zero divisor, as it must inside a comparison anywhere."""
+    guarded against a zero divisor, as it must inside a comparison anywhere. `derived` gives
+    the dataset's derived columns it may name, (name, expression) pairs, so what one of them
+    reads (the epoch of a UK time, or of a time without a zone) is followed into it."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionProblem("must be a non-empty SQL expression")
     depth = _depth(text)
@@ -83,7 +86,7 @@ def check(text: Any, dataset: str, columns: dict[str, str],
                                 "never from files or other tables")
     _check_operators(QUOTED.sub("''", text))
     try:
-        _checked_tree(text, tuple(columns.items()), dataset, schema, guarded_division)
+        _checked_tree(text, tuple(columns.items()), dataset, schema, guarded_division, derived)
         typed = Typed(_polars_type(text, dataset, schema))
         _run_on_blanks(text, dataset, schema)
         return typed
@@ -124,16 +127,18 @@ def _depth(text: str) -> int:
 
 @cache
 def _checked_tree(text: str, columns: tuple[tuple[str, str], ...], dataset: str,
-                  schema: tuple[tuple[str, Any], ...], guarded_division: bool) -> None:
+                  schema: tuple[tuple[str, Any], ...], guarded_division: bool,
+                  derived: tuple[tuple[str, str], ...] = ()) -> None:
     """`_check_tree`, once per process for the same expression over the same columns: it
     parses the text with sqlglot (about 1 ms an expression), and a process that reads several
     projects (a notebook, the test suite) checks the same expressions again. A refusal is not
     kept: it is raised, and checked again if asked again."""
-    _check_tree(text, dict(columns), dataset, schema, guarded_division)
+    _check_tree(text, dict(columns), dataset, schema, guarded_division, derived)
 
 
 def _check_tree(text: str, columns: dict[str, str], dataset: str,
-                schema: tuple[tuple[str, Any], ...], guarded_division: bool = False) -> None:
+                schema: tuple[tuple[str, Any], ...], guarded_division: bool = False,
+                derived: tuple[tuple[str, str], ...] = ()) -> None:
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
@@ -146,6 +151,9 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
     if len(trees) != 1 or trees[0] is None:
         raise ExpressionProblem("must be one SQL expression (no ';')")
     tree = trees[0]
+    # Epochs are followed only where one is taken, here or in a derived column named.
+    followed = derived if derived and _names_any(tree, derived) else ()
+    epochs = bool(followed) or "epoch" in text.lower()
     for node in tree.walk():
         if isinstance(node, (exp.Query, exp.Subquery, exp.Table, exp.From, exp.Values)):
             raise ExpressionProblem(f"holds a subquery (SELECT ...): {ROW_LEVEL}, never from "
@@ -172,6 +180,8 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
         _check_uk_time(node, columns, dataset, schema)
+        if epochs:
+            _check_clocks(node, dataset, schema, followed)
         _check_function(node)
         _check_standard(node, dataset, schema)
         _check_dialect(node, dataset, schema)
@@ -575,6 +585,7 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
     - text cast to a date, which Polars stops on when the rows are read, or to a number,
       which it stops on at the first text that is not a number written out (and DuckDB
       rounds '10.5' to 11 where PostgreSQL stops)."""
+    import polars as pl
     from sqlglot import exp
 
     def kind(node: Any) -> str | None:
@@ -617,9 +628,10 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
             if what == "a date or time" and part is not None and part.name.upper() == "EPOCH":
                 if _is_date(argument, dataset, schema):
                     raise ExpressionProblem(
-                        f"takes the epoch of {shown}, a date, which Polars cannot do: write "
-                        f"DATE_PART('epoch', CAST({shown} AS TIMESTAMP)) for its midnight's "
-                        "seconds")
+                        f"takes the epoch of {shown}, a date, which Polars cannot do: for the "
+                        "seconds of its UK midnight write DATE_PART('epoch', "
+                        f"{_uk_reading(argument, pl.Date)}) (CAST({shown} AS TIMESTAMP) "
+                        "alone is its midnight in UTC, an hour out in summer)")
         elif isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)) \
                 and _is_date(node.this, dataset, schema):
             raise ExpressionProblem(
@@ -825,8 +837,9 @@ def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
                 "which reads two ways (the time since the date's midnight, which Polars "
                 "takes in UTC, an hour out in summer, or the days between the two dates): for "
                 f"the days between their UK dates write DATE(STRFTIME({timed}, '%Y-%m-%d')) "
-                f"in place of {timed}, a duration in whole days; for the "
-                "time between two moments, give both as datetime columns")
+                f"in place of {timed}, a duration in whole days; for the seconds since the "
+                f"date's UK midnight, DATE_PART('epoch', {timed}) - DATE_PART('epoch', "
+                f"{_uk_reading(side, dtype)})")
         if dtype == pl.Date or (isinstance(dtype, pl.Datetime) and dtype.time_zone is None):
             raise ExpressionProblem(
                 f"sets a datetime against {side.sql()}, a date or time without a zone, which "
@@ -834,6 +847,136 @@ def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
                 f"compare its UK date, DATE(STRFTIME({timed}, '%Y-%m-%d')) >= DATE "
                 f"'2025-07-01', or its UK time as text, STRFTIME({timed}, '%Y-%m-%d %H:%M') "
                 ">= '2025-07-01 08:00'")
+
+
+def _names_any(tree: Any, derived: tuple[tuple[str, str], ...]) -> bool:
+    from sqlglot import exp
+
+    names = {name for name, _ in derived}
+    return any(column.name in names for column in tree.find_all(exp.Column))
+
+
+# The UK's zone, whose clock a date's midnight is read by (`_check_clocks`).
+UK_ZONE = "Europe/London"
+
+
+def _check_clocks(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...],
+                  derived: tuple[tuple[str, str], ...]) -> None:
+    """The epoch of an instant (a datetime column, or a time given its zone with AT TIME ZONE)
+    counts the seconds since 1970 in UTC; the epoch of a date or of a time without a zone
+    (`CAST(day AS TIMESTAMP)`, `TIMESTAMP '2025-07-01 08:00'`) counts them as if its clock
+    were UTC's, an hour more than the UK's all summer. Set one against the other (subtracted,
+    added, compared, or one taken where the other is not), directly, within a side or in a
+    derived column the side names, the figure is an hour out in every BST month: refused,
+    with the epoch of the UK time to write (`CAST(day AS TIMESTAMP) AT TIME ZONE
+    'Europe/London'`, the instant of the date's UK midnight). Epochs of one kind together are
+    left alone: two dates' epochs are whole days apart."""
+    from sqlglot import exp
+
+    sides = _compared(node)
+    if not sides and isinstance(node, (exp.Sub, exp.Add)):
+        sides = [node.this, node.expression]
+    elif not sides and isinstance(node, (exp.Greatest, exp.Least, exp.Coalesce)):
+        sides = [node.this, *node.expressions]
+    elif not sides and isinstance(node, exp.Case):
+        sides = [i.args.get("true") for i in node.args.get("ifs") or ()]
+        sides.append(node.args.get("default"))
+    elif not sides and isinstance(node, exp.If):
+        sides = [node.args.get("true"), node.args.get("false")]
+    sides = [side for side in sides if side is not None]
+    if len(sides) < 2:
+        return
+    clocks = [_clocks(side, dataset, schema, derived) for side in sides]
+    # One side's epoch of an instant against another's of a time without a zone (a side
+    # holding both is checked where they meet, inside it).
+    pairs = [(i, j) for i, one in enumerate(clocks) for j, other in enumerate(clocks)
+             if i != j and "instant" in one and "wall" in other]
+    if not pairs:
+        return
+    i, j = pairs[0]
+    instant, shown = sides[i].sql(), sides[j].sql()
+    argument, fix = clocks[j]["wall"]
+    via = ("" if shown == f"DATE_PART('epoch', {argument})"
+           else f", which takes the epoch of {argument}")
+    raise ExpressionProblem(
+        f"sets {instant}, of an instant, against {shown}{via}, a date or time without a "
+        "zone, whose epoch Polars counts from a UTC clock (an hour out in summer), not as the "
+        f"UK's clock reads it: for the seconds of its UK time write DATE_PART('epoch', {fix})")
+
+
+def _clocks(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...],
+            derived: tuple[tuple[str, str], ...], typed: bool = True) -> dict[str, Any]:
+    """What the epochs read in `node` count from: 'instant' where it takes the epoch of an
+    instant (or, `typed`, is one), 'wall' where of a date or time without a zone (or is one),
+    the latter with (the time whose epoch is taken, its UK reading to write)."""
+    import polars as pl
+    from sqlglot import exp
+
+    dtype = _type_or_none(node, dataset, schema) if typed else None
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return {"instant": True}
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return {"wall": (node.sql(), _uk_reading(node, dtype))}
+    found: dict[str, Any] = {}
+    names = dict(derived)
+    for sub in node.walk():
+        argument = _epoch_argument(sub)
+        if argument is not None:
+            inner = _type_or_none(argument, dataset, schema)
+            if isinstance(inner, pl.Datetime) and inner.time_zone is not None:
+                found.setdefault("instant", True)
+            elif inner == pl.Date or isinstance(inner, pl.Datetime):
+                found.setdefault("wall", (argument.sql(), _uk_reading(argument, inner)))
+        elif isinstance(sub, exp.Column) and sub.name in names:
+            for key, value in _derived_clocks(sub.name, dataset, schema, derived):
+                found.setdefault(key, value)
+    return found
+
+
+@cache
+def _derived_clocks(name: str, dataset: str, schema: tuple[tuple[str, Any], ...],
+                    derived: tuple[tuple[str, str], ...]) -> tuple[tuple[str, Any], ...]:
+    """The epochs a derived column's expression takes (`_clocks`), which may name the derived
+    columns declared before it (and only those). A derived date or time is not one: its epoch,
+    where one is taken, is read by the column's type."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    names = [n for n, _ in derived]
+    before = derived[:names.index(name)]
+    try:
+        tree = sqlglot.parse_one(dict(derived)[name])
+    except SqlglotError:
+        return ()
+    return tuple(_clocks(tree, dataset, schema, before, typed=False).items())
+
+
+def _epoch_argument(node: Any) -> Any:
+    """What `DATE_PART('epoch', x)` or `EXTRACT(EPOCH FROM x)` takes the epoch of, else None."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Extract):
+        part, argument = node.this, node.expression
+    elif isinstance(node, exp.Anonymous) and node.name.upper() == "DATE_PART":
+        part, argument = (node.expressions + [None, None])[:2]
+    else:
+        return None
+    if part is None or argument is None or part.name.upper() != "EPOCH":
+        return None
+    return argument
+
+
+def _uk_reading(node: Any, dtype: Any) -> str:
+    """A date or time without a zone as the instant the UK's clock shows it at: a date's
+    midnight, `CAST(day AS TIMESTAMP) AT TIME ZONE 'Europe/London'`."""
+    import polars as pl
+    from sqlglot import exp
+
+    if dtype == pl.Date:
+        return f"CAST({node.sql()} AS TIMESTAMP) AT TIME ZONE '{UK_ZONE}'"
+    shown = node.sql() if isinstance(node, (exp.Column, exp.Cast, exp.Literal, exp.Func)) \
+        else f"({node.sql()})"
+    return f"{shown} AT TIME ZONE '{UK_ZONE}'"
 
 
 def _check_duration_comparison(sides: list[Any], columns: dict[str, str], dataset: str,

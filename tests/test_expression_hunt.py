@@ -309,10 +309,13 @@ def test_a_column_named_div_is_a_column(tmp_path):
 
 def test_what_the_refusals_say_to_write_gives_duckdbs_rows(typed):
     """The forms the refusals point to are read as DuckDB reads them: the epoch of a date's
-    midnight, a date plus whole days, REGEXP_LIKE as DuckDB's REGEXP_MATCHES, TRIM of given
-    characters, a remainder by NULLIF(j, 0), a date against a DATE literal."""
+    midnight (UTC's, and the UK's), a date plus whole days, REGEXP_LIKE as DuckDB's
+    REGEXP_MATCHES, TRIM of given characters, a remainder by NULLIF(j, 0), a date against a
+    DATE literal."""
     con = duckdb_table()
-    for written in ["DATE_PART('epoch', CAST(d AS TIMESTAMP))", "d + INTERVAL '1 days'",
+    for written in ["DATE_PART('epoch', CAST(d AS TIMESTAMP))",
+                    "DATE_PART('epoch', CAST(d AS TIMESTAMP) AT TIME ZONE 'Europe/London')",
+                    "d + INTERVAL '1 days'",
                     "d - INTERVAL '1 month' < DATE '2025-01-01'", "REGEXP_LIKE(s, 'b')",
                     "TRIM(BOTH 'a' FROM s)", "MOD(i * 0.15, NULLIF(j, 0))",
                     "d >= DATE '2025-01-01'", "CONCAT(s, NULL, t)", "SPLIT_PART(s, 'b', 2)",

@@ -62,14 +62,50 @@ def test_uk_date_after_thousands_of_iso_dates_loads(tmp_path):
 def test_utc_offset_after_thousands_of_iso_dates_is_uk_time(tmp_path):
     # 23:20 UTC on 31 August 2023 is 00:20 BST on 1 September: the day and month move too.
     instant = "2023-08-31T23:20:00+00:00"
-    rows = _iso_rows(ISO_ROWS) + [f"LAST,{instant},{instant},2023-09"]
+    rows = _iso_rows(ISO_ROWS) + [f"LAST,2023-09-01,{instant},2023-09"]
     frame = _load(tmp_path, rows).frame
     assert frame.height == ISO_ROWS + 1
     last = frame.row(-1, named=True)
-    assert last["day"] == date(2023, 9, 1)
     assert last["at"] == datetime(2023, 8, 31, 23, 20, tzinfo=UTC)  # the instant, as UK time
     assert last["at"].strftime("%Y-%m-%d %H:%M %Z") == "2023-09-01 00:20 BST"
     assert last["period"] == date(2023, 9, 1)
+
+
+@pytest.mark.parametrize("instant", ["2023-08-31T22:20:00+00:00", "2023-09-01T00:20:00+01:00",
+                                     "2023-12-31T23:20:00Z", "2023-08-31T18:20:00-04:00"])
+def test_an_instant_whose_uk_date_is_the_date_written_is_that_date(tmp_path, instant):
+    """In a date column, a time with its offset whose UK date is the date written loads on
+    it (zoneinfo: 23:20 BST on 31 August, 00:20 BST on 1 September, 23:20 GMT on 31
+    December, 23:20 BST on 31 August)."""
+    frame = _load(tmp_path, _iso_rows(ISO_ROWS) + [f"LAST,{instant},{instant},2023-09"]).frame
+    uk_day = datetime.fromisoformat(instant).astimezone(LONDON).date()
+    assert uk_day == date.fromisoformat(instant[:10])
+    assert frame.row(-1, named=True)["day"] == uk_day
+
+
+@pytest.mark.parametrize(("instant", "uk_day"), [
+    ("2023-08-31T23:20:00+00:00", "2023-09-01"),  # UTC in the UK's summer hour after 23:00
+    ("2025-06-30T23:00:00Z", "2025-07-01"),
+    ("2025-01-15T02:00:00+05:30", "2025-01-14"),  # India's morning, the UK's night before
+    ("2025-01-15T20:00:00-05:00", "2025-01-16"),  # New York's evening, the UK's next day
+])
+def test_an_instant_in_a_date_column_whose_uk_date_is_another_is_refused(tmp_path, instant,
+                                                                         uk_day):
+    """A date column stored an instant's UK date, another than the date written where the
+    writer's clock was not the UK's: UTC monthly files loaded one a month into such a column
+    lost the 1 September row of August's file when September's replaced the month (the year
+    ending 2025-09 read 120 where the files hold 121, exit 0), where a datetime column refuses
+    that load. Refused naming the file, row and column, the UK date (zoneinfo's) and the
+    remedy."""
+    assert datetime.fromisoformat(instant).astimezone(LONDON).date().isoformat() == uk_day
+    rows = _iso_rows(ISO_ROWS) + [f"LAST,{instant},{instant},2023-09"]
+    with pytest.raises(DataError) as caught:
+        _load(tmp_path, rows)
+    assert str(caught.value) == (
+        f"{tmp_path / 'events.csv'}, row {ISO_ROWS + 2}, column 'Day': expected a date such as "
+        f"2025-09-30 or 30/09/2025, found '{instant}', an instant whose UK date is {uk_day}: "
+        "declare the column datetime to read it as that instant (a load holding another "
+        "stretch of a stored month is then refused), or write the UK date alone")
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -127,11 +163,25 @@ def test_any_mix_of_formats_parses_as_each_value_says(tmp_path, monkeypatch, cel
     # A sample of one value: most columns change format after it.
     monkeypatch.setattr(ingest.conform, "SAMPLE", 1)
     rendered = [_render(moment, shape, hours) for moment, shape, hours in cells]
-    rows = [f"R{i},{text},{text},{wall:%Y-%m}" for i, (text, wall) in enumerate(rendered)]
+    # A time with its offset whose UK date is another than the date written is refused in a
+    # date column (`test_an_instant_in_a_date_column_whose_uk_date_is_another_is_refused`):
+    # there the UK date is written alone.
+    rows = [f"R{i},{text if _written_day(text) == wall.date() else wall.date()},{text},"
+            f"{wall:%Y-%m}" for i, (text, wall) in enumerate(rendered)]
     frame = _load(tmp_path, rows).frame
     assert [at.replace(tzinfo=None) for at in frame["at"].to_list()] == [
         wall for _, wall in rendered]
     assert frame["day"].to_list() == [wall.date() for _, wall in rendered]
+
+
+def _written_day(text: str) -> date:
+    """The date a value of SHAPES writes, whatever its offset."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(text[:10], pattern).date()
+        except ValueError:
+            continue
+    raise AssertionError(text)
 
 
 def _one_instant(wall: datetime) -> bool:

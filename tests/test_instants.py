@@ -574,3 +574,75 @@ def test_a_datetime_less_a_date_is_refused_as_two_readings_with_the_days_between
     trend = {row["month"]: row["value"] for row in json.loads(shown.stdout)["trend"]}
     # Reported in June (the dataset's month is the date's): 1 day and 1 day.
     assert trend["2025-06"] == 1.0
+
+
+UK_MIDNIGHT = "DATE_PART('epoch', CAST(reported AS TIMESTAMP) AT TIME ZONE 'Europe/London')"
+
+
+@pytest.mark.parametrize(("value", "derived"), [
+    # the UTC midnight the refusal of the epoch of a date once said to write
+    ("DATE_PART('epoch', closed) - DATE_PART('epoch', CAST(reported AS TIMESTAMP))", ""),
+    ("DATE_PART('epoch', closed) - DATE_PART('epoch', reported)", ""),
+    ("EXTRACT(EPOCH FROM closed) - EXTRACT(EPOCH FROM CAST(reported AS TIMESTAMP))", ""),
+    ("GREATEST(DATE_PART('epoch', closed) - DATE_PART('epoch', CAST(reported AS TIMESTAMP)), 0)",
+     ""),
+    # through derived columns: the date's epoch, the datetime's epoch, the date as a time
+    ("DATE_PART('epoch', closed) - reported_s",
+     "reported_s = \"DATE_PART('epoch', CAST(reported AS TIMESTAMP))\""),
+    ("closed_s - DATE_PART('epoch', CAST(reported AS TIMESTAMP))",
+     "closed_s = \"DATE_PART('epoch', closed)\""),
+    ("DATE_PART('epoch', closed) - DATE_PART('epoch', reported_at)",
+     "reported_at = \"CAST(reported AS TIMESTAMP)\""),
+])
+def test_the_epoch_of_a_uk_time_against_a_dates_utc_midnight_is_refused(tmp_path, value,
+                                                                          derived):
+    """The epoch of a date's midnight cast to a timestamp counts from UTC's midnight, an hour
+    after the UK's all summer: set against the epoch of an instant (a datetime column), every
+    BST month read 8:00:00 for arrests at 09:00 UK time on the day reported, and a special
+    cause of improvement, exit 0. Refused, however it is reached, in one line naming the UK
+    midnight to write instead."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    toml = DAYS.replace("VALUE", value).replace('unit = "days"', 'unit = "seconds"')
+    if derived:
+        toml = toml.replace("[[priorities]]", f"[datasets.cases.derived]\n{derived}\n\n"
+                            "[[priorities]]", 1)
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    done = _kpi(folder, "catalogue")
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert "of an instant, against" in done.stderr
+    assert "whose epoch Polars counts from a UTC clock (an hour out in summer)" in done.stderr
+    written = ("DATE_PART('epoch', reported_at AT TIME ZONE 'Europe/London')"
+               if "reported_at" in value else UK_MIDNIGHT)
+    assert f"for the seconds of its UK time write {written}" in done.stderr, done.stderr
+
+
+def test_the_epoch_of_a_uk_time_less_a_dates_uk_midnight_is_the_time_since_it(tmp_path):
+    """What the refusals say to write, the epoch of the date's midnight as the UK's clock shows
+    it, gives the seconds since the UK midnight of the date, in summer and winter and across
+    both changes of the clocks (zoneinfo below; by hand: 09:00 BST on 10 July is 32,400 s after
+    midnight, as is 09:00 GMT on 10 January; 09:00 BST on 30 March 2025, the clocks having gone
+    forward at 01:00 GMT, is 8 hours after midnight, 28,800 s; 09:00 GMT on 26 October, back at
+    02:00 BST, is 10 hours, 36,000 s)."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    value = f"DATE_PART('epoch', closed) - {UK_MIDNIGHT}"
+    (folder / "kpi.toml").write_text(
+        DAYS.replace("VALUE", value).replace('unit = "days"', 'unit = "seconds"'),
+        encoding="utf-8")
+    rows = [("2025-07-10", "2025-07-10 09:00"), ("2025-01-10", "2025-01-10 09:00"),
+            ("2025-03-30", "2025-03-30 09:00"), ("2025-10-26", "2025-10-26 09:00")]
+    (folder / "cases.csv").write_text(
+        "Reported,Closed\n" + "".join(f"{r},{c}\n" for r, c in rows), encoding="utf-8")
+    assert _kpi(folder, "ingest", "cases", "cases.csv").returncode == 0
+    shown = _kpi(folder, "show", "days", "--period", "2025-10", "--months", "12",
+                 "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    trend = {row["month"]: row["value"] for row in json.loads(shown.stdout)["trend"]}
+    for reported, closed in rows:
+        day = datetime.fromisoformat(reported)
+        # (of the instants: Python subtracts two times of one zone by their wall clocks)
+        since = (datetime.fromisoformat(closed).replace(tzinfo=UK).astimezone(UTC)
+                 - day.replace(tzinfo=UK).astimezone(UTC)).total_seconds()
+        assert trend[reported[:7]] == since, (reported, trend)
+    assert [trend[r[:7]] for r, _ in rows] == [32400, 32400, 28800, 36000]

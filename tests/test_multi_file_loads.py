@@ -3,9 +3,12 @@ told apart, and a file whose lines after its header hold no data is no extract."
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import inprocess
+import pytest
 
 PROJECT = """\
 [project]
@@ -160,6 +163,39 @@ def test_a_load_holding_another_stretch_of_a_stored_month_is_refused(tmp_path):
     assert done.returncode == 0, done.stderr
     shown = inprocess.run(["--project", folder, "datasets", "--format", "json"]).stdout
     assert '"rows": 2' in shown.replace(" ", "") or '"rows":2' in shown.replace(" ", "")
+
+
+@pytest.mark.parametrize("declared", ["date", "datetime"])
+def test_utc_monthly_files_with_offsets_lose_no_row_whatever_the_type_declared(tmp_path,
+                                                                              declared):
+    """The same UTC monthly files, their times written with +00:00, into a `date` column: the
+    row at 23:30 UTC on 31 August (00:30 BST on 1 September, zoneinfo) was stored on 1
+    September, and September's file replaced the month unseen (2025-09 held 1 where the files
+    hold 2, exit 0). Refused at that row in a `date` column, and at September's load in a
+    `datetime` one: neither stores a month without it."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        UTC_PROJECT.replace('time_zone = "UTC"\n', "").replace(
+            'opened = "datetime"', f'opened = "{declared}"'), encoding="utf-8")
+    late = "2025-08-31T23:30:00+00:00"
+    assert datetime.fromisoformat(late).astimezone(ZoneInfo("Europe/London")).date() == \
+        date(2025, 9, 1)
+    august = _utc_file(folder / "incidents 2025-08.csv",
+                       [("A1", "2025-08-05T10:00:00+00:00"), ("A2", late)])
+    september = _utc_file(folder / "incidents 2025-09.csv",
+                          [("S1", "2025-09-15T12:00:00+00:00")])
+    first = inprocess.run(["--project", folder, "ingest", "incidents", august])
+    if declared == "date":
+        assert first.returncode == 3, first.stderr
+        assert (f"Error: {august}, row 3, column 'opened': expected a date such as 2025-09-30 "
+                f"or 30/09/2025, found '{late}', an instant whose UK date is 2025-09-01: "
+                "declare the column datetime") in " ".join(first.stderr.split())
+        return
+    assert first.returncode == 0, first.stderr
+    done = inprocess.run(["--project", folder, "ingest", "incidents", september])
+    assert done.returncode == 3, done.stderr
+    assert "so it holds another stretch of the month" in " ".join(done.stderr.split())
 
 
 def test_a_load_holding_stretches_either_side_of_a_stored_one_is_refused(tmp_path):

@@ -387,7 +387,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 
     schema = typed.schema
     flags = tuple((col.name, schema[f"__raw_{col.name}"] == pl.String, col.name in plain,
-                   f"__present_{col.name}" in schema, f"__inexact_{col.name}" in schema)
+                   f"__present_{col.name}" in schema, f"__inexact_{col.name}" in schema,
+                   _is_instant(schema[f"__raw_{col.name}"]))
                   for col in checked)
     # The checks depend only on the dataset, the file's columns and these flags, which most
     # batches of a file share: they are made once (building them was a fifth of a small
@@ -395,8 +396,10 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     rules = state.made.get(("rules", flags))
     if rules is None:
         rules = state.made[("rules", flags)] = [
-            rule for col, (_, text, is_plain, noted, inexact) in zip(checked, flags, strict=True)
-            for rule in _rules(spec, col, mapping[col.name], text, is_plain, noted, inexact)]
+            rule for col, (_, text, is_plain, noted, inexact, instant)
+            in zip(checked, flags, strict=True)
+            for rule in _rules(spec, col, mapping[col.name], text, is_plain, noted, inexact,
+                               instant)]
     rules = list(rules)
     # A total row's label may sit in a column the dataset does not read (a pivot's 'West
     # Total' under Division, with the LPA blank): the row is a total all the same.
@@ -722,9 +725,14 @@ def _present(raw: pl.Expr, text: bool) -> pl.Expr:
     return raw.is_not_null() & (raw.str.strip_chars() != "") if text else raw.is_not_null()
 
 
+def _is_instant(dtype: pl.DataType) -> bool:
+    """Whether a typed source column holds instants (a timestamp with a time zone)."""
+    return isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+
+
 def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
-           plain: bool = False, noted: bool = False,
-           inexact: bool = False) -> list[tuple[str, pl.Expr, pl.Expr]]:
+           plain: bool = False, noted: bool = False, inexact: bool = False,
+           instant: bool = False) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """The checks on one column, in order: (source column, failing condition, message). The
     first failing check of a row is the reason it is rejected. `text` says whether the
     source cell (`__raw_<name>`) is text; a typed one (a Parquet number, date or flag) is
@@ -732,7 +740,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     character or a month name. `plain` says the column's bytes are all printable ASCII
     (common.printable_ascii), so it holds no control character either; `noted`, that _typed
     gave whether each cell is present as `__present_<name>`; `inexact`, that it gave whether
-    a number is not stored as written as `__inexact_<name>`."""
+    a number is not stored as written as `__inexact_<name>`; `instant`, that the typed source
+    cell is a timestamp with a time zone."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
     present = pl.col(f"__present_{col.name}") if noted else _present(raw, text)
     if col.type == ColumnType.STR:
@@ -799,6 +808,30 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
                                     "declare the column datetime to read it as that time, or "
                                     "write the date alone", pl.lit(_expected(col)), found,
                                     pl.lit(spec.time_zone), uk_day.cast(pl.String))))
+        written = None
+        if col.type == ColumnType.DATE and text:
+            # A time written with its offset is an instant, stored as its UK date, which is
+            # another than the date written where the writer's clock is not the UK's: 23:30
+            # UTC on 31 August is 1 September. A UTC month's file then holds a row of the next
+            # UK month, and the next month's file replaced it unseen (a date shows no stretch
+            # of the month, `commit._check_apart`), where a datetime column refuses that load.
+            # Only such an instant is stored on another date than the ISO date it starts with
+            # (a time without an offset in another zone than the UK's is refused above), so
+            # that date alone is read: one parse of ten characters, not of every format.
+            written = (shown.str.strip_chars().str.slice(0, 10)
+                       .str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        elif col.type == ColumnType.DATE and instant and spec.time_zone != UK:
+            # A typed instant (a database's timestamptz, a zone-aware Parquet timestamp) is
+            # written on its date in the dataset's zone, as the source's own extract writes it.
+            written = raw.dt.convert_time_zone(spec.time_zone).dt.date()
+        if written is not None:
+            rules.append((source, value.is_not_null() & written.is_not_null()
+                          & (written != value),
+                          pl.format("expected {}, found '{}', an instant whose UK date is {}: "
+                                    "declare the column datetime to read it as that instant "
+                                    "(a load holding another stretch of a stored month is then "
+                                    "refused), or write the UK date alone",
+                                    pl.lit(_expected(col)), found, value.cast(pl.String))))
         insane = _outside_years(value, col.type)
         rules.append((source, value.is_not_null() & insane,
                       pl.format("expected a date between {} and {}, found '{}'",
