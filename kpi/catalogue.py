@@ -190,6 +190,9 @@ class DerivedColumn:
 
     name: str
     expression: str
+    # Each (column, text literal) the expression compares for equality
+    # (`expressions.compared_text`), worked out as kpi.toml is read.
+    compared: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,11 @@ class KpiDef:
     # The dataset's columns (derived ones too) that are instants read as UK time, whose epoch
     # the engine takes without the zone (`expressions.polars_expr`); sorted.
     zoned: tuple[str, ...] = ()
+    # Each (key, column, text literal) its filter, value, numerator and denominator compare
+    # for equality (`expressions.compared_text`), worked out as kpi.toml is read, so a read
+    # checks the literals against the stored values (`engine.refuse_read_spellings`) without
+    # parsing the SQL again.
+    compared: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
     # Statistical process control (docs/statistics.md): a target in the unit of the monthly
     # values, the months the chart's limits are computed from, and months the limits restart.
     target: float | None = None
@@ -1313,7 +1321,9 @@ def _matched_text_as_stored(raw: dict[str, Any]) -> None:
     numerator and denominator, derived columns, peer group members and focus) in the form
     cells are stored in (`kpi.text.normalised_text`): a filter `lpa = 'Zoë Town'` typed with
     a combining diaeresis (NFD, as macOS keyboards give) or a zero-width space counted 0 rows
-    where the stored 'Zoë Town' has them. File paths and titles are left as written."""
+    where the stored 'Zoë Town' has them. File paths and titles are left as written. A literal
+    is not trimmed here (it may be meant with its spaces: `CONCAT(lpa, ' ')`); one compared
+    with a stored text column that no cell can equal is refused (`unmatched_text`)."""
     slots: list[tuple[Any, Any]] = []
     kpis = raw.get("kpis")
     for item in kpis if isinstance(kpis, list) else ():
@@ -2085,7 +2095,7 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
     """[datasets.X.derived] name = "SQL expression": checked like a filter (row-level: no
     aggregates, window functions, subqueries or table functions) against the declared columns
     and the derived columns before it."""
-    from kpi.expressions import ExpressionProblem, check
+    from kpi.expressions import ExpressionProblem, check, compared_text
 
     if not isinstance(raw, dict):
         problems.add(where, "derived", "must be a table of name = \"SQL expression\"", needle)
@@ -2111,7 +2121,11 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
         except ExpressionProblem as exc:
             problems.add(where, f"derived.{name}", str(exc), needle, line)
             continue
-        derived.append(DerivedColumn(name=name, expression=expression))
+        if (never := unmatched_text(expression, partial)) is not None:
+            problems.add(where, f"derived.{name}", never, needle, line)
+            continue
+        derived.append(DerivedColumn(name=name, expression=expression, compared=tuple(
+            (column, literal) for column, literal, _ in compared_text(expression))))
     return tuple(derived)
 
 
@@ -2666,6 +2680,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         zoned=zoned_columns(dataset) if dataset is not None and not derived else (),
+        compared=_compared(item) if dataset is not None and not derived else (),
         peers=item.get("peers"),
         target=target, spc_baseline=spc_baseline,
         spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
@@ -2899,6 +2914,42 @@ DURATION_HINT = ("for a time in seconds between two datetime columns, write valu
                  "\"DATE_PART('epoch', attended_at) - DATE_PART('epoch', created_at)\"")
 
 
+def _compared(item: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """Each (key, column, text literal) a KPI's expressions compare for equality."""
+    from kpi.expressions import compared_text
+
+    return tuple((key, column, literal)
+                 for key in ("filter", "value", "numerator", "denominator")
+                 if isinstance(item.get(key), str)
+                 for column, literal, _ in compared_text(item[key]))
+
+
+def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
+    """Why an expression compares a stored text column with a literal no stored cell can
+    equal (`expressions.compared_text`), or None. A cell is stored trimmed, and a blank one as
+    no value (docs/guarantees.md, "Identity"), but a literal is only put in the form cells are
+    (`_matched_text_as_stored`): `lpa IN ('Dudley\u00a0', 'Walsall ')`, copied from the
+    extract's cells, counted 0 where they have 48 rows, and `outcome = ''` 0.0% where half the
+    crimes have none, exit 0. `outcome <> ''` (NOT IN, IS DISTINCT FROM) is every stored
+    outcome, as meant; `lpa <> 'Walsall '` names a value it would not leave out, and is
+    refused."""
+    from kpi.expressions import compared_text
+
+    for name, literal, holds in compared_text(text):
+        column = dataset.column(name)
+        if column is None or column.type != ColumnType.STR:
+            continue
+        if not literal.strip() and holds:
+            return (f"compares {name} with '{visible(literal)}', which no stored {name} is: a "
+                    f"blank cell is stored as no value, so write {name} IS NULL (or "
+                    f"{name} IS NOT NULL) for the rows without one")
+        if literal.strip() and literal != literal.strip():
+            return (f"compares {name} with '{visible(literal)}', which no stored {name} is: "
+                    f"cells are stored without spaces before and after, so write "
+                    f"'{visible(literal.strip())}'")
+    return None
+
+
 def _check_expression(text: Any, dataset: DatasetSpec, *, key: str, kind: Kind,
                       unit: Unit) -> tuple[str | None, str | None]:
     """(what the expression gives: 'bool', 'number', 'duration' or None, why it is unusable
@@ -2913,6 +2964,8 @@ def _check_expression(text: Any, dataset: DatasetSpec, *, key: str, kind: Kind,
                       derived=_derived_texts(dataset)).dtype
     except ExpressionProblem as exc:
         return None, str(exc)
+    if (never := unmatched_text(text, dataset)) is not None:
+        return None, never
     if dtype == pl.Boolean:
         return "bool", None
     if key == "filter":

@@ -68,7 +68,7 @@ from kpi.rounding import (
     shows_zero,
 )
 from kpi.store import AsOf
-from kpi.text import SPELLINGS, identity_key
+from kpi.text import SPELLINGS, identity_key, identity_keys
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -625,6 +625,7 @@ def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
     kpis = list(kpis)
     frame = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, frame, kpis, None, as_of)
+    refuse_read_spellings(project, dataset_id, frame, kpis, None, as_of)
     return _with_weights(project, frame, kpis)
 
 
@@ -776,6 +777,146 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
         if len(_ROLLS_CHECKED) > 256:
             _ROLLS_CHECKED.clear()
         _ROLLS_CHECKED.add(key)
+
+
+def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
+              ) -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
+    """Each stored text column the KPIs' filters, values, numerators and denominators read
+    (directly or through a derived column): the first KPI reading it, and each text literal
+    compared with it (`KpiDef.compared`, `DerivedColumn.compared`) with the first KPI and key
+    comparing it."""
+    derived = {d.name: d for d in spec.derived}
+    read: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    for kpi in kpis:
+        for key in ("filter", "value", "numerator", "denominator"):
+            text = getattr(kpi, key)
+            if not text:
+                continue
+            compared = [(c, t) for k, c, t in kpi.compared if k == key]
+            names, seen = list(_sql(text, kpi).meta.root_names()), set()
+            while names:
+                name = names.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                if name in derived:
+                    compared += derived[name].compared
+                    names.extend(_sql(derived[name].expression).meta.root_names())
+                elif (column := spec.column(name)) is not None and column.type == ColumnType.STR:
+                    read.setdefault(name, (kpi.id, {}))
+            for name, literal in compared:
+                if name in read:
+                    read[name][1].setdefault(literal, (kpi.id, key))
+    return read
+
+
+# The (table state, months, columns) whose text `refuse_read_spellings` found apart: a
+# process asks again for every command's reads of the same table.
+_SPELLINGS_CHECKED: set[tuple] = set()
+
+
+def refuse_read_spellings(project: Project, dataset_id: str, scan: pl.LazyFrame,
+                          kpis: Iterable[KpiDef], months: Sequence[str] | None,
+                          as_of: AsOf | None) -> None:
+    """The identity rule (docs/guarantees.md, "Identity") at a read, for every stored text
+    column a KPI's filter, value, numerator or denominator reads, in `months` (every month
+    where None), as the board's breakdowns hold it for the column they split by
+    (`kpi.ingest.identity.refuse_spellings`): a load checks such a column, but not rows loaded
+    before a changed kpi.toml began to read it. Refused: two stored values that differ only in
+    case, spacing or leading zeros ('Knife crime' to March, 'Knife Crime' from April:
+    `offence = 'Knife crime'` counted 48 then 24, "improving", exit 0); and a text literal
+    compared with the column that no stored value is but one is by that rule (`lpa =
+    'SANDWELL'` counted 0 of the rows of 'Sandwell', which a peer group's member of that
+    spelling finds). One query of the columns' distinct values, once per table state; the
+    summary's figures read them in their own query instead (`_plan`)."""
+    spec = project.datasets[dataset_id]
+    kpis = list(kpis)
+    read = text_read(spec, kpis)
+    if not read:
+        return
+    state = _held_key(project, dataset_id, as_of)
+    key = (state, tuple(months) if months is not None else None,
+           tuple(sorted((c, tuple(sorted(v[1]))) for c, v in read.items())))
+    if state is not None and key in _SPELLINGS_CHECKED:
+        return
+    held = _distinct_by_month(dataset_id, scan, state, list(read), lambda: list(text_read(
+        spec, [k for k in project.kpis if k.dataset == dataset_id])))
+    values: dict[str, list[str]] = {}
+    for column, frame in held.items():
+        if months is not None:
+            frame = frame.filter(pl.col("month").is_in(list(months)))
+        values[column] = frame.get_column(column).explode().drop_nulls().unique().sort().to_list()
+    refuse_text(dataset_id, read, values)
+    if state is not None:
+        if len(_SPELLINGS_CHECKED) > 256:
+            _SPELLINGS_CHECKED.clear()
+        _SPELLINGS_CHECKED.add(key)
+
+
+def refuse_text(dataset_id: str, read: Mapping[str, tuple[str, dict[str, tuple[str, str]]]],
+                values: Mapping[str, list[str]]) -> None:
+    """`refuse_read_spellings`' refusals, of each text column KPIs read (`text_read`) and its
+    distinct stored values in the months read."""
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    for column, (reader, literals) in read.items():
+        refuse_spellings(dataset_id, column, values[column], "read",
+                         f"KPI '{reader}' reads '{column}', and would count them as two values")
+        refuse_respelled(dataset_id, column, values[column], literals)
+
+
+# The prefix of a text column's distinct values in the totals of a plan's read (`_plan`).
+TEXT = "__text\t"
+
+# Each text column's distinct values in each month of a table state (`_distinct_by_month`).
+_DISTINCT: dict[tuple, pl.DataFrame] = {}
+
+
+def _distinct_by_month(dataset_id: str, scan: pl.LazyFrame, state: tuple | None,
+                       columns: list[str], every: Callable[[], list[str]]
+                       ) -> dict[str, pl.DataFrame]:
+    """Each of `columns`: the table's months, each with the column's distinct values in it (a
+    list), read once per table state and column. A summary reads a dataset's months in
+    several sets (each KPI's windows), and a set holds two spellings exactly when the values
+    of its months taken together do; so the columns every KPI of the dataset reads (`every`)
+    are read in the one query, when one is needed."""
+    wanted = [c for c in columns if state is None or (state, c) not in _DISTINCT]
+    got: dict[str, pl.DataFrame] = {}
+    if wanted and state is not None:
+        wanted += [c for c in every() if c not in wanted and (state, c) not in _DISTINCT]
+    if wanted:
+        try:
+            read = (scan.group_by("month").agg(pl.col(c).drop_nulls().unique() for c in wanted)
+                    .collect(engine="streaming"))
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(dataset_id, exc) from None
+        got = {c: read.select("month", c) for c in wanted}
+        if state is not None:
+            if len(_DISTINCT) > 256:
+                _DISTINCT.clear()
+            _DISTINCT.update(((state, c), frame) for c, frame in got.items())
+    return {c: got[c] if c in got else _DISTINCT[(state, c)] for c in columns}
+
+
+def refuse_respelled(dataset_id: str, column: str, values: Sequence[str],
+                     literals: Mapping[str, tuple[str, str]]) -> None:
+    """Refuse a text literal compared with a stored column (`text_read`) that no stored value
+    of it is, but one is by the identity rule (`text.identity_key`): `lpa = 'SANDWELL'`
+    against a stored 'Sandwell' counts none of its rows, where a peer group's member,
+    a population file's part or --focus of that spelling finds them."""
+    absent = [t for t in literals if t not in set(values)]
+    if not absent or not values:
+        return
+    stored = dict(zip(identity_keys(list(values)), values, strict=True))
+    for literal, key in zip(absent, identity_keys(absent), strict=True):
+        if key in stored:
+            kpi_id, where = literals[literal]
+            raise DataError(
+                f"KPI '{kpi_id}', key '{where}': compares {column} with "
+                f"'{visible(literal)}', which no stored {column} is, but "
+                f"'{visible(stored[key])}' of dataset '{dataset_id}' is: they "
+                f"{SPELLINGS}, and the KPI would count none of its rows",
+                hint=f"write '{visible(stored[key])}' in kpi.toml, as the data spells it")
 
 
 # The labels a refusal of repeated rolls names, in the order the dataset declares them.
@@ -2434,6 +2575,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the scan is read here, so derive it first: each value expression's type.
     scan = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, scan, measures.values(), months, as_of)
+    # The identity rule for the text columns the measures read (`refuse_read_spellings`),
+    # each month's distinct values read in the totals' own query, not a scan of their own.
+    texts = text_read(project.datasets[dataset_id], measures.values())
     types = _value_types(dataset_id, scan, measures.values())
     floats = {value: dtype.is_float() for value, dtype in types.items()}
     for measure_id, kpi in measures.items():
@@ -2482,6 +2626,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             built[way] = [*_totals(frame, sums, n, pieces=True),
                           (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
                           *_totals(frame, blank_rows, n)]
+            built[way] += [(pl.col(c).drop_nulls().unique() if by
+                            else pl.col(c).drop_nulls().unique().implode()).alias(f"{TEXT}{c}")
+                           for c in texts]
         aggs = built[way]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
@@ -2514,6 +2661,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
         if keys is not None:
             keys |= {c for kpi in measures.values() for c in kpi.breakdowns
                      if c in schema and schema[c].base_type() in GROUP_TYPES}
+            keys |= set(texts)  # a derived column's text, for the identity rule
             grouped = partial(_grouped, project, dataset_id, as_of, scan, months, keys)
     # With `hold_rows`, rows held (read once) where a small table would otherwise be read
     # more than once: by several queries, or again by the breakdowns its KPIs declare.
@@ -2522,12 +2670,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     if hold_rows and (len(queries) > 1 or declared):
         read = _roots([*masks.values(), *sums.values(), *values.values(),
                        *(pl.col(c) for c in weight_masks), *blank_rows.values()])
-        columns = (read | declared | {"month"}) & set(schema.names())
+        columns = (read | declared | set(texts) | {"month"}) & set(schema.names())
         hold = partial(_held_rows, project, dataset_id, as_of, scan, months, columns)
 
     def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
         held = frames.pop(0)
+        refuse_text(dataset_id, texts, {c: held.get_column(f"{TEXT}{c}").explode().drop_nulls()
+                                        .unique().sort().to_list() for c in texts})
+        held = held.drop(f"{TEXT}{c}" for c in texts)
         return ByMonth(project, parts_of, held.filter(pl.col("__rows") > 0),
                        list(zip(ordered.values(), frames[:len(ordered)], strict=True)),
                        list(zip(weighted.values(), frames[len(ordered):], strict=True)))
@@ -3320,6 +3471,7 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     months = sorted(every)
     scan = rows_read(project, dataset_id, as_of)
     refuse_repeated_rolls(project, dataset_id, scan, kpis, months, as_of)
+    refuse_read_spellings(project, dataset_id, scan, kpis, months, as_of)
     # After the summary's figures (the board), a small table's rows it held (see `_HELD`)
     # where they hold every column read here, else its groups (below), else the rows.
     read = _roots([*masks.values(), *summed.values(), pl.col(column),

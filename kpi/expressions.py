@@ -1707,3 +1707,35 @@ _EPOCH = re.compile(
     rf"|\bDATE_PART\s*\(\s*'epoch'\s*,\s*(?P<column>{_NAME})\s*\)"
     rf"|\bEXTRACT\s*\(\s*EPOCH\s+FROM\s+(?P<column2>{_NAME})\s*\)",
     re.IGNORECASE)
+
+
+@cache
+def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
+    """Each (column, text literal, whether the comparison holds where they are equal) an
+    expression compares for equality: `lpa = 'Dudley'`, `'Dudley' = lpa`, `lpa IN ('Dudley',
+    'Walsall')`, `lpa IS NOT DISTINCT FROM 'Dudley'` (True); `lpa <> 'Dudley'`, `lpa NOT IN
+    (...)`, `lpa IS DISTINCT FROM 'Dudley'` (False); in the order written; () for text sqlglot
+    cannot read (the checks name the fault). The literals a stored cell must be able to equal,
+    as kpi.toml writes them (`kpi.catalogue` refuses one no cell can equal, `kpi.engine` one
+    that names a stored value in another spelling)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(text)
+    except (SqlglotError, RecursionError):
+        return ()
+    found: list[tuple[str, str, bool]] = []
+    for node in tree.walk():
+        if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)):
+            continue
+        sides = _compared(node)
+        columns = [s.name for s in sides if isinstance(s, exp.Column)]
+        if len(columns) != 1:
+            continue
+        holds = not (isinstance(node, (exp.NEQ, exp.NullSafeNEQ))
+                     or (isinstance(node, exp.In) and isinstance(node.parent, exp.Not)))
+        found += [(columns[0], s.this, holds) for s in sides
+                  if isinstance(s, exp.Literal) and s.is_string]
+    return tuple(found)

@@ -812,3 +812,59 @@ def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, d
     from kpi.catalogue import _narrower
 
     assert _narrower(numerator, denominator) is within
+
+
+@pytest.mark.parametrize(("key", "written", "expected"), [
+    # copied from an extract's cell (a web page or Excel gives the no-break space): stored
+    # trimmed, so no cell is 'Dudley ' and the KPI counted 0 where Dudley has every row
+    ("filter", "lpa IN ('Dudley\\u00a0', 'Walsall')",
+     "compares lpa with 'Dudley ', which no stored lpa is: cells are stored without spaces "
+     "before and after, so write 'Dudley'"),
+    ("filter", "'Walsall ' = lpa", "compares lpa with 'Walsall ', which no stored lpa is"),
+    ("filter", "lpa NOT IN (' Dudley')", "compares lpa with ' Dudley', which no stored lpa"),
+    # a blank cell is stored as no value: `= ''` counted 0.0% where half the rows are blank
+    ("numerator", "lpa = ''",
+     "compares lpa with '', which no stored lpa is: a blank cell is stored as no value, so "
+     "write lpa IS NULL (or lpa IS NOT NULL) for the rows without one"),
+    ("numerator", "lpa IS NOT DISTINCT FROM '  '", "compares lpa with '  ', which no stored"),
+    # a value it would leave out, but no cell is 'Walsall ': every Walsall row was counted
+    ("numerator", "lpa <> 'Walsall '", "compares lpa with 'Walsall ', which no stored lpa is"),
+])
+def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_path, key,
+                                                                           written, expected):
+    found = problems(tmp_path, f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\n'
+                               f'kind = "rate"\ndataset = "crimes"\n{key} = "{written}"\n')
+    path = tmp_path / "kpi.toml"
+    assert any(line.startswith(f"{path}:24: KPI 'k1', key '{key}': {expected}")
+               for line in found), found
+
+
+def test_a_derived_column_comparing_text_no_cell_can_equal_is_refused(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace("cost = \"float\"\n", "cost = \"float\"\n[datasets.crimes"
+                                 ".derived]\nwalsall = \"lpa = 'Walsall '\"\n"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert "key 'derived.walsall': compares lpa with 'Walsall ', which no stored lpa is" \
+        in info.value.message
+
+
+def test_text_a_stored_cell_can_equal_and_edge_spaces_not_compared_with_a_column_are_read(
+        tmp_path):
+    """Only a literal compared for equality with a stored text column is held to the stored
+    form: a pattern or a column's text made longer is read as written; and `lpa <> ''` (NOT
+    IN, IS DISTINCT FROM) is every stored lpa, as meant ("not blank")."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + """
+[[kpis]]
+id = "k1"
+title = "K"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+filter = "lpa IN ('Dudley', 'Walsall') OR lpa LIKE 'West %' OR CONCAT(lpa, ' ') = 'Dudley '"
+numerator = "lpa <> '' AND lpa NOT IN ('') AND lpa IS DISTINCT FROM ' '"
+""", encoding="utf-8")
+    project = parse_project_file(path)
+    assert project.kpis[0].filter == (
+        "lpa IN ('Dudley', 'Walsall') OR lpa LIKE 'West %' OR CONCAT(lpa, ' ') = 'Dudley '")

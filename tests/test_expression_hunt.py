@@ -35,6 +35,7 @@ from inprocess import run
 
 from kpi.catalogue import parse_project_file, scan_schema
 from kpi.expressions import ExpressionProblem, check, polars_expr
+from kpi.text import identity_keys
 
 DATASET = "\n".join(["[datasets.rows]", 'date = "d"', "[datasets.rows.columns]",
                      *(f'{name} = {{ type = "{kind}", required = false }}' if name != "d"
@@ -221,6 +222,24 @@ def _kpi(kpi_id: str, kind: str, key: str, expression: str) -> str:
             f'dataset = "rows"\nunit = "{unit}"\n{key} = {json.dumps(expression)}\n\n')
 
 
+def _one_spelling(rows: list[dict]) -> list[dict]:
+    """The rows but those whose text spells a value an earlier row holds otherwise ('ABC'
+    after 'Abc'): a load refuses two spellings of one value in a column a KPI reads
+    (docs/guarantees.md, "Identity"), so the project's extract holds one of each."""
+    seen: dict[str, set[str]] = {"s": set(), "t": set()}
+    kept = []
+    for row in rows:
+        keys = {c: identity_keys([row[c]])[0] if row[c] is not None and row[c].strip() else None
+                for c in seen}
+        if any(k is not None and k in seen[c] for c, k in keys.items()):
+            continue
+        for c, k in keys.items():
+            if k is not None:
+                seen[c].add(k)
+        kept.append(row)
+    return kept
+
+
 def _project(folder: Path, kpis: str) -> None:
     dataset = DATASET.replace('date = "d"', 'date = "day"').replace(
         "[datasets.rows.columns]", '[datasets.rows.columns]\nday = "date"').replace(
@@ -228,7 +247,7 @@ def _project(folder: Path, kpis: str) -> None:
     (folder / "kpi.toml").write_text(HEAD + dataset + "\n\n" + kpis, encoding="utf-8")
     with open(folder / "rows.csv", "w", encoding="utf-8", newline="") as out:
         out.write("day," + ",".join(COLUMNS) + "\n")
-        for n, row in enumerate(ROWS):
+        for n, row in enumerate(_one_spelling(ROWS)):
             cells = ["" if row[c] is None else str(row[c]).lower() if c == "b"
                      else str(row[c]) for c in COLUMNS]
             month = 2024 * 12 + 9 + n % 12  # October 2024 to September 2025, then again

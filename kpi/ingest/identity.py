@@ -8,11 +8,12 @@ The rule (docs/guarantees.md, "Identity"):
   joiner, a byte-order mark, variation selectors) are removed; every other space character
   (a no-break space, an em space) becomes a plain space; then the text is trimmed, and
   nothing left is a blank. So 'Birmingham\\u200b' is stored as 'Birmingham'.
-- in an identity column (a `replace_by` column, or one a KPI breaks down by or a peer group
-  compares by), two values that differ only in case, spacing or compatibility forms
-  ('Kent police' and 'Kent Police') are refused, within a load and against the stored rows
-  the load keeps: they would be two parts that print as one, and a revision would be added
-  beside the original instead of replacing it.
+- in an identity column (a `replace_by` column, or one a KPI breaks down by, a peer group
+  compares by, or a KPI's filter, value, numerator or denominator reads), two values that
+  differ only in case, spacing or compatibility forms ('Kent police' and 'Kent Police') are
+  refused, within a load and against the stored rows the load keeps: they would be two parts
+  that print as one, a filter naming one would count the other's rows as none, and a revision
+  would be added beside the original instead of replacing it.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ def needs_normalising(values: pl.Expr) -> pl.Expr:
             != values.str.len_chars().cast(pl.Int64).sum())
 
 
-def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str) -> None:
+def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str,
+                     effect: str | None = None) -> None:
     """At a read, the identity rule for a column parts are ranked or listed by (`use`, as
-    "compare by" or "break down by"): two of its stored values that differ only in case,
-    spacing or invisible characters are refused, as a load refuses them in an identity
-    column. A column a load did not check (`kpi compare --by` any column; a breakdown
-    declared after its rows were loaded) would otherwise rank one value as two parts."""
+    "compare by" or "break down by"), or a KPI reads (`effect` says what it would do with two
+    spellings): two of its stored values that differ only in case, spacing or invisible
+    characters are refused, as a load refuses them in an identity column. A column a load did
+    not check (`kpi compare --by` any column; a breakdown or filter declared after its rows
+    were loaded) would otherwise rank one value as two parts, or count one of them."""
     names = pl.Series("part", [p for p in parts if isinstance(p, str)], dtype=pl.String)
     if names.len() < 2:
         return
@@ -52,17 +55,20 @@ def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use:
     twice = keyed.filter(pl.col("k").is_duplicated()).sort("k", "part")
     if twice.height:
         first, second = twice["part"][0], twice["part"][1]
+        said = effect or f"to {use} '{column}' would make them two parts that print alike"
         raise DataError(f"dataset '{dataset_id}', column '{column}': '{_show(first)}' and "
-                        f"'{_show(second)}' {SPELLINGS}: to {use} '{column}' would make them "
-                        "two parts that print alike",
+                        f"'{_show(second)}' {SPELLINGS}: {said}",
                         hint=f"write each {column} one way in the extracts and reload the "
-                             f"months holding the other spelling; a KPI breakdown on "
-                             f"'{column}' makes every load refuse a second spelling")
+                             f"months holding the other spelling; once a KPI reads "
+                             f"'{column}', every load refuses a second spelling")
 
 
 def identity_columns(project, spec: DatasetSpec) -> list[str]:
-    """The dataset's text columns whose values name parts: its `replace_by` columns, and the
-    declared columns each KPI breakdown or peer group reads (through a derived column too)."""
+    """The dataset's text columns whose values name parts or pick rows: its `replace_by`
+    columns, and the declared columns each KPI's breakdowns, peer group, filter, value,
+    numerator and denominator read (through derived columns too). Two spellings of one value
+    in a column a filter reads split its rows as surely as in a breakdown's: `offence =
+    'Knife crime'` counted none of the months spelt 'Knife Crime'."""
     derived = {d.name: d.expression for d in spec.derived}
     named: list[str] = list(spec.replace_by)
     for kpi in project.kpis:
@@ -72,20 +78,34 @@ def identity_columns(project, spec: DatasetSpec) -> list[str]:
         group = project.peers.get(kpi.peers) if kpi.peers else None
         if group is not None:
             named.append(group.column)
+        named.extend(root for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator)
+                     if text for root in _roots(text))
     columns: list[str] = []
-    for name in named:
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
         if name in derived:
-            try:
-                roots = pl.sql_expr(derived[name]).meta.root_names()
-            except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
-                continue
-        else:
-            roots = [name]
-        for root in roots:
-            col = spec.column(root)
-            if col is not None and col.type == ColumnType.STR and root not in columns:
-                columns.append(root)
+            for root in _roots(derived[name]):
+                add(root)
+            return
+        col = spec.column(name)
+        if col is not None and col.type == ColumnType.STR:
+            columns.append(name)
+
+    for name in named:
+        add(name)
     return columns
+
+
+def _roots(text: str) -> list[str]:
+    """The columns an expression of kpi.toml reads ([] for one the catalogue refuses)."""
+    try:
+        return pl.sql_expr(text).meta.root_names()
+    except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+        return []
 
 
 def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | None) -> None:
