@@ -782,7 +782,9 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
 def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
               ) -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
     """Each stored text column the KPIs' filters, values, numerators and denominators read
-    (directly or through a derived column): the first KPI reading it, and each text literal
+    the values of (directly or through a derived column; a column read only as `IS [NOT]
+    NULL`, a reference counted where present, is not: `expressions.value_roots`): the first
+    KPI reading it, and each text literal
     compared with it (`KpiDef.compared`, `DerivedColumn.compared`) with the first KPI and key
     comparing it."""
     derived = {d.name: d for d in spec.derived}
@@ -793,7 +795,7 @@ def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
             if not text:
                 continue
             compared = [(c, t) for k, c, t in kpi.compared if k == key]
-            names, seen = list(_sql(text, kpi).meta.root_names()), set()
+            names, seen = expressions.value_roots(_sql(text, kpi)), set()
             while names:
                 name = names.pop()
                 if name in seen:
@@ -801,7 +803,7 @@ def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
                 seen.add(name)
                 if name in derived:
                     compared += derived[name].compared
-                    names.extend(_sql(derived[name].expression).meta.root_names())
+                    names.extend(expressions.value_roots(_sql(derived[name].expression)))
                 elif (column := spec.column(name)) is not None and column.type == ColumnType.STR:
                     read.setdefault(name, (kpi.id, {}))
             for name, literal in compared:

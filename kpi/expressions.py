@@ -1075,6 +1075,39 @@ OVERFLOW = "kpi-overflow#"
 _MARKED: dict[str, int] = {}
 
 
+def value_roots(expr: Any) -> list[str]:
+    """The columns a Polars expression reads the values of, in the order met: every column
+    it names but one named only as the operand of `IS NULL` or `IS NOT NULL`, which reads
+    whether it is blank, not what it holds (a crime reference read as `ref IS NOT NULL`
+    needs no check that its values are spelt one way)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        function = node.get("Function")
+        if isinstance(function, dict) and function.get("function") in _NULL_TESTS \
+                and all(isinstance(i, dict) and set(i) == {"Column"}
+                        for i in function.get("input", ())):
+            return
+        if set(node) == {"Column"} and isinstance(node["Column"], str):
+            if node["Column"] not in found:
+                found.append(node["Column"])
+            return
+        for value in node.values():
+            walk(value)
+
+    walk(json.loads(expr.meta.serialize(format="json")))
+    return found
+
+
+_NULL_TESTS = ({"Boolean": "IsNull"}, {"Boolean": "IsNotNull"})
+
+
 def _mark(text: str) -> str:
     return f"{OVERFLOW}{_MARKED.setdefault(text, len(_MARKED))}"
 

@@ -253,6 +253,21 @@ def test_a_filter_added_after_the_load_refuses_two_stored_spellings_at_read(tmp_
     assert _figure(cli, folder, "birmingham") == 24
 
 
+def test_a_column_read_only_as_blank_or_not_is_not_held_to_one_spelling(tmp_path, cli):
+    """A KPI counting the crimes with an LPA recorded (`lpa IS NOT NULL`) reads whether the
+    column is blank, not what it holds: 'Birmingham' and 'BIRMINGHAM' in it are not refused
+    (an id read so, '00123' beside '123', would have been), at load or at read; 2 crimes a
+    month, 24 in the year, by hand."""
+    folder = _forces(tmp_path / "p")
+    (folder / "kpi.toml").write_text(FORCES_TOML.replace("lpa = 'Birmingham'",
+                                                         "lpa IS NOT NULL"), encoding="utf-8")
+    _street(folder, "a.csv", [(m, "West Midlands Police", "Birmingham" if m < "2025-07"
+                               else "BIRMINGHAM", 2) for m in MONTHS])
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
+    assert result.exit_code == 0, result.output
+    assert _figure(cli, folder, "birmingham") == 24
+
+
 @pytest.mark.parametrize("written", ["SANDWELL", "sandwell ", "Sand\u200bwell"])
 def test_a_filter_literal_naming_a_stored_value_in_another_spelling_is_refused_at_read(
         tmp_path, cli, written):

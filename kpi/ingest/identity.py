@@ -66,7 +66,8 @@ def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use:
 def identity_columns(project, spec: DatasetSpec) -> list[str]:
     """The dataset's text columns whose values name parts or pick rows: its `replace_by`
     columns, and the declared columns each KPI's breakdowns, peer group, filter, value,
-    numerator and denominator read (through derived columns too). Two spellings of one value
+    numerator and denominator read the values of (through derived columns too; not a column
+    read only as `IS [NOT] NULL`: `kpi.expressions.value_roots`). Two spellings of one value
     in a column a filter reads split its rows as surely as in a breakdown's: `offence =
     'Knife crime'` counted none of the months spelt 'Knife Crime'."""
     derived = {d.name: d.expression for d in spec.derived}
@@ -101,9 +102,12 @@ def identity_columns(project, spec: DatasetSpec) -> list[str]:
 
 
 def _roots(text: str) -> list[str]:
-    """The columns an expression of kpi.toml reads ([] for one the catalogue refuses)."""
+    """The columns an expression of kpi.toml reads the values of, not only whether they are
+    blank (`kpi.expressions.value_roots`; [] for one the catalogue refuses)."""
+    from kpi.expressions import value_roots
+
     try:
-        return pl.sql_expr(text).meta.root_names()
+        return value_roots(pl.sql_expr(text))
     except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
         return []
 
