@@ -964,11 +964,25 @@ def shown_variation(verdict: Verdict, brief: bool = False) -> str:
 
 
 def _shift_start(chart, high: bool) -> str:
-    """The first month of the run of months on the latest month's side of the mean."""
-    points = [p for p in chart.points if p.value is not None]
-    start = points[-1].month
+    """The first month of the run of months on the latest month's side of the mean, as the
+    chart's rules count it: a month with no value breaks the run, and so does a recalculation
+    of the limits (`stats.xmr`). Months with no value were dropped, so a shift the chart marks
+    from August 2024 was said to start in May 2024, across a missing July."""
+    latest = next(p.month for p in reversed(chart.points) if p.value is not None)
+    return _run_start(chart, latest, high)
+
+
+def _run_start(chart, month: str, high: bool) -> str:
+    """The first month of the run of months on one side of the mean (`high`: above) that
+    `month` ends, as the chart's rules count runs: a month with no value or a recalculation
+    of the limits breaks it."""
+    points = [p for p in chart.points if p.month <= month]
+    first = next((s.start for s in reversed(chart.segments) if s.start <= month),
+                 points[0].month)
+    start = month
     for point in reversed(points):
-        if point.mean is None or (point.value > point.mean) != high or point.value == point.mean:
+        if point.value is None or point.mean is None or point.month < first \
+                or (point.value > point.mean) != high or point.value == point.mean:
             break
         start = point.month
     return start
@@ -1073,25 +1087,51 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
             or result.change is None or result.kpi.provisional_months):
         return ""
-    moved = level_moved(result, verdict)
-    if not moved:
-        # The chart has held since before the comparison ended (`_held_since`): the change is
-        # between the windows' figures, and no step shows in the months.
-        change = level_moved(result)
-        if not change:
-            return ""
-        return (f"{_capital(common_cause_words(verdict))}, across the end of the comparison "
-                f"period: the {'rise' if change == 'rose' else 'fall'} is a difference between "
-                "the two periods' figures, not a step the monthly figures show.")
-    run = _normal_run(verdict)
-    if run is None or run.whole:
-        return (f"The level {moved} after the comparison period and has been stable at its "
-                f"new level since: {common_cause_words(verdict)}.")
+    step = _level_step(result, verdict)
+    if step is None:
+        return _unmoved_sentence(result, verdict)
+    if step.shown == BEFORE_CHART:
+        return (f"The level {step.moved} after the comparison period and has been stable at "
+                f"its new level since: {common_cause_words(verdict)}.")
     # what the months show names the recalculation the months held from start at
-    stable = _capital(_stable_words(verdict, moved, "the comparison period", name_step=False))
-    if _settled_since(verdict) is None:
+    stable = _capital(_stable_words(verdict, step, "the comparison period", name_step=False))
+    if step.shown == SHIFTED or _settled_since(verdict) is None:
         return f"{stable}."
     return f"{stable}: {common_cause_words(verdict)}."
+
+
+def _unmoved_words(result: KpiResult, verdict: Verdict | None) -> str:
+    """What the months show beside a significant change the chart shows no move for, in
+    brief: the unusual months after the comparison where there are any ('3 of the last 24
+    months, from December 2024 to February 2025, were unusual, though not the latest'), not
+    the months of normal variation after them, else `common_cause_words`."""
+    run = _normal_run(verdict)
+    assert verdict is not None and run is not None, "a common-cause verdict has its run"
+    if result.comparison is not None and run.start > result.comparison.window.end \
+            and _earlier_signals(verdict):
+        return _marked_words(verdict)
+    return common_cause_words(verdict, brief=True)
+
+
+def _unmoved_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+    """For a significant change where the chart shows no move of the level after the
+    comparison (`_level_step`): what the months show, and that the change is a difference
+    between the two periods' figures. Where the months held run across the comparison's end,
+    it says so; where unusual months came after it, it names them: three months of 136
+    among months of 98 and 102 read "The level rose after the comparison period and has been
+    stable since March 2025", the months from March at the level they were before."""
+    change = _change_direction(result)
+    run = _normal_run(verdict)
+    if not change or run is None or result.comparison is None or verdict is None:
+        return ""
+    difference = (f"the {'rise' if change == 'rose' else 'fall'} is a difference between the "
+                  "two periods' figures, not a step the monthly figures show")
+    if run.start <= result.comparison.window.end:
+        return (f"{_capital(common_cause_words(verdict))}, across the end of the comparison "
+                f"period: {difference}.")
+    if _earlier_signals(verdict):
+        return f"{_capital(_marked_words(verdict))}: {difference}."
+    return f"{_capital(common_cause_words(verdict))}."
 
 
 def _earlier_signals(verdict: Verdict | None) -> tuple[stats.XmrPoint, ...]:
@@ -1122,7 +1162,7 @@ def _normal_run(verdict: Verdict | None) -> _Run | None:
     """The run of months of normal variation the chart ends with (`_Run`), or None without a
     chart: from the month after its last marked month, or from where the limits that apply
     now were recalculated (`spc_rebase`) where that is later, else from its first month. The
-    one place the paper reads how long a chart has held (`_held_since`, `_settled_since`,
+    one place the paper reads how long a chart has held (`_level_step`, `_settled_since`,
     `common_cause_words`, `normal_variation`): no month before a recalculation is said to
     show the level held, nor a step across it not to show (counts of 10 and 12 a month, then
     of 30 and 32 from a recalculation, read "the last 24 months show only normal variation
@@ -1154,19 +1194,6 @@ def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
     return run.start, run.count
 
 
-def _held_since(verdict: Verdict | None) -> Month | None:
-    """The first month from which the process chart shows only normal variation to its
-    latest: its first month where it marks none and never recalculates its limits, else the
-    month after its last marked one or the recalculation, where at least SETTLED_MONTHS
-    follow (`_settled_since`); None where the unusual months or the recalculation are recent,
-    or there is no chart. Never before the limits that apply now were recalculated."""
-    run = _normal_run(verdict)
-    if run is not None and run.whole:
-        return run.start
-    settled = _settled_since(verdict)
-    return settled[0] if settled is not None else None
-
-
 # Where a run of normal variation starts at a recalculation of the limits (`spc_rebase`).
 RECALCULATED = "when the process limits were recalculated"
 
@@ -1187,8 +1214,13 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
     assert run is not None and verdict is not None and verdict.chart is not None, \
         "a common-cause verdict has a month with a value"
     if run.whole:
-        return ("the months show only normal variation" if brief
-                else f"the last {variation.points} months show only normal variation")
+        if brief:
+            return "the months show only normal variation"
+        months, missing = _chart_months(verdict)
+        if missing:
+            return (f"{months - len(missing)} of the last {months} months show only normal "
+                    f"variation ({_no_figure(missing)})")
+        return f"the last {months} months show only normal variation"
     if run.step:
         return (f"the {run.count} months from {run.start.name}, {RECALCULATED}, show only "
                 "normal variation")
@@ -1196,31 +1228,63 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
     if settled is not None:
         start, count = settled
         return f"the {count} months from {start.name} show only normal variation"
+    return _marked_words(verdict)
+
+
+def _chart_months(verdict: Verdict) -> tuple[int, list[Month]]:
+    """How many calendar months the chart spans, from its first month with a value to its
+    latest, and those of them with no value: a chart of 24 months with one missing read
+    "the last 23 months show only normal variation"."""
+    assert verdict.chart is not None, "only a verdict with a chart has months"
+    valued = [p for p in verdict.chart.points if p.value is not None]
+    first, latest = Month.parse(valued[0].month), Month.parse(valued[-1].month)
+    missing = [Month.parse(p.month) for p in verdict.chart.points
+               if p.value is None and first <= Month.parse(p.month) <= latest]
+    return latest.index - first.index + 1, missing
+
+
+def _no_figure(missing: Sequence[Month]) -> str:
+    """'July 2024 has no figure', 'July and August 2024 have no figure'."""
+    names = [m.name for m in missing]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed} {'has' if len(names) == 1 else 'have'} no figure"
+
+
+def _marked_words(verdict: Verdict) -> str:
+    """'2 of the last 24 months, from July to August 2025, were unusual, though not the
+    latest': the months the chart marks before its latest (the span is of the months marked,
+    not of the 24), naming a recalculation of the limits among them."""
+    assert verdict.chart is not None, "only a verdict with a chart has months it marks"
     marked = _earlier_signals(verdict)
     first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
     span = _span(first, last) if first == last else f"from {_span(first, last)}"
     steps = [Month.parse(s.start).name for s in verdict.chart.segments[1:]]
     recalculated = (f" (the process limits were recalculated in {' and '.join(steps)})"
                     if steps else "")
-    return (f"{len(marked)} of the last {variation.points} months, {span}, "
+    months, _ = _chart_months(verdict)
+    return (f"{len(marked)} of the last {months} months, {span}, "
             f"{'was' if len(marked) == 1 else 'were'} unusual, though not the "
             f"latest{recalculated}")
 
 
-def _stable_words(verdict: Verdict | None, moved: str, since: str,
+def _stable_words(verdict: Verdict | None, step: _Step, since: str,
                  name_step: bool = True) -> str:
     """'the level fell after the baseline and has been stable at the new level' where the
-    chart bears it out: since a month where earlier months were unusual or the limits were
-    recalculated (named, unless `name_step` is False where the words that follow name it),
-    and not at all where those are recent."""
+    chart bears it out (`_level_step`): since the month the limits were recalculated (named,
+    unless `name_step` is False where the words that follow name it), and not at all where
+    that is recent; beside a shift the chart marks, the months it marks."""
+    moved = step.moved
     run = _normal_run(verdict)
-    if run is None or run.whole:
+    assert verdict is not None and run is not None, "a level moves on a chart"
+    if step.shown == SHIFTED:
+        return f"the level {moved} after {since}, and {_marked_words(verdict)}"
+    if run.whole:
         return f"the level {moved} after {since} and has been stable at the new level"
     settled = _settled_since(verdict)
     if settled is not None:
-        step = f", {RECALCULATED}" if run.step and name_step else ""
+        named = f", {RECALCULATED}" if run.step and name_step else ""
         return (f"the level {moved} after {since} and has been stable since "
-                f"{settled[0].name}{step}")
+                f"{settled[0].name}{named}")
     return f"the level {moved} after {since}, and {common_cause_words(verdict, brief=True)}"
 
 
@@ -1366,20 +1430,23 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if latest:
         when += f" ({latest})"
     worth = change_worth(result, verdict)
-    moved = level_moved(result, verdict)
+    step = _level_step(result, verdict)
     if (variation is not None and variation.verdict == stats.COMMON_CAUSE
-            and (significant is None or (significant and not moved)
+            and (significant is None or (significant and step is None)
                  or (significant is False and not normal_variation(verdict)))):
         # (not significant, beside months the chart marks or a recalculation of its limits:
-        # which, never "normal variation")
-        worth += f"; {common_cause_words(verdict, brief=True)}"
+        # which, never "normal variation"; significant with no move of the level the chart
+        # shows: the unusual months after the comparison, where there are any)
+        months = (_unmoved_words(result, verdict) if significant
+                  else common_cause_words(verdict, brief=True))
+        worth += f"; {months}"
     text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        if significant and moved and not kpi.provisional_months:
+        if significant and step is not None and not kpi.provisional_months:
             # "the level fell after the comparison" named no time: the window does.
             since = "the baseline" if comparison == Comparison.BASELINE else \
                 _in(before.window).removeprefix("in ")
-            text = inlines(text, f"; {_stable_words(verdict, moved, since)}")
+            text = inlines(text, f"; {_stable_words(verdict, step, since)}")
     elif (variation is not None and variation.rule == stats.LIMITS
           and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
         # "the months show an unusually high month" said "month" twice: the rule is of the
@@ -1499,25 +1566,82 @@ def _size(result: KpiResult) -> float:
     return next(v for v in (change.points, change.absolute) if v is not None)
 
 
-def level_moved(result: KpiResult, verdict: Verdict | None = None) -> str:
-    """'rose' or 'fell': the way the level moved, as the 12-month change shows it; '' for a
-    change the paper calls unchanged (`change_words`: one that prints as zero), which no
-    sentence may then say the level rose or fell by ("unchanged to one decimal place from
-    99.9%: ... the level rose after the baseline" read as a rise beside no change); and ''
-    where the process chart has held since a month at or before the comparison window's end
-    (`_held_since`), which no sentence may then say the level moved after ("the level fell
-    after April 2024 (financial year 2024/25 to date) and has been stable since August 2023"):
-    the months across the comparison and after it show only normal variation. A chart that
-    marks no month has held since its first: "the level rose after the comparison period and
-    has been stable at its new level since: the last 24 months show only normal variation"
-    was said of a chart of 24 months starting inside the comparison window."""
+def _change_direction(result: KpiResult) -> str:
+    """'rose' or 'fell', as the 12-month change goes; '' without one, or for a change the
+    paper calls unchanged (`change_words`: one that prints as zero)."""
     if result.change is None or change_words(result).startswith("unchanged"):
         return ""
-    held = _held_since(verdict)
-    if held is not None and result.comparison is not None \
-            and held <= result.comparison.window.end:
-        return ""
     return "fell" if _size(result) < 0 else "rose"
+
+
+# How a process chart shows the level moved after the comparison window (`_Step`): its months
+# all come after the window; its limits were recalculated (`spc_rebase`) after it, the months
+# from then on the side the change went; or a rule marks a shift that shows the move.
+BEFORE_CHART, AT_RECALCULATION, SHIFTED = "before_chart", "recalculated", "shifted"
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A move of the level after the comparison window the process chart shows: `moved`
+    ('rose' or 'fell', the way the 12-month change goes) and how the chart shows it
+    (`shown`: BEFORE_CHART, AT_RECALCULATION or SHIFTED)."""
+
+    moved: str
+    shown: str
+
+
+def _level_step(result: KpiResult, verdict: Verdict | None) -> _Step | None:
+    """The move of the level after the comparison window that the process chart shows, or
+    None: the one place the paper decides it may say the level rose or fell after the
+    comparison ("... and has been stable since"). The 12-month change gives the way, never
+    the move: a move is one the chart shows, the months said to be at the new level set apart
+    from the months before them by the chart itself. That is where the chart's months all
+    come after the comparison window and show only normal variation (the move came before
+    them); where its limits were recalculated after the window (`spc_rebase`, a declared
+    step) and the months since average the other side of those before, the way the change
+    went; or where a rule marks a shift (seven or more months in a row one side of the
+    average) that way starting after the window, or marks the other way the months the
+    window ends in, the months since out of that run (a shift below the average from October
+    2023 to April 2024, then months about it: the level rose after the year ending March
+    2024). Nowhere else: three unusual months of 136 among months of 98 and 102 read "The
+    level rose after the comparison period and has been stable since March 2025", the months
+    from March 2025 averaging 100.3; a fall in October 2023, inside the baseline year, read
+    "the level fell after the baseline and has been stable since February 2025" for one
+    unusual month in January 2025. No move for a change
+    the paper calls unchanged ("unchanged to one decimal place from 99.9%: ... the level rose
+    after the baseline"), nor where the months held run across the comparison's end."""
+    moved = _change_direction(result)
+    run = _normal_run(verdict)
+    if not moved or run is None or result.comparison is None:
+        return None
+    assert verdict is not None and verdict.chart is not None, "a run is of a chart"
+    chart, end, high = verdict.chart, result.comparison.window.end, moved == "rose"
+    if run.whole:
+        return _Step(moved, BEFORE_CHART) if run.start > end else None
+    if run.step and run.start > end:
+        since = str(run.start)
+        before = [p.value for p in chart.points
+                  if p.value is not None and p.month < since
+                  and p.month >= chart.segments[-2].start]
+        after = [p.value for p in chart.points if p.value is not None and p.month >= since]
+        if before and after and sum(after) / len(after) != sum(before) / len(before) \
+                and (sum(after) / len(after) > sum(before) / len(before)) == high:
+            return _Step(moved, AT_RECALCULATION)
+    shifts = [p for p in chart.signals if p.rule == stats.SHIFT]
+    if any(p.high == high and Month.parse(_run_start(chart, p.month, high)) > end
+           for p in shifts):
+        return _Step(moved, SHIFTED)
+    left = [p.month for p in shifts if p.high == (not high)]
+    if left and Month.parse(_run_start(chart, left[-1], not high)) <= end:
+        return _Step(moved, SHIFTED)
+    return None
+
+
+def level_moved(result: KpiResult, verdict: Verdict | None = None) -> str:
+    """'rose' or 'fell' where the process chart shows the level moved after the comparison
+    window (`_level_step`), the way the 12-month change goes; '' otherwise."""
+    step = _level_step(result, verdict)
+    return step.moved if step is not None else ""
 
 
 def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
@@ -2702,13 +2826,15 @@ class _Builder:
                 # and the chart marks the earlier months it counts.
                 head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
-            moved = level_moved(result, verdict)
-            if significant and moved and not result.kpi.provisional_months \
+            step = _level_step(result, verdict)
+            if significant and step is not None and not result.kpi.provisional_months \
                     and result.comparison is not None:
                 since = ("the comparison period" if exception
                          else "the baseline" if self.report.comparison == Comparison.BASELINE
                          else _in(result.comparison.window).removeprefix("in "))
-                return _stable_words(verdict, moved, since).split(", and ")[0]
+                return _stable_words(verdict, step, since).split(", and ")[0]
+            if significant and step is None:
+                return _unmoved_words(result, verdict)
             return common_cause_words(verdict, brief=True)
         if variation.rule == stats.SHIFT and verdict.chart is not None:
             start = _shift_start(verdict.chart, bool(variation.high))

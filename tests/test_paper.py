@@ -943,7 +943,7 @@ def test_front_page_exceptions_name_their_windows(sample):
     assert "- Compared with: the plan baseline" in front
 
 
-def _chart_verdict(values: list[float]):
+def _chart_verdict(values: list[float | None]):
     from kpi import stats
     from kpi.stats import Significance
     from kpi.verdicts import Verdict
@@ -973,16 +973,20 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
         "2 of the last 24 months, from July to August 2025, were unusual, though not the "
         "latest")
     worse = _result(Unit.COUNT, 90, 100)
+    # Two unusual months are no move of the level (`test_no_sentence_says_the_level_moved_
+    # where_the_months_show_none`): the sentence names them.
     assert settled_sentence(worse, recent) == (
-        "The level rose after the comparison period, and 2 of the last 24 months, from July "
-        "to August 2025, were unusual, though not the latest.")
-    # Unusual months further back: the level has held since the month after the last.
+        "2 of the last 24 months, from July to August 2025, were unusual, though not the "
+        "latest: the rise is a difference between the two periods' figures, not a step the "
+        "monthly figures show.")
+    # Unusual months further back: the months have held since the month after the last.
     early = _chart_verdict(steady[:13] + [130.0, 131.0] + steady[:9])
     assert common_cause_words(early) == (
         "the 9 months from January 2025 show only normal variation")
     assert settled_sentence(worse, early) == (
-        "The level rose after the comparison period and has been stable since January 2025: "
-        "the 9 months from January 2025 show only normal variation.")
+        "2 of the last 24 months, from November to December 2024, were unusual, though not "
+        "the latest: the rise is a difference between the two periods' figures, not a step "
+        "the monthly figures show.")
     # A chart that marks no month has held since its first. Its 24 months from October 2023
     # start inside the comparison window (the year ending March 2024), so they show no move
     # after it: "the level rose after the comparison period and has been stable at its new
@@ -998,6 +1002,117 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
     assert settled_sentence(earlier, calm) == (
         "The level rose after the comparison period and has been stable at its new level "
         "since: the last 24 months show only normal variation.")
+
+
+def _alternating(months: int, level: float = 100.0) -> list[float]:
+    """98 and 102 in turn about `level` (mean 100, every moving range 4: limits 89.36 to
+    110.64 about 100)."""
+    return [level + (2.0 if n % 2 else -2.0) for n in range(months)]
+
+
+def test_no_sentence_says_the_level_moved_where_the_months_show_none():
+    """By hand, charts of the 24 months from October 2023 against the year ending March 2024:
+    months of 98 and 102 in turn with December 2024 to February 2025 at 136 (beyond the upper
+    limit of 110.64) read "The level rose after the comparison period and has been stable
+    since March 2025", though March to September 2025 average 702 / 7 = 100.3, the level of
+    the months before; two months of 160 in June and July 2025 read "The level rose after the
+    comparison period, and 2 of the last 24 months ... were unusual"; a fall in October 2023,
+    inside the baseline year, with one month of 160 in January 2025, read "the level fell
+    after the baseline and has been stable since February 2025". The 12-month change gave the
+    move, and the last marked month its date. A level is said to have moved only where the
+    chart shows it (`paper._level_step`): a shift its rules mark after the comparison, a
+    recalculation of its limits, or a chart wholly after the comparison."""
+    from kpi.document import plain_text
+    from kpi.paper import (
+        _shift_start,
+        brief_sentences,
+        common_cause_words,
+        level_moved,
+        settled_sentence,
+    )
+    from kpi.periods import Comparison
+
+    bump = _alternating(24)
+    bump[14:17] = [136.0] * 3  # December 2024 to February 2025
+    bumped = _chart_verdict(bump)
+    assert [p.month for p in bumped.chart.signals] == ["2024-12", "2025-01", "2025-02"]
+    assert {p.rule for p in bumped.chart.signals} == {"limits"}
+    assert bumped.variation.verdict == "common_cause"
+    assert round(sum(bump[17:]) / 7, 1) == 100.3 and sum(bump[:6]) / 6 == 100.0
+    rise = _result(Unit.COUNT, 1200, 1310)
+    assert level_moved(rise, bumped) == ""
+    assert settled_sentence(rise, bumped) == (
+        "3 of the last 24 months, from December 2024 to February 2025, were unusual, though "
+        "not the latest: the rise is a difference between the two periods' figures, not a "
+        "step the monthly figures show.")
+    brief = plain_text(brief_sentences(rise, Comparison.BASELINE, 0, bumped))
+    assert "level rose" not in brief and "stable since" not in brief
+    assert brief.endswith("; 3 of the last 24 months, from December 2024 to February 2025, "
+                          "were unusual, though not the latest.")
+    recent = _alternating(24)
+    recent[20:22] = [160.0, 160.0]  # June and July 2025
+    late = _chart_verdict(recent)
+    assert level_moved(rise, late) == ""
+    assert settled_sentence(rise, late).startswith(
+        "2 of the last 24 months, from June to July 2025, were unusual, though not the "
+        "latest: the rise is")
+    spiky = _alternating(24)
+    spiky[15] = 160.0  # January 2025
+    fall = _result(Unit.COUNT, 1380, 1258)
+    spiked = _chart_verdict(spiky)
+    assert level_moved(fall, spiked) == ""
+    assert settled_sentence(fall, spiked) == (
+        "1 of the last 24 months, January 2025, was unusual, though not the latest: the fall "
+        "is a difference between the two periods' figures, not a step the monthly figures "
+        "show.")
+    brief = plain_text(brief_sentences(fall, Comparison.BASELINE, 0, spiked))
+    assert "level fell" not in brief and "stable since" not in brief
+    # A shift the chart's rules mark after the comparison, the way the change went: 105 and
+    # 107 from October 2024 to May 2025 (with September 2024's 102, nine months above the
+    # mean of 100, within the limits), then back to 98 and 102. The level did rise, and the
+    # months marked are named.
+    shifted = _alternating(12) + [105.0, 107.0] * 4 + _alternating(4)
+    moved = _chart_verdict(shifted)
+    assert {p.rule for p in moved.chart.signals} == {"shift"}
+    marked = [p.month for p in moved.chart.signals]
+    assert (len(marked), marked[0], marked[-1]) == (9, "2024-09", "2025-05")
+    assert moved.variation.verdict == "common_cause"
+    assert level_moved(rise, moved) == "rose"
+    assert settled_sentence(rise, moved) == (
+        "The level rose after the comparison period, and 9 of the last 24 months, from "
+        "September 2024 to May 2025, were unusual, though not the latest.")
+    # The same shift against a fall is no move the chart shows.
+    assert level_moved(fall, moved) == ""
+    # A shift the other way that the comparison's months were in, the months since out of it:
+    # 94 and 96 from October 2023 to April 2024, then 98 and 102 (May 2024's 98 the last of
+    # eight months below the mean), the limits from May 2024 to April 2025 (mean 100). The
+    # level rose after the year ending March 2024.
+    from kpi import stats
+    from kpi.stats import Significance
+    from kpi.verdicts import Verdict
+
+    months = [str(Month.of(2023, 10) + n) for n in range(24)]
+    chart = stats.xmr(months, [94.0, 96.0] * 3 + [94.0] + _alternating(17), Better.LOWER,
+                      baseline=("2024-05", "2025-04"))
+    left = Verdict(Significance("poisson_exact", None, None, True, ""), chart,
+                   stats.variation(chart), None, None, None)
+    assert {(p.rule, p.high) for p in chart.signals} == {("shift", False)}
+    assert [p.month for p in chart.signals] == months[:8]
+    assert left.variation.verdict == "common_cause"
+    assert level_moved(_result(Unit.COUNT, 1150, 1200), left) == "rose"
+    assert settled_sentence(_result(Unit.COUNT, 1150, 1200), left) == (
+        "The level rose after the comparison period, and 8 of the last 24 months, from "
+        "October 2023 to May 2024, were unusual, though not the latest.")
+    assert level_moved(fall, left) == ""
+    # A missing month breaks a run (`stats.xmr`): the shift starts where the chart marks it.
+    gap = _chart_verdict(_alternating(12) + [105.0] * 3 + [None] + [105.0] * 8)
+    assert gap.variation.rule == "shift" and gap.chart.signals[0].month == "2025-02"
+    assert _shift_start(gap.chart, True) == "2025-02"
+    # and "the last 24 months" of a chart missing one of them are 23 of them.
+    holed = _chart_verdict(_alternating(15) + [None] + _alternating(8))
+    assert holed.variation.verdict == "common_cause" and not holed.chart.signals
+    assert common_cause_words(holed) == (
+        "23 of the last 24 months show only normal variation (January 2025 has no figure)")
 
 
 def _rebased_verdict(values: list[float], rebase: str, significant: bool = True):
@@ -1020,7 +1135,7 @@ def test_no_sentence_says_the_level_held_across_a_recalculation_of_the_limits():
     the monthly figures show": the recalculation is a step the chart shows, and the months held
     are counted from it (8, February to September 2025), naming it."""
     from kpi.paper import (
-        _held_since,
+        _settled_since,
         common_cause_words,
         level_moved,
         normal_variation,
@@ -1032,7 +1147,7 @@ def test_no_sentence_says_the_level_held_across_a_recalculation_of_the_limits():
     step = _rebased_verdict(values, "2025-02")
     assert not step.chart.signals and step.variation.verdict == "common_cause"
     assert [s.start for s in step.chart.segments] == ["2023-10", "2025-02"]
-    assert _held_since(step) == Month.of(2025, 2)
+    assert _settled_since(step) == (Month.of(2025, 2), 8)
     worse = _result(Unit.COUNT, 132, 292)
     assert level_moved(worse, step) == "rose"
     assert common_cause_words(step) == common_cause_words(step, brief=True) == (
@@ -1050,14 +1165,14 @@ def test_no_sentence_says_the_level_held_across_a_recalculation_of_the_limits():
     # 2024): the months from it show no step across the comparison's end, and say so,
     # counted from the recalculation (20 months), not from the chart's first.
     early = _rebased_verdict([10.0, 12.0] * 2 + [30.0, 32.0] * 10, "2024-02")
-    assert _held_since(early) == Month.of(2024, 2)
+    assert _settled_since(early) == (Month.of(2024, 2), 20)
     assert settled_sentence(worse, early) == (
         "The 20 months from February 2024, when the process limits were recalculated, show "
         "only normal variation, across the end of the comparison period: the rise is a "
         "difference between the two periods' figures, not a step the monthly figures show.")
     # A recalculation 3 months back: too recent for the level to be said to have held.
     recent = _rebased_verdict([10.0, 12.0] * 10 + [11.0, 30.0, 32.0, 30.0], "2025-07")
-    assert _held_since(recent) is None
+    assert _settled_since(recent) is None
     assert settled_sentence(worse, recent) == (
         "The level rose after the comparison period, and the 3 months from July 2025, when "
         "the process limits were recalculated, show only normal variation.")
