@@ -1221,13 +1221,17 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
             return (f"{months - len(missing)} of the last {months} months show only normal "
                     f"variation ({_no_figure(missing)})")
         return f"the last {months} months show only normal variation"
+    # a month with no value among those counted is named, not counted as one that held
+    _, missing = _chart_months(verdict)
+    gap = [m for m in missing if m >= run.start]
+    gap_words = f" ({_no_figure(gap)})" if gap else ""
     if run.step:
         return (f"the {run.count} months from {run.start.name}, {RECALCULATED}, show only "
-                "normal variation")
+                f"normal variation{gap_words}")
     settled = _settled_since(verdict)
     if settled is not None:
         start, count = settled
-        return f"the {count} months from {start.name} show only normal variation"
+        return f"the {count} months from {start.name} show only normal variation{gap_words}"
     return _marked_words(verdict)
 
 

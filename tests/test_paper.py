@@ -1113,6 +1113,13 @@ def test_no_sentence_says_the_level_moved_where_the_months_show_none():
     assert holed.variation.verdict == "common_cause" and not holed.chart.signals
     assert common_cause_words(holed) == (
         "23 of the last 24 months show only normal variation (January 2025 has no figure)")
+    # Counted from the month after an unusual one, the months held name the one missing.
+    marked = _alternating(12) + [130.0] + _alternating(5) + [None] + _alternating(5)
+    holed = _chart_verdict(marked)
+    assert [p.month for p in holed.chart.signals] == ["2024-10"]
+    assert common_cause_words(holed) == (
+        "the 11 months from November 2024 show only normal variation (April 2025 has no "
+        "figure)")
 
 
 def _rebased_verdict(values: list[float], rebase: str, significant: bool = True):
