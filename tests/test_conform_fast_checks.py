@@ -127,13 +127,23 @@ _SPEC = DatasetSpec(id="x", date="day", columns=(
 ))
 
 
+# Each marker a tool writes for "no value", stated again: a spreadsheet's error values (any
+# case), and as written LibreOffice's errors and a data frame's missing values.
+_ERRORS = ("#N/A", "#N/A N/A", "#NA", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!",
+           "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!",
+           "#BUSY!", "#UNKNOWN!")
+_AS_WRITTEN = ("nan", "NaN", "-nan", "-NaN", "<NA>", "NA", "NaT", "None", "Err:502", "Err:511")
+
+
 _LABEL = st.one_of(
     st.lists(st.sampled_from([*" \t-_:()Tt", *"otalsubOTALSUB", "blank", "empty", "Grand",
                               "x"]), max_size=10).map("".join),
     st.sampled_from(["Total", "Grand Total", "Sub-total", "Birmingham Total", "TOTALS:",
                      "Teetotal", "Total recorded crime", "(blank)", " (Empty) ", "(blanks)",
                      "x (blank)", "\u00a0Total", "NULL", " NULL ", "Null", "null", "NULLS",
-                     "not NULL"]))
+                     "not NULL", *_ERRORS, *(e.lower() for e in _ERRORS), *_AS_WRITTEN,
+                     "N/A", "n/a", "Nan", "NAN", "Na", "na", "none", "NONE", "nat", "#NA!",
+                     "#N/A!", "N/A N/A", "err:502", "Err:50", "NA NA", "<na>", "-NA"]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -142,7 +152,8 @@ def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
         cells: list[str | None]) -> None:
     """A text column's three label checks are one search (`_TOTAL_OR_EMPTY`): it finds a
     cell exactly where any pattern does, and an export's null only as written (NULL, \\N,
-    null: 'Null' may be a name)."""
+    null: 'Null' may be a name), a spreadsheet's error value in any case, and a data frame's
+    missing value as written ('Nan', 'N/A' may be values)."""
     frame = pl.DataFrame({"s": pl.Series(cells, dtype=pl.String)})
     either = frame.select(pl.col("s").str.contains(_TOTAL_OR_EMPTY))["s"].to_list()
     each = frame.select(pl.col("s").str.contains(_TOTAL_LABEL)
@@ -150,7 +161,8 @@ def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
                         | pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
     assert either == each
     nulls = frame.select(pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
-    assert nulls == [None if c is None else c.strip() in ("NULL", "\\N", "null")
+    assert nulls == [None if c is None else (c.strip() in ("NULL", "\\N", "null", *_AS_WRITTEN)
+                                             or c.strip().upper() in _ERRORS)
                      for c in cells]
 
 

@@ -135,16 +135,51 @@ def _either(*patterns: str) -> str:
     return "(?i)" + "|".join(f"(?:{pattern[4:]})" for pattern in patterns)
 
 
-# What an export writes for a null in a text column: SQL Server Management Studio's "Save
-# Results As" and bcp write NULL, MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY
-# \N, JSON and Spark null. Loaded, it is a part of that name, and a numerator of `outcome IS
-# NOT NULL` counted it (100.0% where half the rows have no outcome). As written only: 'Null'
-# may be a name.
-_NULL_SHOWN = r"(?i)^\s*(?-i:NULL|null|\\N)\s*$"
+# What a tool writes in a text column for "no value": loaded, it is a part of that name, and a
+# numerator of `outcome IS NOT NULL` counted it (100.0% where half the rows have no outcome).
+# Only what a tool writes, never what a person might mean as a value: 'N/A' and 'n/a' are
+# written by people as an answer ('not applicable') and load as text; 'Null' may be a name.
+# - A database's export: SQL Server Management Studio's "Save Results As" and bcp write NULL,
+#   MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY \N, JSON and Spark null.
+_DATABASE_NULL = r"(?-i:NULL|null|\\N)"
+# - A spreadsheet's error value, where a formula has no result: saved as CSV, Excel writes the
+#   error's text (a VLOOKUP that found nothing as #N/A), where the workbook itself is refused
+#   (`excel_reader._refuse_error_cells`); LibreOffice writes its own as Err:502. Any case.
+_ERROR_VALUE = (r"#(?:N/A(?:\s+N/A)?|NA|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|"
+                r"GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)|(?-i:Err:\d{3})")
+# - A data frame's missing value written as text: pandas' nan, NaN, <NA>, NaT and None (a
+#   frame saved after astype(str), or a value formatted by Python), R's NA (write.csv's
+#   default) and <NA>. As written only: 'Nan' and 'Na' may be names.
+_FRAME_MISSING = r"(?-i:-?nan|-?NaN|<NA>|NA|NaT|None)"
+_NULL_SHOWN = rf"(?i)^\s*(?:{_DATABASE_NULL}|{_ERROR_VALUE}|{_FRAME_MISSING})\s*$"
 
-_NULL_ROW = ("expected text, found '{}', which a database's export writes for a null value: "
-             "it would be stored as a part of that name, not as a blank (export nulls as empty "
-             "fields, or write what it stands for, such as 'Not recorded')")
+_NULL_ROW = ("expected text, found '{}', which {} writes for {}: it would be stored as a part "
+             "of that name, not as a blank ({}, or write what it stands for, such as 'Not "
+             "recorded')")
+# Who writes each kind of marker, for what, and how to export the blank instead: filled in
+# _NULL_ROW by `_null_row`.
+_NULL_WRITERS = (
+    (rf"(?i)^\s*{_DATABASE_NULL}\s*$", "a database's export", "a null value",
+     "export nulls as empty fields"),
+    (rf"(?i)^\s*(?:{_ERROR_VALUE})\s*$", "a spreadsheet", "a formula's error",
+     "correct the cell or its formula so that it holds a value or is empty, and save the "
+     "sheet as CSV again"),
+    (rf"(?i)^\s*{_FRAME_MISSING}\s*$", "pandas or R", "a missing value",
+     "export missing values as empty fields: pandas' to_csv without astype(str), R's "
+     "write.csv with na = \"\""),
+)
+
+
+def _null_row(shown: pl.Expr, found: pl.Expr) -> pl.Expr:
+    """The message refusing a cell `_NULL_SHOWN` finds, naming the tool that writes it."""
+    message = pl.lit(None, dtype=pl.String)
+    for pattern, writer, meaning, remedy in reversed(_NULL_WRITERS):
+        message = (pl.when(shown.str.contains(pattern))
+                   .then(pl.format(_NULL_ROW, found, pl.lit(writer), pl.lit(meaning),
+                                   pl.lit(remedy)))
+                   .otherwise(message))
+    return message
+
 
 _TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN, _NULL_SHOWN)
 
@@ -602,8 +637,11 @@ def _dataset_names(spec: DatasetSpec | None) -> list[str]:
 
 def _heading_pattern(names: list[str]) -> str:
     """A pattern finding a cell that is one of `names` as `_heading_key` matches it: without
-    case, the spaces around it, or the kind and number of spaces within it."""
-    keys = {_heading_key(n) for n in names} - {""}
+    case, the spaces around it, or the kind and number of spaces within it. A cell is searched
+    as written, so each name is sought as written too, beside its key (a header written in NFD
+    is repeated in NFD); the rows found are then read by `_heading_key` (`_meanings`)."""
+    keys = {form for n in names for form in (_heading_key(n), " ".join(n.split()).lower())}
+    keys -= {""}
     words = sorted((r"\s+".join(pl.escape_regex(w) for w in key.split(" ")) for key in keys),
                    key=len, reverse=True)
     return r"(?i)^\s*(?:" + "|".join(words) + r")\s*$" if words else r"[^\s\S]"
@@ -872,7 +910,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
                       pl.when(shown.str.contains(_TOTAL_LABEL))
                       .then(pl.format(_TOTAL_ROW, found))
                       .when(shown.str.contains(_NULL_SHOWN))
-                      .then(pl.format(_NULL_ROW, found))
+                      .then(_null_row(shown, found))
                       .otherwise(pl.format(_EMPTY_ROW, found))))
     if col.min is not None:
         rules.append((source, value < col.min,

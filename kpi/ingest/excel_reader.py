@@ -516,7 +516,8 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
         raise DataError(f"{where}, row {row + top}, column '{_show(name)}': an error ({shown}), "
                         "which reads as a blank",
                         hint="correct the cell (or its formula) so that it holds a value or "
-                             "is empty, and save, or export the sheet as CSV")
+                             "is empty, and save (saved as CSV, the error is written as its "
+                             "text, #N/A, and refused alike)")
 
 
 def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,

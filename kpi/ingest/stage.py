@@ -44,8 +44,8 @@ from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
 from kpi.ingest.survey import _is_parquet, _read_bytes, _survey, as_named, same_file
+from kpi.ingest.unique import UNIQUE_WRITTEN, load_ids, unique_as_written, unique_value
 from kpi.ingest.unique import shown_unique as _shown_unique
-from kpi.ingest.unique import unique_value
 from kpi.ingest.unique import unique_written as _unique_written
 from kpi.periods import Month
 from kpi.progress import Progress, Step
@@ -733,7 +733,7 @@ class _Sink:
                         "month", maintain_order=True, as_dict=True, include_key=False).items():
                     self.months.add(month.strftime("%Y-%m"), part.to_arrow())
             if self.ids is not None:
-                ids = rows.select(unique_value(self.spec), FILE, ROW)
+                ids = load_ids(self.spec, rows)
                 if ids[self.ids.key].null_count():  # a filter copies every id, even keeping all
                     ids = ids.filter(pl.col(self.ids.key).is_not_null())
                 self.ids.add(ids)
@@ -848,7 +848,8 @@ class _Ids:
             return pl.scan_ipc(self.files, glob=False)
         if self.held:
             return pl.concat(self.held).lazy()
-        return pl.LazyFrame(schema={self.key: pl.String, FILE: pl.Int32, ROW: pl.Int64})
+        return pl.LazyFrame(schema={self.key: pl.String, UNIQUE_WRITTEN: pl.String,
+                                    FILE: pl.Int32, ROW: pl.Int64})
 
 
 def _id_hash(key: str) -> pl.Expr:
@@ -932,13 +933,20 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
         return
     second, occurrences = best
     value = second[key]
+    # Where the rows write it otherwise ('000123' and '123', one id by the identity rule),
+    # each is named with its spelling.
+    spellings = [written or value for written in occurrences[UNIQUE_WRITTEN].to_list()]
+    alike = len(set(spellings)) == 1
     where = ", ".join(f"{Path(extract.files[f]).name} row {_row_number(extract, f, r)}"
-                      for f, r in occurrences.select(FILE, ROW).iter_rows())
+                      + ("" if alike else f" as {_shown_unique(spec, value, w)}")
+                      for (f, r), w in zip(occurrences.select(FILE, ROW).iter_rows(),
+                                           spellings, strict=True))
     file = extract.files[second[FILE]]
     column = extract.id_columns.get(file, key)
     raise DataError(located(extract.named.get(file, file),
                             f"expected {_expected_once(spec, column)}, found "
-                            f"{_shown_unique(spec, value)} again (at {where})",
+                            f"{_shown_unique(spec, value, second[UNIQUE_WRITTEN])} again "
+                            f"(at {where})",
                             row=_row_number(extract, second[FILE], second[ROW]), column=column),
                     hint=f"remove the duplicates, or drop {_unique_written(spec)} for "
                          f"dataset '{spec.id}'")
@@ -993,7 +1001,8 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
     staged = extract.ids.scan()
     # A stored row of a month the load holds is another part's (`replace_by`): named so.
     parts = [c for c in spec.replace_by if c != key]
-    stored = kept.select(unique_value(spec), "month", *parts)
+    stored = kept.select(unique_value(spec), unique_as_written(spec).alias(_STORED_WRITTEN),
+                         "month", *parts)
     shares = _shares(extract.rows)
     first = None
     for share in range(shares):
@@ -1013,13 +1022,21 @@ def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame)
     where = (f"{first['month']}, a month this load does not replace" if not parts else
              f"{first['month']} of " + ", ".join(f"{c} {_shown_part(first[c])}" for c in parts)
              + ", rows this load does not replace")
+    found_as = _shown_unique(spec, first[key], first[UNIQUE_WRITTEN])
+    stored_as = _shown_unique(spec, first[key], first[_STORED_WRITTEN])
+    # Stored in another spelling of the same id (`unique_value`), it is named as stored too.
+    held_as = "" if stored_as == found_as else f" (as {stored_as})"
     raise DataError(located(file, f"expected {_expected_once(spec, column)}, found "
-                                  f"{_shown_unique(spec, first[key])}, which the store already "
-                                  f"holds in {where}",
+                                  f"{found_as}, which the store already holds{held_as} in "
+                                  f"{where}",
                             row=_row_number(extract, first[FILE], first[ROW]), column=column),
                     hint=f"remove the row, load the month holding the stored one as well (a "
                          f"load replaces the months it holds), or drop {_unique_written(spec)} "
                          f"for dataset '{spec.id}'")
+
+
+# The stored rows' ids as written, beside the load's (UNIQUE_WRITTEN) in `check_unique_stored`.
+_STORED_WRITTEN = "__stored_written"
 
 
 def _shown_part(value: object) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 import polars as pl
 
 from kpi.catalogue import UK, ColumnType, DatasetSpec
-from kpi.ingest.common import _show
+from kpi.ingest.common import FILE, ROW, _show
 from kpi.periods import first_months
+from kpi.text import identity_key
 
 # The values of the columns a `unique` list names, one apart from the next in the one text the
 # checks compare (`unique_value`): the unit separator, which the conformer refuses in text.
@@ -23,11 +24,49 @@ def unique_value(spec: DatasetSpec) -> pl.Expr:
     or where it names a list, each column's value as text, one apart from the next (a
     datetime as its instant, the same whether read as UK time or stored in UTC), so the checks
     of a load and of the stored rows it keeps compare one value a row, whatever the list. The
-    dataset's date column of datetimes is its UK day (`_by_day`), the unit of a roll."""
+    dataset's date column of datetimes is its UK day (`_by_day`), the unit of a roll. A text
+    column's value is its identity key (`kpi.text.identity_key`), as the identity rule calls
+    two values one: compared as written, an incident '000123' stored in August and its
+    re-extract as '123' (a spreadsheet dropped the zeros) re-dated into September loaded as
+    two incidents, where written '000123' it was refused."""
+    return _unique_text(spec, compared=True)
+
+
+def unique_as_written(spec: DatasetSpec) -> pl.Expr:
+    """`unique_value` as the row writes it, named UNIQUE_WRITTEN, for a refusal to show."""
+    return _unique_text(spec, compared=False).alias(UNIQUE_WRITTEN)
+
+
+def load_ids(spec: DatasetSpec, rows: pl.DataFrame) -> pl.DataFrame:
+    """A batch's ids for the checks of its load: `unique_value`, and the value as written
+    (UNIQUE_WRITTEN) only where it is not the value compared (most ids show for themselves,
+    and a column of nulls costs the staged ids next to nothing), with the row's FILE and
+    ROW. Each is keyed once."""
     key = spec.unique
     assert key is not None
+    ids = rows.select(unique_value(spec), unique_as_written(spec), FILE, ROW)
+    written = pl.col(UNIQUE_WRITTEN)
+    return ids.with_columns(pl.when(written != pl.col(key)).then(written).alias(UNIQUE_WRITTEN))
+
+
+# The column beside a load's ids holding each as written (`unique_as_written`).
+UNIQUE_WRITTEN = "__unique_written"
+
+
+def _unique_text(spec: DatasetSpec, compared: bool) -> pl.Expr:
+    """`unique_value`, with its text columns' values by identity key if `compared`, else as
+    written."""
+    key = spec.unique
+    assert key is not None
+
+    def text(name: str, value: pl.Expr) -> pl.Expr:
+        column = spec.column(name)
+        if compared and column is not None and column.type == ColumnType.STR:
+            return identity_key(value)
+        return value
+
     if not spec.unique_with:
-        return pl.col(key)
+        return text(key, pl.col(key)).alias(key)
     parts = []
     for name in spec.unique_columns:
         column = spec.column(name)
@@ -36,7 +75,7 @@ def unique_value(spec: DatasetSpec) -> pl.Expr:
             value = value.dt.convert_time_zone(UK).dt.date()
         elif column is not None and column.type == ColumnType.DATETIME:
             value = value.dt.epoch("us")
-        parts.append(value.cast(pl.String))
+        parts.append(text(name, value.cast(pl.String)))
     return pl.concat_str(parts, separator=_APART).alias(key)
 
 
@@ -57,9 +96,12 @@ def unique_written(spec: DatasetSpec) -> str:
     return f"unique = [{names}]" if spec.unique_with else f"unique = {names}"
 
 
-def shown_unique(spec: DatasetSpec, value: Any) -> str:
+def shown_unique(spec: DatasetSpec, value: Any, written: Any = None) -> str:
     """A repeated value of `unique`: 'C2', or where it names a list, 'P0' with as_at
-    2025-09-30 (a datetime as UK time, the date column's as its UK day)."""
+    2025-09-30 (a datetime as UK time, the date column's as its UK day). `written` is the
+    value as its row writes it (`unique_as_written`), where that is not `value`."""
+    if written is not None:
+        value = written
     if not spec.unique_with:
         return f"'{_show(value)}'"
     from datetime import UTC, datetime, timedelta
@@ -77,12 +119,18 @@ def shown_unique(spec: DatasetSpec, value: Any) -> str:
     return f"'{_show(texts[0])}' with {' and '.join(shown)}"
 
 
-def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str]
-                   ) -> tuple[str, str]:
+def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[str],
+                   spellings: list[str] | None = None) -> tuple[str, str]:
     """Stored rows repeating an id `unique` allows once (`repeated_stored`): what to
     say and the remedy. `unique` declared (or moved) since they were loaded, no load checked
-    them against each other."""
-    return (f"its stored rows hold {shown_unique(spec, value)} {count} times (in "
+    them against each other. `spellings` are the ways the rows write it, where more than one
+    (the first is shown, the others named after it)."""
+    spellings = spellings or []
+    shown = shown_unique(spec, value, spellings[0] if spellings else None)
+    if len(spellings) > 1:
+        shown += " (also written " + " and ".join(shown_unique(spec, value, s)
+                                                  for s in spellings[1:4]) + ")"
+    return (f"its stored rows hold {shown} {count} times (in "
             f"{first_months(months)}), "
             f"where {unique_written(spec)}, declared since they were loaded, allows it once",
             f"load the months holding them again from extracts without the repeated rows (a "
@@ -93,7 +141,7 @@ def repeated_words(spec: DatasetSpec, value: object, count: int, months: list[st
 def repeated_stored(spec: DatasetSpec, rows: pl.LazyFrame) -> tuple[str, str] | None:
     """An id the stored `rows` hold more than once, where `unique` allows it once, as the
     refusal of a read or a load words it (with its remedy); None where there is none. One pass
-    of the id columns and the month."""
+    of the id columns and the month; the spellings are read for the one id refused."""
     key = spec.unique
     assert key is not None
     found = (rows.select(unique_value(spec), "month").group_by(key)
@@ -102,4 +150,7 @@ def repeated_stored(spec: DatasetSpec, rows: pl.LazyFrame) -> tuple[str, str] | 
     if not found.height:
         return None
     row = found.row(0, named=True)
-    return repeated_words(spec, row[key], row["n"], row["months"])
+    spellings = (rows.filter(unique_value(spec) == row[key])
+                 .select(_unique_text(spec, compared=False).alias(UNIQUE_WRITTEN))
+                 .unique().sort(UNIQUE_WRITTEN).collect()[UNIQUE_WRITTEN].to_list())
+    return repeated_words(spec, row[key], row["n"], row["months"], spellings)
