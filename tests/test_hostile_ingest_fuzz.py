@@ -294,7 +294,9 @@ def _cells(data: bytes) -> list[tuple[str, str, str | None]]:
         rows.pop(0)  # blank lines before the header are skipped (docs/guarantees.md)
     if not rows:
         return []
-    names = [n.strip().lower() for n in rows[0]]
+    # a name is read as a cell is stored, then without case or spacing (a byte-order mark
+    # inside 'Incident Ref' is nothing)
+    names = [" ".join(_stored_form(n).split()).lower() for n in rows[0]]
     # kpi.toml: the column 'ref' is read from 'ref' or else 'Incident Ref'; 'lpa' from 'LPA'.
     ref = next((names.index(n) for n in ("ref", "incident ref") if n in names), None)
     if ref is None or "lpa" not in names:

@@ -219,9 +219,10 @@ def _meant(column: Column, value, zone: str):
         return None
     match column.type:
         case "str":
-            # an export's null (NULL, \N, null, as written) is refused: stored, it was a part
-            # of that name (docs/guarantees.md)
-            if _expected_text(value) in ("NULL", "\\N", "null"):
+            # what a tool writes for no value is refused: an export's null (NULL, \N, null),
+            # R's NA, pandas' or a database's NaN (as written) and a spreadsheet's error value
+            # (#N/A): stored, it was a part of that name (docs/guarantees.md); 'N/A' loads
+            if _expected_text(value) in ("NULL", "\\N", "null", "NA", "NaN", "nan", "#N/A"):
                 raise _Refused
             return _expected_text(value)
         case "int":

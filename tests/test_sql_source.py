@@ -1129,7 +1129,8 @@ def test_a_month_truncated_in_the_query_is_the_uk_month_or_refused_in_another_zo
 # --- Numbers and their text: the value the database holds, or a refusal naming the column ---
 
 @pytest.mark.parametrize(("expression", "declared", "refused"), [
-    ("'NaN'::numeric", "str", None),
+    ("'NaN'::numeric", "str", "expected text, found 'NaN', which a data frame or a database "
+                              "writes for a number that is not one"),
     ("'Infinity'::numeric", "str", None),
     ("'-Infinity'::real", "str", None),
     ("'NaN'::numeric", "float", "expected a number, found 'NaN'"),
@@ -1151,8 +1152,9 @@ def test_a_number_is_stored_as_the_database_holds_it_or_refused_naming_its_colum
     """numeric NaN and the infinities (which the driver writes 'nan' and 'inf'), a numeric of 30
     digits, a numeric made text in the query, to_char's separators (lc_numeric is C in kpi's
     session) and money as text, each against the database's own text of the value, from a role
-    whose extra_float_digits is -3: in a text column the database's text ('NaN' was stored as
-    'nan'), in a number column the same number, or refused in one line naming the column."""
+    whose extra_float_digits is -3: in a text column the database's text ('Infinity'), in a
+    number column the same number, or refused in one line naming the column. NaN is no value
+    in a text column either: stored as 'NaN', `x IS NOT NULL` counted it."""
     project = typed_project(tmp_path / "p", f"SELECT ref, day, {expression} AS x FROM typed "
                                             "WHERE ref = 'R1'", f'x = "{declared}"',
                             'kind = "count"', decimals=0)

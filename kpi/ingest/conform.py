@@ -147,11 +147,15 @@ _DATABASE_NULL = r"(?-i:NULL|null|\\N)"
 #   (`excel_reader._refuse_error_cells`); LibreOffice writes its own as Err:502. Any case.
 _ERROR_VALUE = (r"#(?:N/A(?:\s+N/A)?|NA|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|"
                 r"GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)|(?-i:Err:\d{3})")
-# - A data frame's missing value written as text: pandas' nan, NaN, <NA>, NaT and None (a
-#   frame saved after astype(str), or a value formatted by Python), R's NA (write.csv's
-#   default) and <NA>. As written only: 'Nan' and 'Na' may be names.
-_FRAME_MISSING = r"(?-i:-?nan|-?NaN|<NA>|NA|NaT|None)"
-_NULL_SHOWN = rf"(?i)^\s*(?:{_DATABASE_NULL}|{_ERROR_VALUE}|{_FRAME_MISSING})\s*$"
+# - A data frame's missing value written as text: pandas' <NA>, NaT and None (a frame saved
+#   after astype(str), or a value formatted by Python), R's NA (write.csv's default) and <NA>;
+#   and the text of a number that is not one, NaN, which pandas writes for a missing number
+#   as nan, R for 0/0, and a database for its NaN. As written only: 'Nan' and 'Na' may be
+#   names.
+_FRAME_MISSING = r"(?-i:<NA>|NA|NaT|None)"
+_NOT_A_NUMBER = r"(?-i:-?nan|-?NaN)"
+_NULL_SHOWN = (rf"(?i)^\s*(?:{_DATABASE_NULL}|{_ERROR_VALUE}|{_FRAME_MISSING}|{_NOT_A_NUMBER})"
+               r"\s*$")
 
 _NULL_ROW = ("expected text, found '{}', which {} writes for {}: it would be stored as a part "
              "of that name, not as a blank ({}, or write what it stands for, such as 'Not "
@@ -167,6 +171,10 @@ _NULL_WRITERS = (
     (rf"(?i)^\s*{_FRAME_MISSING}\s*$", "pandas or R", "a missing value",
      "export missing values as empty fields: pandas' to_csv without astype(str), R's "
      "write.csv with na = \"\""),
+    (rf"(?i)^\s*{_NOT_A_NUMBER}\s*$", "a data frame or a database",
+     "a number that is not one",
+     "export missing values as empty fields: pandas' to_csv without astype(str); in a "
+     "query, NULLIF(x, 'NaN')"),
 )
 
 
