@@ -555,3 +555,59 @@ def test_two_headers_naming_one_column_in_two_forms_are_refused(tmp_path):
     assert first_error(out.stderr).startswith(
         f"Error: {extract}, row 1, column 'Re\u0301sultat': columns 'R\u00e9sultat' and "
         "'Re\u0301sultat' both mean column 'outcome' of dataset 'crimes'")
+
+
+_TYPED = """
+[project]
+name = "Typed"
+baseline = "2024-09"
+
+[datasets.d]
+date = "recorded"
+
+[datasets.d.columns]
+recorded = "date"
+n = { type = "int", required = false }
+x = { type = "float", required = false }
+on = { type = "date", required = false }
+at = { type = "datetime", required = false }
+mo = { type = "month", required = false }
+ok = { type = "bool", required = false }
+
+[[priorities]]
+id = "v"
+title = "V"
+
+[[kpis]]
+id = "k"
+title = "K"
+priority = "v"
+kind = "count"
+dataset = "d"
+better = "lower"
+"""
+
+
+@pytest.mark.parametrize("missing", ["#N/A", "#DIV/0!", "NA", "nan", "NaN", "<NA>", "None",
+                                     "NaT", "N/A", "inf"])
+def test_a_tools_mark_for_no_value_in_a_typed_column_is_refused(tmp_path, missing):
+    """In a number, date, date-time, month or true/false column a mark for no value is no
+    value of the column's type: refused as any other text, naming the row and column. One
+    row a column, each refused (by hand, six bad rows)."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(_TYPED, encoding="utf-8")
+    good = {"n": "1", "x": "1.5", "on": "2025-09-02", "at": "2025-09-02 10:00",
+            "mo": "2025-09", "ok": "true"}
+    lines = ["recorded," + ",".join(good), "2025-09-01," + ",".join(good.values())]
+    for column in good:
+        lines.append("2025-09-01," + ",".join(missing if c == column else v
+                                              for c, v in good.items()))
+    extract = tmp_path / "d.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = inprocess.run(["--project", folder, "ingest", "d", extract])
+    assert out.returncode == 3, out.stdout
+    assert first_error(out.stderr).startswith(
+        f"Error: {extract}, row 3, column 'n': expected a whole number, found '{missing}'")
+    assert "(6 bad rows in all; first at rows 3, 4, 5, 6, 7)" in out.stderr
+    assert snapshot(folder, "d").version is None
