@@ -132,7 +132,7 @@ _SPEC = DatasetSpec(id="x", date="day", columns=(
 _ERRORS = ("#N/A", "#N/A N/A", "#NA", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!",
            "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!",
            "#BUSY!", "#UNKNOWN!")
-_AS_WRITTEN = ("nan", "NaN", "-nan", "-NaN", "<NA>", "NA", "NaT", "None", "Err:502", "Err:511")
+_AS_WRITTEN = ("nan", "NaN", "-nan", "-NaN", "<NA>", "NA", "NaT", "Err:502", "Err:511")
 
 
 _LABEL = st.one_of(
@@ -142,8 +142,8 @@ _LABEL = st.one_of(
                      "Teetotal", "Total recorded crime", "(blank)", " (Empty) ", "(blanks)",
                      "x (blank)", "\u00a0Total", "NULL", " NULL ", "Null", "null", "NULLS",
                      "not NULL", *_ERRORS, *(e.lower() for e in _ERRORS), *_AS_WRITTEN,
-                     "N/A", "n/a", "Nan", "NAN", "Na", "na", "none", "NONE", "nat", "#NA!",
-                     "#N/A!", "N/A N/A", "err:502", "Err:50", "NA NA", "<na>", "-NA"]))
+                     "N/A", "n/a", "Nan", "NAN", "Na", "na", "None", "none", "NONE", "nat",
+                     "#NA!", "#N/A!", "N/A N/A", "err:502", "Err:50", "NA NA", "<na>", "-NA"]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -153,7 +153,7 @@ def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
     """A text column's three label checks are one search (`_TOTAL_OR_EMPTY`): it finds a
     cell exactly where any pattern does, and an export's null only as written (NULL, \\N,
     null: 'Null' may be a name), a spreadsheet's error value in any case, and a data frame's
-    missing value as written ('Nan', 'N/A' may be values)."""
+    missing value as written ('Nan', 'N/A', 'None' may be values)."""
     frame = pl.DataFrame({"s": pl.Series(cells, dtype=pl.String)})
     either = frame.select(pl.col("s").str.contains(_TOTAL_OR_EMPTY))["s"].to_list()
     each = frame.select(pl.col("s").str.contains(_TOTAL_LABEL)

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hostile_support import GOOD_HEADER, make_project  # noqa: E402
 
-# Names a spreadsheet reads as something else, and names it keeps.
-AWKWARD = ["10-17", "1/2", "2025-09", "00123", "1E5", "TRUE", "=1+2", "-5", "#N/A",
+# Names a spreadsheet reads as something else, and names it keeps. ('#N/A' is refused in an
+# extract, a spreadsheet's error value, so is no part's name: it is among the texts written.)
+AWKWARD = ["10-17", "1/2", "2025-09", "00123", "1E5", "TRUE", "=1+2", "-5",
            "Sep 2025", "12:30", "3 1/2"]
 PLAIN = ["Route -1", "Route \u22121", "Dudley", "year ending September 2025"]
 
@@ -168,7 +169,7 @@ NUMBERISH = st.from_regex(r"[-+=@#]?[0-9]{1,6}([-/:.eE ][0-9]{1,4}){0,2}( ?(Sep|
 
 @settings(max_examples=4, deadline=None)
 @given(texts=st.lists(st.one_of(TEXTS, NUMBERISH), min_size=30, max_size=60))
-@example(texts=AWKWARD + PLAIN + ['"', '="x"', "1" * 300, " 12 ", "１２３"])
+@example(texts=AWKWARD + PLAIN + ["#N/A", '"', '="x"', "1" * 300, " 12 ", "１２３"])
 def test_any_text_reads_in_calc_as_written(tmp_path_factory, office_profile, texts):
     """Any text (drawn from Unicode, and spelled as numbers, dates and formulas) in a
     csv-excel file is, opened by Calc, the text written: `excel_text` leaves as it is only

@@ -464,7 +464,6 @@ def _outcomes(path: Path, missing: str) -> Path:
     ("nan", "a data frame or a database writes for a number that is not one"),
     ("NaN", "a data frame or a database writes for a number that is not one"),
     ("<NA>", "pandas or R writes for a missing value"),
-    ("None", "pandas or R writes for a missing value"),
     (" NaT ", "pandas or R writes for a missing value"),
     ("NULL", "a database's export writes for a null value"),
 ])
@@ -493,12 +492,12 @@ def test_a_tools_mark_for_no_value_is_refused_not_counted(tmp_path, missing, wri
     assert (kpi["comparison"]["value"], kpi["current"]["value"]) == (50.0, 50.0)
 
 
-@pytest.mark.parametrize("written", ["N/A", "n/a", "Nan", "Na", "Null", "none", "NA Team",
+@pytest.mark.parametrize("written", ["N/A", "n/a", "None", "Nan", "Na", "Null", "none", "NA Team",
                                      "#1", "Error 502"])
 def test_a_word_a_person_may_mean_as_a_value_loads(tmp_path, written):
     """Text a tool does not write for "no value", which a person may mean as one ('N/A', not
-    applicable, an outcome of its own): loaded as written, counted as an outcome (by hand, 8
-    of 8 crimes a month from 2024-10)."""
+    applicable, an outcome of its own; 'None', a weapon used): loaded as written, counted as
+    an outcome (by hand, 8 of 8 crimes a month from 2024-10)."""
     folder = tmp_path / "p"
     folder.mkdir()
     (folder / "kpi.toml").write_text(_OUTCOMES, encoding="utf-8")

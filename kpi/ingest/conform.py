@@ -138,7 +138,8 @@ def _either(*patterns: str) -> str:
 # What a tool writes in a text column for "no value": loaded, it is a part of that name, and a
 # numerator of `outcome IS NOT NULL` counted it (100.0% where half the rows have no outcome).
 # Only what a tool writes, never what a person might mean as a value: 'N/A' and 'n/a' are
-# written by people as an answer ('not applicable') and load as text; 'Null' may be a name.
+# written by people as an answer ('not applicable'), and 'None' as one (a weapon used: None),
+# so they load as text; 'Null' may be a name.
 # - A database's export: SQL Server Management Studio's "Save Results As" and bcp write NULL,
 #   MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY \N, JSON and Spark null.
 _DATABASE_NULL = r"(?-i:NULL|null|\\N)"
@@ -147,12 +148,12 @@ _DATABASE_NULL = r"(?-i:NULL|null|\\N)"
 #   (`excel_reader._refuse_error_cells`); LibreOffice writes its own as Err:502. Any case.
 _ERROR_VALUE = (r"#(?:N/A(?:\s+N/A)?|NA|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|"
                 r"GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)|(?-i:Err:\d{3})")
-# - A data frame's missing value written as text: pandas' <NA>, NaT and None (a frame saved
-#   after astype(str), or a value formatted by Python), R's NA (write.csv's default) and <NA>;
+# - A data frame's missing value written as text: pandas' <NA> and NaT (a frame saved after
+#   astype(str)), R's NA (write.csv's default) and <NA>;
 #   and the text of a number that is not one, NaN, which pandas writes for a missing number
 #   as nan, R for 0/0, and a database for its NaN. As written only: 'Nan' and 'Na' may be
 #   names.
-_FRAME_MISSING = r"(?-i:<NA>|NA|NaT|None)"
+_FRAME_MISSING = r"(?-i:<NA>|NA|NaT)"
 _NOT_A_NUMBER = r"(?-i:-?nan|-?NaN)"
 _NULL_SHOWN = (rf"(?i)^\s*(?:{_DATABASE_NULL}|{_ERROR_VALUE}|{_FRAME_MISSING}|{_NOT_A_NUMBER})"
                r"\s*$")
