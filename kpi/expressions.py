@@ -1066,7 +1066,7 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
 # Polars reads otherwise than standard SQL (`_standard`).
 _REWRITTEN = re.compile(
     r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|lower|lcase|abs|pow"
-    r"|ilike|trim)")
+    r"|ilike|trim|trunc)")
 
 # Whole-number arithmetic beyond 64 bits (`_checked`) stops the query with Polars' error for a
 # failed cast of the text OVERFLOW and the expression's number here, which `overflowed`
@@ -1303,7 +1303,8 @@ def _in_decimals(node: Any, mark: str) -> Any | None:
             value = pl.col(operand["Column"])
         elif _decimal_shaped(operand):
             # A function or CASE whose answer is one of its operands' decimals or a
-            # rounding of one (ABS, ROUND, COALESCE, GREATEST, LEAST, FLOOR, CEIL, NULLIF):
+            # rounding of one (ABS, ROUND, TRUNC, COALESCE, GREATEST, LEAST, FLOOR, CEIL,
+            # NULLIF):
             # its answer, read standard (`_divided`), is taken as a column's value is.
             name = f"{_OPERAND}{len(operands)}"
             operands[name] = _divided(operand, mark)
@@ -1375,7 +1376,7 @@ _OPERAND = "\0operand"
 def _decimal_shaped(node: Any) -> bool:
     """Whether a serialized node's answer is a decimal of its columns' and literals'
     decimals: a column, a number or NULL written out, + - * of such, or ABS, ROUND, COALESCE,
-    GREATEST, LEAST, FLOOR, CEIL, CASE or NULLIF of such (a CASE's conditions are not its
+    GREATEST, LEAST, FLOOR, CEIL, TRUNC, CASE or NULLIF of such (a CASE's conditions are not its
     answer). A division, a cast, POWER or any other function is not."""
     if not isinstance(node, dict):
         return False
@@ -1392,9 +1393,27 @@ def _decimal_shaped(node: Any) -> bool:
         return False
     kind, inputs = function.get("function"), function.get("input", ())
     rounding = isinstance(kind, dict) and (
-        "Round" in kind or (isinstance(kind.get("Sql"), dict) and "Round" in kind["Sql"]))
+        "Round" in kind or "Truncate" in kind
+        or (isinstance(kind.get("Sql"), dict) and "Round" in kind["Sql"]))
     return bool(inputs) and (rounding or (isinstance(kind, str) and kind in _DECIMAL_FUNCTIONS)) \
         and all(_decimal_shaped(part) for part in inputs)
+
+
+def _in_places(arg: Any, decimals: int, binary: Any, half: bool) -> Any:
+    """`arg` rounded (`half`: a half away from zero) or cut (towards zero) to `decimals`
+    places as the decimal it was written as, where it is a float of at most nine places below
+    2**22 (`_decimal_units`); `binary` (the rounding of the float as held) elsewhere."""
+    import polars as pl
+
+    places = DECIMAL_LIMITS[0][0]
+    if decimals >= places:
+        return binary
+    units, works = _decimal_units(arg, *DECIMAL_LIMITS[0])
+    whole = units.cast(pl.Int64, strict=False)
+    step = 10**(places - decimals)
+    kept = ((whole.abs() + (step // 2 if half else 0)) // step) * whole.sign()
+    return _where_float(arg, works, quotient(kept.cast(pl.Float64), pl.lit(10.0**decimals)),
+                        binary)
 
 
 def _where_float(typed: Any, works: Any, decimal: Any, binary: Any) -> Any:
@@ -1446,7 +1465,8 @@ def _standard(node: dict[str, Any]) -> Any:
     Polars' SQL reads it otherwise and gives another figure on the same rows:
 
     - ROUND rounds a half away from zero (ROUND(2.5) is 3, ROUND(-0.25, 1) is -0.3), where
-      Polars rounds it to even (2);
+      Polars rounds it to even (2); ROUND and TRUNC of a float round or cut the decimal it was
+      written as (ROUND(1.005, 2) is 1.01, TRUNC(1.13, 2) is 1.13);
     - POSITION(sub IN s) and STRPOS(s, sub) count characters of the text as written (Polars
       read `sub` as a regular expression, so '.' was found at 1 in 'abc', counted bytes, so
       'x' was at 5 in 'Zoëx', and gave 0 for a NULL text where SQL gives NULL);
@@ -1465,6 +1485,10 @@ def _standard(node: dict[str, Any]) -> Any:
         decimals = kind["Sql"]["Round"].get("decimals", 0)
         if len(inputs) == 1 and isinstance(decimals, int) and decimals >= 0:
             return _put(_template("round", decimals), {_ARG: inputs[0]})
+    if isinstance(kind, dict) and isinstance(kind.get("Truncate"), dict) and len(inputs) == 1:
+        decimals = kind["Truncate"].get("decimals", 0)
+        if isinstance(decimals, int) and decimals >= 0:
+            return _put(_template("trunc", decimals), {_ARG: inputs[0], _SUB: node})
     if kind == "FillNull" and len(inputs) == 2:
         found = _find(inputs[0])
         if found is not None:
@@ -1653,17 +1677,12 @@ def _template(name: str, decimals: int = 0, mark: str = OVERFLOW) -> Any:
         # Excel and a warehouse's DECIMAL make it), where that decimal is of at most nine
         # places below 2**22 (`_decimal_units`); binary rounding of the float nearest it
         # gave 1.0 (1.00499999...). Any other value, and a whole number, is rounded as held.
-        binary = arg.round(decimals, mode="half_away_from_zero")
-        places = DECIMAL_LIMITS[0][0]
-        if decimals >= places:
-            expr = binary
-        else:
-            units, works = _decimal_units(arg, *DECIMAL_LIMITS[0])
-            whole = units.cast(pl.Int64, strict=False)
-            step = 10**(places - decimals)
-            rounded = ((whole.abs() + step // 2) // step) * whole.sign()
-            decimal = quotient(rounded.cast(pl.Float64), pl.lit(10.0**decimals))
-            expr = _where_float(arg, works, decimal, binary)
+        expr = _in_places(arg, decimals, arg.round(decimals, mode="half_away_from_zero"),
+                          half=True)
+    elif name == "trunc":
+        # TRUNC(x, n) likewise cuts the decimal written (TRUNC(1.13, 2) is 1.13; the float
+        # nearest 1.13, 1.12999999..., was cut to 1.12); `sub` is Polars' own truncation.
+        expr = _in_places(arg, decimals, sub, half=False)
     elif name == "position":
         expr = (pl.when(arg.is_null() | sub.is_null()).then(None)
                 .when(sub == "").then(1)
@@ -1761,6 +1780,12 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
         return ()
     found: list[tuple[str, str, bool]] = []
     for node in tree.walk():
+        if isinstance(node, exp.Case) and isinstance(node.this, exp.Column):
+            # CASE lpa WHEN 'Walsall ' THEN ...: each WHEN compares the column for equality
+            # (it counted 0 where `lpa = 'Walsall '` is refused).
+            found += [(node.this.name, w.this.this, True) for w in node.args.get("ifs") or []
+                      if isinstance(w.this, exp.Literal) and w.this.is_string]
+            continue
         if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)):
             continue
         sides = _compared(node)

@@ -829,6 +829,12 @@ def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, d
     ("numerator", "lpa IS NOT DISTINCT FROM '  '", "compares lpa with '  ', which no stored"),
     # a value it would leave out, but no cell is 'Walsall ': every Walsall row was counted
     ("numerator", "lpa <> 'Walsall '", "compares lpa with 'Walsall ', which no stored lpa is"),
+    # a simple CASE compares its subject with each WHEN: it counted 0 where the searched CASE,
+    # `CASE WHEN lpa = 'Walsall ' ...`, was refused
+    ("filter", "CASE lpa WHEN 'Walsall ' THEN TRUE ELSE FALSE END",
+     "compares lpa with 'Walsall ', which no stored lpa is"),
+    ("numerator", "CASE lpa WHEN 'Dudley' THEN FALSE WHEN '' THEN TRUE ELSE FALSE END",
+     "compares lpa with '', which no stored lpa is"),
 ])
 def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_path, key,
                                                                            written, expected):

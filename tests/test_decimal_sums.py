@@ -401,6 +401,31 @@ def test_round_rounds_the_decimal_written_half_away_from_zero(value, places, rou
     assert frame.select(polars_expr(f"ROUND(x, {places})").alias("v"))["v"][0] == rounded
 
 
+def test_trunc_cuts_the_decimal_written_and_is_a_decimal_operand():
+    """TRUNC(arrive, 1) - dispatch of 16.14 and 1.1 was 15.000000000000002, so `> 15` counted
+    a call on the threshold as late (24 a year where DuckDB on DECIMAL counts 12); TRUNC(1.13,
+    2) cut the float nearest 1.13 (1.12999...) to 1.12."""
+    frame = pl.DataFrame({"a": [1.13, 16.14, -1.13, None, 1 / 3], "d": [1.1, 1.1, 0.0, 1.0, 0.0]})
+
+    def column(text: str) -> list:
+        return frame.select(polars_expr(text).alias("v"))["v"].to_list()
+
+    assert column("TRUNC(a, 2)") == [1.13, 16.14, -1.13, None, 0.33]
+    assert column("TRUNC(a, 1) - d") == [0.0, 15.0, -1.1, None, 0.3]
+    assert column("TRUNC(a, 1) - d > 15") == [False, False, False, None, False]
+    assert column("TRUNC(a)") == [1.0, 16.0, -1.0, None, 0.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=short, places=st.integers(0, 5))
+def test_trunc_of_a_decimal_is_its_decimal_cut_as_duckdb_cuts_a_decimal(value, places):
+    frame = pl.DataFrame({"x": [float(value)]})
+    ours = frame.select(polars_expr(f"TRUNC(x, {places})").alias("v"))["v"][0]
+    theirs = duckdb.sql(f"SELECT CAST(TRUNC(CAST('{value}' AS DECIMAL(38, 9)), {places}) "
+                        "AS DOUBLE)").fetchone()[0]
+    assert ours == theirs, (value, places, ours, theirs)
+
+
 @settings(max_examples=200, deadline=None)
 @given(value=short, places=st.integers(0, 5))
 def test_round_of_a_decimal_is_its_decimal_rounding_as_duckdb_rounds_a_decimal(value, places):
