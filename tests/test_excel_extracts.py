@@ -801,6 +801,11 @@ SAVED_BY_LIBREOFFICE["a column of percentages"] = (_typed([
     [DAY, None, 4, "A2"],
     [DAY, (0.6, "0.0%"), 5, "A3"],
 ]), BOTH)
+SAVED_BY_LIBREOFFICE["a number shown in thousands"] = (_typed([
+    [DAY, (1234567, "#,##0,"), 3, "A1"],
+    [DAY, 20, 4, "A2"],
+    [DAY, (2500000, '0.0,,"m"'), 5, "A3"],
+]), BOTH)
 
 
 @pytest.mark.parametrize("saved", SAVES)
@@ -1003,6 +1008,26 @@ def test_a_number_column_of_percentages_is_refused_as_its_csv_is(tmp_path, saved
         ingest.read_extracts(RATED, [typed, path])
     assert error.value.message.startswith(f"{path}, sheet 'Extract', row 2, column 'Rate': a "
                                           "percentage (Excel shows 80%")
+
+
+@pytest.mark.parametrize("saved", SAVES)
+def test_a_number_shown_divided_by_a_thousand_is_refused_as_a_percentage_is(tmp_path, saved):
+    """A cell formatted `#,##0,` (a Finance column in £k) shows 1234567 as 1,235: loaded as
+    held it summed to 1,234,657 with the column's 20, 30 and 40 typed in thousands, where the
+    CSV LibreOffice saves of the same sheet ("1,235") sums to 1,325, exit 0 both. Refused,
+    naming the cell, as a percentage cell is; a comma between digits (`#,##0`) is no scaling."""
+    path = _saved("a number shown in thousands", saved, tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'Extract', row 2, column 'Rate': a number (1234567) whose format shows it "
+        "divided by 1,000 or a million (a comma after its last digit, as in '#,##0,'): loaded, "
+        "it would be the number held where the sheet and the CSV saved of it show the number "
+        "divided")
+    assert "without the comma after its last digit" in (error.value.hint or "")
+    plain = _typed_workbook(tmp_path / "plain.xlsx", [[DAY, (1234567, "#,##0"), 3, "A1"],
+                                                       [DAY, (20.5, "#,##0.00"), 4, "A2"]])
+    assert ingest.read_extracts(RATED, [plain]).frame["rate"].to_list() == [1234567.0, 20.5]
 
 
 def _member_edited(path: Path, name: str, edit) -> Path:

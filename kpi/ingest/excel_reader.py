@@ -277,9 +277,10 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _refuse_formulas_excel_recalculates(spec, where, header, formulas, loaded)
     _refuse_summing_formulas(spec, where, header, sums, loaded)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells, top,
-                          lambda columns: _percent_cells(parts, sheet, loaded, columns)
+                          lambda columns, shows=_shows_percent:
+                          _percent_cells(parts, sheet, loaded, columns, shows)
                           if parts is not None else
-                          _xls_percent_cells(stream, sheet, loaded, columns))
+                          _xls_percent_cells(stream, sheet, loaded, columns, shows))
     kinds = _column_kinds(spec, header)
     typed_as_text = _TextCells(reader, sheet, [
         i for i, kind in kinds.items()
@@ -522,7 +523,7 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
 
 def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
                           header: list[str | None], cells: pl.DataFrame, top: int,
-                          percent_in: Callable[[set[int]], set[tuple[int, int]]]) -> None:
+                          percent_in: Callable[..., set[tuple[int, int]]]) -> None:
     """Invariant: a workbook's cell is read as what it holds only where that is what its
     column declares. Excel changes what is typed into a cell not formatted as Text: `00123`
     becomes the number 123, `1-2` the date 2 January, `50%` the number 0.5. So:
@@ -538,7 +539,8 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
       where every month was 70%), and beside another file of the same load typed as numbers
       (80) its mean fell from 70 to 0.7, "-99%", exit 0. Which the analyst meant no cell
       says: the column is refused whole, in each file of a load alike (a load of workbooks
-      never holds 0.8 from one and 80 from another).
+      never holds 0.8 from one and 80 from another); nor shown divided by 1,000 or a million
+      (`_shows_scaled`: `#,##0,` shows 1234567 as 1,235, which the CSV saved of it holds).
 
     The first such cell (by row, then column) is refused in one line. Only the columns the
     dataset reads as `str` are read again, with their kinds inferred over every row (fastexcel,
@@ -554,6 +556,17 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
     percent = {(r, c) for r, c in (percent_in(numbers) if numbers else set())
                if 0 < r < cells.height and (cells[r, c] or "").strip()}
     mixing = _numeric_mixing_percent(cells, percent)
+    # a number format dividing what it shows by 1,000 (`#,##0,`): the CSV saved of the sheet
+    # holds what it shows, the cell what was typed
+    scaled = {(r, c) for r, c in (percent_in(numbers, _shows_scaled) if numbers else set())
+              if 0 < r < cells.height and (cells[r, c] or "").strip()}
+    for column in sorted({c for _, c in scaled} - {c for _, c in percent}):
+        row = min(r for r, c in scaled if c == column)
+        found.append((row, column, f"a number ({_show(cells[row, column])}) whose format "
+                                   "shows it divided by 1,000 or a million (a comma after its "
+                                   "last digit, as in '#,##0,'): loaded, it would be the number "
+                                   "held where the sheet and the CSV saved of it show the "
+                                   "number divided", _SCALED_HINT))
     for column in sorted({c for _, c in percent}):
         row = min(r for r, c in percent if c == column)
         percentage, held = _as_percent(cells, row, column), _show(cells[row, column])
@@ -727,6 +740,11 @@ _PERCENT_HINT = ("kpi reads no percentage cell in a number column, as it reads n
                  "meant (80) in cells formatted as Number, and save")
 
 
+_SCALED_HINT = ("kpi reads the number a cell holds: format the column as Number without the "
+                "comma after its last digit (it then shows the numbers its cells hold, which "
+                "load as shown), or type the numbers in the unit meant")
+
+
 def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
                      percent_in: Callable[[set[int]], set[tuple[int, int]]]
                      ) -> list[tuple[int, int, str, str]]:
@@ -860,9 +878,11 @@ def _first_valued_row(text: bytes) -> int | None:
     return None
 
 
-def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
+def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int],
+                   shows: Callable[[bytes], bool]) -> set[tuple[int, int]]:
     """The number cells of an .xlsx or .xlsm sheet's `wanted` columns shown as percentages
-    (their style's number format has a % outside quotes), as (row, column) counted as
+    (their style's number format has a % outside quotes: `shows` is `_shows_percent`), or
+    shown otherwise than they hold as `shows` says (`_shows_scaled`), as (row, column) counted as
     fastexcel counts the sheet `loaded`: from its first row holding a value and its first
     column. fastexcel gives a cell's value, never its format; the sheet's XML is searched only
     when the workbook has a style showing percentages, and then only for the cells of those
@@ -870,12 +890,12 @@ def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[t
     styles = parts.get("xl/styles.xml")
     if styles is None:
         return set()
-    shown = set(_PERCENT_FORMATS)
+    shown = set(_PERCENT_FORMATS) if shows is _shows_percent else set()
     for attributes in re.findall(rb"<(?:\w+:)?numFmt\b([^>]*)>", styles):
         # its two attributes in either order
         number, code = _attribute(attributes, "numFmtId"), _attribute(attributes, "formatCode")
         if (number and number.strip().isdigit() and code
-                and _shows_percent(code.replace("&quot;", '"').replace("&apos;", "'").encode())):
+                and shows(code.replace("&quot;", '"').replace("&apos;", "'").encode())):
             shown.add(int(number))
     xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
     if xfs is None:
@@ -915,14 +935,23 @@ def _shows_percent(code: bytes) -> bool:
     return b"%" in re.sub(rb'".*?"|\\.', b"", code)
 
 
+def _shows_scaled(code: bytes) -> bool:
+    """Whether a number format's code shows its number divided by 1,000 (or a million): a
+    comma after the last digit placeholder of a section, outside quotes, escapes and
+    brackets (`#,##0,` shows 1234567 as 1,235; `0.0,,"m"` as 1.2m). A comma between digit
+    placeholders (`#,##0`) only separates thousands."""
+    plain = re.sub(rb'".*?"|\\.|_.|\*.|\[[^\]]*\]', b"", code)
+    return any(re.search(rb"[0#?.],+(?!.*[0#?])", section) for section in plain.split(b";"))
+
+
 # BIFF8 records read by _xls_percent_cells: a number format's code (FORMAT), a cell style's
 # number format (XF, numbered in the order they come), and the cells holding a number.
 _FORMAT, _XF, _NUMBER, _RK, _MULRK, _FORMULA = 0x041E, 0x00E0, 0x0203, 0x027E, 0x00BD, 0x0006
 _SHRFMLA = 0x04BC  # a shared formula's expression (`_check_xls_cells`)
 
 
-def _xls_percent_cells(stream: bytes | None, sheet: str, loaded,
-                       wanted: set[int]) -> set[tuple[int, int]]:
+def _xls_percent_cells(stream: bytes | None, sheet: str, loaded, wanted: set[int],
+                       shows: Callable[[bytes], bool]) -> set[tuple[int, int]]:
     """_percent_cells for an .xls workbook, from the BIFF8 records of its workbook `stream`
     (`_ole_stream`): its number cells (NUMBER, RK, MULRK and a FORMULA whose result is a
     number) of `wanted` columns whose XF's number format shows a percentage (built-in 9 and 10,
@@ -933,7 +962,7 @@ def _xls_percent_cells(stream: bytes | None, sheet: str, loaded,
     if stream is None or start is None or not columns or not wanted:
         return set()
     pair = struct.Struct("<HH").unpack_from
-    shown, styles = set(_PERCENT_FORMATS), []
+    shown, styles = set(_PERCENT_FORMATS) if shows is _shows_percent else set(), []
     at = 0
     while at + 4 <= len(stream):  # the globals: number formats and cell styles
         kind, size = pair(stream, at)
@@ -948,7 +977,7 @@ def _xls_percent_cells(stream: bytes | None, sheet: str, loaded,
             wide = body[4] & 1
             code = body[5:5 + length * (2 if wide else 1)].decode(
                 "utf-16-le" if wide else "latin-1", "replace")
-            if _shows_percent(code.encode("utf-8")):
+            if shows(code.encode("utf-8")):
                 shown.add(number)
     percent = {i for i, number in enumerate(styles) if number in shown}
     if not percent:
