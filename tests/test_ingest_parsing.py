@@ -108,6 +108,37 @@ def test_an_instant_in_a_date_column_whose_uk_date_is_another_is_refused(tmp_pat
         "stretch of a stored month is then refused), or write the UK date alone")
 
 
+@pytest.mark.parametrize(("zone", "refused"), [("UTC", True), ("America/New_York", True),
+                                              ("Europe/London", False), ("Asia/Tokyo", False)])
+def test_a_parquet_instant_in_a_date_column_is_held_to_the_date_of_its_own_zone(tmp_path, zone,
+                                                                               refused):
+    """A Parquet file of a UTC month's rows, `timestamp[us, UTC]` in a date column, held 23:30
+    UTC on 31 August, 1 September in the UK (zoneinfo): stored on its UK date, the next
+    month's file replaced it unseen, each summer month's last-hour row lost (120 where the files
+    hold 125, exit 0), as text with an offset did. Held to the date of the zone it is labelled
+    with, it is refused where that is another than its UK date (New York's 19:30 on 31 August
+    too); labelled London's zone, or Tokyo's (08:30 on 1 September), it loads on that date."""
+    import polars as pl
+
+    moment = datetime(2025, 8, 31, 23, 30, tzinfo=UTC)
+    assert moment.astimezone(LONDON).date() == date(2025, 9, 1)
+    path = tmp_path / "events.parquet"
+    pl.DataFrame({"Ref": ["a", "b"], "Day": [datetime(2025, 8, 10, 12, tzinfo=UTC), moment]},
+                 schema={"Ref": pl.String, "Day": pl.Datetime("us", "UTC")}).with_columns(
+        pl.col("Day").dt.convert_time_zone(zone)).write_parquet(path)
+    spec = DatasetSpec(id="events", date="day", columns=(
+        ColumnSpec("ref", ColumnType.STR, ("Ref",)), ColumnSpec("day", ColumnType.DATE, ("Day",))))
+    if refused:
+        with pytest.raises(DataError) as caught:
+            ingest.read_extracts(spec, [path])
+        assert "an instant whose UK date is 2025-09-01: declare the column datetime" in str(
+            caught.value)
+        assert "row 2, column 'Day'" in str(caught.value)  # the file's second row
+    else:
+        days = ingest.read_extracts(spec, [path]).frame["day"].to_list()
+        assert days == [date(2025, 8, 10), date(2025, 9, 1)]
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("yesterday", "found 'yesterday'"),
     ("31/04/2025", "found '31/04/2025', which is not a calendar date"),

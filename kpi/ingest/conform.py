@@ -867,10 +867,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
             # that date alone is read: one parse of ten characters, not of every format.
             written = (shown.str.strip_chars().str.slice(0, 10)
                        .str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-        elif col.type == ColumnType.DATE and instant and spec.time_zone != UK:
+        elif col.type == ColumnType.DATE and instant:
             # A typed instant (a database's timestamptz, a zone-aware Parquet timestamp) is
-            # written on its date in the dataset's zone, as the source's own extract writes it.
-            written = raw.dt.convert_time_zone(spec.time_zone).dt.date()
+            # written on its date in the dataset's zone, as the source's own extract writes it;
+            # in a UK dataset, on its date in the zone it is labelled with (a Parquet file of a
+            # UTC month's rows, timestamp[us, UTC], held 23:30 UTC on 31 August, 1 September
+            # in the UK, and the next month's file replaced it unseen, as text did).
+            written = (raw.dt.convert_time_zone(spec.time_zone).dt.date()
+                       if spec.time_zone != UK else raw.dt.date())
         if written is not None:
             rules.append((source, value.is_not_null() & written.is_not_null()
                           & (written != value),

@@ -277,6 +277,18 @@ class QueryRead:
     digest: Any = field(default_factory=hashlib.sha256)
 
 
+def _in_session_zone(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
+    """Each instant (a timestamptz) labelled with the session's zone, the dataset's, as the
+    database writes it in an extract of that session (ADBC gives it in UTC): the same instant,
+    whose date in its label is the date the extract writes, which the conformer holds a `date`
+    column's instant to (`conform._rules`; a Parquet file's instants keep the zone their
+    writer gave them)."""
+    zoned = [name for name, dtype in frame.schema.items()
+             if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, zone)]
+    return frame.with_columns(pl.col(name).dt.convert_time_zone(zone) for name in zoned) \
+        if zoned else frame
+
+
 def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                   read: QueryRead) -> tuple[Iterator[pl.DataFrame], Numbering]:
     """The query's result a batch at a time, typed as the database types it, numbered from 1.
@@ -319,6 +331,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                     read.digest.update(_ipc_bytes(table))
                     frame = pl.from_arrow(_as_read(spec, query, table, start))
                     assert isinstance(frame, pl.DataFrame)
+                    frame = _in_session_zone(frame, query.time_zone)
                     frame, dropped = _without_reserved(Path(query.label), frame)
                     if not start:
                         state.warnings.extend(dropped)
