@@ -2924,6 +2924,25 @@ def _compared(item: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
                  for column, literal, _ in compared_text(item[key]))
 
 
+def stored_text_column(dataset: DatasetSpec, name: str) -> str | None:
+    """The stored column a name of an expression stands for: itself, or for a derived column
+    whose answer is one column's value (`area = "lpa"`, `COALESCE(lpa, 'Unknown')`:
+    `expressions.text_source`), that column, followed through derived columns; None for any
+    other. A literal compared with `area` is compared with lpa's stored cells: `area =
+    'Walsall '` counted 0, exit 0, where `lpa = 'Walsall '` is refused."""
+    from kpi.expressions import text_source
+
+    seen: set[str] = set()
+    while dataset.column(name) is None and name not in seen:
+        seen.add(name)
+        expression = next((d.expression for d in dataset.derived if d.name == name), None)
+        source = text_source(expression) if expression is not None else None
+        if source is None:
+            return None
+        name = source
+    return name if dataset.column(name) is not None else None
+
+
 def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
     """Why an expression compares a stored text column with a literal no stored cell can
     equal (`expressions.compared_text`), or None. A cell is stored trimmed, and a blank one as
@@ -2936,7 +2955,8 @@ def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
     from kpi.expressions import compared_text
 
     for name, literal, holds in compared_text(text):
-        column = dataset.column(name)
+        stored = stored_text_column(dataset, name)
+        column = dataset.column(stored) if stored is not None else None
         if column is None or column.type != ColumnType.STR:
             continue
         if not literal.strip() and holds:

@@ -43,6 +43,7 @@ from kpi.catalogue import (
     derive,
     required,
     snapshot_day,
+    stored_text_column,
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError, option, spelled, visible
@@ -807,6 +808,9 @@ def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
                 elif (column := spec.column(name)) is not None and column.type == ColumnType.STR:
                     read.setdefault(name, (kpi.id, {}))
             for name, literal in compared:
+                # a derived column whose answer is one column's value (`area = "lpa"`) is
+                # that column's stored cells
+                name = stored_text_column(spec, name) or name
                 if name in read:
                     read[name][1].setdefault(literal, (kpi.id, key))
     return read

@@ -1780,20 +1780,81 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
         return ()
     found: list[tuple[str, str, bool]] = []
     for node in tree.walk():
-        if isinstance(node, exp.Case) and isinstance(node.this, exp.Column):
+        if isinstance(node, exp.Case) and node.this is not None:
             # CASE lpa WHEN 'Walsall ' THEN ...: each WHEN compares the column for equality
             # (it counted 0 where `lpa = 'Walsall '` is refused).
-            found += [(node.this.name, w.this.this, True) for w in node.args.get("ifs") or []
-                      if isinstance(w.this, exp.Literal) and w.this.is_string]
+            column = answer_column(node.this)
+            if column is not None:
+                found += [(column, literal, True) for w in node.args.get("ifs") or []
+                          if (literal := _sql_literal_text(w.this)) is not None]
+            continue
+        if isinstance(node, exp.Nullif):
+            # NULLIF(lpa, 'Walsall ') is lpa where it is not 'Walsall ': a comparison, which
+            # leaves '' every stored value, as `<>` does.
+            column, literal = answer_column(node.this), _sql_literal_text(node.expression)
+            if column is not None and literal is not None:
+                found.append((column, literal, False))
             continue
         if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)):
             continue
         sides = _compared(node)
-        columns = [s.name for s in sides if isinstance(s, exp.Column)]
+        if len(sides) == 2 and isinstance(sides[1], exp.Any):  # lpa = ANY(['a', 'b'])
+            listed = sides[1].this.unnest() if isinstance(sides[1].this, exp.Paren) \
+                else sides[1].this
+            sides = [sides[0], *(listed.expressions if isinstance(listed, exp.Array) else [])]
+        columns = [c for s in sides if (c := answer_column(s)) is not None]
         if len(columns) != 1:
             continue
         holds = not (isinstance(node, (exp.NEQ, exp.NullSafeNEQ))
                      or (isinstance(node, exp.In) and isinstance(node.parent, exp.Not)))
-        found += [(columns[0], s.this, holds) for s in sides
-                  if isinstance(s, exp.Literal) and s.is_string]
+        found += [(columns[0], literal, holds) for s in sides
+                  if (literal := _sql_literal_text(s)) is not None]
     return tuple(found)
+
+
+def answer_column(node: Any) -> str | None:
+    """The one column a text expression's answer is, where it is a column's value or a
+    literal's (`COALESCE(lpa, 'Unknown')`, `IF(lpa IS NULL, 'none', lpa)`, `CASE WHEN ... THEN
+    lpa END`, `GREATEST`, `LEAST`, `NULLIF(lpa, ...)`, in brackets): a literal compared with it
+    is compared with that column's stored cells (`compared_text`); None for anything else."""
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
+        answers = [node.this, *node.expressions]
+    elif isinstance(node, exp.If):
+        answers = [node.args.get("true"), node.args.get("false")]
+    elif isinstance(node, exp.Case):
+        answers = [w.args.get("true") for w in node.args.get("ifs") or []] + [
+            node.args.get("default")]
+    elif isinstance(node, exp.Nullif):
+        answers = [node.this]
+    else:
+        return None
+    columns = {answer_column(a) for a in answers
+               if a is not None and _sql_literal_text(a) is None and not isinstance(a, exp.Null)}
+    return columns.pop() if len(columns) == 1 and None not in columns else None
+
+
+def text_source(text: str) -> str | None:
+    """The one column an expression of kpi.toml (a derived column's) answers with, as
+    `answer_column` reads it: `area = "lpa"` is lpa; None where sqlglot cannot read it."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        return answer_column(sqlglot.parse_one(text))
+    except (SqlglotError, RecursionError):
+        return None
+
+
+def _sql_literal_text(node: Any) -> str | None:
+    """A text literal's text, in brackets or cast (`CAST('a' AS VARCHAR)`); None otherwise."""
+    from sqlglot import exp
+
+    while isinstance(node, (exp.Paren, exp.Cast)):
+        node = node.this
+    return node.this if isinstance(node, exp.Literal) and node.is_string else None

@@ -835,6 +835,15 @@ def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, d
      "compares lpa with 'Walsall ', which no stored lpa is"),
     ("numerator", "CASE lpa WHEN 'Dudley' THEN FALSE WHEN '' THEN TRUE ELSE FALSE END",
      "compares lpa with '', which no stored lpa is"),
+    # the column behind a function or CASE whose answer is its value, a literal cast, ANY and
+    # NULLIF: each counted 0 (NULLIF every row) where `lpa = 'Walsall '` is refused
+    ("filter", "COALESCE(lpa, 'Unknown') = 'Walsall '", "compares lpa with 'Walsall '"),
+    ("filter", "IF(lpa IS NULL, 'none', lpa) = 'Walsall '", "compares lpa with 'Walsall '"),
+    ("filter", "CASE WHEN lpa IS NULL THEN 'none' ELSE lpa END IN ('Walsall ')",
+     "compares lpa with 'Walsall '"),
+    ("filter", "lpa = ANY(['Walsall '])", "compares lpa with 'Walsall '"),
+    ("filter", "lpa = CAST('Walsall ' AS VARCHAR)", "compares lpa with 'Walsall '"),
+    ("filter", "NULLIF(lpa, 'Walsall ') IS NOT NULL", "compares lpa with 'Walsall '"),
 ])
 def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_path, key,
                                                                            written, expected):
@@ -853,6 +862,22 @@ def test_a_derived_column_comparing_text_no_cell_can_equal_is_refused(tmp_path):
         parse_project_file(path)
     assert "key 'derived.walsall': compares lpa with 'Walsall ', which no stored lpa is" \
         in info.value.message
+
+
+@pytest.mark.parametrize("area", ["lpa", "COALESCE(lpa, 'Unknown')"])
+def test_a_literal_compared_with_a_derived_column_of_a_columns_value_is_held_to_its_cells(
+        tmp_path, area):
+    """`area = "lpa"` (a column renamed, as `force = "falls_within"` is): `area = 'Walsall '`
+    counted 0 where `lpa = 'Walsall '` is refused; it is compared with lpa's stored cells."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace("cost = \"float\"\n", "cost = \"float\"\n[datasets.crimes"
+                                 f".derived]\narea = \"{area}\"\n") + (
+        '\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\nkind = "count"\n'
+        "dataset = \"crimes\"\nfilter = \"area IN ('Walsall ', 'Sandwell')\"\n"),
+        encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert "compares area with 'Walsall ', which no stored area is" in info.value.message
 
 
 def test_text_a_stored_cell_can_equal_and_edge_spaces_not_compared_with_a_column_are_read(

@@ -466,6 +466,17 @@ def _outcomes(path: Path, missing: str) -> Path:
     ("<NA>", "pandas or R writes for a missing value"),
     (" NaT ", "pandas or R writes for a missing value"),
     ("NULL", "a database's export writes for a null value"),
+    # with an invisible character, stored as the bare mark (24 outcomes where 22)
+    ("#N/A\u200b", "a spreadsheet writes for a formula's error"),
+    ("\u00adNA", "pandas or R writes for a missing value"),
+    # Google Sheets', Python in Excel's, German and French Excel's, C's printf of a null
+    ("#ERROR!", "a spreadsheet writes for a formula's error"),
+    ("#PYTHON!", "a spreadsheet writes for a formula's error"),
+    ("#DIV/0", "a spreadsheet writes for a formula's error"),
+    ("#NV", "a spreadsheet writes for a formula's error"),
+    ("#WERT!", "a spreadsheet writes for a formula's error"),
+    ("#VALEUR!", "a spreadsheet writes for a formula's error"),
+    ("(null)", "a database's export writes for a null value"),
 ])
 def test_a_tools_mark_for_no_value_is_refused_not_counted(tmp_path, missing, writer):
     """What a spreadsheet (an error saved as CSV), pandas or R, or a database writes for "no
@@ -490,6 +501,21 @@ def test_a_tools_mark_for_no_value_is_refused_not_counted(tmp_path, missing, wri
                          "json"])
     kpi = json.loads(out.stdout)["kpis"][0]
     assert (kpi["comparison"]["value"], kpi["current"]["value"]) == (50.0, 50.0)
+
+
+def test_a_spreadsheets_text_formula_is_refused_not_stored_with_its_quotes(tmp_path):
+    """="000040" (a CSV written for Excel keeps an id's zeros so, as kpi's csv-excel does) was
+    stored with its = and quotes, another id than 000040: a re-dated incident was counted
+    twice, exit 0. Refused, naming the cell."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(_OUTCOMES, encoding="utf-8")
+    extract = _outcomes(tmp_path / "crimes.csv", '"=""CHG"""')
+    out = inprocess.run(["--project", folder, "ingest", "crimes", extract])
+    assert out.returncode == 3, out.stdout
+    assert first_error(out.stderr).startswith(
+        f"Error: {extract}, row 99, column 'Outcome': expected text, found '=\"CHG\"', a "
+        "spreadsheet's formula for a text")
 
 
 @pytest.mark.parametrize("written", ["N/A", "n/a", "None", "Nan", "Na", "Null", "none", "NA Team",

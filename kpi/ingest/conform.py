@@ -141,13 +141,18 @@ def _either(*patterns: str) -> str:
 # written by people as an answer ('not applicable'), and 'None' as one (a weapon used: None),
 # so they load as text; 'Null' may be a name.
 # - A database's export: SQL Server Management Studio's "Save Results As" and bcp write NULL,
-#   MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY \N, JSON and Spark null.
-_DATABASE_NULL = r"(?-i:NULL|null|\\N)"
+#   MySQL's SELECT ... INTO OUTFILE and PostgreSQL's text COPY \N, JSON and Spark null, C's
+#   printf of a null string (null), some loggers' <null>.
+_DATABASE_NULL = r"(?-i:NULL|null|\\N|\(null\)|<null>)"
 # - A spreadsheet's error value, where a formula has no result: saved as CSV, Excel writes the
 #   error's text (a VLOOKUP that found nothing as #N/A), where the workbook itself is refused
 #   (`excel_reader._refuse_error_cells`); LibreOffice writes its own as Err:502. Any case.
-_ERROR_VALUE = (r"#(?:N/A(?:\s+N/A)?|NA|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|"
-                r"GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)|(?-i:Err:\d{3})")
+# Excel's in German and French too (#NV, #WERT!, #BEZUG!, #VALEUR!, ...), and Google Sheets'
+# #ERROR! and #LOADING...
+_ERROR_VALUE = (r"#(?:N/A(?:\s+N/A)?|NA|VALUE!|REF!|DIV/0!?|NAME\?|NUM!|NULL!|SPILL!|CALC!|"
+                r"GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!|PYTHON!|ERROR!|"
+                r"LOADING\.\.\.|NV|WERT!|BEZUG!|ZAHL!|VALEUR!|NOM\?|NOMBRE!|NUL!)"
+                r"|(?-i:Err:\d{3})")
 # - A data frame's missing value written as text: pandas' <NA> and NaT (a frame saved after
 #   astype(str)), R's NA (write.csv's default) and <NA>;
 #   and the text of a number that is not one, NaN, which pandas writes for a missing number
@@ -191,6 +196,12 @@ def _null_row(shown: pl.Expr, found: pl.Expr) -> pl.Expr:
 
 
 _TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN, _NULL_SHOWN)
+
+# A spreadsheet's formula giving a text, the whole cell: ="000123".
+_TEXT_FORMULA = r'^\s*="[^"]*"\s*$'
+_TEXT_FORMULA_ROW = ("expected text, found '{}', a spreadsheet's formula for a text (as a CSV "
+                     "for Excel keeps leading zeros): it would be stored with its = and quotes, "
+                     "another value than the text it shows (write the text alone)")
 
 
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
@@ -919,11 +930,20 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         # total beside its parts doubles every sum and count of them.
         # And a cell a pivot table shows for an empty value is no part of that name. Both are
         # one search (`_TOTAL_OR_EMPTY`), the total's message first, as the two checks were.
-        rules.append((source, present & shown.str.contains(_TOTAL_OR_EMPTY),
-                      pl.when(shown.str.contains(_TOTAL_LABEL))
+        # Each is looked for in the text as stored (`value`: without invisible characters,
+        # in NFC), which is what a figure reads: '#N/A' and 'Grand Total' followed by a
+        # zero-width space were stored as '#N/A' and 'Grand Total', unrefused.
+        # A spreadsheet's formula for text, ="000123" (as a CSV for Excel keeps its zeros, and
+        # kpi's own csv-excel writes), is refused too: stored as written, it was another id
+        # than 000123, and a re-dated incident was counted twice.
+        rules.append((source, present & (value.str.contains(_TOTAL_OR_EMPTY)
+                                         | value.str.contains(_TEXT_FORMULA)),
+                      pl.when(value.str.contains(_TOTAL_LABEL))
                       .then(pl.format(_TOTAL_ROW, found))
-                      .when(shown.str.contains(_NULL_SHOWN))
-                      .then(_null_row(shown, found))
+                      .when(value.str.contains(_NULL_SHOWN))
+                      .then(_null_row(value, found))
+                      .when(value.str.contains(_TEXT_FORMULA))
+                      .then(pl.format(_TEXT_FORMULA_ROW, found))
                       .otherwise(pl.format(_EMPTY_ROW, found))))
     if col.min is not None:
         rules.append((source, value < col.min,
