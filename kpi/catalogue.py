@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -2922,6 +2922,35 @@ def _compared(item: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
                  for key in ("filter", "value", "numerator", "denominator")
                  if isinstance(item.get(key), str)
                  for column, literal, _ in compared_text(item[key]))
+
+
+def through_derived(dataset: DatasetSpec, names: Iterable[str],
+                    roots: Callable[[str], Iterable[str]]) -> tuple[list[str], list[str]]:
+    """(the names `names` read that are not derived columns, the derived columns on the way),
+    each in the order first met: a derived column read by the names `roots` finds in its
+    expression, followed through derived columns. The one walk of what an expression's
+    columns stand for in the store (the columns a figure reads, `engine._sources`; the text
+    columns held to one spelling, `engine.text_read` and `ingest.identity.identity_columns`),
+    each with its own reading of an expression's columns."""
+    derived = {d.name: d.expression for d in dataset.derived}
+    stored: list[str] = []
+    via: list[str] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        if name not in derived:
+            stored.append(name)
+            return
+        via.append(name)
+        for root in roots(derived[name]):
+            add(root)
+
+    for name in names:
+        add(name)
+    return stored, via
 
 
 def stored_text_column(dataset: DatasetSpec, name: str) -> str | None:

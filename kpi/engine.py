@@ -44,6 +44,7 @@ from kpi.catalogue import (
     required,
     snapshot_day,
     stored_text_column,
+    through_derived,
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError, option, spelled, visible
@@ -796,16 +797,12 @@ def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
             if not text:
                 continue
             compared = [(c, t) for k, c, t in kpi.compared if k == key]
-            names, seen = expressions.value_roots(_sql(text, kpi)), set()
-            while names:
-                name = names.pop()
-                if name in seen:
-                    continue
-                seen.add(name)
-                if name in derived:
-                    compared += derived[name].compared
-                    names.extend(expressions.value_roots(_sql(derived[name].expression)))
-                elif (column := spec.column(name)) is not None and column.type == ColumnType.STR:
+            stored, via = through_derived(spec, expressions.value_roots(_sql(text, kpi)),
+                                          lambda e: expressions.value_roots(_sql(e)))
+            for name in via:
+                compared += derived[name].compared
+            for name in stored:
+                if (column := spec.column(name)) is not None and column.type == ColumnType.STR:
                     read.setdefault(name, (kpi.id, {}))
             for name, literal in compared:
                 # a derived column whose answer is one column's value (`area = "lpa"`) is
@@ -1345,20 +1342,7 @@ def constant_part(dataset: DatasetSpec, column: str) -> str | None:
 
 def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
     """The stored columns `names` read, a derived column by the columns it is derived from."""
-    derived = {d.name: d.expression for d in spec.derived}
-    out: set[str] = set()
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in derived:
-            stack.extend(_sql(derived[name]).meta.root_names())
-        else:
-            out.add(name)
-    return out
+    return set(through_derived(spec, names, lambda e: _sql(e).meta.root_names())[0])
 
 
 def told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from kpi.catalogue import ColumnType, DatasetSpec
+from kpi.catalogue import ColumnType, DatasetSpec, through_derived
 from kpi.errors import DataError, located
 from kpi.ingest.common import FILE, ROW, _show
 from kpi.text import SPELLINGS, identity_key
@@ -70,7 +70,6 @@ def identity_columns(project, spec: DatasetSpec) -> list[str]:
     read only as `IS [NOT] NULL`: `kpi.expressions.value_roots`). Two spellings of one value
     in a column a filter reads split its rows as surely as in a breakdown's: `offence =
     'Knife crime'` counted none of the months spelt 'Knife Crime'."""
-    derived = {d.name: d.expression for d in spec.derived}
     named: list[str] = list(spec.replace_by)
     for kpi in project.kpis:
         if kpi.dataset != spec.id:
@@ -81,24 +80,9 @@ def identity_columns(project, spec: DatasetSpec) -> list[str]:
             named.append(group.column)
         named.extend(root for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator)
                      if text for root in _roots(text))
-    columns: list[str] = []
-    seen: set[str] = set()
-
-    def add(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        if name in derived:
-            for root in _roots(derived[name]):
-                add(root)
-            return
-        col = spec.column(name)
-        if col is not None and col.type == ColumnType.STR:
-            columns.append(name)
-
-    for name in named:
-        add(name)
-    return columns
+    stored, _ = through_derived(spec, named, _roots)
+    return [name for name in stored
+            if (col := spec.column(name)) is not None and col.type == ColumnType.STR]
 
 
 def _roots(text: str) -> list[str]:
