@@ -416,24 +416,17 @@ def test_trunc_cuts_the_decimal_written_and_is_a_decimal_operand():
     assert column("TRUNC(a)") == [1.0, 16.0, -1.0, None, 0.0]
 
 
+@pytest.mark.parametrize("function", ["ROUND", "TRUNC"])
 @settings(max_examples=200, deadline=None)
 @given(value=short, places=st.integers(0, 5))
-def test_trunc_of_a_decimal_is_its_decimal_cut_as_duckdb_cuts_a_decimal(value, places):
+def test_round_or_trunc_of_a_decimal_is_duckdbs_of_the_decimal(function, value, places):
+    """ROUND (a half away from zero) and TRUNC (towards zero) of a float are those of the
+    decimal it was written as, as DuckDB rounds and cuts a DECIMAL."""
     frame = pl.DataFrame({"x": [float(value)]})
-    ours = frame.select(polars_expr(f"TRUNC(x, {places})").alias("v"))["v"][0]
-    theirs = duckdb.sql(f"SELECT CAST(TRUNC(CAST('{value}' AS DECIMAL(38, 9)), {places}) "
+    ours = frame.select(polars_expr(f"{function}(x, {places})").alias("v"))["v"][0]
+    theirs = duckdb.sql(f"SELECT CAST({function}(CAST('{value}' AS DECIMAL(38, 9)), {places}) "
                         "AS DOUBLE)").fetchone()[0]
-    assert ours == theirs, (value, places, ours, theirs)
-
-
-@settings(max_examples=200, deadline=None)
-@given(value=short, places=st.integers(0, 5))
-def test_round_of_a_decimal_is_its_decimal_rounding_as_duckdb_rounds_a_decimal(value, places):
-    frame = pl.DataFrame({"x": [float(value)]})
-    ours = frame.select(polars_expr(f"ROUND(x, {places})").alias("v"))["v"][0]
-    theirs = duckdb.sql(f"SELECT CAST(ROUND(CAST('{value}' AS DECIMAL(38, 9)), {places}) "
-                        "AS DOUBLE)").fetchone()[0]
-    assert ours == theirs, (value, places, ours, theirs)
+    assert ours == theirs, (function, value, places, ours, theirs)
 
 
 WITHIN = """\
