@@ -17,6 +17,7 @@ from kpi.ingest.common import ROW
 from kpi.ingest.conform import (
     _EMPTY_SHOWN,
     _NULL_SHOWN,
+    _TEXT_FORMULA,
     _TOTAL_LABEL,
     _TOTAL_OR_EMPTY,
     _format_hits,
@@ -143,14 +144,15 @@ _LABEL = st.one_of(
                      "x (blank)", "\u00a0Total", "NULL", " NULL ", "Null", "null", "NULLS",
                      "not NULL", *_ERRORS, *(e.lower() for e in _ERRORS), *_AS_WRITTEN,
                      "N/A", "n/a", "Nan", "NAN", "Na", "na", "None", "none", "NONE", "nat",
-                     "#NA!", "#N/A!", "N/A N/A", "err:502", "Err:50", "NA NA", "<na>", "-NA"]))
+                     "#NA!", "#N/A!", "N/A N/A", "err:502", "Err:50", "NA NA", "<na>", "-NA",
+                     '="000123"', ' ="a b" ', '="x', '=""', 'x="1"', '=A2']))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.none(), _LABEL), max_size=20))
 def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
         cells: list[str | None]) -> None:
-    """A text column's three label checks are one search (`_TOTAL_OR_EMPTY`): it finds a
+    """A text column's four label checks are one search (`_TOTAL_OR_EMPTY`): it finds a
     cell exactly where any pattern does, and an export's null only as written (NULL, \\N,
     null: 'Null' may be a name), a spreadsheet's error value in any case, and a data frame's
     missing value as written ('Nan', 'N/A', 'None' may be values)."""
@@ -158,7 +160,8 @@ def test_one_search_for_a_total_or_a_pivot_s_blank_finds_what_two_did(
     either = frame.select(pl.col("s").str.contains(_TOTAL_OR_EMPTY))["s"].to_list()
     each = frame.select(pl.col("s").str.contains(_TOTAL_LABEL)
                         | pl.col("s").str.contains(_EMPTY_SHOWN)
-                        | pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
+                        | pl.col("s").str.contains(_NULL_SHOWN)
+                        | pl.col("s").str.contains(_TEXT_FORMULA))["s"].to_list()
     assert either == each
     nulls = frame.select(pl.col("s").str.contains(_NULL_SHOWN))["s"].to_list()
     assert nulls == [None if c is None else (c.strip() in ("NULL", "\\N", "null", *_AS_WRITTEN)

@@ -195,10 +195,10 @@ def _null_row(shown: pl.Expr, found: pl.Expr) -> pl.Expr:
     return message
 
 
-_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN, _NULL_SHOWN)
-
 # A spreadsheet's formula giving a text, the whole cell: ="000123".
-_TEXT_FORMULA = r'^\s*="[^"]*"\s*$'
+_TEXT_FORMULA = r'(?i)^\s*="[^"]*"\s*$'
+
+_TOTAL_OR_EMPTY = _either(_TOTAL_LABEL, _EMPTY_SHOWN, _NULL_SHOWN, _TEXT_FORMULA)
 _TEXT_FORMULA_ROW = ("expected text, found '{}', a spreadsheet's formula for a text (as a CSV "
                      "for Excel keeps leading zeros): it would be stored with its = and quotes, "
                      "another value than the text it shows (write the text alone)")
@@ -929,15 +929,15 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         # A row that sums other rows is never counted as a row: a pivot table's or a report's
         # total beside its parts doubles every sum and count of them.
         # And a cell a pivot table shows for an empty value is no part of that name. Both are
-        # one search (`_TOTAL_OR_EMPTY`), the total's message first, as the two checks were.
+        # one search (`_TOTAL_OR_EMPTY`, with the text formula below), the total's message
+        # first, as the two checks were.
         # Each is looked for in the text as stored (`value`: without invisible characters,
         # in NFC), which is what a figure reads: '#N/A' and 'Grand Total' followed by a
         # zero-width space were stored as '#N/A' and 'Grand Total', unrefused.
         # A spreadsheet's formula for text, ="000123" (as a CSV for Excel keeps its zeros, and
         # kpi's own csv-excel writes), is refused too: stored as written, it was another id
         # than 000123, and a re-dated incident was counted twice.
-        rules.append((source, present & (value.str.contains(_TOTAL_OR_EMPTY)
-                                         | value.str.contains(_TEXT_FORMULA)),
+        rules.append((source, present & value.str.contains(_TOTAL_OR_EMPTY),
                       pl.when(value.str.contains(_TOTAL_LABEL))
                       .then(pl.format(_TOTAL_ROW, found))
                       .when(value.str.contains(_NULL_SHOWN))
