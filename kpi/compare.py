@@ -826,9 +826,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     if kpi.provisional_months and parts:
         # No finding rests on months whose figures are not final: a force whose latest
         # outcomes are still being recorded would differ from the rest by its lag alone.
-        extra = (f"each part is tested without the last {kpi.provisional_months} months of "
-                 f"the {current.label}, whose figures are not final yet" if settled else
-                 f"not tested: its last {kpi.provisional_months} months are not final, and a "
+        left_out = verdicts.last_months(kpi.provisional_months)
+        extra = (f"each part is tested without {left_out} of the {current.label}, whose "
+                 "figures are not final yet" if settled else
+                 f"not tested: {verdicts.not_final(kpi.provisional_months)}, and a "
                  f"{kpi.kind.value} cannot be tested without them")
         note = f"{note}; {extra}" if note else extra
     parts = _tested(kpi, parts, focus, settled_of if settled else None)
@@ -1103,7 +1104,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
     that stand out are found by), and so are the tests against the focus."""
     untested = None
     if kpi.provisional_months and settled is None:
-        untested = stats.not_tested(f"its last {kpi.provisional_months} months are not final, "
+        untested = stats.not_tested(f"{verdicts.not_final(kpi.provisional_months)}, "
                                     f"and a {kpi.kind.value} cannot be tested without them")
     # Only the tests read the settled figures: the part's own change stays the whole window's.
     basis = (parts if settled is None
@@ -1142,8 +1143,8 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
     # final: not tested (it read "differs, p < 0.001" of a difference that was only those
     # months, beside a note saying they were left out).
     changes = _changes_tested(kpi, parts, untested or (stats.not_tested(
-        f"its last {kpi.provisional_months} months are not final, and a part's change is of "
-        "the whole windows") if kpi.provisional_months else None))
+        f"{verdicts.not_final(kpi.provisional_months)}, and a part's change is of the whole "
+        "windows") if kpi.provisional_months else None))
     return [replace(p, vs_rest=r, vs_focus=f, change_vs_rest=changes.get(p.name)) for p, r, f
             in zip(out, stats.parts_judged(rests), stats.parts_judged(focuses), strict=True)]
 

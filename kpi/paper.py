@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from kpi import render, stats
+from kpi import render, stats, verdicts
 from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
@@ -2591,7 +2591,8 @@ class _Builder:
         # The parts' figures are of the whole windows, the months not final yet included
         # (provisional_sentence says which): the sentence that ranks them says so.
         months = kpi.provisional_months
-        unsettled = f" (including its last {months} months, not final yet)" if months else ""
+        unsettled = (f" (including {verdicts.last_months(months, 'its')}, not final yet)"
+                     if months else "")
         out = []
         for column in shown_breakdowns(kpi, self.config, self.full,
                                        self.model.standout.get(kpi.id)):

@@ -199,9 +199,14 @@ def settled_window(months: int) -> str:
     return f"leaves out the last {last} of each window, whose figures are not final yet"
 
 
+def last_months(months: int, whose: str = "the") -> str:
+    """'the last 3 months', 'its last month' ("the last 1 months" read as a slip)."""
+    return f"{whose} last month" if months == 1 else f"{whose} last {months} months"
+
+
 def not_final(months: int) -> str:
     """Why a test of a KPI with provisional months starts as it does: 'its last 3 months are
-    not final', 'its last month is not final' ("its last 1 months" read as a slip)."""
+    not final', 'its last month is not final'."""
     return ("its last month is not final" if months == 1
             else f"its last {months} months are not final")
 

@@ -98,3 +98,24 @@ def test_quarterly_rows_are_not_tested_without_their_last_months(tmp_path):
     assert "not tested: its last 2 months are not final" in got["note"]
     for part in got["parts"]:
         assert part["vs_rest"]["significant"] is None
+
+
+def test_one_month_not_final_is_said_in_the_singular(tmp_path):
+    """With one month not final, the notes read "its last month is not final" and "without the
+    last month", not "its last 1 months" (the same rule as the summary's note,
+    `verdicts.not_final`)."""
+    (tmp_path / "kpi.toml").write_text(
+        PROJECT.replace("provisional_months = 2", "provisional_months = 1"), encoding="utf-8")
+    rows = ["month,lpa,n,pos"]
+    for i in range(30):
+        year, month = 2023 + (3 + i) // 12, (3 + i) % 12 + 1
+        rows += [f"{year}-{month:02d},North,100,1", f"{year}-{month:02d},South,100,1"]
+    (tmp_path / "o.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert inprocess.run(["--project", tmp_path, "ingest", "outcomes",
+                          tmp_path / "o.csv"]).returncode == 0
+    got = _compare(tmp_path, "--vs", "yoy")
+    assert "each part is tested without the last month of the" in got["note"]
+    assert "1 months" not in json.dumps(got)
+    for part in got["parts"]:
+        assert part["change_vs_rest"]["note"] == (
+            "its last month is not final, and a part's change is of the whole windows")

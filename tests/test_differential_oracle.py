@@ -2344,9 +2344,11 @@ class OracleMachine(RuleBasedStateMachine):
             basis = None if kept < 1 or k.parts else (current[0],
                                                       current[1] - k.provisional_months)
             note = got.get("note") or ""
-            said = (f"each part is tested without the last {k.provisional_months} months"
-                    if basis else f"not tested: its last {k.provisional_months} months are "
-                                  "not final")
+            last = ("last month" if k.provisional_months == 1
+                    else f"last {k.provisional_months} months")
+            said = (f"each part is tested without the {last}" if basis
+                    else f"not tested: its {last} {'is' if k.provisional_months == 1 else 'are'}"
+                         " not final")
             if said not in note:
                 self.fail("provisional", f"compare --by force: {k.id} (provisional_months "
                                          f"{k.provisional_months}, window {text(current[0])}.."
