@@ -781,36 +781,49 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
         _ROLLS_CHECKED.add(key)
 
 
-def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]
-              ) -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
+def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]) -> dict[str, TextRead]:
     """Each stored text column the KPIs' filters, values, numerators and denominators read
     the values of (directly or through a derived column; a column read only as `IS [NOT]
     NULL`, a reference counted where present, is not: `expressions.value_roots`): the first
-    KPI reading it, and each text literal
-    compared with it (`KpiDef.compared`, `DerivedColumn.compared`) with the first KPI and key
-    comparing it."""
+    KPI reading it, each text literal compared with it (`KpiDef.compared`,
+    `DerivedColumn.compared`) and each `LIKE` pattern matched with it
+    (`expressions.like_patterns`), with the first KPI and key comparing or matching it."""
     derived = {d.name: d for d in spec.derived}
-    read: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    read: dict[str, TextRead] = {}
     for kpi in kpis:
         for key in ("filter", "value", "numerator", "denominator"):
             text = getattr(kpi, key)
             if not text:
                 continue
             compared = [(c, t) for k, c, t in kpi.compared if k == key]
+            patterns = list(expressions.like_patterns(text))
             stored, via = through_derived(spec, expressions.value_roots(_sql(text, kpi)),
                                           lambda e: expressions.value_roots(_sql(e)))
             for name in via:
                 compared += derived[name].compared
+                patterns += expressions.like_patterns(derived[name].expression)
             for name in stored:
                 if (column := spec.column(name)) is not None and column.type == ColumnType.STR:
-                    read.setdefault(name, (kpi.id, {}))
+                    read.setdefault(name, TextRead(kpi.id, {}, {}))
+            # a derived column whose answer is one column's value (`area = "lpa"`) is that
+            # column's stored cells
             for name, literal in compared:
-                # a derived column whose answer is one column's value (`area = "lpa"`) is
-                # that column's stored cells
-                name = stored_text_column(spec, name) or name
-                if name in read:
-                    read[name][1].setdefault(literal, (kpi.id, key))
+                if (column_name := stored_text_column(spec, name) or name) in read:
+                    read[column_name].literals.setdefault(literal, (kpi.id, key))
+            for name, pattern in patterns:
+                if (column_name := stored_text_column(spec, name) or name) in read:
+                    read[column_name].patterns.setdefault((name, pattern), (kpi.id, key))
     return read
+
+
+class TextRead(NamedTuple):
+    """What KPIs read of one stored text column (`text_read`): the first KPI reading it, and
+    each literal compared with it and each `LIKE` pattern matched with it (with the name the
+    expression gives the column), with the first KPI and key doing so."""
+
+    reader: str
+    literals: dict[str, tuple[str, str]]
+    patterns: dict[tuple[str, str], tuple[str, str]]
 
 
 # The (table state, months, columns) whose text `refuse_read_spellings` found apart: a
@@ -839,7 +852,8 @@ def refuse_read_spellings(project: Project, dataset_id: str, scan: pl.LazyFrame,
         return
     state = _held_key(project, dataset_id, as_of)
     key = (state, tuple(months) if months is not None else None,
-           tuple(sorted((c, tuple(sorted(v[1]))) for c, v in read.items())))
+           tuple(sorted((c, tuple(sorted(v.literals)), tuple(sorted(v.patterns)))
+                        for c, v in read.items())))
     if state is not None and key in _SPELLINGS_CHECKED:
         return
     held = _distinct_by_month(dataset_id, scan, state, list(read), lambda: list(text_read(
@@ -856,16 +870,17 @@ def refuse_read_spellings(project: Project, dataset_id: str, scan: pl.LazyFrame,
         _SPELLINGS_CHECKED.add(key)
 
 
-def refuse_text(dataset_id: str, read: Mapping[str, tuple[str, dict[str, tuple[str, str]]]],
+def refuse_text(dataset_id: str, read: Mapping[str, TextRead],
                 values: Mapping[str, list[str]]) -> None:
     """`refuse_read_spellings`' refusals, of each text column KPIs read (`text_read`) and its
     distinct stored values in the months read."""
     from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
 
-    for column, (reader, literals) in read.items():
+    for column, (reader, literals, patterns) in read.items():
         refuse_spellings(dataset_id, column, values[column], "read",
                          f"KPI '{reader}' reads '{column}', and would count them as two values")
         refuse_respelled(dataset_id, column, values[column], literals)
+        refuse_case_patterns(dataset_id, column, values[column], patterns)
 
 
 # The prefix of a text column's distinct values in the totals of a plan's read (`_plan`).
@@ -920,6 +935,32 @@ def refuse_respelled(dataset_id: str, column: str, values: Sequence[str],
                 f"'{visible(stored[key])}' of dataset '{dataset_id}' is: they "
                 f"{SPELLINGS}, and the KPI would count none of its rows",
                 hint=f"write '{visible(stored[key])}' in kpi.toml, as the data spells it")
+
+
+def refuse_case_patterns(dataset_id: str, column: str, values: Sequence[str],
+                         patterns: Mapping[tuple[str, str], tuple[str, str]]) -> None:
+    """Refuse a `LIKE` pattern (`text_read`) that a stored value of its column matches only in
+    another case: `offence LIKE '%burglary%'` matched 'Residential burglary' but not
+    'Burglary - business', and counted half the burglaries, exit 0. kpi reads two values
+    that differ only in case as one (the identity rule), so a pattern that tells them apart
+    is read as a slip: `ILIKE` matches either case, as `LOWER(s) LIKE LOWER(pattern)`."""
+    for (written, pattern), (kpi_id, where) in patterns.items():
+        exact, folded = expressions.like_regex(pattern), expressions.like_regex(pattern.lower())
+        missed = next((v for v in values
+                       if folded.fullmatch(v.lower()) and not exact.fullmatch(v)), None)
+        if missed is None:
+            continue
+        matched = next((v for v in values if exact.fullmatch(v)), None)
+        also = (f" (it matches '{visible(matched)}' as written)" if matched is not None
+                else " (it matches no stored value as written)")
+        of = f"{column} " if written != column else ""
+        raise DataError(
+            f"KPI '{kpi_id}', key '{where}': {written} LIKE '{visible(pattern)}' matches "
+            f"{of}'{visible(missed)}' of dataset '{dataset_id}' only in another case{also}; "
+            "LIKE tells case apart, and the KPI would read its rows as not matching",
+            hint=f"write {written} ILIKE '{visible(pattern)}' to match either case, or the "
+                 "pattern as the data spells it (REGEXP_LIKE tells case apart where that is "
+                 "meant)")
 
 
 # The labels a refusal of repeated rolls names, in the order the dataset declares them.

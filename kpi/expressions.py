@@ -1812,6 +1812,33 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
     return tuple(found)
 
 
+@cache
+def like_patterns(text: str) -> tuple[tuple[str, str], ...]:
+    """Each (column, pattern) an expression matches with `LIKE` or `NOT LIKE`, which tell case
+    apart, the column as `answer_column` reads it, in the order written; () for text sqlglot
+    cannot read (the checks name the fault). `kpi.engine` refuses a pattern that a stored
+    value of its column matches only in another case (`refuse_case_patterns`)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(text)
+    except (SqlglotError, RecursionError):
+        return ()
+    return tuple((column, pattern) for node in tree.find_all(exp.Like)
+                 if (column := answer_column(node.this)) is not None
+                 and (pattern := _sql_literal_text(node.expression)) is not None)
+
+
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """A `LIKE` pattern as a regular expression matching the whole text: `%` any run of
+    characters, `_` any one, everything else itself (a backslash in a pattern is refused
+    where kpi.toml is read, so there is no escape to follow)."""
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
+                              for c in pattern), re.DOTALL)
+
+
 def answer_column(node: Any) -> str | None:
     """The one column a text expression's answer is, where it is a column's value or a
     literal's (`COALESCE(lpa, 'Unknown')`, `IF(lpa IS NULL, 'none', lpa)`, `CASE WHEN ... THEN

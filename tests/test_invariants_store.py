@@ -302,6 +302,50 @@ def test_a_filter_literal_naming_a_stored_value_in_another_spelling_is_refused_a
     assert _figure(cli, folder, "birmingham") == 24
 
 
+@pytest.mark.parametrize(("written", "refused"), [
+    # 'Walsall North' (3 a month) as written, 'WALSALL SOUTH' (2) only in another case
+    ("lpa LIKE 'Walsall%'", "'WALSALL SOUTH' of dataset 'street' only in another case (it "
+                            "matches 'Walsall North' as written)"),
+    ("lpa NOT LIKE '%south'", "'WALSALL SOUTH' of dataset 'street' only in another case (it "
+                              "matches no stored value as written)"),
+    # through a derived column whose answer is lpa's value, and inside a CASE
+    ("area LIKE 'walsall%'", "lpa 'WALSALL SOUTH' of dataset 'street' only in another case "
+                             "(it matches no stored value as written)"),
+    ("CASE WHEN lpa LIKE 'Walsall%' THEN TRUE ELSE FALSE END",
+     "'WALSALL SOUTH' of dataset 'street' only in another case (it matches 'Walsall North' "
+     "as written)"),
+])
+def test_a_like_pattern_a_stored_value_matches_only_in_another_case_is_refused(
+        tmp_path, cli, written, refused):
+    """`lpa LIKE 'Walsall%'` counted 'Walsall North' (36 in the year) and not 'WALSALL SOUTH'
+    (24), exit 0: LIKE tells case apart, where kpi reads two values differing only in case as
+    one. A pattern a stored value matches only in another case is refused when a figure reads
+    it, naming the pattern and the value; ILIKE counts both, 60 (5 a month, by hand), and a
+    pattern matching as the data spells it is read."""
+    folder = _forces(tmp_path / "p")
+    text = FORCES_TOML.replace("lpa = 'Birmingham'", written)
+    text = text.replace('[datasets.street.columns]',
+                        '[datasets.street.derived]\narea = "lpa"\n\n[datasets.street.columns]')
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    _street(folder, "a.csv", [(m, "West Midlands Police", lpa, n) for m in MONTHS
+                              for lpa, n in (("Walsall North", 3), ("WALSALL SOUTH", 2))])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    result = cli(["--project", folder, "summary", "--period", "2025-12"])
+    assert result.exit_code == 3, result.output
+    column = written.split()[0] if not written.startswith("CASE") else "lpa"
+    pattern = written[written.index("LIKE '") + 5:].split("'")[1]
+    assert first_error(result.stderr) == (
+        f"Error: KPI 'birmingham', key 'filter': {column} LIKE '{pattern}' matches {refused}; "
+        "LIKE tells case apart, and the KPI would read its rows as not matching")
+    assert f"Hint: write {column} ILIKE '{pattern}' to match either case" in result.stderr
+    (folder / "kpi.toml").write_text(text.replace(written, "lpa ILIKE 'walsall%'"),
+                                     encoding="utf-8")
+    assert _figure(cli, folder, "birmingham") == 60
+    (folder / "kpi.toml").write_text(text.replace(written, "lpa LIKE 'Walsall N%'"),
+                                     encoding="utf-8")
+    assert _figure(cli, folder, "birmingham") == 36
+
+
 def test_a_filter_or_peer_group_typed_in_another_unicode_form_finds_the_stored_rows(
         tmp_path, cli):
     """A filter literal typed with a combining diaeresis (NFD, as macOS gives 'Zoë') or a
