@@ -2980,9 +2980,14 @@ def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
     extract's cells, counted 0 where they have 48 rows, and `outcome = ''` 0.0% where half the
     crimes have none, exit 0. `outcome <> ''` (NOT IN, IS DISTINCT FROM) is every stored
     outcome, as meant; `lpa <> 'Walsall '` names a value it would not leave out, and is
-    refused."""
-    from kpi.expressions import compared_text
+    refused. A literal UPPER, LOWER or TRIM of a text can never give (`UPPER(lpa) =
+    'Dudley'`: `expressions.never_given`) holds on no row, or as `<>` on every one."""
+    from kpi.expressions import compared_text, never_given
 
+    if never := never_given(text):
+        changed, literal, could = never[0]
+        return (f"compares {changed} with '{visible(literal)}', which {changed} never is, so "
+                f"write '{visible(could)}'")
     for name, literal, holds in compared_text(text):
         stored = stored_text_column(dataset, name)
         column = dataset.column(stored) if stored is not None else None

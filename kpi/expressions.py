@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
@@ -1809,6 +1810,58 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
                      or (isinstance(node, exp.In) and isinstance(node.parent, exp.Not)))
         found += [(columns[0], literal, holds) for s in sides
                   if (literal := _sql_literal_text(s)) is not None]
+    return tuple(found)
+
+
+@cache
+def never_given(text: str) -> tuple[tuple[str, str, str], ...]:
+    """Each (a text changed by UPPER, LOWER or TRIM as written, a literal compared with it for
+    equality or matched with it by LIKE, the literal as the change could give it) where the
+    change can never give the literal: `UPPER(lpa) = 'Dudley'` (UPPER leaves no letter with
+    an upper case), `LOWER(outcome) IN ('Charged')`, `TRIM(lpa) = 'Dudley '` (TRIM leaves no
+    space before or after; LTRIM before, RTRIM after), in the order written; () for text
+    sqlglot cannot read. Such a comparison holds on no row (counted 0, exit 0), or, as `<>`,
+    on every row: `kpi.catalogue` refuses it."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    def changes(case: Callable[[str], str], literal: str) -> str:
+        # only a character whose case is one character (the German sharp s upper-cases to
+        # two, which the databases read apart) is judged
+        return "".join(case(c) if len(case(c)) == 1 else c for c in literal)
+
+    def given(node: Any, literal: str) -> str:
+        """The literal as `node`'s change could give it (the literal itself where it can)."""
+        if isinstance(node, exp.Upper):
+            return changes(str.upper, literal)
+        if isinstance(node, exp.Lower):
+            return changes(str.lower, literal)
+        if isinstance(node, exp.Trim) and node.args.get("expression") is None:
+            position = str(node.args.get("position") or "BOTH").upper()
+            if position in ("BOTH", "LEADING"):
+                literal = literal.lstrip(" ")
+            if position in ("BOTH", "TRAILING"):
+                literal = literal.rstrip(" ")
+        return literal
+
+    try:
+        tree = sqlglot.parse_one(text)
+    except (SqlglotError, RecursionError):
+        return ()
+    found: list[tuple[str, str, str]] = []
+    for node in tree.walk():
+        if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
+                                 exp.Like)):
+            continue
+        sides = _compared(node)
+        changed = [s for s in sides if isinstance(s, (exp.Upper, exp.Lower, exp.Trim))]
+        if len(changed) != 1:
+            continue
+        for side in sides:
+            literal = _sql_literal_text(side)
+            if literal is not None and (could := given(changed[0], literal)) != literal:
+                found.append((changed[0].sql(), literal, could))
     return tuple(found)
 
 

@@ -844,6 +844,18 @@ def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, d
     ("filter", "lpa = ANY(['Walsall '])", "compares lpa with 'Walsall '"),
     ("filter", "lpa = CAST('Walsall ' AS VARCHAR)", "compares lpa with 'Walsall '"),
     ("filter", "NULLIF(lpa, 'Walsall ') IS NOT NULL", "compares lpa with 'Walsall '"),
+    # a literal the change of a text can never give: 0 rows (as <>, every row), exit 0
+    ("filter", "UPPER(lpa) = 'Dudley'",
+     "compares UPPER(lpa) with 'Dudley', which UPPER(lpa) never is, so write 'DUDLEY'"),
+    ("numerator", "LOWER(lpa) IN ('walsall', 'Dudley')",
+     "compares LOWER(lpa) with 'Dudley', which LOWER(lpa) never is, so write 'dudley'"),
+    ("numerator", "LOWER(lpa) <> 'Walsall'", "compares LOWER(lpa) with 'Walsall', which"),
+    ("filter", "TRIM(lpa) = ' Dudley'",
+     "compares TRIM(lpa) with ' Dudley', which TRIM(lpa) never is, so write 'Dudley'"),
+    ("filter", "RTRIM(lpa) IS NOT DISTINCT FROM 'Dudley '",
+     "compares RTRIM(lpa) with 'Dudley ', which RTRIM(lpa) never is, so write 'Dudley'"),
+    ("filter", "UPPER(lpa) LIKE 'Dud%'",
+     "compares UPPER(lpa) with 'Dud%', which UPPER(lpa) never is, so write 'DUD%'"),
 ])
 def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_path, key,
                                                                            written, expected):
@@ -852,6 +864,20 @@ def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_
     path = tmp_path / "kpi.toml"
     assert any(line.startswith(f"{path}:24: KPI 'k1', key '{key}': {expected}")
                for line in found), found
+
+
+@pytest.mark.parametrize("written", [
+    "UPPER(lpa) = 'DUDLEY'", "LOWER(lpa) IN ('dudley', 'walsall 2')", "LTRIM(lpa) = 'Dudley '",
+    "RTRIM(lpa) = ' Dudley'", "TRIM(BOTH 'x' FROM lpa) = ' Dudley'", "UPPER(lpa) LIKE 'DUD%'",
+    "UPPER(lpa) = 'STRASSE ß'", "LOWER(lpa) ILIKE 'Dud%'"])
+def test_a_literal_the_change_of_a_text_can_give_is_read(tmp_path, written):
+    """A literal UPPER, LOWER or TRIM can give (a letter with no case, a space where the
+    change leaves one, a letter whose other case is two letters) is read as written."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\n'
+                           f'kind = "count"\ndataset = "crimes"\nfilter = "{written}"\n'
+                           'better = "lower"\n', encoding="utf-8")
+    assert parse_project_file(path).kpis[0].filter == written
 
 
 def test_a_derived_column_comparing_text_no_cell_can_equal_is_refused(tmp_path):
