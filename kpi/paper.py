@@ -604,12 +604,13 @@ def cell_value(value: float | None, kpi: KpiDef, change: bool = False,
     else:
         text = render.number(value, kpi, change=change, beside=beside,
                              digits=digits).lstrip("-")
-    return _with_sign(-1 if value < 0 else 0, text)
+    return _with_sign(-1 if value < 0 else 0, text, kpi)
 
 
-def _with_sign(value: float, text: str) -> str:
-    """'+' or a true minus before a shown magnitude; none when it shows as zero."""
-    if not any(char in "123456789" for char in text):
+def _with_sign(value: float, text: str, kpi: KpiDef | None = None) -> str:
+    """'+' or a true minus before a shown magnitude; none when it shows as zero, judged on the
+    figure without the KPI's label after it (`render.prints_zero`)."""
+    if render.prints_zero(text, kpi):
         return text
     return ("+" if value > 0 else MINUS if value < 0 else "") + text
 
@@ -632,7 +633,7 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = Non
     if kpi.unit == Unit.RATIO:
         return _with_sign(change.absolute, render.fixed(abs(change.absolute), digits))
     size = cell_value(abs(change.absolute), kpi, change=True, digits=finer)
-    absolute = _with_sign(change.absolute, size)
+    absolute = _with_sign(change.absolute, size, kpi)
     if change.percent is None:
         return f"{absolute} (n/a)"
     return f"{absolute} ({_with_sign(change.percent, f'{render.fixed(abs(change.percent), 1)}%')})"
@@ -4030,7 +4031,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
                                   _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"], blank), " (" + _with_sign(
                     r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True,
-                                             digits=places if places > own else None)) + ")")
+                                             digits=places if places > own else None),
+                    kpi) + ")")
                 for n, r in enumerate(group)]
         text = inlines(text, "; " if items or group is unbased and small else ", ",
                        f"{words}, as numbers: ", tiny)

@@ -140,7 +140,9 @@ def unit_word(shown: str, plural: str) -> str:
     'working days', 'million days'), and its singular drops the last word's 's'."""
     magnitude = shown.strip().lstrip("+-\u2212\u2060")
     words = plural.split(" ")
-    if magnitude != "1" or not words[-1].endswith("s") or SCALE_WORDS & set(words):
+    # 'per 1,000 residents' names what the figure is per, which stays plural after '1'
+    if magnitude != "1" or not words[-1].endswith("s") or SCALE_WORDS & set(words) \
+            or "per" in words:
         return plural
     return " ".join([*words[:-1], words[-1][:-1]])
 
@@ -325,9 +327,26 @@ def ranked_digits(values: Sequence[float | None], kpi: KpiDef) -> int | None:
         else digits
 
 
+def prints_zero(text: str, of: KpiDef | None = None) -> bool:
+    """Whether a figure as printed shows as zero (no digit 1-9 in it), judged on the figure
+    alone: the label a KPI's figures carry after them (`unit_label`, 'per 1,000 population',
+    'times') is not part of it. The one rule of every face's sign on printed text (a value's
+    is `rounding.shows_zero`): a change that shows as zero has none ('\u22120.0 per 1,000
+    residents' read the '1,000' of the label as a figure)."""
+    if of is not None:
+        label = of.unit_label or ""
+        for after in sorted({label, unit_word("1", label) if label else "",
+                             "per 1,000 population", "per 1,000", "times"} - {""},
+                            key=len, reverse=True):
+            if text.endswith(f" {after}"):
+                text = text[:-len(after) - 1]
+                break
+    return not any(char in "123456789" for char in text)
+
+
 def signed(value: float, text: str) -> str:
     """Prefix '+' to a displayed change; a change that shows as zero gets no sign at all."""
-    if not any(char in "123456789" for char in text):
+    if prints_zero(text):
         return text.lstrip("-")
     if text.startswith("-"):
         return text

@@ -45,6 +45,35 @@ def test_a_change_of_one_day_and_a_label_of_working_days():
     assert render.unit_word("1.0", "days") == "days"
 
 
+def _per_residents(decimals: int = 1) -> KpiDef:
+    return KpiDef(id="k", title="K", priority="p", kind=Kind.PER_1000, unit=Unit.PER_1000,
+                  better=Better.LOWER, dataset="d", unit_label="per 1,000 residents",
+                  decimals=decimals)
+
+
+def test_a_label_naming_what_a_rate_is_per_stays_plural_after_one():
+    """'1 per 1,000 resident' was printed after a rate shown as 1: the label names what the
+    figure is per, not a count of residents."""
+    assert kpi_value(1, _per_residents(0)) == "1 per 1,000 residents"
+    assert render.unit_word("1", "per 100,000 population") == "per 100,000 population"
+
+
+@pytest.mark.parametrize(("absolute", "percent", "cell"), [
+    # 2,565 and 2,566 crimes among 25,000 residents: 102.60 and 102.64, a change of -0.04
+    # that prints as 0.0 (the '1,000' of the label read as a figure gave it a minus sign)
+    (-0.04, -0.039, "0.0 per 1,000 residents (0.0%)"),
+    (0.04, 0.039, "0.0 per 1,000 residents (0.0%)"),
+    (-1.25, -1.2, "\u22121.3 per 1,000 residents (\u22121.2%)"),
+])
+def test_a_change_that_prints_as_zero_has_no_sign_whatever_its_label(absolute, percent, cell):
+    from kpi.paper import change_cell
+
+    change = Change(absolute=absolute, percent=percent, points=None, places=1)
+    assert change_cell(change, _per_residents()).replace("\u2060", "") == cell
+    assert render.prints_zero("0.0 per 1,000 residents", _per_residents())
+    assert not render.prints_zero("0.1 per 1,000 residents", _per_residents())
+
+
 def test_change_words_of_one_working_day():
     from prose_support import result_of
 
