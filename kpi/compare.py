@@ -1007,7 +1007,7 @@ class _Pool:
     denominator: int
     outside: int | None  # None when any part has none
     uncounted: int | None
-    count_not_whole: int  # value not a whole count of events
+    count_not_whole: int  # value not a whole count of events (not whole, or below 0)
     value: int
     no_population: int
     population: float
@@ -1049,7 +1049,9 @@ def _pool(others: Sequence[PartResult]) -> _Pool:
 
     return _Pool(len(others), len(others) - len(currents), rate_not_whole,
                  wholes_of("numerator"), wholes_of("denominator"),
-                 total("outside"), total("uncounted"), sum(1 for w in wholes if w is None),
+                 total("outside"), total("uncounted"),
+                 # a negative total (an extract netting cancellations) is no count of events
+                 sum(1 for w in wholes if w is None or w < 0),
                  sum(w for w in wholes if w is not None),
                  len(others) - len(populations), sum(populations), exact)
 
@@ -1074,7 +1076,7 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult] | _Pool,
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
         n1 = _whole(one.current.value)
-        if n1 is None or pool.count_not_whole:
+        if n1 is None or n1 < 0 or pool.count_not_whole:
             return stats.not_tested("the values are not whole counts of events")
         if one.population is None or pool.no_population:
             return stats.not_tested("counts of parts of different sizes are compared per "

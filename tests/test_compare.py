@@ -1386,3 +1386,36 @@ def test_no_part_with_a_population_for_the_window_is_said(tmp_path, cli):
     assert crimes["note"] == "no population for Big, Small: ranked on the values"
     assert crimes["ranked_on"] == "value"
     assert all("[population_by] file" in p["vs_rest"]["note"] for p in crimes["parts"])
+
+
+def test_a_part_whose_total_is_below_zero_is_no_count_of_events_to_test(tmp_path, cli):
+    """An aggregate extract netting cancellations: Cam's year totals -60. Avon and Bure have
+    the same rate (120 in 100,000 each), but Avon against the rest pooled (Bure's 120 and
+    Cam's -60: 60 in 200,000) read as differing, p < 0.001. A negative total is no count of
+    events: no part whose rest holds it is tested, as the change of such a part is not."""
+    rows = ["month,force,n"]
+    for year, month in [(y, m) for y in (2023, 2024) for m in range(1, 13)] + [
+            (2025, m) for m in range(1, 10)]:
+        rows += [f"{year}-{month:02d},{f},{n}" for f, n in (("Avon", 10), ("Bure", 10),
+                                                             ("Cam", -5))]
+    (tmp_path / "counts.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "pop.csv").write_text("force,population,year\nAvon,100000,2024\n"
+                                      "Bure,100000,2024\nCam,100000,2024\n")
+    (tmp_path / "kpi.toml").write_text(
+        '[project]\nname = "N"\nbaseline = "2024-09"\n[population_by]\nforce = "pop.csv"\n'
+        '[datasets.counts]\ndate = "month"\n[datasets.counts.columns]\nmonth = "month"\n'
+        'force = "str"\nn = "int"\n[[priorities]]\nid = "p"\ntitle = "P"\n[[kpis]]\n'
+        'id = "net"\ntitle = "Net crimes"\npriority = "p"\nkind = "count"\nvalue = "n"\n'
+        'dataset = "counts"\nbetter = "lower"\n')
+    assert cli(["--project", tmp_path, "ingest", "counts", tmp_path / "counts.csv"]
+               ).exit_code == 0
+    result = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "force",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert {n: p["current"]["value"] for n, p in parts.items()} == {
+        "Avon": 120, "Bure": 120, "Cam": -60}
+    for name in ("Avon", "Bure", "Cam"):
+        assert parts[name]["vs_rest"]["significant"] is None, (name, parts[name]["vs_rest"])
+    for name in ("Avon", "Bure"):
+        assert parts[name]["vs_rest"]["note"] == "the values are not whole counts of events"
