@@ -23,8 +23,9 @@ import polars as pl
 
 from kpi import engine, stats
 from kpi.catalogue import TOTAL_KINDS, PeerGroup, Project
-from kpi.charts import ChartData, ChartSpec, ChartType
+from kpi.charts import ChartData, ChartSpec, ChartType, mixed_steps
 from kpi.engine import KpiResult, Report
+from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window
 from kpi.progress import Progress, Step
 from kpi.store import AsOf
@@ -425,6 +426,8 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
         text = f"{Month.parse(points[0].month).name} to {Month.parse(points[-1].month).name}"
         return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
+        if mixed := mixed_steps(project, spec.kpis):
+            raise ConfigError(f"chart '{spec.id}', key 'kpis': {mixed}")
         end = max(c.window.end for c in currents)
         # One month axis for the KPIs drawn together, each KPI's months after its own current
         # window left blank: a KPI reported later (its `lag`) has no figure for them in any
@@ -433,7 +436,8 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
                       for k in kpis)
         first = end - (spec.months - 1)
         return ChartData(spec, kpis, f"{first.name} to {end.name}", series=drawn,
-                         target=kpis[0].target)
+                         target=kpis[0].target,
+                         quarterly=any(engine.reads_quarters(project, k) for k in kpis))
     result = measured[0]
     assert spec.by is not None, "compare and top charts name their breakdown column"
     current, comparison = _chart_windows(spec, result)

@@ -66,7 +66,7 @@ UNIT_AXIS = {
 
 
 class ChartType(StrEnum):
-    TREND = "trend"      # monthly values and the rolling 12-month line, one or two KPIs
+    TREND = "trend"      # monthly (or quarterly) values and the rolling 12-month line
     COMPARE = "compare"  # current against comparison window, per part of a breakdown
     TOP = "top"          # the largest parts of a breakdown in the current window
     XMR = "xmr"          # the process chart of the monthly values (docs/statistics.md)
@@ -171,6 +171,8 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
             problems.append(f"{where}, key '{key}': {problem}")
             value = default
         numbers[key] = int(value)
+    if ctype == ChartType.TREND and (mixed := mixed_steps(project, kpis)):
+        problems.append(f"{where}, key 'kpis': {mixed}")
     after = item.get("after", "")
     if after and (not isinstance(after, str) or project.kpi(after) is None):
         problems.append(f"{where}, key 'after': '{after}' is not a KPI")
@@ -178,6 +180,23 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
         return None
     return ChartSpec(id=str(cid), type=ctype, title=title.strip(), kpis=tuple(kpis), by=by,
                      limit=numbers["limit"], months=numbers["months"], after=after)
+
+
+def mixed_steps(project: Project, kpis: Sequence[str]) -> str | None:
+    """Why a trend cannot draw these KPIs together, or None: one read by quarter
+    (`engine.reads_quarters`) and one by month. A quarter's point stands for three months and
+    a month's for one, so on one axis of rows neither its places nor (for a total) its scale
+    would be the other's."""
+    from kpi.engine import reads_quarters
+
+    known = [k for kpi_id in kpis if (k := project.kpi(kpi_id)) is not None]
+    steps = {k.id: reads_quarters(project, k) for k in known}
+    if len(set(steps.values())) < 2:
+        return None
+    by_quarter = next(k for k, q in steps.items() if q)
+    by_month = next(k for k, q in steps.items() if not q)
+    return (f"'{by_quarter}' is read from quarterly rows and '{by_month}' from monthly ones; "
+            "a trend draws KPIs of one or the other (declare a chart for each)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +212,9 @@ class ChartData:
     kpis: tuple[KpiDef, ...]
     window_text: str  # the data window, named on the chart
     series: tuple[pl.DataFrame, ...] = ()  # trend: month, value, rolling_12 per KPI
+    # trend: each row of the series a quarter (its month the quarter's first, its value the
+    # quarter's: `engine.reads_quarters`), drawn and labelled as quarters
+    quarterly: bool = False
     parts: pl.DataFrame | None = None      # compare / top: a frame of engine.breakdowns
     current_label: str = ""
     comparison_label: str = ""
@@ -228,10 +250,12 @@ def unit_axis(kpi: KpiDef) -> str:
     return unit_name(kpi) or UNIT_AXIS[kpi.unit]
 
 
-def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38) -> str:
+def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38,
+               per_quarter: bool = False) -> str:
     """'ASB incidents (count)': the KPI and its unit (and ', per month' for a 12-month total
-    drawn month by month), wrapped to fit beside an axis: `width` characters a line beside
-    an upright axis, more under a level one (the bar charts' value axis)."""
+    drawn month by month, ', per quarter' quarter by quarter), wrapped to fit beside an axis:
+    `width` characters a line beside an upright axis, more under a level one (the bar
+    charts' value axis)."""
     import textwrap
 
     unit = unit_axis(kpi)
@@ -246,12 +270,13 @@ def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38) -> str:
     # "per month" goes on a line of its own where the last one has no room for it: added
     # after wrapping, a label ran past the top of the chart ("Crime harm score (millions of
     # days), per mont"), and wrapped with the rest it split as "per / month".
-    if per_month:
+    if per_month or per_quarter:
+        per = "per quarter" if per_quarter else "per month"
         lines[-1] += ","
-        if len(lines[-1]) + len(" per month") > width:
-            lines.append("per month")
+        if len(lines[-1]) + len(per) + 1 > width:
+            lines.append(per)
         else:
-            lines[-1] += " per month"
+            lines[-1] += f" {per}"
     return "\n".join(lines)
 
 
@@ -681,8 +706,22 @@ def _month_labels(months: list[str]) -> list[str]:
     return out
 
 
+def _quarter_labels(months: list[str]) -> list[str]:
+    """'Oct–Dec 23' style tick labels, a quarter's by its first month."""
+    out = []
+    for text in months:
+        first = Month.parse(text)
+        out.append(f"{first.name[:3]}\u2013{(first + 2).name[:3]} {first.year % 100:02d}")
+    return out
+
+
 def _draw_trend(figure, axes, data: ChartData) -> None:
+    """Each KPI's points and its 12-month line, in one unit: a total kind's 12-month total
+    as the average month (or, drawn by quarter, the average quarter) of its year, beside the
+    months' (or quarters') own totals. A quarter's total was drawn as a month's, "Charges:
+    monthly" at 330 on an axis "per month" beside a 12-month average of 110."""
     handles = []
+    rows, per_year = ("quarterly", 4) if data.quarterly else ("monthly", 12)
     twin = None
     two_axes = len(data.kpis) == 2 and data.kpis[1].unit != data.kpis[0].unit
     for number, (kpi, frame) in enumerate(zip(data.kpis, data.series, strict=True)):
@@ -694,21 +733,24 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
             twin = target = axes.twinx()
             twin.grid(False)
         x = list(range(frame.height))
-        monthly = LINE_STYLES[2 * number]
+        points = LINE_STYLES[2 * number]
         rolling = LINE_STYLES[2 * number + 1]
         suffix = f" ({side})" if side else ""
         handles += target.plot(x, _values(frame["value"]),
-                               label=f"{kpi.title}: monthly{suffix}", **monthly)
+                               label=f"{kpi.title}: {rows}{suffix}", **points)
+        total = kpi.kind in TOTAL_KINDS
         if frame["rolling_12"].is_not_null().any():
-            # A 12-month total of a count is twelve times its months; shown as the monthly
-            # average it sits on the same scale as the monthly points.
-            per_month = kpi.kind in TOTAL_KINDS
-            rolled = frame["rolling_12"] / 12 if per_month else frame["rolling_12"]
-            label = "12-month average" if per_month else "rolling 12 months"
+            # A 12-month total of a count is twelve times its months (four times its
+            # quarters); shown as their average it sits on the same scale as the points.
+            rolled = frame["rolling_12"] / per_year if total else frame["rolling_12"]
+            label = ("12-month average per quarter" if data.quarterly else "12-month average") \
+                if total else "rolling 12 months"
             handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}{suffix}",
                                    **rolling)
-        # A total kind's text figure is a 12-month total; the chart is per month, and says so.
-        target.set_ylabel(axis_label(kpi, per_month=kpi.kind in TOTAL_KINDS))
+        # A total kind's text figure is a 12-month total; the chart is per month (or per
+        # quarter), and says so.
+        target.set_ylabel(axis_label(kpi, per_month=total and not data.quarterly,
+                                     per_quarter=total and data.quarterly))
         _thousands(target.yaxis, kpi)
     if data.target is not None and data.kpis[0].kind not in TOTAL_KINDS:
         goal = _bar_text(data.target, data.kpis[0])
@@ -716,10 +758,12 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
                                     linewidth=1.2,
                                     label=f"{_target_word(data.kpis[0])}: {goal}"))
     months = data.series[0]["month"].to_list()
-    step = 3 if len(months) > 12 else 1
+    # A tick a quarter apart for months, a year apart for quarters, where there are many.
+    step = (4 if data.quarterly else 3) if len(months) > 12 else 1
+    ticks = _quarter_labels(months) if data.quarterly else _month_labels(months)
     axes.set_xticks(range(0, len(months), step))
-    axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
-    axes.set_xlabel("Month")
+    axes.set_xticklabels(ticks[::step], rotation=45, ha="right")
+    axes.set_xlabel("Quarter" if data.quarterly else "Month")
     _legend(figure, handles, ncol=1 if two_axes else 2)
 
 

@@ -1785,6 +1785,16 @@ def measures_of(project: Project, kpi: KpiDef) -> list[KpiDef]:
     return [kpi]
 
 
+def reads_quarters(project: Project, kpi: KpiDef) -> bool:
+    """Whether a KPI's series is by quarter: its data, or for a rate of two KPIs either KPI's,
+    is one row per quarter. Each row of such a series stands for three months (its value the
+    quarter's, its month the quarter's first), on every face that reads it: `kpi show`'s
+    trend and seasonal table, the verdict's series and the paper's trend chart. The one
+    question each asks."""
+    return any(m.dataset in project.datasets and project.datasets[m.dataset].months_per_row == 3
+               for m in measures_of(project, kpi))
+
+
 def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
     needed: dict[str, KpiDef] = {}
     for kpi in kpis:
@@ -3213,8 +3223,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     for kpi, end, months in requests:
         if kpi.is_derived:
             num_id, den_id = kpi.ratio_of
-            quarterly = any(project.datasets[project.known_kpi(k).source].months_per_row == 3
-                            for k in (num_id, den_id))
+            quarterly = reads_quarters(project, kpi)
             num, den = (found[(k, end, months)] for k in (num_id, den_id))
             if quarterly:
                 # both by quarter: a monthly KPI's three months, beside the quarterly one's row
@@ -3339,18 +3348,30 @@ def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame,
     months = frame["month"].to_list()
     values = dict(zip(months, frame["value"].to_list(), strict=True))
     rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
-    additive = RECIPES[kpi.kind].additive and not kpi.is_snapshot
     rows = []
     for month in months:
         first = Month.parse(month)
         if first.month % 3 != 1:
             continue
-        three = [str(first + step) for step in range(3)]
-        whole = additive and all(values.get(m) is not None for m in three)
-        rows.append((month, _months_value(project, kpi, monthly, three) if whole else None,
+        rows.append((month, quarter_value(project, kpi, monthly, first,
+                                          lambda m: values.get(m) is not None),
                      rolling.get(str(first + 2))))
     return figure_frame(rows, {"month": pl.String, "value": pl.Float64,
                                "rolling_12": pl.Float64})
+
+
+def quarter_value(project: Project, kpi: KpiDef, monthly: dict[str, dict[str, float | None]],
+                  first: Month, held: Callable[[str], bool]) -> float | None:
+    """A monthly KPI's value over the quarter starting at `first`, to stand beside a quarterly
+    KPI's row in a rate of the two: its three months' components summed exactly
+    (`_months_value`); none where a month has no value of its own (`held` is false of it: no
+    rows, held in part, a part missing) or the kind is not summed from its months. Each
+    series of such a rate divides by it (`_by_quarter`, `verdicts.monthly_values`): a
+    quarter's numerator over one month of the denominator read three times the rate."""
+    three = [str(first + step) for step in range(3)]
+    if not (RECIPES[kpi.kind].additive and not kpi.is_snapshot) or not all(map(held, three)):
+        return None
+    return _months_value(project, kpi, monthly, three)
 
 
 def _months_value(project: Project, kpi: KpiDef, monthly: dict[str, dict[str, float | None]],

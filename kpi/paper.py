@@ -55,7 +55,7 @@ from kpi.document import (
     inlines,
     plain_text,
 )
-from kpi.engine import KpiResult, Measured, Outcome, Report, no_change
+from kpi.engine import KpiResult, Measured, Outcome, Report, no_change, reads_quarters
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, day_words
 from kpi.render import (  # the prose's words for figures, kept by render for every face
@@ -2862,7 +2862,9 @@ class _Builder:
         kpi = self.project.kpi(spec.kpis[0])
         by = column_label(self.project, kpi, spec.by) if spec.by and kpi is not None \
             and kpi.dataset else None
-        shape = _alt_text(spec, by).rstrip(".")
+        quarterly = spec.type == ChartType.TREND and kpi is not None \
+            and reads_quarters(self.project, kpi)
+        shape = _alt_text(spec, by, quarterly).rstrip(".")
         if spec.type == ChartType.XMR:
             found = [self._xmr_finding(k) for k in spec.kpis]
             return f"{shape}. " + " ".join(f for f in found if f)
@@ -3727,11 +3729,13 @@ def _only_part(kpi: KpiDef, label: Name, row: dict, blank: str = NOT_RECORDED) -
     return inlines("By ", label, ", all of it is ", _part(row["part"], blank), ".")
 
 
-def _alt_text(spec: ChartSpec, label: str | None = None) -> str:
-    """What a figure shows, for a reader who cannot see it."""
+def _alt_text(spec: ChartSpec, label: str | None = None, quarterly: bool = False) -> str:
+    """What a figure shows, for a reader who cannot see it: a trend of quarterly rows draws
+    the quarters' values (`charts.ChartData.quarterly`)."""
     from kpi.charts import ChartType
 
-    shapes = {ChartType.TREND: "Line chart of the monthly values and the 12-month line",
+    rows = "quarterly" if quarterly else "monthly"
+    shapes = {ChartType.TREND: f"Line chart of the {rows} values and the 12-month line",
               ChartType.COMPARE: "Bar chart comparing the current and comparison windows",
               ChartType.TOP: "Bar chart of the largest parts",
               ChartType.PEERS: "Bar chart of the peer group's current values",

@@ -35,7 +35,8 @@ class Series:
 
     months: tuple[str, ...]
     values: tuple[float | None, ...]
-    # Read from data of one row per quarter (each quarter's value in its first month).
+    # Read from data of one row per quarter (`engine.reads_quarters`): each quarter's value
+    # in its first month, a rate of two KPIs over the quarter's three months of both.
     quarterly: bool = False
 
 
@@ -435,7 +436,7 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     `Report.monthly`). A month the dataset does not hold, or holds only in part
     (`engine.in_part_months`), has no value; a month it holds with
     no matching rows counts as the kind makes it (0 for a count). A rate of two KPIs is their
-    monthly ratio."""
+    monthly ratio, or where either is quarterly their ratio over each quarter's months."""
     kpis = list(kpis)
     spans = {k.id: (series_start(k, ends[k.id], months), ends[k.id]) for k in kpis}
     if parts is None:
@@ -455,6 +456,20 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
             return None
         return engine.value_of(measure, got, project)
 
+    def in_quarter(measure: KpiDef, month: str) -> float | None:
+        # A rate of a quarterly KPI and a monthly one is a rate of quarters: the monthly
+        # KPI's three months beside the quarterly one's row, in the quarter's first month as
+        # a quarterly KPI's value is (`engine.quarter_value`, as the trend's `_by_quarter`).
+        # Divided month by month, a quarter's numerator over one month read three times the
+        # rate the trend gives the same quarter.
+        first = Month.parse(month)
+        if first.month % 3 != 1:
+            return None
+        if project.datasets[measure.source].months_per_row == 3:
+            return value(measure, month)
+        return engine.quarter_value(project, measure, parts.get(measure.id, {}), first,
+                                    lambda m: value(measure, m) is not None)
+
     out = {}
     for kpi in kpis:
         start, end = spans[kpi.id]
@@ -472,16 +487,18 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
                 in_part[measure.source] = engine.in_part_months(project, measure.source, as_of)
             partial.update((measure.source, m) for m in in_part[measure.source]
                            if m in labels)
+        quarterly = engine.reads_quarters(project, kpi)
         if kpi.is_derived:
             num, den = engine.measures_of(project, kpi)
             values = []
             for month in labels:
-                n, d = value(num, month), value(den, month)
+                if quarterly:
+                    n, d = (in_quarter(measure, month) for measure in (num, den))
+                else:
+                    n, d = value(num, month), value(den, month)
                 values.append(quotient(n, d, engine.scale_of(kpi, 100)))
         else:
             values = [value(kpi, month) for month in labels]
-        quarterly = any(project.datasets[m.source].months_per_row == 3
-                        for m in engine.measures_of(project, kpi))
         out[kpi.id] = Series(labels, tuple(values), quarterly)
     return out
 

@@ -459,3 +459,103 @@ def test_a_trend_of_two_kpis_draws_neither_past_its_own_window():
                                 if r.kpi.id == "knife_crime").current.value
     assert [knives[m] for m in ("2025-07", "2025-08", "2025-09")] == [(None, None)] * 3
     assert total["2025-09"][0] is not None  # the KPI reported to September keeps its months
+
+
+QUARTERLY_CHARGES = """
+[project]
+name = "Charges"
+baseline = "2024-03"
+
+[datasets.charges]
+date = { financial_year = "fy", quarter = "q" }
+[datasets.charges.columns]
+fy = "str"
+q = "int"
+charges = "int"
+
+[datasets.crimes]
+date = "month"
+[datasets.crimes.columns]
+month = "month"
+crimes = "int"
+
+[[priorities]]
+id = "j"
+title = "Justice"
+
+[[kpis]]
+id = "charges"
+title = "Charges"
+priority = "j"
+kind = "sum"
+value = "charges"
+dataset = "charges"
+better = "higher"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "j"
+kind = "sum"
+value = "crimes"
+dataset = "crimes"
+better = "lower"
+
+[[charts]]
+id = "charges_trend"
+type = "trend"
+title = "Charges trend"
+kpis = ["charges"]
+"""
+
+
+def test_a_trend_of_quarterly_rows_draws_quarters_on_a_per_quarter_axis(tmp_path, cli):
+    """A trend of a sum read from a quarterly table drew each quarter's total (330) as a
+    month's, "Charges: monthly" on an axis "(count), per month", beside a 12-month average
+    of 110 (the year's 1,320 over 12): points and line in two units. The points are the
+    quarters', labelled as quarters, and the line the year's average quarter, on an axis per
+    quarter. 300 charges a quarter to March 2024 and 330 after (hand count: the year to
+    June 2024 holds 300 + 300 + 300 + 330 = 1,230, a quarter of it 307.5). A monthly KPI
+    beside it would stand on other places and another scale: refused."""
+    quarters = [(y, q) for y in (2022, 2023, 2024, 2025) for q in (1, 2, 3, 4)
+                if (y, q) <= (2025, 2)]
+    (tmp_path / "kpi.toml").write_text(QUARTERLY_CHARGES, encoding="utf-8")
+    (tmp_path / "charges.csv").write_text("fy,q,charges\n" + "".join(
+        f"{y}/{(y + 1) % 100:02d},{q},{300 if y < 2024 else 330}\n" for y, q in quarters),
+        encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "charges",
+                tmp_path / "charges.csv"]).exit_code == 0
+    project = parse_project_file(tmp_path / "kpi.toml")
+    spec = charts.chart_specs(project)[0]
+    report = engine.evaluate(project, PERIOD, kpis=[project.known_kpi("charges")])
+    data = board.chart_data(project, spec, report)
+    assert data is not None and data.quarterly
+    figure = charts.drawn_figure(data)
+    axes = figure.axes[0]
+    points, average = ([float(v) for v in line.get_ydata()] for line in axes.get_lines())
+    assert points == [300.0, 300.0, 330.0, 330.0, 330.0, 330.0, 330.0, 330.0]
+    assert average == [300.0, 300.0, 307.5, 315.0, 322.5, 330.0, 330.0, 330.0]
+    legends = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
+    assert legends == ["Charges: quarterly", "Charges: 12-month average per quarter"]
+    assert axes.get_ylabel() == "Charges (count), per quarter"
+    assert axes.get_xlabel() == "Quarter"
+    assert [t.get_text() for t in axes.get_xticklabels()][:3] == [
+        "Oct\u2013Dec 23", "Jan\u2013Mar 24", "Apr\u2013Jun 24"]
+    # The paper says so to a reader who cannot see the chart.
+    made = cli(["--project", tmp_path, "export", "html", "--period", "2025-09", "--output",
+                tmp_path / "paper.html"])
+    assert made.exit_code == 0, made.output
+    page = (tmp_path / "paper.html").read_text(encoding="utf-8")
+    assert "Line chart of the quarterly values and the 12-month line: Charges trend." in page
+    assert "Line chart of the monthly values" not in page
+    # A monthly KPI and a quarterly one in one trend: refused where the charts are read.
+    path = tmp_path / "kpi.toml"
+    path.write_text(QUARTERLY_CHARGES.replace('kpis = ["charges"]',
+                                              'kpis = ["charges", "crimes"]'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        charts.chart_specs(parse_project_file(path))
+    assert caught.value.message == (
+        f"{path}: chart 'charges_trend', key 'kpis': 'charges' is read from quarterly rows and "
+        "'crimes' from monthly ones; a trend draws KPIs of one or the other (declare a chart "
+        "for each)")

@@ -383,6 +383,127 @@ def test_a_rate_of_a_quarterly_kpi_and_a_monthly_one_is_shown_by_whole_quarters(
     assert doc["kpi"]["current"]["value"] == pytest.approx(111108 / 130 * 100)
 
 
+CHARGE_RATE = """
+[project]
+name = "Charges"
+baseline = "2024-03"
+
+[datasets.charges]
+date = { financial_year = "fy", quarter = "q" }
+[datasets.charges.columns]
+fy = "str"
+q = "int"
+charges = "int"
+
+[datasets.crimes]
+date = "month"
+[datasets.crimes.columns]
+month = "month"
+crimes = "int"
+
+[[priorities]]
+id = "j"
+title = "Justice"
+
+[[kpis]]
+id = "charges"
+title = "Charges"
+priority = "j"
+kind = "sum"
+value = "charges"
+dataset = "charges"
+better = "higher"
+
+[[kpis]]
+id = "crimes"
+title = "Recorded crime"
+priority = "j"
+kind = "sum"
+value = "crimes"
+dataset = "crimes"
+better = "lower"
+
+[[kpis]]
+id = "charge_rate"
+title = "Charges per 100 crimes"
+priority = "j"
+kind = "rate"
+numerator_kpi = "charges"
+denominator_kpi = "crimes"
+better = "higher"
+target = 0.9
+
+[[kpis]]
+id = "crimes_per_charge"
+title = "Crimes per 100 charges"
+priority = "j"
+kind = "rate"
+numerator_kpi = "crimes"
+denominator_kpi = "charges"
+better = "lower"
+"""
+
+
+def test_the_seasonal_table_of_a_rate_of_a_quarterly_kpi_and_a_monthly_one_is_by_quarters(
+        tmp_path):
+    """`kpi show --seasonal` of charges (a quarterly table) per 100 crimes (monthly) printed
+    each quarter's charges over one month's crimes, three times the rate the trend above it
+    gave the same quarter (15.0% against the trend's 5.0%), in text, JSON and the Python
+    face; `kpi catalogue --validate` judged the target of 0.9 by those figures and refused it
+    as a proportion (every one at least ten times it), where the quarters' rates (5.0% and
+    5.5%) are not. The other way round (crimes per 100 charges) read a third of the rate.
+    150 charges a quarter to March 2024 and 165 after, 1,000 crimes a month (hand count:
+    150 / 3,000 is 5.0%, 165 / 3,000 5.5%, 3,000 / 150 is 2,000 and 3,000 / 165 1,818.18)."""
+    from fractions import Fraction
+
+    import kpi
+    from kpi import verdicts
+
+    quarters = [(y, q) for y in (2022, 2023, 2024, 2025) for q in (1, 2, 3, 4)
+                if (y, q) <= (2025, 2)]
+    project = _project(tmp_path, CHARGE_RATE, "fy,q,charges\n" + "".join(
+        f"{y}/{(y + 1) % 100:02d},{q},{150 if y < 2024 else 165}\n" for y, q in quarters),
+        name="charges.csv")
+    months = [f"{y}-{m:02d}" for y in (2022, 2023, 2024, 2025) for m in range(1, 13)
+              if "2022-04" <= f"{y}-{m:02d}" <= "2025-09"]
+    (project / "crimes.csv").write_text("month,crimes\n" + "".join(f"{m},1000\n"
+                                                                    for m in months))
+    for dataset in ("charges", "crimes"):
+        loaded = _run(project, "ingest", dataset, str(project / f"{dataset}.csv"))
+        assert loaded.exit_code == 0, loaded.output
+    labels = ["2024-10..2024-12", "2025-01..2025-03", "2025-04..2025-06", "2025-07..2025-09"]
+    shown = _run(project, "show", "charge_rate", "--period", "2025-09", "--seasonal",
+                 "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    trend = {t["month"]: t["value"] for t in doc["trend"]}
+    assert [trend[label] for label in labels] == [5.5] * 4
+    assert [(r["month"], r["value"], r["a_year_earlier"], r["change_points"])
+            for r in doc["same_months_a_year_earlier"]] == [
+        (labels[0], 5.5, 5.0, 0.5), (labels[1], 5.5, 5.0, 0.5), (labels[2], 5.5, 5.5, 0.0),
+        (labels[3], 5.5, 5.5, 0.0)]
+    text = _run(project, "show", "charge_rate", "--period", "2025-09", "--seasonal")
+    seasonal = text.stdout.split("Same quarters a year earlier")[1]
+    assert [line.split() for line in seasonal.splitlines()[2:4]] == [
+        [labels[0], "5.5%", "5.0%", "+0.5pp"], [labels[1], "5.5%", "5.0%", "+0.5pp"]]
+    # The Python face's series: each quarter's rate in its first month, none in the others.
+    face = kpi.open(project)
+    detail = face.detail("charge_rate", "2025-09", seasonal=True)
+    assert detail.same_months is not None
+    got = dict(zip(detail.same_months.months, detail.same_months.values, strict=True))
+    assert [got[m] for m in ("2024-10", "2024-11", "2024-12", "2025-07")] == [
+        5.5, None, None, 5.5]
+    assert got["2023-10"] == 5.0
+    other = face.detail("crimes_per_charge", "2025-09", seasonal=True).same_months
+    assert other is not None
+    got = dict(zip(other.months, other.values, strict=True))
+    assert (got["2023-10"], got["2024-10"]) == (2000.0, float(Fraction(300000, 165)))
+    # The verdict's series and `kpi catalogue --validate` read the same quarters.
+    assert verdicts.stored_targets(face.definition) == []
+    validated = _run(project, "catalogue", "--validate", str(project / "kpi.toml"))
+    assert validated.exit_code == 0, validated.output
+
+
 def test_a_financial_year_is_stored_in_one_spelling(tmp_path):
     """'2017/18', '2017-18' and '2017/2018' name one year, read to one quarter's months, but
     were stored as written: two values to `unique` (a quarter given twice in one file, once

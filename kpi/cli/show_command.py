@@ -682,11 +682,10 @@ def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:
 
 
 def _quarterly(project: Project, kpi: KpiDef) -> bool:
-    """Whether the KPI's data is one row per quarter."""
-    from kpi.engine import measures_of
+    """Whether the KPI's data is one row per quarter (`engine.reads_quarters`)."""
+    from kpi.engine import reads_quarters
 
-    return any(m.dataset in project.datasets and project.datasets[m.dataset].months_per_row == 3
-               for m in measures_of(project, kpi))
+    return reads_quarters(project, kpi)
 
 
 def _titles(project: Project) -> dict[str, str]:
