@@ -2273,6 +2273,15 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
                 (ref := getattr(kpi, key)) in known and not known[ref].is_derived
                 for key in ("numerator_kpi", "denominator_kpi")):
             num, den = (known[ref] for ref in kpi.ratio_of)
+            if num.unit in DURATION_UNITS and den.unit in DURATION_UNITS \
+                    and num.unit != den.unit:
+                # the figures are divided as printed: 12 hours on scene in seconds over 24
+                # hours deployed in days read 4,320,000.0%, 86,400 times the 50.0% they are
+                problems.add(f"KPI '{kpi.id}'", "denominator_kpi",
+                             f"'{num.id}' is in {num.unit.value} and '{den.id}' in "
+                             f"{den.unit.value}, and a rate of two KPIs divides their figures "
+                             f"as printed: give both the same unit",
+                             line=problems.item_line("kpis", kpi.id, "denominator_kpi"))
             if kpi.target is not None and kpi.better != Better.NEUTRAL \
                     and (num.kind in TOTAL_KINDS) != (den.kind in TOTAL_KINDS):
                 # 132 crimes in a year over 100 officers on average is 132%, where each

@@ -516,6 +516,16 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
                           + BOUNDS_HINT)
     # Two weights for one key have no meaning, and joined they would count its rows twice.
     numbered = typed.with_row_index("row", offset=2)
+    # A blank key's weight matched no row: a blank cell is stored as no value, which no key
+    # joins to ('Burglary,10' and ',5' scored 120 where the file's weights give 180, exit 0).
+    blank = numbered.filter(pl.col("text").is_null() | (pl.col("text") == ""))
+    if blank.height:
+        raise ConfigError(f"{path}, row {blank['row'][0]}, column '{key}': a blank key, whose "
+                          "weight would weigh no row (a blank cell of the data is stored as "
+                          "no value, which no key matches)",
+                          hint="remove the row: the rows with no value weigh 0, as a key "
+                               "missing from the file does; to weigh them, give them a value "
+                               "in the extract")
     again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
     if again.height:
         first = numbered.filter(pl.col("key") == again["key"][0]).row(0, named=True)
@@ -529,8 +539,8 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     weights = typed.drop("text").filter(pl.col("key").is_not_null())
     if not weights.filter(pl.col("key") != "").height:
         # Every row would join to no weight and the score would read 0, a figure of nothing.
-        raise ConfigError(f"{path}: the weights file has no rows with a key (only a header, "
-                          "or blank keys)", hint="one row per key: key,weight")
+        raise ConfigError(f"{path}: the weights file has no rows with a key (only a header)",
+                          hint="one row per key: key,weight")
     return weights
 
 

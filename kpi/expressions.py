@@ -582,7 +582,9 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
       gives a time;
     - DATE_PART or EXTRACT of a duration (`DATE_PART('day', b - a)`), or the epoch of a date
       (`DATE_PART('epoch', day)`), which Polars stops on only when the rows are read;
-    - a duration cast to a number, which Polars gives in microseconds;
+    - a duration cast to a number, which Polars gives in microseconds, and a date or time cast
+      to a number, which DuckDB refuses, Polars gives in microseconds (or days) since 1970 and
+      Spark in seconds;
     - text cast to a date, which Polars stops on when the rows are read, or to a number,
       which it stops on at the first text that is not a number written out (and DuckDB
       rounds '10.5' to 11 where PostgreSQL stops)."""
@@ -645,6 +647,17 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
                 f"casts {node.this.sql()}, a duration, to {node.to.sql()}, which Polars gives "
                 "in microseconds: for seconds write DATE_PART('epoch', b) - DATE_PART('epoch', "
                 "a) of the times themselves, or compare the duration with INTERVAL '30 days'")
+        elif isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.NUMERIC_TYPES) \
+                and kind(node.this) == "a date or time":
+            shown = node.this.sql()
+            raise ExpressionProblem(
+                f"casts {shown}, a date or time, to {node.to.sql()}, which DuckDB refuses and "
+                "Polars gives in microseconds (days for a date) since 1970, where Spark gives "
+                "seconds: "
+                + ("for the days between two dates write their difference, b - a"
+                   if _is_date(node.this, dataset, schema) else
+                   f"for seconds write DATE_PART('epoch', {shown}), or the difference of two "
+                   "times, b - a, as a duration"))
         elif isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES,
                                                             *exp.DataType.NUMERIC_TYPES) \
                 and not isinstance(node.this, exp.Literal) and kind(node.this) == "text":

@@ -925,3 +925,33 @@ numerator = "lpa <> '' AND lpa NOT IN ('') AND lpa IS DISTINCT FROM ' '"
     project = parse_project_file(path)
     assert project.kpis[0].filter == (
         "lpa IN ('Dudley', 'Walsall') OR lpa LIKE 'West %' OR CONCAT(lpa, ' ') = 'Dudley '")
+
+
+@pytest.mark.parametrize(("scene", "deployed", "refused"), [
+    ("seconds", "days", True), ("days", "seconds", True), ("seconds", "seconds", False),
+    ("days", "days", False)])
+def test_a_rate_of_two_durations_in_different_units_is_refused(tmp_path, scene, deployed,
+                                                                refused):
+    """12 hours on scene in seconds over 24 hours deployed in days read 4,320,000.0%, 86,400
+    times the 50.0% they are, exit 0: a rate of two KPIs divides their figures as printed."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(
+        '[project]\nname = "T"\n[datasets.d]\ndate = "deployed"\n[datasets.d.columns]\n'
+        'deployed = "datetime"\narrived = "datetime"\ncleared = "datetime"\n'
+        '[[priorities]]\nid = "p"\ntitle = "P"\n'
+        '[[kpis]]\nid = "scene"\ntitle = "S"\npriority = "p"\nkind = "sum"\ndataset = "d"\n'
+        f'value = "cleared - arrived"\nunit = "{scene}"\nbetter = "neutral"\n'
+        '[[kpis]]\nid = "out"\ntitle = "O"\npriority = "p"\nkind = "sum"\ndataset = "d"\n'
+        f'value = "cleared - deployed"\nunit = "{deployed}"\nbetter = "neutral"\n'
+        '[[kpis]]\nid = "share"\ntitle = "Share"\npriority = "p"\nkind = "rate"\n'
+        'numerator_kpi = "scene"\ndenominator_kpi = "out"\nbetter = "neutral"\n',
+        encoding="utf-8")
+    if not refused:
+        assert parse_project_file(path).kpi("share").ratio_of == ("scene", "out")
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert info.value.message == (
+        f"{path}:36: KPI 'share', key 'denominator_kpi': 'scene' is in {scene} and 'out' in "
+        f"{deployed}, and a rate of two KPIs divides their figures as printed: give both the "
+        "same unit")

@@ -82,11 +82,10 @@ def test_the_cli_reports_a_repeated_weight_key_in_one_line(tmp_path, cli, monkey
         f"Error: {tmp_path / 'weights.csv'}, row 3, column 'offence': found 'robbery' again")
 
 
-@pytest.mark.parametrize("weights", ["offence,days\n", "offence,days\n,365\n  ,40\n"])
-def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch, weights):
+def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch):
     """Issue 17, break 9: a weights file with only its header weighed every row 0, and the
     harm score read 0 with exit 0."""
-    _project(tmp_path, weights)
+    _project(tmp_path, "offence,days\n")
     engine._read_weights.cache_clear()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KPI_NO_CACHE", "1")
@@ -94,7 +93,26 @@ def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch, weig
     assert result.exit_code == 3 and result.stdout == ""
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'weights.csv'}: the weights file has no rows with a key (only a "
-        "header, or blank keys)")
+        "header)")
+
+
+@pytest.mark.parametrize(("weights", "row"), [
+    ("offence,days\nrobbery,365\n,5\n", 3), ("offence,days\n,365\n  ,40\n", 2),
+    ("offence,days\nrobbery,365\n\u200b,5\n", 3)])
+def test_a_blank_key_is_refused_naming_its_row(tmp_path, cli, monkeypatch, weights, row):
+    """'robbery,365' and ',5' beside a year of robberies and of crimes with no offence scored
+    only the robberies, exit 0: a blank cell is stored as no value, which no key matches, so
+    the blank key's weight weighed nothing. It is refused, naming its row."""
+    _project(tmp_path, weights, ("robbery", "", "fraud"))
+    engine._read_weights.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_NO_CACHE", "1")
+    result = cli(["summary", "--period", "2025-09"])
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {tmp_path / 'weights.csv'}, row {row}, column 'offence': a blank key, whose "
+        "weight would weigh no row (a blank cell of the data is stored as no value, which no "
+        "key matches)")
 
 
 @pytest.mark.parametrize("weights", [
