@@ -1396,6 +1396,12 @@ def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
     return set(through_derived(spec, names, lambda e: _sql(e).meta.root_names())[0])
 
 
+def derived_read(spec: DatasetSpec, names: Iterable[str]) -> list[str]:
+    """The derived columns `names` read, directly or through other derived columns, in the
+    order first met: the other side of `_sources`' walk (`catalogue.through_derived`)."""
+    return through_derived(spec, names, lambda e: _sql(e).meta.root_names())[1]
+
+
 def told_columns(project: Project, spec: DatasetSpec, without: Iterable[str] = ()
                  ) -> list[str]:
     """The columns telling a dataset's parts apart that it is not loaded by (`Told`), but
@@ -1983,15 +1989,16 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
 # Data quality
 
 
-def columns_read(project: Project, kpi: KpiDef) -> list[str]:
+def columns_read(project: Project, kpi: KpiDef, breakdowns: bool = True) -> list[str]:
     """The columns a KPI's filter, value, numerator, denominator, weight key and breakdowns
-    read (for a rate of two KPIs, theirs), as the dataset (with derived columns) names them."""
+    (without `breakdowns`, not those) read (for a rate of two KPIs, theirs), as the dataset
+    (with derived columns) names them."""
     names: dict[str, None] = {}
     for measure in measures_of(project, kpi):
         for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
             if text:
                 names.update(dict.fromkeys(_sql(text).meta.root_names()))
-        for name in (measure.weight_key, *measure.breakdowns):
+        for name in (measure.weight_key, *(measure.breakdowns if breakdowns else ())):
             if name:
                 names[name] = None
     return list(names)

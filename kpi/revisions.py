@@ -16,8 +16,9 @@ Beside a proportion's current figure, `cases` and `cases_shown` record the cases
 paragraph prints ("15,604 of 21,672", `kpi.paper.printed_cases`), compared as printed.
 
 Each figure also records a digest of its KPI's definition (`definition`): a KPI whose
-definition changed since (its filter, kind, decimals, multiplier...) is named as redefined, its
-figures not listed as revised, since the data did not change, the definition did.
+definition changed since (its filter, kind, decimals, multiplier, how its dataset's rows are
+read for it: `reading`...) is named as redefined, its figures not listed as revised, since the
+data did not change, the definition did.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpi import engine, render, store
-from kpi.catalogue import Project, Unit
+from kpi.catalogue import DatasetSpec, Project, Unit
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
@@ -54,7 +55,8 @@ class Revision:
 class Revisions:
     period: str  # the last paper's reporting month, "September 2025"
     items: tuple[Revision, ...]
-    # KPIs whose definition changed since the last paper (their titles): not compared.
+    # KPIs whose definition changed since the last paper (their titles), and breakdowns whose
+    # column is derived otherwise ("Incidents by area"): not compared.
     redefined: tuple[str, ...] = ()
     # KPIs of the last paper's figures no longer reported (removed from kpi.toml or hidden).
     dropped: tuple[str, ...] = ()
@@ -78,13 +80,17 @@ _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "un
 
 
 def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
-               legacy: bool = False) -> str:
+               by: str | None = None, written: str = "now") -> str:
     """A digest of what a KPI's figures are computed and rounded from: its own keys but the
-    paper's wording and placing, with those of the KPIs it is computed from, its dataset's date
-    column and derived columns, the populations it is a rate of, the project's baseline where
-    the KPI has none of its own, and its weights file's content. Keys at their default are
-    left out, so a key a later kpi adds does not redefine every KPI. `legacy`: the digest an
-    earlier kpi wrote, without the baseline and the weights (`same_definition`)."""
+    paper's wording and placing, with those of the KPIs it is computed from, how its dataset's
+    rows are read for it (`reading`), the populations it is a rate of, the project's baseline
+    where the KPI has none of its own, and its weights file's content. With `by`, of a part's
+    figure of its breakdown by that column: the column's derivation with it. Keys at their
+    default are left out, so a key a later kpi adds does not redefine every KPI. `written`:
+    the digest an earlier kpi wrote (`same_definition`), "earlier" (its dataset's date and
+    every derived column, `as_at`, and with "last" the peer columns) or "legacy" (that,
+    without the baseline, the weights and the peer columns)."""
+    legacy = written == "legacy"
     own: dict = {}
     for spec in dataclasses.fields(kpi):
         value = getattr(kpi, spec.name)
@@ -94,7 +100,8 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
             continue
         own[spec.name] = value
     parts = [kpi.numerator_kpi, kpi.denominator_kpi, *kpi.components]
-    own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id}, legacy=legacy)
+    own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id},
+                               by=by if written == "now" else None, written=written)
                  for i in parts if i and i not in _seen and project.kpi(i) is not None}
     if not legacy:
         # What the figure also depends on beyond its own keys: the comparison window a KPI
@@ -112,15 +119,12 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
             else:
                 own["weights_content"] = hashlib.sha256(content).hexdigest()
     dataset = project.datasets.get(kpi.dataset) if kpi.dataset else None
-    if dataset is not None:
-        # The column a row's month is read from, and the columns a filter may derive.
+    if dataset is not None and written == "now":
+        own["read"] = reading(project, kpi, dataset, by)
+    elif dataset is not None:
         own["date"] = [dataset.date, dataset.date_parts, dataset.derived]
         if dataset.as_at is not None:
-            # Which of a month's rows are read (`as_at`): declared, the figures move with no
-            # row loaded again.
             own["as_at"] = dataset.as_at
-            # "last" takes each part's last date: a [peers.*] group's column (beside
-            # `replace_by`, in "date") moves which rows are read, and so the figures.
             peers = [c for c in engine.telling_apart(project, dataset)
                      if c not in dataset.replace_by]
             if dataset.as_at == "last" and peers and not legacy:
@@ -132,11 +136,72 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def same_definition(project: Project, kpi, recorded: object) -> bool:
-    """Whether a figures file's `definition` of a KPI is its definition now: as kpi writes
-    it, or as a kpi before the baseline and weights were in the digest wrote it (such a file
-    cannot tell a baseline or weights changed since, as it could not before)."""
-    return recorded in (definition(project, kpi), definition(project, kpi, legacy=True))
+# The settings of a dataset's declaration (`DatasetSpec`) that `reading` puts in a KPI's
+# digest, and those it leaves out, as they decide what extracts are stored as, where they are
+# found, or the wording, or only refuse: each setting is in one of the two
+# (tests/test_revisions_definition.py holds every one kpi declares to it).
+DATASET_READ = frozenset({"date", "date_parts", "derived", "as_at", "replace_by", "sparse",
+                          "whole_months"})
+DATASET_UNREAD = frozenset({"id", "columns", "unique", "unique_with", "description", "sources",
+                            "extra_columns", "sheet", "source", "published", "time_zone"})
+
+# The project's settings (`Project`) the digest reads: the baselines a KPI without its own
+# takes, the populations, each dataset (by `reading`), the KPIs, and the `[peers.*]` groups
+# (whose columns tell a dataset's parts apart, `engine.telling_apart`); the others are where
+# the project is, its wording, the checks, the options' defaults and the data quality notes.
+PROJECT_READ = frozenset({"baseline_end", "snapshot_baseline", "populations", "datasets",
+                          "kpis", "peers"})
+PROJECT_UNREAD = frozenset({"path", "name", "data_dir", "priorities", "checks", "population_by",
+                            "population_sources", "population_by_sources", "bundled",
+                            "defaults", "marking", "raw", "quality"})
+
+
+def reading(project: Project, kpi, dataset: DatasetSpec, by: str | None = None) -> dict:
+    """Every setting of a KPI's dataset, and of the project, that decides which of the
+    dataset's rows its figures read and how, or whether a figure or a comparison is given,
+    where no row changes: the one list of them, in the digest of its definition. Changed,
+    the figures move (or go) with no row loaded again, a redefinition, not a revision:
+    `replace_by` added to a dataset read `as_at = "last"` made a headcount of 12 read as
+    revised to 22, a `[peers.*]` group declared left a year before a force supplied with
+    "no figure". They are: the date column (or columns) a row's month is read from; `as_at`
+    (which of a month's rows are read); the columns telling the dataset's parts apart
+    (`engine.telling_apart`: `replace_by` and each `[peers.*]` group's column), whose parts'
+    last rolls `as_at = "last"` reads and whose parts missing from a month leave a window
+    without a figure (`engine.part_gap`), unless `sparse`; `sparse`; `whole_months`, counted
+    whole as
+    stored where they would be held in part; and the derived columns the KPI's expressions,
+    those columns and `by` (a breakdown's column) reach (`engine.derived_read`), not every
+    derived column of the dataset: one added for another use redefined every KPI of it, and
+    hid the revisions of its data. The rest of a declaration decides what extracts are
+    stored as (a load's concern: kpi refuses a read of rows stored under another date
+    column or types, `store.definition_drift`), where they are found, or the wording; `unique`
+    only refuses. Each at its default is left out."""
+    # (a `sparse` dataset read at every row holds no part to its months: its parts move no
+    # figure but by `replace_by`, which is read on its own)
+    parts = engine.telling_apart(project, dataset) \
+        if dataset.as_at == "last" or not dataset.sparse else []
+    names = [*engine.columns_read(project, kpi, breakdowns=False), *parts, dataset.date,
+             *([by] if by else [])]
+    derived = {d.name: d.expression for d in dataset.derived}
+    read: dict = {"date": [dataset.date, dataset.date_parts],
+                  "derived": {name: derived[name]
+                              for name in engine.derived_read(dataset, names)}}
+    for key, value in (("as_at", dataset.as_at), ("replace_by", list(dataset.replace_by)),
+                       ("parts", parts), ("sparse", dataset.sparse),
+                       ("whole_months", sorted(str(m) for m in dataset.whole_months))):
+        if value:
+            read[key] = value
+    return read
+
+
+def same_definition(project: Project, kpi, recorded: object, by: str | None = None) -> bool:
+    """Whether a figures file's `definition` of a KPI (of a part's figure of its breakdown by
+    `by`) is its definition now: as kpi writes it, or as an earlier kpi wrote it, before the
+    reading of its dataset (`reading`) or the baseline and weights were in the digest (such a
+    file cannot tell those changed since, as it could not before)."""
+    return recorded in (definition(project, kpi, by=by),
+                        definition(project, kpi, written="earlier"),
+                        definition(project, kpi, written="legacy"))
 
 
 def figures_path(output: Path) -> Path:
@@ -199,8 +264,12 @@ def figures(project: Project, report, priority: str | None, as_of: str | None,
             "definition": definition(project, kpi),
         })
     pieces = []
+    # each breakdown's digest worked out once, not once a part
+    digests: dict[tuple[str, str], str] = {}
     for figure in parts:
         kpi = figure.result.kpi
+        if (kpi.id, figure.column) not in digests:
+            digests[(kpi.id, figure.column)] = definition(project, kpi, by=figure.column)
         pieces.append({
             "kpi": kpi.id, "title": kpi.title, "by": figure.column, "by_label": figure.label,
             "part": figure.part, "name": figure.name, "role": figure.role,
@@ -212,7 +281,8 @@ def figures(project: Project, report, priority: str | None, as_of: str | None,
             "held": figure.held, "value": figure.value,
             "shown": render.number(figure.value, kpi),
             "versions": _kpi_versions(project, kpi, report.versions),
-            "definition": definition(project, kpi),
+            # of the KPI, and of the column its breakdown reads
+            "definition": digests[(kpi.id, figure.column)],
         })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
@@ -398,7 +468,8 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             "file was edited since kpi wrote it", hint=hint)
     for number, item in enumerate(_parts(doc), start=1):
         kpi = project.kpi(item["kpi"])
-        if kpi is None or not same_definition(project, kpi, item.get("definition")):
+        if kpi is None or not same_definition(project, kpi, item.get("definition"),
+                                              by=item["by"]):
             continue
         if _figure(item["shown"]) != _figure(render.number(item["value"], kpi)):
             raise DataError(f"{path}: part figure {number} ({item['kpi']}, "
@@ -599,10 +670,26 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     quoted = {f["kpi"] for f in listed if f.get("role") == "quoted"} | {
         f["kpi"] for f in parts}
     shown = [k for k in known if k is not None and (not k.hidden or k.id in quoted)]
-    recorded = {f["kpi"]: f.get("definition") for f in listed + parts}
-    redefined = [k for k in shown if recorded[k.id] is not None
-                 and not same_definition(project, k, recorded[k.id])]
+    judged: dict[tuple, bool] = {}
+
+    def moved(kpi, figure: dict) -> bool:
+        """Whether a figure's KPI (a part's: and its breakdown's column) is defined otherwise
+        than the file records (a file of a kpi before definitions were recorded: not told)."""
+        recorded = figure.get("definition")
+        key = (kpi.id, figure.get("by"), recorded)
+        if recorded is not None and key not in judged:
+            judged[key] = not same_definition(project, kpi, recorded, by=figure.get("by"))
+        return recorded is not None and judged[key]
+
+    redefined = [k for k in shown if any(moved(k, f) for f in listed if f["kpi"] == k.id)]
     kpis = [k for k in shown if k not in redefined]
+    # A breakdown whose column is derived otherwise now (its KPI's own figures not): its
+    # parts are not compared, and it is named as redefined.
+    # (one by a column its dataset no longer has is not compared either, `_revised_parts`)
+    rederived = list(dict.fromkeys((f["kpi"], f["by"]) for f in parts if any(
+        k.id == f["kpi"] for k in kpis) and _has_column(project, f["kpi"], f["by"])
+        and moved(project.known_kpi(f["kpi"]), f)))
+    labels = {(f["kpi"], f["by"]): f.get("by_label") or f["by"] for f in parts}
     _not_before_last(project, last, report, as_of, kpis)
     now: dict[tuple[str, str], float] = {}
     # the cases and base of each figure recomputed, where it has them (`figures`' "cases")
@@ -655,12 +742,15 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                       str(figure.get("window_label") or figure["window"]),
                                       then_cases, now_cases))
     items += _revised_changes(listed, kpis, now, {r.kpi_id for r in items})
-    revised_parts, gone = _revised_parts(project, parts, kpis, now, as_of)
+    revised_parts, gone = _revised_parts(
+        project, [p for p in parts if (p["kpi"], p["by"]) not in rederived], kpis, now, as_of)
     items += revised_parts
     dropped = tuple(dict.fromkeys(
         [str(f.get("title") or f["kpi"]) for f in listed + parts
          if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted] + gone))
-    return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
+    redone = [k.title for k in redefined] + [
+        f"{project.known_kpi(i).title} by {labels[(i, by)]}" for i, by in rederived]
+    return Revisions(period.name, tuple(items), tuple(redone), dropped,
                      unchecked=any("definition" not in f for f in listed),
                      parts_compared="parts" in last)
 
@@ -711,6 +801,12 @@ def _change_revised(kpi, title: str, current: dict, comparison: dict,
                     str(current.get("window_label") or current["window"]), then, today)
 
 
+def _has_column(project: Project, kpi_id: str, column: str) -> bool:
+    """Whether a KPI's dataset still has a breakdown's column (declared or derived)."""
+    dataset = project.datasets.get(project.known_kpi(kpi_id).source)
+    return dataset is not None and dataset.has_column(column)
+
+
 def _part_title(kpi, item: dict) -> str:
     """How the appendix names a part's figure: 'Total recorded crime, by LPA: Coventry'."""
     return f"{kpi.title}, by {item.get('by_label') or item['by']}: {item['name']}"
@@ -724,15 +820,15 @@ def _revised_parts(project: Project, parts: list, kpis: list,
     by the rules of a KPI's own figure: compared at its KPI's own places, and "no figure"
     where the part has none now, or where its KPI has no figure for the window (a month of
     it no longer held). A part the data gives now that the breakdown did not hold, where the
-    last paper printed every part of it (`held`), is listed as "no figure" then. Also
+    last paper printed every part of it (`held`), is listed as "no figure" then, in each
+    window of the breakdown printed, by the same rule (`_part_value`: a total of no rows
+    then, of 0 now, is no revision). Also
     returns the breakdowns by a column the KPI's dataset no longer has ("Incidents by
     area"), which are not compared (a change of the project, not of the data)."""
     by_id = {k.id: k for k in kpis}
 
     def held_column(item: dict) -> bool:
-        dataset = project.datasets.get(by_id[item["kpi"]].source)
-        return dataset is not None and item["by"] in {
-            c.name for c in (*dataset.columns, *dataset.derived)}
+        return _has_column(project, item["kpi"], item["by"])
 
     wanted = [p for p in parts if p["kpi"] in by_id and held_column(p)]
     gone = list(dict.fromkeys(f"{by_id[p['kpi']].title} by {p.get('by_label') or p['by']}"
@@ -769,11 +865,7 @@ def _revised_parts(project: Project, parts: list, kpis: list,
         if frame is not None and (kpi.id, item["window"]) in now:
             rows = [r for r in frame.iter_rows(named=True)
                     if _part_text(r["part"]) == item["part"]]
-            # a total of no rows then (`KpiDef.is_total`: a count, a headcount), of none now:
-            # a part the breakdown no longer lists (its rows of the other window gone) still
-            # counts none here, no revision; any other part it no longer lists has no figure
-            value = rows[0][item["role"]] if rows else (
-                0 if item["value"] == 0 and kpi.is_total else None)
+            value = _part_value(kpi, rows[0] if rows else None, item["role"], item["value"])
         after = "no figure" if value is None else _alone(value, kpi)
         part = (kpi.id, item["by"], current.code, item["part"])
         pairs.setdefault(part, {})[item["role"]] = (item, value)
@@ -796,28 +888,57 @@ def _revised_parts(project: Project, parts: list, kpis: list,
                                    [now_current, now_comparison])
         if revision is not None:
             items.append(revision)
-    # Parts the data gives now that a breakdown printed whole did not hold then.
+    # Parts the data gives now that a breakdown printed whole did not hold then: each window
+    # of it the paper printed, by the rule of a part's figure then as now (`_part_value`).
+    # (Only the current window's was read, its figure listed as "no figure" then where a
+    # count of no rows then and now is no revision, and the comparison window's revision
+    # missed: West, no row in the year to August 2025 and one in the year to March 2024.)
     done: set[tuple] = set()
     for item in wanted:
         kpi = by_id[item["kpi"]]
         current, comparison = windows(item)
         whole = (kpi.id, item["by"], current.code)
         names = printed.get(whole, set())
-        if whole in done or item["role"] != "current" or len(names) != item["held"] \
-                or (kpi.id, item["window"]) not in now:
+        if whole in done or len(names) != item["held"]:
             continue
         done.add(whole)
         frame = frames.get((kpi.id, item["by"], current, comparison))
         if frame is None:
             continue
+        # each window the breakdown's figures were printed for, with its wording, where its
+        # KPI has a figure for it now
+        printed_windows = {p["role"]: p for p in wanted
+                           if (p["kpi"], p["by"], windows(p)[0].code) == whole
+                           and (kpi.id, p["window"]) in now}
         for row in frame.iter_rows(named=True):
-            if row["current"] is None or _part_text(row["part"]) in names:
+            if _part_text(row["part"]) in names:
                 continue
             name = blank_name(frame["part"]) if row["part"] is None else str(row["part"])
-            items.append(Revision(kpi.id, _part_title(kpi, {**item, "name": name}),
-                                  str(item.get("window_label") or item["window"]),
-                                  "no figure", _alone(row["current"], kpi)))
+            for role in ("current", "comparison"):
+                if role not in printed_windows:
+                    continue
+                value = row[role]
+                then = _part_value(kpi, None, role, value)
+                before = "no figure" if then is None else _alone(then, kpi)
+                after = "no figure" if value is None else _alone(value, kpi)
+                if before != after:
+                    shown = printed_windows[role]
+                    items.append(Revision(kpi.id, _part_title(kpi, {**item, "name": name}),
+                                          str(shown.get("window_label") or shown["window"]),
+                                          before, after))
     return items, gone
+
+
+def _part_value(kpi, row: dict | None, role: str, beside: object) -> float | None:
+    """A part's figure for a window (`role`: "current" or "comparison") as its breakdown
+    gives it (`row`; None where the breakdown does not list the part, then or now), the one
+    rule for a part's figure in the last paper and in the data now. Not listed, a total
+    (`KpiDef.is_total`: a count, sum, harm score or headcount) beside a figure of 0 on the
+    other side (`beside`: then or now) is 0, as the paper counts a part of no rows, so no
+    revision; any other has no figure."""
+    if row is not None:
+        return row[role]
+    return 0 if kpi.is_total and beside == 0 else None
 
 
 def _part_text(part: object) -> str | None:

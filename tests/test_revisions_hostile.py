@@ -310,19 +310,22 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
             "KPI(s) redefined or no longer reported since were not compared (Appendix ") in paper
 
 
+@pytest.mark.parametrize("written", ["legacy", "earlier"])
 def test_a_file_of_the_kpi_before_the_baseline_was_in_the_digest_is_not_redefined(
-        weighted, tmp_path, cli):
+        weighted, tmp_path, cli, written):
     """Last month's figures file, written before the project's baseline and the weights were
-    in the digest, is read as before: no KPI named as redefined for it."""
+    in the digest ("legacy"), or before the reading of a KPI's dataset was ("earlier": its
+    every derived column, no `replace_by`), is read as before: no KPI named as redefined for
+    it."""
     import kpi
     from kpi import revisions
 
     project = kpi.open(weighted[0]).definition
     doc = copy.deepcopy(weighted[1])
-    for figure in doc["figures"]:
+    for figure in doc["figures"] + doc["parts"]:
         now = figure["definition"]
         figure["definition"] = revisions.definition(project, project.known_kpi(figure["kpi"]),
-                                                    legacy=True)
+                                                    written=written)
         assert figure["definition"] != now
     result, _, out = _export(cli, weighted[0], tmp_path, doc)
     assert result.exit_code == 0, result.output

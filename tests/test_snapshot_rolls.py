@@ -417,9 +417,12 @@ def test_declaring_as_at_redefines_the_kpis_of_the_dataset(tmp_path):
         project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
         digests.append(definition(project, project.kpi("officers")))
     assert len(set(digests)) == 3
-    # A peer group's column moves which rows "last" reads (each force's last date): a group
-    # added redefines the KPIs, and leaves one reading every row as it was.
-    for as_at, moved in (('as_at = "last"', True), ('as_at = "month"', False)):
+    # A peer group's column moves which rows "last" reads (each force's last date), and
+    # reading every row, which months hold each of its parts (a window missing one has no
+    # figure): a group added redefines the KPIs, and leaves one of a `sparse` dataset read at
+    # every row, whose parts are held to no months, as it was.
+    for as_at, moved in (('as_at = "last"', True), ('as_at = "month"', True),
+                         ('as_at = "month"\nsparse = true', False)):
         project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
         before = definition(project, project.kpi("officers"))
         toml = (tmp_path / "kpi.toml").read_text(encoding="utf-8")
