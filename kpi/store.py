@@ -903,9 +903,9 @@ _CUT_SHORT: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, frozense
 def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
     """The day each row is dated, as the UK calendar has it (an instant's UK date), of rows of
     this `schema` (new rows or stored ones); None for a dataset dated by a month (or by a
-    year and a part of it), which no load can cut short within a month. Read by a load's
-    checks of a month cut short (`kpi.ingest.commit._check_cut`) and by each part's days
-    (`part_months`)."""
+    year and a part of it), which no load can cut short within a month. Read by each part's
+    days (`part_months`), and by a load's check of a month cut short where the rows are dated
+    by a day (`edge_of`)."""
     import polars as pl
 
     column = spec.column(spec.date) if spec.date else None
@@ -919,6 +919,25 @@ def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
             day = day.dt.convert_time_zone(UK)
         return day.dt.date()
     return day if kind == pl.Date else None
+
+
+def edge_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
+    """Where each row falls within its month, as the check of a load that cuts a month short
+    compares new rows with stored ones (`kpi.ingest.commit._check_cut`, from the first and
+    last the load's rows give, `kpi.ingest.stage`): the instant of a dataset dated by a zoned
+    datetime, in UTC (so that rows written in any zone compare), else the UK day
+    (`day_of`). By days, a query cut at 00:00 UTC on 1 June, 01:00 UK time, started on June's
+    first day like the stored month did, and replaced the month's 360 stored rows with 359,
+    exit 0. None where `day_of` is."""
+    import polars as pl
+
+    day = day_of(spec, schema)
+    if day is None or spec.date is None:
+        return None
+    kind = schema[spec.date]
+    if isinstance(kind, pl.Datetime) and kind.time_zone is not None:
+        return pl.col(spec.date).dt.convert_time_zone("UTC")
+    return day
 
 
 def _uk_day(value: Any, wall: bool = False) -> date:

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 from datetime import date, timedelta
@@ -26,6 +27,8 @@ from pathlib import Path
 import inprocess
 import pytest
 from hostile_support import snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from project_toml import head, kpi_block
 
 pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
@@ -971,6 +974,113 @@ def test_a_time_of_day_is_its_text_and_citext_is_its_text(tmp_path, more_types):
     assert stored == more_types["sql"]("SELECT at_time::text FROM more ORDER BY ref").split()
 
 
+def test_a_time_of_24_00_is_its_text_never_blank(tmp_path, more_types):
+    """PostgreSQL's time runs to 24:00:00 (a shift ending at midnight; '23:59:59.9999999'
+    rounds up to it). Read through Polars, which holds a time only below 24:00, it was stored
+    as no value: shift_end IS NULL counted 73 rows where the database holds none, exit 0. It
+    is the text the database writes, as every other time is."""
+    sql = more_types["sql"]
+    sql("CREATE TABLE shifts AS SELECT ref, day, CASE WHEN substr(ref, 2)::int % 5 = 0 THEN "
+        "time '24:00:00' WHEN substr(ref, 2)::int % 5 = 1 THEN time '23:59:59.9999999' "
+        "WHEN substr(ref, 2)::int % 5 = 2 THEN time '00:00:00.000001' ELSE time '17:00:00' "
+        "END AS shift_end FROM typed")
+    sql("GRANT SELECT ON shifts TO analyst")
+    project = typed_project(tmp_path / "p", "SELECT ref, day, shift_end FROM shifts",
+                            'shift_end = "str"', "kind = \"count\"\nfilter = \"shift_end = "
+                            "'24:00:00'\"", decimals=0)
+    out, value = load_and_value(project, more_types["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == int(sql("SELECT count(*) FROM shifts WHERE shift_end::text = '24:00:00'")
+                        ) == 146
+    import polars as pl
+
+    stored = pl.read_delta(str(project / "data" / "w")).sort("ref")["shift_end"].to_list()
+    assert stored == sql("SELECT shift_end::text FROM shifts ORDER BY ref").split()
+
+
+def test_a_time_no_database_holds_is_refused_naming_its_row():
+    """A time past 24:00:00 from a driver is refused, never made blank."""
+    import pyarrow as pa
+
+    from kpi.errors import DataError
+    from kpi.ingest import sql_reader
+
+    query = sql_reader.Query("w", "SELECT", ENV, "kpi.toml", "dataset 'w' query (kpi.toml)")
+    column = pa.chunked_array([pa.array([0, 86_400_000_001], pa.time64("us"))])
+    with pytest.raises(DataError, match=r"row 2, column 't': found a time of day outside"):
+        sql_reader._time_text(query, "t", column, True, 0)
+    assert sql_reader._time_text(query, "t", column, False, 0).null_count == 2
+
+
+def _server_real_text(sql, values: list[float]) -> list[str]:
+    """PostgreSQL's own real::text of each value (a float4, sent as its exact decimal)."""
+    listed = ", ".join(f"'{v!r}'" for v in values)
+    return sql(f"SELECT x::real::text FROM unnest(ARRAY[{listed}]::text[]) WITH ORDINALITY "
+               "AS t(x, n) ORDER BY n").split("\n")[:len(values)]
+
+
+def _kpi_real_text(values: list[float]) -> list[str]:
+    import numpy as np
+    import pyarrow as pa
+
+    from kpi.ingest import sql_reader
+
+    column = pa.chunked_array([pa.array(np.array(values, dtype=np.float32))])
+    return sql_reader._numeric_text(sql_reader._real_text(column)).to_pylist()
+
+
+def test_a_real_in_a_text_column_is_the_text_the_database_writes(tmp_path, more_types):
+    """A REAL read into a `str` column was stored as Arrow's text ('1000000', '0.00001'),
+    where the database and its CSV export write '1e+06' and '1e-05': a filter code = '1e+06'
+    counted 0 rows where the database counts 92, exit 0. It is the database's text,
+    44623648 (whose shortest digits PostgreSQL's Ryu does not take halfway to the next
+    float4) too."""
+    sql = more_types["sql"]
+    sql("CREATE TABLE reals AS SELECT ref, day, (ARRAY[1000000, 1000001, 0.00001, 8.1, "
+        "44623648, 123456.7, 0.0001, -0.5])[1 + substr(ref, 2)::int % 8]::real AS code "
+        "FROM typed")
+    sql("GRANT SELECT ON reals TO analyst")
+    project = typed_project(tmp_path / "p", "SELECT ref, day, code FROM reals",
+                            'code = "str"',
+                            "kind = \"count\"\nfilter = \"code = '1e+06'\"", decimals=0)
+    out, value = load_and_value(project, more_types["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == int(sql("SELECT count(*) FROM reals WHERE code::text = '1e+06'")) > 0
+    import polars as pl
+
+    stored = pl.read_delta(str(project / "data" / "w")).sort("ref")
+    assert stored["code"].to_list() == sql("SELECT code::text FROM reals ORDER BY ref").split()
+
+
+def _float4(bits: int) -> float:
+    """The float4 of 32 bits, as a Python float (exactly)."""
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=False), min_size=1, max_size=40)
+       | st.lists(st.integers(0, 2**32 - 1).map(_float4).filter(math.isfinite), min_size=1,
+                  max_size=40))
+def test_every_real_is_the_text_the_database_writes(postgres, values):
+    """Any float4 (drawn as a float, and as any 32 bits), against the server's own
+    real::text."""
+    assert _kpi_real_text(values) == _server_real_text(postgres["sql"], values)
+
+
+def test_reals_halfway_and_at_the_edges_are_the_text_the_database_writes(postgres):
+    """The float4s whose Arrow digits fall halfway to the next (44623648), powers of ten
+    either side of where PostgreSQL turns to e+XX, whole numbers to 2**24, and the ends of
+    the range, against the server's own real::text."""
+    import numpy as np
+
+    values = [44623648.0, -64311768.0, 3.4028234663852886e38, 1.401298464324817e-45,
+              1.1754943508222875e-38, 16777216.0, 16777215.0, 999999.9375, 0.0001, 1e-05,
+              *(float(np.float32(10.0 ** p)) for p in range(-45, 39)),
+              *(float(np.float32(v)) for v in range(999_990, 1_000_010)),
+              *(float(np.float32(v) / 1000) for v in range(1, 2000, 7))]
+    assert _kpi_real_text(values) == _server_real_text(postgres["sql"], values)
+
+
 def test_json_is_refused_where_the_dataset_reads_it_and_the_hint_reads_it(tmp_path,
                                                                          more_types):
     """jsonb's text of the string Coventry is '"Coventry"': loaded as it was, a filter
@@ -1399,6 +1509,44 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
         "Error: no KPI has data for 2025-09: k: year ending September 2025 is incomplete: it "
         "holds 2024-10 only in part (its rows start on 11 October 2024, where its other months "
         "run from their first day to their last)")
+
+
+def test_a_result_cut_within_its_first_day_is_refused_by_the_instant(tmp_path, warehouse):
+    """A query bounded by a UTC month start (`created >= '2024-06-01 00:00+00'`, 01:00 UK
+    time) cuts June's first UK hour. Compared by days, the result started on June's first day
+    as the stored month did, and replaced its 360 rows with 359: the year ending May 2025 read
+    4,379 where the warehouse holds 4,380, exit 0. Compared as instants, the load is refused
+    naming the times; nothing stored changes, and the year is the database's count."""
+    sql = warehouse["sql"]
+    sql("CREATE TABLE every_two AS SELECT 'R' || lpad(g::text, 6, '0') AS ref, "
+        "timestamptz '2024-04-01 00:30 Europe/London' + g * interval '2 hours' AS day "
+        "FROM generate_series(0, 6575) AS g")
+    sql("GRANT SELECT ON every_two TO analyst")
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM every_two ORDER BY ref", "",
+                            'kind = "count"', day="datetime", decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=warehouse["uri"])
+    assert out.returncode == 0, out.stderr
+    year = ("SELECT count(*) FROM every_two WHERE day >= timestamptz '2024-06-01 00:00 "
+            "Europe/London' AND day < timestamptz '2025-06-01 00:00 Europe/London'")
+
+    def figure() -> float:
+        got = run(project, "summary", "--period", "2025-05", "--format", "json")
+        assert got.returncode == 0, got.stderr
+        return json.loads(got.stdout)["kpis"][0]["current"]["value"]
+
+    assert figure() == int(sql(year)) == 4380
+    before = snapshot(project)
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "FROM every_two", "FROM every_two WHERE day >= '2024-06-01 00:00+00'"), encoding="utf-8")
+    out = run(project, "ingest", "w", "--from-source", uri=warehouse["uri"])
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr) == (
+        "Error: dataset 'w' query (kpi.toml): would replace 2024-06 (360 rows stored) with 359: "
+        "its rows of 2024-06 start at 2024-06-01 02:30, and the 1 stored row(s) dated before "
+        "then (from 2024-06-01 00:30) would go")
+    assert snapshot(project).same_as(before)
+    assert figure() == 4380
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

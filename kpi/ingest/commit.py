@@ -43,7 +43,6 @@ from kpi.progress import Progress, Step
 
 # The fingerprint of a declaration a load records (`spec`) is worked out in the store, which
 # judges an earlier kpi's load by it (`kpi.store.declaration_fingerprints`).
-from kpi.store import day_of
 from kpi.store import earlier_fingerprints as _earlier_fingerprints
 from kpi.store import spec_fingerprint as _spec_fingerprint
 
@@ -140,55 +139,71 @@ def _check_left_stale(project, spec: DatasetSpec, extract: Extract) -> None:
 
 
 def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
-    """Refuse a database query's load whose rows start after the first day (or end before the
-    last) of stored rows of its first (or last) month, where that month shrinks: the stored
-    rows outside the result's days would go with the month it replaces. A query's WHERE over a
-    rolling window (`day >= current_date - 365`, the usual nightly query) holds its first month
-    only from that day: the year ending September 2025 read 355 where the warehouse holds 365
-    rows, exit 0, and one day fewer every night until the month fell below half. A month that
-    grows, and a result of whole months, are not refused; `--allow-shrink` confirms the rows
-    were removed. An extract file is not checked: a revised file whose month lost its first
-    day's rows (a record deleted, or moved to another date) is as common as one cut short."""
+    """Refuse a database query's load whose rows start after the first (or end before the
+    last) stored row of its first (or last) month, where that month shrinks: the stored rows
+    outside the result's stretch would go with the month it replaces. Where a row falls is
+    `store.edge_of`'s: the instant of a dataset dated by a datetime, else the day. A query's
+    WHERE over a rolling window (`day >= current_date - 365`, the usual nightly query) holds
+    its first month only from that day: the year ending September 2025 read 355 where the
+    warehouse holds 365 rows, exit 0, and one day fewer every night until the month fell below
+    half. Compared by days, a query cut within the first day (`created >= '2024-06-01
+    00:00+00'`, 01:00 UK time) started on the same day as the stored month and replaced its
+    360 rows with 359, exit 0. A month that grows, and a result of whole months, are not
+    refused; `--allow-shrink` confirms the rows were removed. An extract file is not checked:
+    a revised file whose month lost its first day's rows (a record deleted, or moved to
+    another date) is as common as one cut short."""
     from kpi import store
 
     if not any("query" in source for source in extract.sources):
         return
-    if extract.covered is None or extract.first_day is None or not extract.months:
+    if extract.covered is None or extract.starts is None or not extract.months:
         return
     keys = ["month", *spec.replace_by]
     after = extract.covered.group_by(keys).agg(pl.col("rows").sum().alias("after"),
                                                pl.col(FILE).unique(maintain_order=True))
     shrunk = (after.join(before, on=keys, how="inner", nulls_equal=True)
               .filter(pl.col("after") < pl.col("before")))
-    edges = [(extract.months[0], extract.first_day, True),
-             (extract.months[-1], extract.last_day, False)]
+    edges = [(extract.months[0], extract.starts, True),
+             (extract.months[-1], extract.ends, False)]
     shrunk = shrunk.filter(pl.col("month").is_in([month for month, _, _ in edges]))
     if not shrunk.height:
         return
     stored = store.stored_rows(project, spec.id)
-    day = day_of(spec, stored.collect_schema())
-    if day is None:
+    schema = stored.collect_schema()
+    at = store.edge_of(spec, schema)
+    if at is None:
         return
+    kind = schema[spec.date or ""]
+    instants = isinstance(kind, pl.Datetime) and kind.time_zone is not None
+    if isinstance(extract.starts, datetime) != instants:
+        # One side by days (stored under another declaration, or an earlier kpi's wall-clock
+        # time): both by UK days.
+        at = store.day_of(spec, schema)
+        edges = [(month, edge.astimezone(ZoneInfo(UK)).date() if isinstance(edge, datetime)
+                  else edge, first) for month, edge, first in edges]
+        if at is None:
+            return
     stored = stored.join(shrunk.lazy().select(keys), on=keys, how="semi", nulls_equal=True)
     for month, edge, first in edges:
-        outside = stored.filter((pl.col("month") == month) & (day < edge if first else day > edge))
-        count, low, high = outside.select(pl.len(), day.min().alias("low"),
-                                          day.max().alias("high")).collect().row(0)
+        outside = stored.filter((pl.col("month") == month) & (at < edge if first else at > edge))
+        count, low, high = outside.select(pl.len(), at.min().alias("low"),
+                                          at.max().alias("high")).collect().row(0)
         if not count:
             continue
         row = shrunk.filter(pl.col("month") == month).row(0, named=True)
         files = ", ".join(str(f) for f in row[FILE])
         key = describe_key(row, spec.replace_by)
-        said = (f"its rows of {month} start on {edge}, and the {count:,} stored row(s) dated "
-                f"before then (from {low}) would go" if first else
-                f"its rows of {month} end on {edge}, and the {count:,} stored row(s) dated after "
-                f"then (to {high}) would go")
+        where = f"at {_when(edge)}" if isinstance(edge, datetime) else f"on {edge}"
+        said = (f"its rows of {month} start {where}, and the {count:,} stored row(s) dated "
+                f"before then (from {_when(low)}) would go" if first else
+                f"its rows of {month} end {where}, and the {count:,} stored row(s) dated after "
+                f"then (to {_when(high)}) would go")
         raise DataError(f"{files}: would replace {key} ({row['before']:,} rows stored) with "
                         f"{row['after']:,}: {said}",
                         hint="a load replaces each month it holds rows for with its rows of that "
                              "month: a query's WHERE over a rolling window (day >= current_date "
-                             "- 365) cuts its first month. "
-                             "Bound it by whole months (day >= date_trunc('month', "
+                             "- 365), or from a UTC time, cuts its first month. "
+                             "Bound it by whole UK months (day >= date_trunc('month', "
                              "current_date) - interval '12 months'), or pass "
                              f"{flag('--allow-shrink')} if those rows were really removed")
 

@@ -18,6 +18,7 @@ give the query an ORDER BY for messages that name the same row twice.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -508,7 +509,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             # checked as UTF-8 below with every other text column
             column, kind = _bytes_as_text(column), pa.string()
         elif pa.types.is_time(kind):
-            column, kind = _time_text(column), pa.string()
+            column, kind = _time_text(query, name, column, col is not None, start), pa.string()
         if described == "money" and col is not None:
             # The driver gives PostgreSQL's money as a whole number of its smallest unit
             # (110 for 1.10), the places set by the server's locale: not ours to guess.
@@ -533,7 +534,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
         elif pa.types.is_float16(kind) or pa.types.is_float32(kind):
             if pa.types.is_float16(kind):
                 column = float16_as_written(column)
-            column = _numeric_text(pc.cast(column, pa.string()))
+            column = _numeric_text(_real_text(column))
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):
             column = _numeric_text(column)  # a NUMERIC of no declared scale: its text already
@@ -692,6 +693,140 @@ def _numeric_text(column: Any) -> Any:
     return column
 
 
+def _real_text(column: Any) -> Any:
+    """A REAL (float4) column as PostgreSQL's real::text writes each value (`float4_text`),
+    nulls kept. Arrow's text was stored, written its own way ('1000000', '0.00001' where
+    PostgreSQL writes '1e+06', '1e-05'), so a filter code = '1e+06' counted 0 rows where the
+    database and its CSV export count 92, exit 0. Arrow's shortest digits are PostgreSQL's
+    but where they fall exactly halfway to the next float4 (44623648: Arrow's 4.462365e+07,
+    PostgreSQL's 4.4623648e+07); they are written out as PostgreSQL writes them, and those
+    that fall halfway are worked out again, one by one, by `float4_text`."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    arrow = pl.from_arrow(pc.cast(column, pa.string()))
+    assert isinstance(arrow, pl.Series)
+    text = _postgres_real(arrow)
+    values = pc.fill_null(column, 0.0).to_numpy(zero_copy_only=False)
+    wide = values.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        read = arrow.cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+        halfway = np.isfinite(wide) & (
+            (read == (wide + np.nextafter(values, np.float32(np.inf)).astype(np.float64)) / 2)
+            | (read == (wide + np.nextafter(values, np.float32(-np.inf)).astype(np.float64)) / 2))
+    where = np.flatnonzero(halfway & ~column.is_null().to_numpy(zero_copy_only=False))
+    if len(where):
+        bits = values.view(np.uint32)
+        text = text.scatter(where, [float4_text(int(bits[i])) for i in where])
+    return pa.chunked_array([text.to_arrow().cast(pa.string())])
+
+
+def _postgres_real(raw: pl.Series) -> pl.Series:
+    """A float's text of any writer ('1000000', '1e-5', '1.5e-7', '123.40') with its digits
+    written as PostgreSQL writes a float4's (`float4_text`): out where the first digit's power
+    of ten is -4 to 5, else d.ddde+XX; 'nan' and 'inf' as they are. Worked out a step at a
+    time, each step's column kept for the next."""
+    col = pl.col
+    numbers = raw.str.strip_prefix("-").str.splitn("e", 2).struct.rename_fields(
+        ["mantissa", "shift"]).struct.unnest()
+    parts = numbers["mantissa"].str.splitn(".", 2).struct.rename_fields(
+        ["whole", "fraction"]).struct.unnest()
+    frame = pl.DataFrame({"raw": raw, "whole": parts["whole"],
+                          "every": parts["whole"] + parts["fraction"].fill_null(""),
+                          "shift": numbers["shift"].cast(pl.Int32, strict=False).fill_null(0)})
+    frame = frame.with_columns(digits=col("every").str.strip_chars_start("0"))
+    frame = frame.with_columns(
+        # the power of ten of the first digit that is not 0
+        power=(col("whole").str.len_chars().cast(pl.Int32) - 1 + col("shift")
+               - (col("every").str.len_chars() - col("digits").str.len_chars())
+               .cast(pl.Int32)),
+        digits=col("digits").str.strip_chars_end("0"),
+        number=col("raw").str.contains(r"^-?[0-9.]"))
+    frame = frame.with_columns(count=col("digits").str.len_chars().cast(pl.Int32))
+    power, digits, count = col("power"), col("digits"), col("count")
+    # (every branch is worked out for every row: the lengths are kept from going below 0)
+    zeros = pl.lit("0" * 8)
+    point = (power + 1).clip(0, 8)
+    fixed = (pl.when(power < 0)
+             .then("0." + zeros.str.slice(0, (-power - 1).clip(0, 8)) + digits)
+             .when(count <= power + 1)
+             .then(digits + zeros.str.slice(0, (power + 1 - count).clip(0, 8)))
+             .otherwise(digits.str.slice(0, point) + "." + digits.str.slice(point)))
+    scientific = pl.concat_str(
+        [digits.str.slice(0, 1),
+         pl.when(count > 1).then("." + digits.str.slice(1)).otherwise(pl.lit("")),
+         pl.when(power < 0).then(pl.lit("e-")).otherwise(pl.lit("e+")),
+         power.abs().cast(pl.String).str.zfill(2)])
+    written = (pl.when(~col("number")).then(col("raw"))  # nan, inf, -inf
+               .when(digits == "").then(pl.lit("0"))
+               .when((power >= -4) & (power < 6)).then(fixed)
+               .otherwise(scientific))
+    return frame.select(pl.when(col("number") & col("raw").str.starts_with("-"))
+                        .then("-" + written).otherwise(written)).to_series()
+
+
+def float4_text(bits: int, start: int = 1) -> str:
+    """The float4 of these 32 bits as PostgreSQL's float4out writes it in a session of
+    extra_float_digits 1 or more (PostgreSQL 12 on; kpi's, `_SESSION`), exactly: Ryu's
+    shortest digits that read back as the same float4, where a decimal exactly halfway to the
+    next float4 does not count as reading back (PostgreSQL builds Ryu so; 44623648 is
+    '4.4623648e+07', where Arrow and most writers give 4.462365e+07), the nearest of them (a
+    tie to an even last digit); written out where the first digit's power of ten is -4 to 5
+    ('0.0001', '123456.7') and as d.ddde+XX elsewhere ('1e+06', '1.000001e+06', '1e-05');
+    'NaN', 'Infinity', '-Infinity', '0' and '-0'. `start`: digits fewer than which none reads
+    back (1, or a writer's shortest)."""
+    sign = "-" if bits >> 31 else ""
+    exponent, mantissa = (bits >> 23) & 0xFF, bits & 0x7FFFFF
+    if exponent == 0xFF:
+        return "NaN" if mantissa else sign + "Infinity"
+    if not exponent and not mantissa:
+        return sign + "0"
+    # The value, and the ends of the values that read back as it, all times 2**shift: the
+    # gap below a power of two is half the gap above.
+    whole = (mantissa | 1 << 23) if exponent else mantissa
+    shift = max(exponent, 1) - 152
+    value, high = 4 * whole, 4 * whole + 2
+    low = 4 * whole - (1 if not mantissa and exponent > 1 else 2)
+
+    def scales(power: int) -> tuple[int, int]:
+        """Whole numbers that 10**power and 2**shift are the same multiple of."""
+        return (10 ** max(power, 0) * 2 ** max(-shift, 0),
+                10 ** max(-power, 0) * 2 ** max(shift, 0))
+
+    def above(power: int) -> bool:  # 10**power > value * 2**shift
+        ten, two = scales(power)
+        return ten > value * two
+
+    top = math.floor(math.log10(whole) + shift * math.log10(2))
+    while above(top):
+        top -= 1
+    while not above(top + 1):
+        top += 1
+    for count in range(max(start, 1), 10):
+        power = top - count + 1
+        ten, two = scales(power)
+        below = value * two // ten  # the count-digit numbers either side of the value
+        inside = [c for c in (below, below + 1) if low * two < c * ten < high * two]
+        if inside:
+            best = min(inside, key=lambda c: (abs(c * ten - value * two), c % 2))
+            break
+    else:  # pragma: no cover - nine digits always read back
+        raise AssertionError(bits)
+    digits = str(best).rstrip("0")
+    top = power + len(str(best)) - 1  # 9.99 rounded to 10 gains a digit
+    if -4 <= top < 6:
+        if top < 0:
+            return sign + "0." + "0" * (-top - 1) + digits
+        if len(digits) <= top + 1:
+            return sign + digits + "0" * (top + 1 - len(digits))
+        return sign + digits[:top + 1] + "." + digits[top + 1:]
+    return (sign + digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+            + ("e-" if top < 0 else "e+") + f"{abs(top):02d}")
+
+
 def _conversion(name: str, kind: Any) -> str:
     """The query's expression that reads a column of a type kpi does not read, for a hint."""
     import pyarrow as pa
@@ -717,14 +852,39 @@ def _uuid_text(column: Any) -> Any:
     return pa.chunked_array([pl.select(text).to_series().to_arrow()])
 
 
-def _time_text(column: Any) -> Any:
-    """A time of day as PostgreSQL's time::text writes it: '13:45:00', '01:02:03.5'."""
-    import pyarrow as pa
+# A day in microseconds: PostgreSQL's time runs from 00:00:00 to 24:00:00 inclusive.
+_DAY_MICROS = 86_400_000_000
 
-    text = (pl.from_arrow(column.cast(pa.time64("us")))
-            .dt.strftime("%H:%M:%S%.f")  # type: ignore[union-attr]
-            .str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", ""))
-    return pa.chunked_array([text.to_arrow()])
+
+def _time_text(query: Query, name: str, column: Any, mapped: bool, start: int) -> Any:
+    """A time of day as PostgreSQL's time::text writes it: '13:45:00', '01:02:03.5', and
+    '24:00:00' (a shift ending at midnight; '23:59:59.9999999' rounds to it), written from
+    its microseconds. Polars holds a time only below 24:00 and made 24:00:00 no value, so a
+    filter shift_end IS NULL counted 73 rows where the database (and its CSV export) holds
+    none, exit 0. A value outside 00:00 to 24:00, which no database time holds, is refused in
+    a column the dataset reads, never made blank; a column it ignores is left out whole."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    micros = pl.from_arrow(pc.cast(column.cast(pa.time64("us")), pa.int64()))
+    assert isinstance(micros, pl.Series)
+    outside = ((micros < 0) | (micros > _DAY_MICROS)).fill_null(False).arg_true()
+    if outside.len():
+        if not mapped:
+            return pa.nulls(len(column), pa.string())
+        raise DataError(located(Path(query.label), "found a time of day outside 00:00:00 to "
+                                                   "24:00:00",
+                                row=start + int(outside[0]) + 1, column=name),
+                        hint=f"read the database's text in the query: CAST({_show(name)} AS "
+                             f"TEXT) AS {_show(name)}; nothing stored was changed")
+    us = pl.col("us")
+    seconds = us // 1_000_000
+    fraction = (us % 1_000_000).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    clock = pl.concat_str([part.cast(pl.String).str.zfill(2) for part in (
+        seconds // 3600, seconds // 60 % 60, seconds % 60)], separator=":")
+    text = micros.to_frame("us").select(
+        clock + pl.when(fraction == "").then(pl.lit("")).otherwise("." + fraction)).to_series()
+    return pa.chunked_array([text.to_arrow().cast(pa.string())])
 
 
 # The first and last days of years 1 and 9999, in days from 1970-01-01: Polars cannot show a

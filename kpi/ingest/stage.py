@@ -49,7 +49,7 @@ from kpi.ingest.unique import shown_unique as _shown_unique
 from kpi.ingest.unique import unique_written as _unique_written
 from kpi.periods import Month
 from kpi.progress import Progress, Step
-from kpi.store import day_of
+from kpi.store import edge_of
 
 SECTION = "__section"  # which of a file's sections (parted by repeated headers) a row is in
 # The first and last time a file's rows of a month are dated: `Extract.spans`.
@@ -102,10 +102,11 @@ class Extract:
     data: dict[str, list[DataFile]] = field(default_factory=dict)  # month -> its data files
     ids: _Ids | None = None
     firsts: dict[str, pl.DataFrame] = field(default_factory=dict)
-    # The first and last day the good rows are dated (`day_of`), None for a dataset whose
-    # date is a month: what a load that cuts a month short would drop (commit._check_cut).
-    first_day: Any = None
-    last_day: Any = None
+    # Where the first and last of the good rows fall in their months (`store.edge_of`: an
+    # instant, or a day), None for a dataset whose date is a month: what a load that cuts a
+    # month short would drop (commit._check_cut).
+    starts: Any = None
+    ends: Any = None
     # Each (month, replace_by value...) the good rows hold, with the first and last time they
     # are dated (LOW, HIGH): None for a dataset dated by a day or a month.
     spans: pl.DataFrame | None = None
@@ -345,12 +346,10 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         extract.numberings[str(path)] = numbering
         extract.named[str(path)] = state.where
         extract.rows += state.good
-        for day in (state.first_day, state.last_day):
-            if day is not None:
-                extract.first_day = day if extract.first_day is None else min(extract.first_day,
-                                                                              day)
-                extract.last_day = day if extract.last_day is None else max(extract.last_day,
-                                                                            day)
+        for edge in (state.starts, state.ends):
+            if edge is not None:
+                extract.starts = edge if extract.starts is None else min(extract.starts, edge)
+                extract.ends = edge if extract.ends is None else max(extract.ends, edge)
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
         if query is not None:
@@ -459,8 +458,8 @@ class _FileState:
     captions: dict[str, str] = field(default_factory=dict)
     # A CSV file's or a workbook's rows as an aggregate table's (conform.PivotLayout).
     layout: PivotLayout | None = None
-    first_day: Any = None  # the first and last day the good rows are dated (`day_of`)
-    last_day: Any = None
+    starts: Any = None  # where the first and last good rows fall (`store.edge_of`)
+    ends: Any = None
 
     @property
     def folder(self) -> Path:
@@ -496,26 +495,25 @@ class _FileState:
                 self.bad_frames.append(bad.head(MAX_LISTED - kept))
         if good.height:
             self.good += good.height
-            day = day_of(self.spec, good.schema)
-            # The rows of each month (and replace_by part) and the first and last day, in one
-            # query; each month's text is made once the file is read (`covered`).
-            # The first and last time of a dataset dated by a datetime (`spans`).
-            timed = day is not None and isinstance(good.schema[self.spec.date], pl.Datetime)
+            edge = edge_of(self.spec, good.schema)
+            # The rows of each month (and replace_by part) and where the first and last fall
+            # (`edge_of`), in one query; each month's text is made once the file is read
+            # (`covered`). The first and last time of a dataset dated by a datetime (`spans`).
+            timed = edge is not None and isinstance(good.schema[self.spec.date], pl.Datetime)
             dated = pl.col(self.spec.date or "month")
             counts = good.group_by("month", *self.spec.replace_by, self.section(good),
                                    maintain_order=True).agg(
                 pl.len().alias("rows"),
                 *([dated.min().alias(LOW), dated.max().alias(HIGH)] if timed else []),
-                *([day.min().alias("__first"), day.max().alias("__last")] if day is not None
+                *([edge.min().alias("__first"), edge.max().alias("__last")] if edge is not None
                   else []))
-            if day is not None:
+            if edge is not None:
                 firsts = [d for d in counts.drop_in_place("__first").to_list() if d is not None]
                 lasts = [d for d in counts.drop_in_place("__last").to_list() if d is not None]
                 if firsts:
                     first, last = min(firsts), max(lasts)
-                    self.first_day = first if self.first_day is None else min(self.first_day,
-                                                                              first)
-                    self.last_day = last if self.last_day is None else max(self.last_day, last)
+                    self.starts = first if self.starts is None else min(self.starts, first)
+                    self.ends = last if self.ends is None else max(self.ends, last)
             self.counts.append(counts)
             if not self.keep_bad and self.bad_count:
                 return  # the file is refused anyway: write nothing more
