@@ -438,10 +438,24 @@ class KpiDef:
     # (`numerator_within_denominator = true`) where kpi cannot prove it (`provably_within`):
     # it has no rows in common to check, so the test rests on the declaration, and says so.
     within_on_trust: bool = False
+    # A rate of two KPIs whose numerator and denominator each count rows (`counts_rows`), so
+    # its figure cannot be negative whatever its unit (`kpi.stats.non_negative`).
+    counted_parts: bool = False
 
     @property
     def is_snapshot(self) -> bool:
         return self.kind == Kind.SNAPSHOT
+
+    @property
+    def counts_rows(self) -> bool:
+        """Whether the KPI's figure is a number of rows, which cannot be negative whatever
+        unit or multiplier it is written in (`kpi.stats.non_negative`): a count or snapshot
+        without a `value` or `numerator`, a rate per 1,000 of rows counted, or a harm score
+        (its weights are 0 or more)."""
+        if self.kind == Kind.WEIGHTED_SCORE:
+            return True
+        return self.value is None and self.numerator is None and self.kind in (
+            Kind.COUNT, Kind.SNAPSHOT, Kind.PER_1000)
 
     @property
     def is_total(self) -> bool:
@@ -2308,6 +2322,7 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
                     declared is None and provably_within(num, den)),
                 rate_test=rate_test(declared, num, den),
                 within_on_trust=bool(declared) and not provably_within(num, den),
+                counted_parts=num.counts_rows and den.counts_rows,
                 # A rate's last months are not final where its numerator's or denominator's
                 # are not: it was tested, and charted, on the outcomes not yet recorded that
                 # its numerator declares so (610 of 2,400 against 720, "a statistically

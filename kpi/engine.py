@@ -84,12 +84,16 @@ class Measured:
     value: float | None
     numerator: float | None = None
     denominator: float | None = None
-    # A rate of one dataset's rows (or a percentage snapshot): the window's rows whose
-    # numerator is not a whole number from 0 to their denominator (`outside`), and those whose
-    # numerator is not a whole number of at least 0 (`uncounted`), for `stats.rate_rule`;
-    # None for other KPIs.
+    # A rate of one dataset's rows (or a percentage snapshot): the window's rows that are not
+    # a whole number of cases out of a whole number (a numerator from 0 to a whole-number
+    # denominator, `outside`), and those whose numerator is not a whole number of at least 0
+    # (`uncounted`), for `stats.rate_rule`; None for other KPIs.
     outside: int | None = None
     uncounted: int | None = None
+    # A rate of one dataset's rows (or a percentage snapshot) or a ratio of rates: the
+    # window's rows whose numerator or denominator is below 0 (or not a number), for
+    # `stats.chart_bounds`: with none, the figure cannot be negative. None for other KPIs.
+    negative: int | None = None
 
 
 @dataclass(frozen=True)
@@ -277,27 +281,54 @@ def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
 
 
 # A rate's rows that break the per-row rule of its test as two proportions (`stats.rate_rule`,
-# docs/statistics.md): OUTSIDE counts the rows whose numerator is not a whole number from 0
-# to the row's denominator, UNCOUNTED those whose numerator is not a whole number of at least
-# 0 (not a count of events). Each row is read as the sums read it: a blank as 0.
-OUTSIDE, UNCOUNTED = "outside", "uncounted"
+# docs/statistics.md): OUTSIDE counts the rows that are not a whole number of yes-or-no cases
+# (a numerator that is not a whole number from 0 to the row's denominator, or a denominator
+# that is not a whole number: a row of 1.5 "cases" is no set of cases, whatever the window's
+# totals come to), UNCOUNTED those whose numerator is not a whole number of at least 0 (not a
+# count of events). NEGATIVE counts the rows whose numerator or denominator is below 0, for
+# the floor of the process limits (`stats.chart_bounds`). Each row is read as the sums read
+# it: a blank as 0.
+OUTSIDE, UNCOUNTED, NEGATIVE = "outside", "uncounted", "negative"
+
+
+def _row_parts(kpi: KpiDef) -> tuple[pl.Expr, pl.Expr]:
+    """A rate's numerator and denominator of each row as floats, a blank as 0 (1 where the
+    rate has none: it counts rows)."""
+    one = pl.lit(1)
+    num = (_sql(kpi.numerator, kpi) if kpi.numerator is not None else one).cast(pl.Float64)
+    den = (_sql(kpi.denominator, kpi) if kpi.denominator is not None else one).cast(pl.Float64)
+    return num.fill_null(0.0), den.fill_null(0.0)
+
+
+def _negative(num: pl.Expr, den: pl.Expr, rows: pl.Expr) -> pl.Expr:
+    """The rows whose numerator or denominator is below 0 or not a number."""
+    return rows & ~((num >= 0) & (den >= 0) & ~num.is_nan() & ~den.is_nan()).fill_null(False)
 
 
 def _checked_rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     """A rate of one dataset's rows (or a percentage snapshot): its numerator and denominator,
-    and its rows' counts against the rule of its test (OUTSIDE, UNCOUNTED)."""
+    and its rows' counts against the rule of its test (OUTSIDE, UNCOUNTED) and its floor
+    (NEGATIVE)."""
     parts = _rate_parts(kpi, rows)
     if kpi.flag_share:  # 0 or 1 of 1 in every row: none can break the rule, none is read
-        parts[OUTSIDE] = parts[UNCOUNTED] = pl.lit(False)
+        parts[OUTSIDE] = parts[UNCOUNTED] = parts[NEGATIVE] = pl.lit(False)
         return parts
-    one = pl.lit(1)
-    num = (_sql(kpi.numerator, kpi) if kpi.numerator is not None else one).cast(pl.Float64)
-    den = (_sql(kpi.denominator, kpi) if kpi.denominator is not None else one).cast(pl.Float64)
-    num, den = num.fill_null(0.0), den.fill_null(0.0)
-    counted = num.is_finite() & (num.floor() == num) & (num >= 0)
-    parts[OUTSIDE] = rows & ~(counted & (num <= den)).fill_null(False)
+    num, den = _row_parts(kpi)
+
+    def whole(value: pl.Expr) -> pl.Expr:
+        return value.is_finite() & (value.floor() == value)
+
+    counted = whole(num) & (num >= 0)
+    parts[OUTSIDE] = rows & ~(counted & whole(den) & (num <= den)).fill_null(False)
     parts[UNCOUNTED] = rows & ~counted.fill_null(False)
+    parts[NEGATIVE] = _negative(num, den, rows)
     return parts
+
+
+def _ratio_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    """A ratio of rates: its numerator and denominator, and its rows whose numerator or
+    denominator is below 0 (NEGATIVE), for the floor of its process limits."""
+    return {**_rate_parts(kpi, rows), NEGATIVE: _negative(*_row_parts(kpi), rows)}
 
 
 def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -431,7 +462,7 @@ RECIPES: dict[Kind, Recipe] = {
         lambda k, rows: _checked_rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
         lambda k, c, p: (quotient(c["num"], c["den"], scale_of(k, 100)) if k.numerator
                          else quotient(c["n"], 1, scale_of(k)))),
-    Kind.RATIO_OF_RATES: Recipe(_rate_parts, _per_population),
+    Kind.RATIO_OF_RATES: Recipe(_ratio_parts, _per_population),
     Kind.PER_1000: Recipe(_count_parts,
                           lambda k, c, p: quotient(c["n"], _population(
                               p, required(k.population, f"KPI '{k.id}': population")),
@@ -3080,7 +3111,7 @@ def measured_of(project: Project, kpi: KpiDef, window: Window,
         return None if got is None else int(got)
 
     return Measured(window, value_of(kpi, parts, project), parts.get("num"), parts.get("den"),
-                    count(OUTSIDE), count(UNCOUNTED))
+                    count(OUTSIDE), count(UNCOUNTED), count(NEGATIVE))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "un
                            "population_illustrative",
                            "spc_baseline", "spc_rebase", "provisional_months", "peers",
                            "breakdowns", "status", "hidden", "priority", "stable_band",
-                           "better", "rate_test", "within_on_trust"})
+                           "better", "rate_test", "within_on_trust", "counted_parts"})
 
 
 def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,

@@ -408,12 +408,15 @@ def significance(result: KpiResult) -> Significance:
         return not_tested(shared)
     if kpi.kind in UNTESTED_KINDS:
         return not_tested(UNTESTED_KINDS[kpi.kind])
-    if kpi.unit == Unit.PERCENT and kpi.is_snapshot:
+    # What the figure counts decides its test, never the unit or multiplier it is printed in:
+    # a rate of rows tested in percent was "no test for a rate in per_1000" written per 1,000
+    # (multiplier 10), its p-value the same either way.
+    if kpi.is_snapshot and kpi.numerator is not None:
         if _whole_counts(result) is None:
             return not_tested(NOT_WHOLE)
         return not_tested("two snapshots share most of their people, so they are not "
                           "independent samples")
-    if kpi.is_derived or kpi.unit == Unit.PERCENT:
+    if kpi.kind in (Kind.RATE, Kind.WITHIN):
         return rate_significance(kpi, current, comparison)
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
         n1, n2 = _whole(current.value), _whole(comparison.value)
@@ -455,6 +458,9 @@ def windows_shared(result: KpiResult) -> str | None:
 
 
 NOT_WHOLE = "a rate is tested from whole-number numerators and denominators"
+# What a row that is not a whole number of cases out of a whole number has (`rate_rule`).
+NOT_CASES = ("a numerator that is not a whole number from 0 to the row's denominator, or a "
+             "denominator that is not a whole number")
 
 
 def _whole_counts(result: KpiResult) -> list[int] | None:
@@ -481,6 +487,8 @@ class Measured(Protocol):
     def outside(self) -> int | None: ...
     @property
     def uncounted(self) -> int | None: ...
+    @property
+    def negative(self) -> int | None: ...
 
 
 def _rows(count: int) -> str:
@@ -496,6 +504,22 @@ NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS,
                           Unit.GBP, Unit.SCORE})
 
 
+def non_negative(kpi: KpiDef, windows: Sequence[Measured]) -> bool:
+    """Whether a KPI's figure cannot be negative by what it is, whatever unit it is written
+    in: a number of rows (`KpiDef.counts_rows`), a rate of two KPIs that each are one
+    (`KpiDef.counted_parts`), a count of a value whose rows in `windows` are each a whole
+    number of at least 0, or a rate of one dataset's rows, percentage snapshot or ratio of
+    rates none of whose rows in `windows` has a numerator or denominator below 0 (the engine's
+    NEGATIVE count; a population is positive). A rate of a column that can be negative (a net
+    amount) is none: its figure can go below 0. Written as a ratio, a ratio of rates printed
+    limits of -5.5 to 9.3, and a rate of two counts -0.6 to 0.9."""
+    if kpi.counts_rows or kpi.counted_parts:
+        return True
+    # (a count of a `value`: its rows each a whole number of at least 0, UNCOUNTED 0)
+    signed = [w.uncounted if kpi.kind == Kind.COUNT else w.negative for w in windows]
+    return bool(signed) and None not in signed and not any(signed)
+
+
 def chart_bounds(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[float | None, float | None]:
     """Where a KPI's process limits stop (floor, ceiling), None where they do not
     (docs/statistics.md, "Limits stop where the value cannot go"): the one rule of every
@@ -504,12 +528,15 @@ def chart_bounds(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[float | None
     its limits printed -0.11 and 1.11, per 1,000 up to 1,105.7. A share is one by its
     definition (`KpiDef.share`), or a rate tested as two proportions on the rows of its
     windows (`rate_rule`): a rate of one dataset's rows each of whose numerators is a whole
-    number from 0 to its denominator (compliant audits of audited ones). One rule with the
-    test: a KPI tested as a proportion is charted as one, and a rate of two KPIs not nested
-    (240% in a month) is neither. Any other KPI stops at 0 in a unit that cannot be negative
-    (`NON_NEGATIVE`), and has no ceiling."""
+    number from 0 to its denominator, itself a whole number (compliant audits of audited
+    ones). One rule with the test: a KPI tested as a proportion is charted as one, and a rate
+    of two KPIs not nested (240% in a month) is neither. Any other KPI stops at 0 where its
+    figure cannot be negative, by what it is (`non_negative`: rows counted, a ratio of rates
+    whose rows are none below 0, whatever its unit) or by its unit (`NON_NEGATIVE`), and has
+    no ceiling."""
     share = kpi.share or (bool(windows) and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
-    floor = 0.0 if share or kpi.unit in NON_NEGATIVE else None
+    floor = (0.0 if share or kpi.unit in NON_NEGATIVE or non_negative(kpi, windows)
+             else None)
     return floor, kpi.share_max if share else None
 
 
@@ -521,13 +548,15 @@ def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:
     Two proportions only where the numerator's events are some of the denominator's: a
     within-threshold share (rows meeting a condition out of rows: nested by construction); a
     rate of two KPIs declared or proven so (`catalogue.rate_test`); a rate of one dataset's
-    rows where every row of the windows has a numerator that is a whole number from 0 to its
-    denominator (the engine's OUTSIDE count is 0), whether or not the catalogue declares
-    `numerator_within_denominator = true`; a declaration that a row contradicts is refused,
-    never taken as licence. Else a count of events per its denominator (two Poisson counts,
-    the denominators their exposures) where every row's numerator is a whole number of at
-    least 0 (the engine's UNCOUNTED count is 0; for a rate of two KPIs, a `count` of rows
-    over a count or sum), unless the catalogue declares the relation. Else none."""
+    rows where every row of the windows is a whole number of cases out of a whole number (a
+    numerator that is a whole number from 0 to a denominator that is a whole number: the
+    engine's OUTSIDE count is 0; window totals cannot show it, 400 rows of 1.5 total 600),
+    whether or not the catalogue declares `numerator_within_denominator = true`; a
+    declaration that a row contradicts is refused, never taken as licence. Else a count of
+    events per its denominator (two Poisson counts, the denominators their exposures) where
+    every row's numerator is a whole number of at least 0 (the engine's UNCOUNTED count is
+    0; for a rate of two KPIs, a `count` of rows over a count or sum), unless the catalogue
+    declares the relation. Else none."""
     if kpi.kind == Kind.WITHIN:
         return RateTest.PROPORTIONS, ""
     if kpi.is_derived:
@@ -548,14 +577,12 @@ def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:
     if bad == 0 and declared is not False:
         return RateTest.PROPORTIONS, ""
     if declared:
-        return RateTest.NONE, (f"{_rows(bad)} a numerator that is not a whole number from 0 "
-                               "to the row's denominator, against "
+        return RateTest.NONE, (f"{_rows(bad)} {NOT_CASES}, against "
                                "numerator_within_denominator = true: check the expressions")
     if sum(u for u in uncounted if u is not None) == 0:
         return RateTest.PER_DENOMINATOR, ""
-    return RateTest.NONE, (f"{_rows(bad)} a numerator that is not a whole number from 0 to "
-                           "the row's denominator, so the rate is not a proportion of cases, "
-                           "and not a count of events either")
+    return RateTest.NONE, (f"{_rows(bad)} {NOT_CASES}, so the rate is not a proportion of "
+                           "cases, and not a count of events either")
 
 
 # A rate of two KPIs tested as two proportions on the catalogue's declaration alone: its

@@ -2090,9 +2090,10 @@ def is_tested(k: Kpi) -> bool:
     """Whether SPEC's tests apply to a KPI's kind and form: a count (its rows, a condition's
     true rows or a whole-number column's total) without a `multiplier`, a rate, a within
     share; never a snapshot (docs/statistics.md, "Not tested"). A count is tested in unit
-    `count` only (its kind's default, "other" here): docs/statistics.md's table of tests."""
-    return not k.snapshot and k.kind in TESTED_KINDS and k.multiplier == 1.0 \
-        and (k.kind != "count" or k.unit in ("other", "count"))
+    `count` only (its kind's default, "other" here): docs/statistics.md's table of tests. A
+    rate or share is tested whatever unit and multiplier it is printed in."""
+    return not k.snapshot and k.kind in TESTED_KINDS \
+        and (k.kind != "count" or (k.unit in ("other", "count") and k.multiplier == 1.0))
 
 
 def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int],
@@ -2147,9 +2148,10 @@ def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]],
                     forces: list[str] | None = None, kinds: tuple[str, ...] = ("rate",)
                     ) -> tuple[int, int]:
     """A rate (of `kinds`) of one dataset's rows, from DuckDB over the windows (and the rows
-    of `forces` only, where given): the rows whose numerator (a blank read as 0) is not a
-    whole number from 0 to the row's denominator (1 without one), and those whose numerator
-    is not a whole number of at least 0; (0, 0) for other KPIs."""
+    of `forces` only, where given): the rows that are not a whole number of cases out of a
+    whole number (a numerator, a blank read as 0, that is not a whole number from 0 to the
+    row's denominator, 1 without one, or a denominator that is not a whole number), and those
+    whose numerator is not a whole number of at least 0; (0, 0) for other KPIs."""
     if k.kind not in kinds or k.parts or k.numerator is None:
         return 0, 0
     if oracle.model.spec.derived and k.dataset == "inc":
@@ -2157,13 +2159,14 @@ def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]],
     num = f"coalesce(CAST(({k.numerator}) AS DOUBLE), 0)"
     den = f"coalesce(CAST(({k.denominator}) AS DOUBLE), 0)" if k.denominator else "1"
     counted = f"(isfinite({num}) AND floor({num}) = {num} AND {num} >= 0)"
+    cases = f"(isfinite({den}) AND floor({den}) = {den})"
     where = " OR ".join("month BETWEEN ? AND ?" for _ in windows)
     if k.filter:
         where = f"({where}) AND ({k.filter.replace('month =', 'decl_month =')})"
     if forces is not None:
         where = f"({where}) AND force IN (" + ", ".join("?" * len(forces)) + ")"
     got = oracle.db.execute(
-        f"SELECT count(*) FILTER (NOT ({counted} AND {num} <= {den})), "
+        f"SELECT count(*) FILTER (NOT ({counted} AND {cases} AND {num} <= {den})), "
         f"count(*) FILTER (NOT {counted}) FROM {k.dataset} WHERE {where}",
         [*(m for w in windows for m in w), *(forces or [])]).fetchone()
     return int(got[0]), int(got[1])
@@ -2192,6 +2195,55 @@ def proven_within(oracle: Oracle, k: Kpi) -> bool:
     num, den = (kpis[i] for i in k.parts or ())
     return (_rows_counted(num) and _rows_counted(den) and num.dataset == den.dataset
             and num.lag == den.lag and _narrows(num.filter, den.filter))
+
+
+# units whose limits stop at 0 (docs/statistics.md, "Limits stop where the value cannot go")
+NON_NEGATIVE_UNITS = frozenset({"count", "percent", "per_1000", "seconds", "days", "gbp",
+                                "score"})
+
+
+def chart_floor(oracle: Oracle, k: Kpi, unit: str,
+                windows: Sequence[tuple[int, int]] = ()) -> float | None:
+    """Where a KPI's process limits stop below (docs/statistics.md, "Limits stop where the
+    value cannot go"): at 0 in a unit that cannot be negative, and at 0 whatever its unit
+    where the figure cannot be negative by what it is: rows counted (a count, snapshot or
+    per_1000 without a value; a harm score, whose weights are 0 or more), a count of a value
+    whose rows are each a whole number of at least 0 (every value the generator gives a count
+    is), a share, a rate of two KPIs each counting rows, and a rate or ratio of rates of one
+    dataset's rows none of whose rows in the summary's `windows` (current and comparison) has
+    a numerator or denominator below 0 (`rows_negative`). Else none: a mean, median or sum of
+    minutes in another unit."""
+    def counts_rows(x: Kpi) -> bool:
+        return x.kind == "weighted_score" or (
+            x.kind in ("count", "snapshot", "per_1000") and x.value is None
+            and x.numerator is None)
+
+    if unit in NON_NEGATIVE_UNITS or counts_rows(k) or k.kind in ("count", "within"):
+        return 0.0
+    if k.parts:
+        kpis = {x.id: x for x in oracle.model.spec.kpis}
+        return 0.0 if all(counts_rows(kpis[i]) for i in k.parts) else None
+    if k.kind in ("rate", "snapshot", "ratio_of_rates") and k.numerator is not None:
+        return 0.0 if windows and rows_negative(oracle, k, list(windows)) == 0 else None
+    return None
+
+
+def rows_negative(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]]) -> int:
+    """A rate or ratio of rates of one dataset's rows, from DuckDB over the windows: the rows
+    whose numerator or denominator (a blank read as 0) is below 0; 0 for other KPIs."""
+    if k.kind not in ("rate", "snapshot", "ratio_of_rates") or k.parts or k.numerator is None:
+        return 0
+    if oracle.model.spec.derived and k.dataset == "inc":
+        k = derived_out(k, oracle.model.spec.derived)
+    num = f"coalesce(CAST(({k.numerator}) AS DOUBLE), 0)"
+    den = f"coalesce(CAST(({k.denominator}) AS DOUBLE), 0)" if k.denominator else "1"
+    where = " OR ".join("month BETWEEN ? AND ?" for _ in windows)
+    if k.filter:
+        where = f"({where}) AND ({k.filter.replace('month =', 'decl_month =')})"
+    got = oracle.db.execute(
+        f"SELECT count(*) FILTER (NOT ({num} >= 0 AND {den} >= 0)) FROM {k.dataset} "
+        f"WHERE {where}", [m for w in windows for m in w]).fetchone()
+    return int(got[0])
 
 
 def chart_ceiling(oracle: Oracle, k: Kpi, unit: str,

@@ -85,6 +85,7 @@ from oracle_support import (
     beyond_a_decimal,
     change_places,
     chart_ceiling,
+    chart_floor,
     derived_text,
     draw_checks,
     draw_cumulative,
@@ -177,8 +178,6 @@ COLUMN_OF_TITLE = {"Target consistently missed": "fail",
                    "Target not judged, no process chart": "unjudged", "No target": "none"}
 # the words beside a KPI's name in its row's list: its column's title, none for no target
 TITLE_OF_COLUMN = {c: (None if c == "none" else t.lower()) for t, c in COLUMN_OF_TITLE.items()}
-# units whose limits stop at 0 (docs/statistics.md, "Limits stop where the value cannot go")
-NON_NEGATIVE_UNITS = {"count", "percent", "per_1000", "seconds", "days", "gbp"}
 # CI draws the same sequences every run; a seed of its own lets a run by hand draw new ones.
 SEED = os.environ.get("KPI_ORACLE_SEED")
 if SEED:
@@ -3200,7 +3199,8 @@ class OracleMachine(RuleBasedStateMachine):
         reference chart (tests/spc_reference.py) of the monthly values `_uncharted` reads
         (the 24 months ending with the current window, a month's figure that of every row it
         holds, none where the dataset holds no row, its provisional months left out), bounded at
-        0 in a unit that cannot go below it and at 100 in a share (`chart_ceiling`);
+        0 where the figure cannot go below it (`chart_floor`) and at 100 in a share
+        (`chart_ceiling`);
         its variation gives the row, its assurance against the target the column, else the
         current figure met or missed (none without a target). None where the model cannot
         tell: a quarterly KPI, or one with no current figure; nor is one placed whose limits
@@ -3219,12 +3219,12 @@ class OracleMachine(RuleBasedStateMachine):
         for m in months:
             v = self._month_value(k, m) if m in held and m not in partial else None
             values.append(None if v is None or not math.isfinite(v) else float(v))
+        windows = [window_months(f["window"]) for f in figures if f["kpi"] == k.id
+                   and f["role"] in ("current", "comparison") and f.get("window")]
         chart = spc_reference.chart(
             [text(m) for m in months], values, provisional=k.provisional_months,
-            floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
-            ceiling=chart_ceiling(self.oracle, k, current["unit"], [
-                window_months(f["window"]) for f in figures if f["kpi"] == k.id
-                and f["role"] in ("current", "comparison") and f.get("window")]))
+            floor=chart_floor(self.oracle, k, current["unit"], windows),
+            ceiling=chart_ceiling(self.oracle, k, current["unit"], windows))
         variation = spc_reference.variation(chart, k.better)
         if variation is None:
             return None

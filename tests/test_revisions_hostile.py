@@ -1389,3 +1389,23 @@ def test_a_parts_change_revised_where_both_its_figures_read_the_same_is_listed(t
         "August 2025 | +0:01 (+5.0%) | +0:01 (+6.3%) |",
         "| Average answer time, by LPA: West, its change from the year ending March 2024 | "
         "year ending August 2025 | +0:01 (+10.0%) | +0:01 (+12.5%) |"]
+
+
+def test_what_kpi_works_out_from_a_rates_two_kpis_does_not_redefine_it():
+    """A rate of two KPIs carries what kpi works out from them (`rate_test`,
+    `within_on_trust`, `counted_parts`: whether both count rows, so its limits stop at 0),
+    which their own definitions in the digest already decide: a kpi that works out one more
+    of them does not read every such rate of the last paper as redefined (the bundled
+    sample's outcome rates among them)."""
+    from dataclasses import replace
+
+    from kpi import revisions
+    from kpi.catalogue import find_project_file, load_project
+
+    path, _ = find_project_file("sample")
+    project = load_project(path.parent if path.name.endswith(".toml") else path)
+    counted = [k for k in project.kpis if k.counted_parts]
+    assert counted
+    for kpi in counted:
+        assert revisions.definition(project, kpi) == revisions.definition(
+            project, replace(kpi, counted_parts=False))

@@ -526,8 +526,8 @@ def test_a_declaration_a_row_contradicts_is_not_tested(tmp_path, cli):
     assert test["test"] is None and test["p_value"] is None
     assert test["reason"] == (
         "1 row of the windows tested has a numerator that is not a whole number from 0 to "
-        "the row's denominator, against numerator_within_denominator = true: check the "
-        "expressions")
+        "the row's denominator, or a denominator that is not a whole number, against "
+        "numerator_within_denominator = true: check the expressions")
     # Declared, with every row nested: two proportions.
     nested = _reports_project(tmp_path / "nested", cli, [],
                               extra="numerator_within_denominator = true\n")
@@ -547,8 +547,190 @@ def test_a_numerator_not_a_count_is_not_tested(tmp_path, cli):
     assert test["test"] is None
     assert test["reason"] == (
         "1 row of the windows tested has a numerator that is not a whole number from 0 to "
-        "the row's denominator, so the rate is not a proportion of cases, and not a count of "
-        "events either")
+        "the row's denominator, or a denominator that is not a whole number, so the rate is "
+        "not a proportion of cases, and not a count of events either")
+
+
+# A rate of one dataset's rows with a float denominator (officer-days): 400 rows a year, 330
+# then 370 of them with an arrest, each of 1.5 officer-days.
+HALVES_TOML = """
+[project]
+name = "Halves"
+baseline = "2024-12"
+
+[datasets.ev]
+date = "day"
+[datasets.ev.columns]
+day = "date"
+num = "int"
+den = "float"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "rr"
+title = "Arrests per 100 officer-days"
+priority = "p"
+kind = "rate"
+dataset = "ev"
+numerator = "num"
+denominator = "den"
+better = "higher"
+"""
+
+
+def _halves_project(tmp_path, cli, extra_rows: int, den: str = "1.5", toml: str = ""):
+    root = tmp_path / f"halves{extra_rows}{den}"
+    root.mkdir(parents=True)
+    (root / "kpi.toml").write_text(HALVES_TOML + toml, encoding="utf-8")
+    lines = ["day,num,den"]
+    for year, hits, rows in ((2024, 330, 400), (2025, 370, 400 + extra_rows)):
+        lines += [f"{year}-{j % 12 + 1:02d}-{(j // 12) % 28 + 1:02d},{int(j < hits)},{den}"
+                  for j in range(rows)]
+    path = root / "ev.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "ev", path]).exit_code == 0
+    result = cli(["--project", root, "summary", "--period", "2025-12", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["kpis"][0]
+
+
+@pytest.mark.parametrize(("extra_rows", "current_den"), [(0, 600), (1, 601.5)])
+def test_a_denominator_of_fractions_in_its_rows_is_no_count_of_cases(tmp_path, cli,
+                                                                     extra_rows, current_den):
+    """Each row 0 or 1 arrests per 1.5 officer-days: no row is a whole number of yes-or-no
+    cases, so the rate is never two proportions, whether or not the windows' totals happen
+    to be whole (400 rows, 600; 401 rows, 601.5). It was tested as "370 of 600 against 330
+    of 600" (p = 0.019, significant) at 400 rows and not at all at 401. The arrests are whole
+    counts of events, so events per officer-day: scipy's binomial test of 370 of 700 with
+    chance 600 / 1,200 gives p = 0.140, not significant."""
+    from scipy import stats as sp
+
+    got = _halves_project(tmp_path, cli, extra_rows)
+    assert (got["current"]["numerator"], got["current"]["denominator"]) == (370, current_den)
+    assert (got["comparison"]["numerator"], got["comparison"]["denominator"]) == (330, 600)
+    test = got["significance"]
+    assert test["test"] == "poisson_exact" and test["reason"] is None, test
+    assert test["p_value"] == pytest.approx(_poisson_p(370, current_den, 330, 600), rel=1e-9)
+    assert test["significant"] is False
+    if extra_rows == 0:
+        assert test["p_value"] == pytest.approx(sp.binomtest(370, 700, 0.5).pvalue, rel=1e-9)
+        assert round(test["p_value"], 3) == 0.140
+    # Whole denominators (each row 0 or 1 of 2 cases) are cases: two proportions, 370 of 800.
+    whole = _halves_project(tmp_path, cli, extra_rows, den="2")["significance"]
+    assert whole["test"] == "two_proportion_z"
+    assert whole["p_value"] == pytest.approx(
+        _proportions_p(370, 800 + 2 * extra_rows, 330, 800), rel=1e-9)
+
+
+def test_a_declared_share_of_fractional_denominators_is_not_tested(tmp_path, cli):
+    """`numerator_within_denominator = true` over rows of 1.5 officer-days: every row
+    contradicts it (a row of 1.5 is no set of cases), so not tested, the reason naming them."""
+    test = _halves_project(tmp_path, cli, 0, toml="numerator_within_denominator = true\n"
+                           )["significance"]
+    assert test["test"] is None
+    assert test["reason"] == (
+        "800 rows of the windows tested have a numerator that is not a whole number from 0 to "
+        "the row's denominator, or a denominator that is not a whole number, against "
+        "numerator_within_denominator = true: check the expressions")
+
+
+# One rate, share and flag share written in each unit a share takes (docs/catalogue.md): the
+# same rows, so the same test and p-value whatever unit the figure is printed in.
+UNITS = {"percent": "", "per_1000": 'unit = "per_1000"\nmultiplier = 10\n',
+         "ratio": 'unit = "ratio"\nmultiplier = 0.01\n'}
+
+
+@pytest.mark.parametrize("unit", sorted(UNITS))
+def test_a_share_or_rate_is_tested_the_same_in_every_unit(tmp_path, cli, unit):
+    """Offences per call (0 or 3 per row: events, not cases), calls answered in time (a
+    `within`) and calls flagged (a condition over no denominator), in percent, per 1,000 and
+    as a ratio. The test depends on what the figure counts, never on its unit: per 1,000 or
+    as a ratio they were "no test for a rate in per_1000" (or "in ratio"). Offences: 504
+    events per 1,200 calls against 360, scipy's binomial of 504 of 864 at 0.5; answered:
+    1,000 of 1,200 against 900 of 1,200; flagged: 168 of 1,200 against 120."""
+    from scipy import stats as sp
+
+    keys = UNITS[unit]
+    root = tmp_path / unit
+    root.mkdir()
+    (root / "kpi.toml").write_text(f"""
+[project]
+name = "Units"
+baseline = "2024-12"
+
+[datasets.ev]
+date = "day"
+[datasets.ev.columns]
+day = "date"
+num = "int"
+wait = "int"
+flag = "bool"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "offences"
+title = "Offences per call"
+priority = "p"
+kind = "rate"
+dataset = "ev"
+numerator = "num"
+better = "lower"
+{keys}
+[[kpis]]
+id = "answered"
+title = "Answered in 10"
+priority = "p"
+kind = "within"
+dataset = "ev"
+value = "wait"
+threshold = 10
+better = "higher"
+{keys}
+[[kpis]]
+id = "flagged"
+title = "Flagged"
+priority = "p"
+kind = "rate"
+dataset = "ev"
+numerator = "flag"
+better = "lower"
+{keys}""", encoding="utf-8")
+    lines = ["day,num,wait,flag"]
+    for i in range(24):
+        late = i >= 12
+        for j in range(100):
+            offences = j < (14 if late else 10)
+            answered = j < (84 if late else 75)
+            flagged = j < (14 if late else 10)
+            lines.append(f"{2024 + i // 12}-{i % 12 + 1:02d}-{j % 28 + 1:02d},"
+                         f"{3 if offences else 0},{5 if answered else 20},{str(flagged).lower()}")
+    path = root / "ev.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "ev", path]).exit_code == 0
+    got = _summary_at(cli, root)
+    offences, answered, flagged = (got[k]["significance"]
+                                   for k in ("offences", "answered", "flagged"))
+    assert offences["test"] == "poisson_exact", offences
+    assert offences["p_value"] == pytest.approx(sp.binomtest(504, 864, 0.5).pvalue, rel=1e-9)
+    assert answered["test"] == flagged["test"] == "two_proportion_z", (answered, flagged)
+    assert answered["p_value"] == pytest.approx(_proportions_p(1008, 1200, 900, 1200),
+                                                rel=1e-9)
+    assert flagged["p_value"] == pytest.approx(_proportions_p(168, 1200, 120, 1200), rel=1e-9)
+    for k in ("offences", "answered", "flagged"):
+        shown = cli(["--project", root, "show", k, "--period", "2025-12", "--format", "json"])
+        assert json.loads(shown.stdout)["kpi"]["significance"] == got[k]["significance"]
+
+
+def _summary_at(cli, root) -> dict[str, dict]:
+    result = cli(["--project", root, "summary", "--period", "2025-12", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
 
 
 def test_compare_tests_a_part_by_the_same_rule(tmp_path, cli):

@@ -28,14 +28,12 @@ from collections import Counter
 import spc_reference as ref
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import precondition, rule
-from oracle_support import FIRST, LAST, chart_ceiling, parse, text
+from oracle_support import FIRST, LAST, chart_ceiling, chart_floor, parse, text
 from test_differential_oracle import SEED, OracleMachine
 
 EXAMPLES = int(os.environ.get("KPI_SPC_ORACLE_EXAMPLES", "5"))
 STEPS = int(os.environ.get("KPI_SPC_ORACLE_STEPS", "8"))
 SERIES_MONTHS = 24  # docs/statistics.md: summary and the paper read 24 months
-# Units that cannot be negative (docs/statistics.md, "Limits stop where the value cannot go")
-NON_NEGATIVE = {"count", "percent", "per_1000", "seconds", "days", "gbp", "score"}
 COUNTS: Counter = Counter()
 
 
@@ -154,7 +152,7 @@ class ChartsMachine(OracleMachine):
             values.append(next(iter(options)))
         unit = got["unit"]
         chart = ref.chart([text(m) for m in months], values, k.spc_rebase,
-                          floor=0.0 if unit in NON_NEGATIVE else None,
+                          floor=chart_floor(self.oracle, k, unit, _windows(got)),
                           ceiling=chart_ceiling(self.oracle, k, unit, _windows(got)),
                           baseline=k.spc_baseline)
         return ref.variation(chart, got["better"]), True
@@ -315,7 +313,7 @@ class ChartsMachine(OracleMachine):
     def _compare(self, got: dict, k, months: list[str], values: list[float | None]) -> None:
         unit = got["unit"]
         chart = ref.chart(months, values, k.spc_rebase,
-                          floor=0.0 if unit in NON_NEGATIVE else None,
+                          floor=chart_floor(self.oracle, k, unit, _windows(got)),
                           ceiling=chart_ceiling(self.oracle, k, unit, _windows(got)),
                           baseline=k.spc_baseline)
         verdict = ref.variation(chart, got["better"])

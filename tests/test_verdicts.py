@@ -876,6 +876,162 @@ def test_a_share_in_any_unit_has_limits_from_0_to_all_of_its_rows(unit, multipli
     assert (round(chart.lower_2sigma, 4), round(chart.upper_2sigma, 4)) == sigma2
 
 
+# A figure that cannot be negative, in a unit that can (a ratio, a number): months 0.5 and 4.5
+# by turns, mean 2.5, every moving range 4, so limits 2.5 -+ 2.66 x 4 = -8.14 to 13.14 and
+# 2-sigma lines 2.5 -+ 1.773 x 4 = -4.592 to 9.592, the lower ones stopped at 0 where the
+# figure cannot go below it.
+SIGNED_LIMITS = ((-8.14, 13.14), (-4.592, 9.592))
+FLOORED_LIMITS = ((0.0, 13.14), (0.0, 9.592))
+
+
+def _ratio_kpis() -> dict[str, KpiDef]:
+    def rate(**keys) -> KpiDef:
+        return KpiDef("r", "R", "p", Kind.RATE, Unit.RATIO, Better.LOWER, multiplier=0.01,
+                      **keys)
+
+    return {
+        # a disproportionality: a ratio of two rates per head, its default unit a ratio
+        "ratio_of_rates": KpiDef("d", "Disproportionality", "p", Kind.RATIO_OF_RATES,
+                                 Unit.RATIO, Better.LOWER, dataset="ev",
+                                 numerator="kind = 'b'", denominator="kind = 'w'",
+                                 populations=("black", "white")),
+        # a rate of one dataset's rows, a count of events over another column, as a ratio
+        "rate_of_rows": rate(dataset="ev", numerator="arrests", denominator="hours",
+                             numerator_within_denominator=False),
+        # a rate of two counts of rows, as a ratio
+        "rate_of_counts": rate(numerator_kpi="b", denominator_kpi="w",
+                               rate_test=RateTest.PER_DENOMINATOR, counted_parts=True),
+        # a rate of a sum (which may be a net amount) over a count: not known to be 0 or more
+        "rate_of_a_sum": rate(numerator_kpi="net", denominator_kpi="w",
+                              rate_test=RateTest.NONE),
+    }
+
+
+@pytest.mark.parametrize(("which", "negative", "want"), [
+    ("ratio_of_rates", 0, FLOORED_LIMITS),
+    # a row whose numerator or denominator is below 0: the figure can be, so no floor
+    ("ratio_of_rates", 1, SIGNED_LIMITS),
+    ("rate_of_rows", 0, FLOORED_LIMITS),
+    ("rate_of_rows", 2, SIGNED_LIMITS),
+    # rows not read (a rate of two KPIs has none of its own): its parts decide
+    ("rate_of_counts", None, FLOORED_LIMITS),
+    ("rate_of_a_sum", None, SIGNED_LIMITS),
+])
+def test_limits_stop_at_0_for_a_figure_that_cannot_be_negative_in_any_unit(which, negative,
+                                                                            want):
+    """docs/statistics.md, "Limits stop where the value cannot go", by what the figure is,
+    not its unit: a ratio of rates printed limits "-5.5 to 9.3", a rate of two counts written
+    as a ratio "-0.6 to 0.9". Only where its rows (or parts) cannot be negative: a rate of a
+    column that can be keeps its limits below 0."""
+    kpi = _ratio_kpis()[which]
+    assert not kpi.share and kpi.unit not in stats.NON_NEGATIVE
+    now = Window.year_ending(Month.parse("2025-09"))
+    then = Window.year_ending(Month.parse("2024-09"))
+    change = change_between(kpi, 2.5, 2.5)
+    rows = {} if kpi.is_derived else {"outside": 3, "uncounted": 0, "negative": negative}
+    result = KpiResult(kpi, status_of(kpi, change), Measured(now, 2.5, 30, 1200, **rows),
+                       Measured(then, 2.5, 30, 1200, **rows), change)
+    chart = verdicts.verdict_of(result, verdicts.Series(tuple(months(12)),
+                                                        tuple([0.5, 4.5] * 6))).chart
+    assert (chart.mean, chart.mean_moving_range) == (2.5, 4.0)
+    assert ((round(chart.lower_limit, 4), round(chart.upper_limit, 4)),
+            (round(chart.lower_2sigma, 4), round(chart.upper_2sigma, 4))) == want
+
+
+@pytest.mark.parametrize("unit", [Unit.NUMBER, Unit.RATIO])
+def test_rows_counted_stop_at_0_in_any_unit(unit):
+    """A count of rows in a unit that may be negative (a number, a ratio): its limits stop at
+    0, as in its unit `count`; a count of a value no row of which is checked does not."""
+    rows = KpiDef("c", "C", "p", Kind.COUNT, unit, Better.LOWER, dataset="d")
+    assert rows.counts_rows
+    series = verdicts.Series(tuple(months(12)), tuple([0.5, 4.5] * 6))
+    chart = verdicts.verdict_of(_result(rows, 2.5, 2.5), series).chart
+    assert (round(chart.lower_limit, 4), round(chart.lower_2sigma, 4)) == (0.0, 0.0)
+    valued = replace(rows, value="amount")
+    assert not valued.counts_rows
+    chart = verdicts.verdict_of(_result(valued, 2.5, 2.5), series).chart
+    assert (round(chart.lower_limit, 4), round(chart.lower_2sigma, 4)) == (-8.14, -4.592)
+
+
+def test_the_engine_stops_limits_at_0_by_the_rows_behind_a_figure(tmp_path, cli):
+    """End to end: stops of two kinds a month, 1 to 9 'b' stops and 20 'w' ones, populations
+    1,000 and 10,000. A disproportionality (a ratio of rates, unit ratio) of b / 1,000 over
+    w / 10,000 is b / 2 a month: 0.5, 4, 0.5, 4.5, 1, 0.5, 4, 0.5, 1, 4.5, 0.5, 1 in 2024,
+    mean 22.5 / 12 = 1.875, m̄R 30.5 / 11 = 2.7727, limits 1.875 -+ 7.3755 = -5.50 to 9.25
+    (printed "-5.5 to 9.3"), the lower stopped at 0. The same months of a rate of a column
+    that can be negative (a net change in stops per w stop, written as a ratio) keep theirs
+    below 0."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "kpi.toml").write_text("""
+[project]
+name = "T"
+baseline = "2024-12"
+
+[population]
+black = 1000
+white = 10000
+
+[datasets.ev]
+date = "day"
+[datasets.ev.columns]
+day = "date"
+kind = "str"
+net = "int"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "disp"
+title = "Stop disproportionality"
+priority = "p"
+kind = "ratio_of_rates"
+dataset = "ev"
+numerator = "kind = 'b'"
+denominator = "kind = 'w'"
+populations = ["black", "white"]
+better = "lower"
+
+[[kpis]]
+id = "net"
+title = "Net change per W stop"
+priority = "p"
+kind = "rate"
+dataset = "ev"
+numerator = "net"
+denominator = "kind = 'w'"
+unit = "ratio"
+multiplier = 0.01
+better = "lower"
+""", encoding="utf-8")
+    b = [1, 8, 1, 9, 2, 1, 8, 1, 2, 9, 1, 2] * 2
+    lines = ["day,kind,net"]
+    for i, n in enumerate(b):
+        month = f"{2024 + i // 12}-{i % 12 + 1:02d}"
+        # net: n x 10 on the first w row of a month, -1 on every other (its total, over 20 w
+        # stops, is (10n - 19) / 20 as a ratio: -0.45 to 3.55)
+        lines += [f"{month}-{j + 1:02d},b,0" for j in range(n)]
+        lines += [f"{month}-{j + 1:02d},w,{10 * n if j == 0 else -1}" for j in range(20)]
+    path = root / "ev.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "ev", path]).exit_code == 0
+    result = cli(["--project", root, "summary", "--period", "2025-12", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    got = {k["id"]: k["variation"] for k in json.loads(result.stdout)["kpis"]}
+    mean, spread = 22.5 / 12, 2.66 * 30.5 / 11
+    assert got["disp"]["mean"] == pytest.approx(mean)
+    assert got["disp"]["upper"] == pytest.approx(mean + spread)
+    assert round(mean - spread, 2) == -5.50 and got["disp"]["lower"] == 0.0
+    # net: (10b - 19) / 20 a month, mean (450 - 228) / 240 = 0.925, its moving ranges half
+    # those of b as the disproportionality's, so limits 0.925 -+ 7.3755: -6.45, kept
+    mean = (10 * sum(b[:12]) - 19 * 12) / 240
+    assert got["net"]["mean"] == pytest.approx(mean) == 0.925
+    assert got["net"]["lower"] == pytest.approx(mean - spread)
+    assert round(got["net"]["lower"], 2) == -6.45
+
+
 # ---------------------------------------------------------------------------------------------
 # Months not final yet (`provisional_months`): left out of the chart, not missing from it
 
