@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,10 @@ class BoardModel:
     # The parts of each column telling parts of the data apart whose rows the paper's figures
     # add together, where more than one (`compare.parts_covered`): said in the introduction.
     covers: tuple[Covered, ...] = ()
+    # (KPI id, column) -> the parts of a breakdown kpi compare leaves out of its ranking, and
+    # its note saying why (`compare.ranked_breakdowns`): in no breakdown above, named instead.
+    unranked: Mapping[tuple[str, str], tuple[list[str], str | None]] = field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def results(self) -> Mapping[str, KpiResult]:
@@ -157,9 +161,13 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
     planned = [*charts, *process, *peer_charts(project, report)]
     shown = [s for s in planned
              if (anchor := project.kpi(s.anchor)) is not None and anchor.priority in wanted]
-    breakdowns = engine.breakdowns(
+    from kpi.compare import ranked_breakdowns
+
+    # Each breakdown without the parts kpi compare leaves out, which the paper names instead
+    # (`compare.ranked_breakdowns`): no sentence, test or chart ranks them among the others.
+    breakdowns, unranked = ranked_breakdowns(project, engine.breakdowns(
         project, _paragraph_breakdowns(report, wanted, config, full) + _chart_breakdowns(
-            shown, results), as_of)
+            shown, results), as_of), report.period, report.comparison, as_of)
     standout = {} if full else standout_columns(report, wanted, config, breakdowns)
     series = engine.monthly_series_all(project, _series_requests(shown, results), as_of,
                                        report)
@@ -180,7 +188,8 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
         loaded=MappingProxyType(dict(loaded or {})), charts=tuple(planned),
         breakdowns=MappingProxyType(breakdowns), standout=MappingProxyType(standout),
         series=MappingProxyType(series), peers=MappingProxyType(peers),
-        figures=MappingProxyType(figures), covers=covers)
+        figures=MappingProxyType(figures), covers=covers,
+        unranked=MappingProxyType(unranked))
 
 
 def chart_data(project: Project, spec: ChartSpec, report: Report,
@@ -195,7 +204,11 @@ def chart_data(project: Project, spec: ChartSpec, report: Report,
         from kpi import verdicts as judge
 
         judged = {**judge.verdicts(project, report, as_of=as_of), **judged}
-    breakdowns = engine.breakdowns(project, _chart_breakdowns([spec], results), as_of)
+    from kpi.compare import ranked_breakdowns
+
+    breakdowns, _ = ranked_breakdowns(project, engine.breakdowns(
+        project, _chart_breakdowns([spec], results), as_of), report.period, report.comparison,
+        as_of)
     series = engine.monthly_series_all(project, _series_requests([spec], results), as_of)
     peers = {}
     if spec.type == ChartType.PEERS:

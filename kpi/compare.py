@@ -323,6 +323,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     results = []
     # the population file read once a year: each part's population, and the year it is of
     populations_of: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
+    told: dict[object, dict[str, set[Month]]] = {}  # _told_months, read once a dataset
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id][:4]
         if current is None:
@@ -345,7 +346,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
                               populations, own, note, stale, set(here.values()), elsewhere,
                               years, in_part.get(kpi.source, {}),
-                              _unloaded(project, kpi.source, by, current, comparison, as_of))
+                              _unloaded(project, kpi.source, by, current, comparison, as_of),
+                              _told_months(project, kpi, by, as_of, told))
         if any(p.population is not None for p in result.parts):
             result = replace(result, population=project.population_by_sources.get(
                 by, PopulationSource()))
@@ -575,6 +577,25 @@ def _unloaded(project: Project, dataset_id: str, by: str, current: Window,
     return {str(part[at]) for part in engine.due_parts(held, current)}
 
 
+def _told_months(project: Project, kpi: KpiDef, by: str, as_of: AsOf | None,
+                 read: dict[object, dict[str, set[Month]]]) -> dict[str, set[Month]]:
+    """The months each part of `by` holds rows in, where `by` is a column telling parts of
+    the KPI's dataset apart that it is not loaded by (`engine.told_columns`: a peer group's
+    force in an extract loaded whole), as the summary's windows read them
+    (`engine.held_parts`, kept in `read` by what they are held by): the months
+    `engine.cut_off` judges a force that stopped by. Empty for any other column."""
+    spec = project.datasets[kpi.source]
+    if parts_are_loads(spec, by) or by not in engine.told_columns(project, spec):
+        return {}
+    key = engine.held_key(project, kpi)
+    if key not in read:
+        held = engine.held_parts(project, kpi.source, as_of,
+                                 picked=kpi if key != kpi.source else None)
+        read[key] = {part.value: set(got) for part, got in held.items()
+                     if isinstance(part, engine.Told) and part.column == by}
+    return read[key]
+
+
 def parts_are_loads(spec: DatasetSpec, by: str) -> bool:
     """Whether each part of column `by` is loaded on its own, so a month it holds no row in
     was never loaded (a gap, never a 0): `by` is a column the dataset is loaded by
@@ -645,14 +666,17 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  named: Collection[str] = (), elsewhere: Sequence[str] = (),
                  years: dict[str, int] | None = None,
                  cut: Mapping[Any, dict[Month, store.InPart]] | None = None,
-                 unloaded: Collection[str] = ()) -> KpiComparison:
+                 unloaded: Collection[str] = (),
+                 told_months: Mapping[str, set[Month]] | None = None) -> KpiComparison:
     """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
     are the parts of the data the group's members and the focus name, and `elsewhere` the
     members (or focus) only another dataset compared holds: each left out of the table is
     named in the note. `cut` holds the parts whose rows run short within a month
     (`engine.held_by_part`): left out where it is of the current window, given no comparison
     where it is of the comparison window. `unloaded` are the parts never loaded for a month of
-    the current window they are due in and hold no rows in (`_unloaded`): named in the note."""
+    the current window they are due in and hold no rows in (`_unloaded`): named in the note.
+    `told_months` are the months each part of a peer group's column holds rows in
+    (`_told_months`), by which a part that stopped (`engine.cut_off`) is left out."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -711,13 +735,19 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         if loads and held < whole_current:
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
-        if told and whole_comparison is not None and held < whole_current \
-                and row[f"{kpi.id}:cmp{HELD}"] in (0, whole_comparison):
+        mine = (told_months or {}).get(str(name), set())
+        if told and held < whole_current and (
+                whole_comparison is not None
+                and row[f"{kpi.id}:cmp{HELD}"] in (0, whole_comparison)
+                or engine.cut_off(mine, current.months()) is not None):
             # By the windows' shape (engine.part_gap): a part with rows in every month of the
             # comparison window and not of this one (a force that stopped in June), or in none
             # of it and some of this (one that started in April), holds fewer months than the
             # window's figure claims; ranked, pooled into another part's rest or averaged, it
-            # read as a whole year. A part with rows in only some months of each window is
+            # read as a whole year. So does one that held every month of any earlier year and
+            # holds none in a month of this one (engine.cut_off: a force that stopped in
+            # December, its 9 months ranked 2nd of 4 against the year to February). A part
+            # with rows in only some months of each window, and no whole year before, is
             # sparse, compared as its rows hold it.
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
@@ -944,6 +974,30 @@ def left_out(project: Project, kpi: KpiDef, by: str, frame: pl.DataFrame, period
     listed = {part.name for part in compared.parts}
     out = sorted(str(p) for p in frame["part"].to_list() if p is not None and p not in listed)
     return out, compared.note if out else None
+
+
+def ranked_breakdowns(project: Project, breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
+                      period: Month, vs: Comparison, as_of: AsOf | None
+                      ) -> tuple[dict[engine.BreakdownKey, pl.DataFrame],
+                                 dict[tuple[str, str], tuple[list[str], str | None]]]:
+    """Each breakdown without the parts `kpi compare` leaves out of its ranking (`left_out`:
+    a force that stopped supplying holds 9 months of the year), and those parts with the
+    comparison's note by KPI id and column: the one rule by which every face that ranks,
+    lists the highest of or draws a breakdown's parts (the paper's sentences and its top and
+    compare charts, as `kpi show` and `kpi compare`) leaves them out. The paper said "the
+    highest figures were Bure (360), Avon (240), Dee (225), Cam (180)", Dee's 9 months
+    beside whole years that `kpi compare` and `kpi show` left out or unranked."""
+    out: dict[engine.BreakdownKey, pl.DataFrame] = {}
+    left: dict[tuple[str, str], tuple[list[str], str | None]] = {}
+    for key, frame in breakdowns.items():
+        kpi_id, column = key[0], key[1]
+        if (kpi_id, column) not in left:
+            left[kpi_id, column] = left_out(project, project.known_kpi(kpi_id), column, frame,
+                                            period, vs, as_of)
+        names = left[kpi_id, column][0]
+        out[key] = frame.filter(~pl.col("part").cast(pl.String).is_in(names).fill_null(
+            False)) if names else frame
+    return out, {key: got for key, got in left.items() if got[0]}
 
 
 @dataclass(frozen=True)

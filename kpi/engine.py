@@ -1566,8 +1566,11 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     of `windows` must hold rows in `window` (a whole window without any is a part the data
     does not hold there: a force that stopped supplying), and one that holds rows in every
     month of any of them must hold every month of `window` (a part supplying every month,
-    then not: a force that stopped in June). A part with rows in only some months of each
-    window is sparse data, compared as the rows hold it."""
+    then not: a force that stopped in June), as must one that held rows in every month of
+    any earlier year and holds none in a month of `window` after it (`cut_off`: a force that
+    stopped in December, compared over two years that each hold only some of its months). A
+    part with rows in only some months of each window, having never held a whole year before
+    them, is sparse data, compared as the rows hold it."""
     windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
@@ -1583,15 +1586,49 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
             whole = next((w for w in windows if set(w.months()) <= got), None)
             if whole is not None and not months <= got:
                 missing = sorted(months.difference(got))
-                return (f"{part_label(spec, part)} has rows in every month of {whole.label} "
-                        f"and none in {first_months(missing)} of {window.label}, so the "
-                        f"figures would not add the same parts")
-            continue
+            elif (cut := cut_off(got, window.months())) is not None:
+                whole, missing = cut
+            else:
+                continue
+            return (f"{part_label(spec, part)} has rows in every month of {whole.label} "
+                    f"and none in {first_months(missing)} of {window.label}, so the "
+                    f"figures would not add the same parts")
         missing = sorted(months.difference(held[part]))
         if missing:
             return (f"{window.label} is incomplete: {part_label(spec, part)} has no rows for "
                     f"{first_months(missing)} (never loaded for that part)")
     return None
+
+
+def cut_off(got: Iterable[Month], months: Iterable[Month]) -> tuple[Window, list[Month]] | None:
+    """The one rule of a part of a column telling parts apart (`Told`: a peer group's force
+    in an extract loaded whole) that stopped supplying, or was cut, rather than being sparse:
+    one that held rows (`got`) in every month of a year (12 months in a row) and holds none
+    in a month of `months` after that year. Its figure over those months adds the part over
+    fewer months than a figure of the same length before them, so it is never compared,
+    ranked or drawn beside one (`part_gap`, `partial_months`, `kpi.compare`): a force
+    supplying every month to December and none after read as a fall of 25 in the year to
+    March against the year to February, "improving", where neither year was whole for it.
+    (that year, the months of `months` it holds none in after it), the year the last whole
+    one before the first such month; or None, for a part that never held a whole year
+    before a month it holds none in (sparse data: a homicide index's force)."""
+    held = set(got)
+    wanted = sorted(set(months).difference(held))
+    if not held or not wanted or min(held) > wanted[-1]:
+        return None
+    month, run, year, named = min(held), 0, None, None
+    cut: list[Month] = []
+    while month <= wanted[-1]:
+        if month in held:
+            run += 1
+            year = month if run >= 12 else year
+        else:
+            run = 0
+            if year is not None and month in wanted:
+                named = year if named is None else named
+                cut.append(month)
+        month = month + 1
+    return (Window.year_ending(named), cut) if named is not None else None
 
 
 def due_parts(held: dict[tuple, list[Month]], window: Window) -> list[tuple]:
@@ -1628,11 +1665,12 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
     loaded part by part holds no rows in, though it holds rows in another of them or in the
     month before it (it sums fewer parts than its neighbours); and every month of a year of
     the series (12 months back from its last) whose parts of a column telling parts apart
-    (`Told`) are not held as its last year holds them (`told_shape`, the rule of two windows
-    compared): a force holding rows in one year and none in the other, or rows in every
-    month of one and not of the other; and the months of the last year a part holds no rows
-    in where it holds rows in only some of them, having held every month of an earlier year
-    (a force that stopped in June: its last six months add fewer parts than its first six).
+    (`Told`) are not held as its last year's months kept hold them (`told_shape`, the rule
+    of two windows compared): a force holding rows in one year and none in the other, or
+    rows in every month of one and not of the other; and the months of the last year a part
+    holds no rows in where it holds rows in only some of them, having held every month of
+    an earlier year, shown or not (`cut_off`: a force that stopped in June: its last six
+    months add fewer parts than its first six), which are not kept.
     Such a month has no value in a trend or a process chart, as a window missing a part has
     none. Empty for a dataset with no parts."""
     span = {Month.parse(m) for m in months}
@@ -1651,17 +1689,22 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
         while last >= first:
             years.append({m for m in span if last - 11 <= m <= last})
             last = last - 12
-        latest = told_shape(told, years[0])
-        shapes = [told_shape(told, year) for year in years[1:]]
-        for year, shape in zip(years[1:], shapes, strict=True):
-            if shape != latest:
-                out.update(str(m) for m in year)
         # A part with rows in only some months of the last year that held every month of an
-        # earlier one stopped (or started) within it: the last year's months without its rows
-        # add fewer parts than the others (a fall of a third read as a special cause).
-        for part, whole in latest.items():
-            if not whole and any(shape.get(part) for shape in shapes):
-                out.update(str(m) for m in years[0].difference(told[part]))
+        # earlier year (`cut_off`, of every month it holds, not only those shown: a series of
+        # 12 months holds no earlier year) stopped within it: the last year's months without
+        # its rows add fewer parts than the others (a fall of a third read as a special cause).
+        cut: set[Month] = set()
+        for part, whole in told_shape(told, years[0]).items():
+            if not whole and (stopped := cut_off(told[part], years[0])) is not None:
+                cut.update(stopped[1])
+        out.update(str(m) for m in cut)
+        # The earlier years are held to the parts of the last year's months kept: a year of
+        # the three forces that the last year holds every month but its last three (a fourth
+        # stopped in December) adds the same parts as those nine months, and has its values.
+        latest = told_shape(told, years[0] - cut)
+        for year in years[1:]:
+            if told_shape(told, year) != latest:
+                out.update(str(m) for m in year)
     return out
 
 
@@ -3447,9 +3490,10 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     shown only for the rolling years: a month shown that a part holding rows in the months
     shown has none in has no value, and a rolling 12-month value has no figure where a part
     holding rows in its 12 months lacks one of them, as the summary refuses that window
-    (part_gap), rather than summing fewer parts than its neighbours. A month `in_part` (the
-    dataset holds it only in part: `store.held_in_part`) has no value, nor a rolling year
-    holding it."""
+    (part_gap), rather than summing fewer parts than its neighbours; and none where it holds a
+    month the series leaves out for a part of any column telling parts apart. A month
+    `in_part` (the dataset holds it only in part: `store.held_in_part`) has no value, nor a
+    rolling year holding it."""
     labels = [str(m) for m in window.months()]
     held = held or {}
     partial = partial_months(held, labels[-months:]) | set(in_part)
@@ -3460,9 +3504,12 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     # A part of a dataset loaded part by part that holds rows in the months shown but none in
     # a whole rolling year makes that year sum fewer parts than the latest: a force never
     # loaded for 2024 left the year ending December 2024 at the other force's 12 beside 132,
-    # where the summary calls that year incomplete.
+    # where the summary calls that year incomplete. So does a part of a column telling parts
+    # apart (`Told`): a rolling year holding a month the series leaves out (a force that
+    # stopped in December: `cut_off`) has no figure, as none of its months has a value; the
+    # years to January, February and March fell 1,080, 1,055, 1,030, 1,005 for three forces
+    # flat every month.
     shown = labels[-months:]
-    parted = {part: got for part, got in held.items() if not isinstance(part, Told)}
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
         rolling = []
         for index in range(len(labels)):
@@ -3474,7 +3521,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 continue
             year = [labels[index - step] for step in range(12)]
             rolling.append(None if partial_months(held, year) or in_part & set(year)
-                           or set(year) & partial_months(parted, [*shown, *year]) else
+                           or set(year) & partial_months(held, [*shown, *year]) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

@@ -2613,6 +2613,10 @@ class _Builder:
             # alone, where none has one).
             if unfigured:
                 out.append(_unfigured_sentence(label, unfigured, result.current.window))
+            # The parts kpi compare leaves out of its ranking (`compare.ranked_breakdowns`),
+            # in none of the sentences above: named, with why.
+            if (left := self.model.unranked.get((kpi.id, column))) is not None:
+                out.append(_unranked_sentence(label, *left))
         return out
 
     def _breakdown_words(self, result: KpiResult, column: str, rows: list[dict],
@@ -3953,6 +3957,25 @@ def _part_order(value) -> tuple:
     """Equal figures' parts in the breakdown's own order (`kpi show`, `kpi compare`): by
     name, the rows with no value in the column ("not recorded") after every named part."""
     return (1,) if value is None else (0, value)
+
+
+def _unranked_sentence(label: Name, parts: list[str], why: str | None) -> Inlines:
+    """'By force, Dee is not ranked with the others: left out, holding rows in only some
+    months of the year ending March 2025: Dee (9 of 12 months).': the parts of a breakdown
+    kpi compare leaves out of its ranking (`compare.ranked_breakdowns`), by name, the first
+    UNFIGURED_NAMED of them and how many more, with the pieces of the comparison's note
+    naming them."""
+    names = sorted(parts)
+    shown = names[:UNFIGURED_NAMED]
+    listed: list[Name | str] = [Name(n) for n in shown]
+    if len(names) > len(shown):
+        listed.append(f"{len(names) - len(shown):,} more")
+    items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+             for n, item in enumerate(listed)]
+    verb = "is" if len(names) == 1 else "are"
+    pieces = [p for p in (why or "").split("; ") if any(n in p for n in names)]
+    said = f": {'; '.join(pieces)}" if pieces else ""
+    return inlines("By ", label, ", ", items, f" {verb} not ranked with the others{said}.")
 
 
 def _unfigured_sentence(label: Name, parts: list, window: Window) -> Inlines:

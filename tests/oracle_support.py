@@ -1545,7 +1545,10 @@ class Oracle:
         parts of a dataset not loaded by it (the quarterly rows, loaded whole by quarter), a
         force holding rows in one of the two windows compared and none in the other, or rows
         in every month of one and not of the other, leaves the comparison out, the current
-        figure standing. The first such force (by name), or None. Whether a force holds a
+        figure standing; and so does a force holding rows in either window that held rows in
+        every month of 12 in a row before a month of one of them it holds none in
+        (`stopped`: it stopped, whether or not either window is whole for it). The first
+        such force (by name), or None. Whether a force holds a
         month is read from every row of the dataset, whatever the KPI's filter (the quarterly
         KPIs have none). With `force`, of that force alone (its own comparison, by force)."""
         spec = self.model.spec
@@ -1561,7 +1564,8 @@ class Oracle:
             forces = {r["force"] for r in self.model.rows["q"]} - {None}
             for one in sorted(forces if force is None else forces & {force}):
                 held = self.model.held("q", one)
-                if (bool(held & cur), cur <= held) != (bool(held & cmp_), cmp_ <= held):
+                if (bool(held & cur), cur <= held) != (bool(held & cmp_), cmp_ <= held) or (
+                        held & (cur | cmp_) and (stopped(held, cur) or stopped(held, cmp_))):
                     return one
         return None
 
@@ -1571,7 +1575,9 @@ class Oracle:
         rows (of the quarterly rows, with a peer group of forces), and those of them holding
         rows in its every month, are not those of the last year; and the months of the last
         year a force holding rows in only some of them, and in every month of an earlier year,
-        holds none in (engine.partial_months)."""
+        holds none in, having held every month of 12 in a row before them (`stopped`), the
+        years before held to the forces of the last year's other months
+        (engine.partial_months)."""
         spec = self.model.spec
         if not spec.peer_members or spec.sparse_q or self.dataset_of(k) != "q" or not span:
             return set()
@@ -1584,13 +1590,12 @@ class Oracle:
         def shape(year: set[int]) -> dict[str, bool]:
             return {f: year <= held[f] for f in forces if held[f] & year}
 
-        out = {m for year in years[1:] if shape(year) != shape(years[0]) for m in year}
-        # a force with rows in some months of the last year, every month of an earlier one:
-        # the last year's months it holds none in
-        for f, whole in shape(years[0]).items():
-            if not whole and any(shape(year).get(f) for year in years[1:]):
-                out |= years[0] - held[f]
-        return out
+        # a force with rows in some months of the last year that held rows in every month of
+        # 12 in a row before a month of it holds none in (shown or not): those months
+        cut = {m for f, whole in shape(years[0]).items() if not whole
+               for m in years[0] - held[f] if stopped(held[f], {m})}
+        kept = shape(years[0] - cut)
+        return cut | {m for year in years[1:] if shape(year) != kept for m in year}
 
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the
@@ -1606,6 +1611,15 @@ class Oracle:
         if not months <= self.model.held(dataset, force if loads else None):
             return {None}
         return {self.value(k, window, [force])}
+
+
+def stopped(held: set[int], months: set[int]) -> bool:
+    """Whether a force holding rows in the months `held` holds none in a month of `months`
+    after holding rows in every month of 12 in a row before it (docs/peers.md: a force that
+    stopped supplying, not sparse data), counted month by month."""
+    return bool(held) and any(any(all(first + step in held for step in range(12))
+                                  for first in range(min(held), m - 11))
+                              for m in months - held)
 
 
 class Exact(float):

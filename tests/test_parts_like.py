@@ -273,15 +273,23 @@ def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
         "December 2025, so the figures would not add the same parts")
     text = _kpi(folder, "summary", "--period", PERIOD)
     assert "-16.7%" not in text and "improving" not in text
-    # kpi show: the year before has no value (C held otherwise), nor have this year's months
-    # C holds no rows in (20 a month, read as a fall of a third): six months of 30 are left
+    # kpi show: this year's months C holds no rows in (20 a month, read as a fall of a
+    # third) have no value; the year before adds A, B and C every month, as do the six months
+    # kept, and keeps its values (30 a month, by hand); a rolling year holding a month left
+    # out has no figure (300 beside 360 read as a fall), the year to January 2025 is 360
     got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
     assert got["kpi"]["comparison"] is None
     values = {row["month"]: row["value"] for row in got["trend"]}
-    assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
+    assert [values[f"2024-{m:02d}"] for m in range(1, 13)] == [30] * 12
     assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [30] * 6 + [None] * 6
-    # so no process chart reads the fall as a special cause of improvement
-    assert crime["variation"] is None  # (six months: too few for a chart)
+    rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
+    assert [rolling[f"2025-{m:02d}"] for m in range(1, 13)] == [360] * 6 + [None] * 6
+    assert rolling["2024-12"] == counts[("2024", "A")] + counts[("2024", "B")] + counts[
+        ("2024", "C")] == 360
+    # so no process chart reads the fall as a special cause of improvement: the chart is of
+    # the 18 months adding A, B and C, flat at 30
+    assert crime["variation"]["points"] == 18
+    assert crime["variation"]["verdict"] == "common_cause"
     _kpi(folder, "export", "markdown", "--period", PERIOD, "--output", folder / "p.md")
     paper = (folder / "p.md").read_text(encoding="utf-8")
     assert "special cause of improvement" not in paper and "-16.7" not in paper
@@ -326,13 +334,23 @@ def test_a_force_holding_part_of_the_year_is_not_ranked_tested_or_averaged(tmp_p
            f"({held} of 12 months)" in by_force["note"]
     assert not any(p.get("differs") for p in by_force["parts"]), by_force["parts"]
     # kpi show: a rolling year is the summary's figure of its months (the parts the data
-    # holds in it, as its Covers line says), whose comparison the summary withholds
+    # holds in it, as its Covers line says), whose comparison the summary withholds; where C
+    # held every month of 2024 and none of February 2025, February has no value (it adds A
+    # and B only) and no rolling year holding it has a figure (engine.cut_off), though the
+    # summary's current figure stands
     crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
                             "json"))["kpis"][0]
+    assert crime["current"]["value"] == (330 if held == 9 else 350) and crime["comparison"] \
+        is None
     got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
     rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
-    assert rolling["2025-12"] == crime["current"]["value"] == (330 if held == 9 else 350)
-    assert crime["comparison"] is None
+    values = {row["month"]: row["value"] for row in got["trend"]}
+    if held == 9:
+        assert rolling["2025-12"] == 330
+    else:
+        assert values["2025-02"] is None and values["2025-03"] == 30
+        assert all(rolling[f"2025-{m:02d}"] is None for m in range(2, 13))
+        assert rolling["2025-01"] == 360  # February 2024 to January 2025: A, B and C whole
 
 
 def test_a_sparse_source_declared_so_compares_a_force_with_a_month_of_none(tmp_path):
@@ -379,3 +397,124 @@ def test_sparse_must_be_true_or_false(tmp_path):
     assert out.returncode == 3, out.stdout
     first = out.stderr.splitlines()[0]
     assert first.endswith("kpi.toml:8: dataset 'crimes', key 'sparse': must be true or false")
+
+
+# A force stops supplying after September 2025 (9 of the 12 months of the year ending
+# December 2025), having supplied every month of 2024: A 20, B 30 and C 25 crimes a month.
+STOPS = {"A": 20, "B": 30, "C": 25}
+TOP_CHART = """
+[[charts]]
+id = "top_force"
+type = "top"
+title = "Highest forces"
+kpis = ["crime"]
+by = "force"
+limit = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def stops_in_september(tmp_path_factory) -> Path:
+    rows = [{"Month": f"{year}-{month:02d}", "Force": force, "Kind": "crime"}
+            for year in (2024, 2025) for month in range(1, 13)
+            for force, n in STOPS.items() if not (force == "C" and (year, month) > (2025, 9))
+            for _ in range(n)]
+    return _project(tmp_path_factory.mktemp("september"), rows, TOP_CHART)
+
+
+def _window_counts(extract: Path, first: str, last: str) -> dict[str, tuple[int, int]]:
+    """force -> (crimes, months holding rows) from `first` to `last`, by DuckDB."""
+    import duckdb
+
+    got = duckdb.connect().execute(
+        "SELECT Force, count(*), count(DISTINCT Month) FROM read_csv(?, header = true, "
+        "all_varchar = true) WHERE Month BETWEEN ? AND ? GROUP BY ALL",
+        [str(extract), first, last]).fetchall()
+    return {force: (n, months) for force, n, months in got}
+
+
+def test_a_force_that_stopped_is_not_compared_over_two_part_years(stops_in_september):
+    """Against the previous year (to November 2025) neither window is whole for C (10 and 9
+    months), so it read as sparse: 850 -> 825, -2.9%, "improving", exit 0, the whole fall C's
+    missing months, and kpi compare ranked C's 225 among whole years, where against the
+    baseline the same current window left C out. C held every month of 2024 and none after
+    September 2025: it stopped (engine.cut_off), in every comparison asked."""
+    folder = stops_in_september
+    now = _window_counts(folder / "crimes.csv", "2025-01", "2025-12")
+    before = _window_counts(folder / "crimes.csv", "2024-12", "2025-11")
+    assert now == {"A": (240, 12), "B": (360, 12), "C": (225, 9)}
+    assert before == {"A": (240, 12), "B": (360, 12), "C": (250, 10)}
+    for vs, compared in (("previous", "November 2025"), ("baseline", "December 2024")):
+        crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--vs", vs,
+                                "--format", "json"))["kpis"][0]
+        assert crime["current"]["value"] == sum(n for n, _ in now.values()) == 825
+        assert crime["comparison"] is None and crime["status"] == "no_data", crime
+        assert crime["note"].startswith(f"comparison year ending {compared} left out: force "
+                                        f"'C' has rows in every month of year ending "), crime
+        by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                                   "--vs", vs, "--format", "json"))["kpis"][0]
+        assert {p["name"]: (p["current"]["value"], p["rank"]) for p in by_force["parts"]} \
+            == {"A": (240, 1), "B": (360, 2)}, vs
+        assert by_force["note"].endswith("left out, holding rows in only some months of the "
+                                         "year ending December 2025: C (9 of 12 months)")
+    text = _kpi(folder, "summary", "--period", PERIOD, "--vs", "previous")
+    assert "improving" not in text and "-2.9%" not in text
+    # the year to September 2025 against the year to August adds C in every month of both
+    sept = json.loads(_kpi(folder, "summary", "--period", "2025-09", "--vs", "previous",
+                           "--format", "json"))["kpis"][0]
+    assert (sept["current"]["value"], sept["comparison"]["value"]) == (900, 900)
+
+
+def test_the_rolling_year_holding_a_month_left_out_has_no_figure(stops_in_september):
+    """The trend left C's missing months without a value but its rolling line read 900,
+    875, 850, 825 for the years to September..December 2025: a fall of three forces flat
+    every month. A rolling year holding a month left out has no figure; the years before
+    add A, B and C every month and keep their values (900, by DuckDB). A trend of 12 months
+    holds no earlier year, and printed October to December as 50 a month."""
+    folder = stops_in_september
+    year = _window_counts(folder / "crimes.csv", "2024-10", "2025-09")
+    assert sum(n for n, _ in year.values()) == 900 and all(m == 12 for _, m in year.values())
+    for months in (24, 12):
+        got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--months",
+                              str(months), "--format", "json"))
+        values = {row["month"]: row["value"] for row in got["trend"]}
+        rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
+        assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [75] * 9 + [None] * 3
+        assert [rolling[f"2025-{m:02d}"] for m in range(9, 13)] == [900, None, None, None]
+        if months == 24:
+            assert values["2024-01"] == 75 and rolling["2024-12"] == 900
+    series = kpi.open(folder).series("crime", PERIOD, months=12)
+    assert series.filter(pl_month_is("2025-12"))["rolling_12"].to_list() == [None]
+    assert series.filter(pl_month_is("2025-09"))["rolling_12"].to_list() == [900]
+
+
+def pl_month_is(month: str):
+    import polars as pl
+
+    return pl.col("month") == month
+
+
+def test_the_paper_ranks_no_part_kpi_compare_leaves_out(stops_in_september):
+    """The paper said "the highest figures in the year ending December 2025 were B (360), A
+    (240), C (225)" and drew C's 9 months in its chart of the 3 highest beside whole years,
+    where kpi compare and kpi show leave C out or unranked. Every face ranks the parts by
+    one rule (compare.ranked_breakdowns): the paper names C as not ranked, and says why."""
+    from kpi import board
+    from kpi.periods import Comparison, Month
+
+    folder = stops_in_september
+    _kpi(folder, "export", "markdown", "--full", "--period", PERIOD, "--output",
+         folder / "p.md")
+    paper = " ".join((folder / "p.md").read_text(encoding="utf-8").split())
+    assert "By force, the highest figures in the year ending December 2025 were B (360), A " \
+           "(240)." in paper
+    assert "C (225)" not in paper
+    assert "By force, C is not ranked with the others: left out, holding rows in only some " \
+           "months of the year ending December 2025: C (9 of 12 months)." in paper
+    shown = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--format", "json"))
+    assert [(p["part"], p["rank"]) for p in shown["breakdowns"]["force"]] == [
+        ("A", 1), ("B", 2), ("C", None)]
+    project = kpi.open(folder)._catalogue()
+    model = board.build(project, Month.parse(PERIOD), Comparison.BASELINE, full=True)
+    drawn = model.figures["top_force"].parts
+    assert drawn["part"].to_list() == ["B", "A"] and drawn["current"].to_list() == [360, 240]
