@@ -429,10 +429,11 @@ class KpiDef:
     numerator_within_denominator: bool | None = None
     # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
     rate_test: RateTest | None = None
-    # A rate of one dataset's rows whose numerator is a condition (a column declared `bool`,
-    # or any true/false expression) and which has no denominator: each row is 0 or 1 of 1, so
+    # A rate of one dataset's rows whose numerator gives each row 0 or 1 (a condition: a
+    # column declared `bool`, or any true/false expression; or a CASE of 0 and 1,
+    # `expressions.zero_or_one`) and which has no denominator: each row is 0 or 1 of 1, so
     # no row can break the rule of the proportions' test and the engine need not check its
-    # rows (`flag_share`).
+    # rows. Or a mean of such a value: the share of its rows, from 0 to 1.
     flag_share: bool = False
     # A rate of two KPIs tested as two proportions because the catalogue declares it
     # (`numerator_within_denominator = true`) where kpi cannot prove it (`provably_within`):
@@ -471,11 +472,12 @@ class KpiDef:
         """Whether the KPI is a share of rows by its definition, whatever unit it is written
         in: its numerator's rows are some of its denominator's, as a `within` share, a
         condition's share of rows (`flag_share`: a rate or snapshot whose numerator is a
-        condition, over no denominator), or a rate declared or proven so
-        (`numerator_within_denominator`). Its values run from 0 to `share_max`: its target
-        must lie there (`kpis.target (a share)`), and its process limits stop there
-        (`kpi.stats.chart_bounds`). A rate of two KPIs not nested (offences per 100 calls,
-        240% in a month) is none."""
+        condition or a CASE of 0 and 1, over no denominator, or a mean of one), or a rate
+        declared or proven so (`numerator_within_denominator`). A rate of one dataset's rows
+        may also be proven one by its rows as it is read (`kpi.stats.proven_share`). Its
+        values run from 0 to `share_max`: its target must lie there (`kpis.target (a share)`),
+        and its process limits stop there (`kpi.stats.chart_bounds`). A rate of two KPIs not
+        nested (offences per 100 calls, 240% in a month) is none."""
         return (self.kind == Kind.WITHIN or self.flag_share
                 or self.numerator_within_denominator is True)
 
@@ -483,8 +485,9 @@ class KpiDef:
     def share_max(self) -> float:
         """All of a share's rows in its unit: 100 times its multiplier (100 in percent, 1 as
         a ratio, multiplier 0.01; 1,000 per 1,000, multiplier 10), as the engine scales a
-        share (`kpi.engine.scale_of`)."""
-        return float(as_written(self.multiplier) * 100)
+        share (`kpi.engine.scale_of`); a mean of 0s and 1s is not scaled by 100, so its
+        multiplier (1: a mean of 0.25 is a quarter of its rows)."""
+        return float(as_written(self.multiplier) * (1 if self.kind == Kind.MEAN else 100))
 
     @property
     def is_derived(self) -> bool:
@@ -2357,6 +2360,33 @@ def cumulative_refusal(kind: Kind, derived: bool = False) -> str:
             "cumulative out")
 
 
+def share_target_problem(kpi: KpiDef) -> str | None:
+    """Why a share's target is off the share's scale, from 0 to all of its rows in its unit
+    (`KpiDef.share_max`), or None: the one bound of every share's target, a share by its
+    definition (`target_problem`, as kpi.toml loads) or proven one by its rows as they are
+    read (`kpi.verdicts.off_share_target`). A target written in percent on a share that
+    prints 0 to 1 (20 on a mean of 0s and 1s, 0.25 "met") is said as the figure prints it."""
+    if kpi.target is None:
+        return None
+    target = kpi.target
+    # Said as the figure prints it where the target reads as a percentage of a share that
+    # prints otherwise: 20 on a share from 0 to 1 is 0.2.
+    meant = (f"; as the figure prints it, {target:g}% is "
+             f"{float(as_written(target) * as_written(kpi.share_max) / 100):g}"
+             if 0 < target <= 100 and kpi.share_max != 100 else "")
+    if kpi.kind == Kind.MEAN:
+        bound = Bound(0, kpi.share_max, why="a mean of values each 0 or 1 is a share of rows"
+                      + (f", times its multiplier {kpi.multiplier:g}" if kpi.multiplier != 1
+                         else "") + meant)
+    elif kpi.share_max == 100:
+        bound = BOUNDS["kpis.target (a share)"]
+    else:
+        bound = Bound(0, kpi.share_max, why=f"a share of rows, in its unit (multiplier "
+                                            f"{kpi.multiplier:g}){meant}")
+    # A whole target is read as a float: said as written, "found 90", not "found 90.0".
+    return bound.problem(int(target) if target.is_integer() else target)
+
+
 def target_problem(kpi: KpiDef) -> tuple[str, bool] | None:
     """Why a built KPI's target is refused, and whether for its range; None where it is not.
 
@@ -2369,14 +2399,8 @@ def target_problem(kpi: KpiDef) -> tuple[str, bool] | None:
     (docs/statistics.md, "A `neutral` KPI has no assurance")."""
     if kpi.target is None:
         return None
-    if kpi.share:
-        bound = BOUNDS["kpis.target (a share)"] if kpi.share_max == 100 else Bound(
-            0, kpi.share_max, why=f"a share of rows, in its unit (multiplier "
-                                  f"{kpi.multiplier:g})")
-        # A whole target is read as a float: said as written, "found 90", not "found 90.0".
-        target = kpi.target
-        if problem := bound.problem(int(target) if target.is_integer() else target):
-            return problem, True
+    if kpi.share and (problem := share_target_problem(kpi)) is not None:
+        return problem, True
     if kpi.better == Better.NEUTRAL:
         return ("a target is met from one side, and this KPI's better is neutral: set "
                 "better = \"higher\" or \"lower\", or leave the target out"), False
@@ -2539,8 +2563,11 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             "windows are whole quarters")
 
     value_is_duration = False
-    numerator_type = None
+    # The keys whose expression gives every row 0, 1 or a blank (`expressions.zero_or_one`).
+    zero_one: set[str] = set()
     if dataset is not None:
+        from kpi.expressions import zero_or_one
+
         for key in ("filter", "value", "numerator", "denominator"):
             if key in item:
                 dtype, message = _check_expression(item[key], dataset, key=key, kind=kind,
@@ -2548,8 +2575,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 if message:
                     bad(key, message)
                 value_is_duration |= key == "value" and dtype == "duration"
-                if key == "numerator":
-                    numerator_type = dtype
+                asked = (key == "value" and kind == Kind.MEAN) or (
+                    key == "numerator" and kind in (Kind.RATE, Kind.SNAPSHOT))
+                if asked and dtype is not None and not message and (
+                        dtype == "bool" or zero_or_one(item[key], dataset.id,
+                                                       _scan_schema(dataset))):
+                    zero_one.add(key)
         if kind in NOT_SPLIT and item.get("breakdowns"):
             # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
             # force's 12.0, a part per 1,000 of no one's population.
@@ -2679,11 +2710,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         bad("target_source" if texts["target_source"] else "target_illustrative",
             "describes a target, and the KPI has none")
     # A condition (a bool column, or any true/false expression: `offence = 'theft'`, `NOT
-    # flag`) counts 0 or 1 of each row, a blank as 0: with no denominator, nested by
-    # construction (docs/statistics.md, "Which test a rate gets").
-    flag_share = (kind in (Kind.RATE, Kind.SNAPSHOT) and dataset is not None and not derived
-                  and item.get("denominator") is None and within is not False
-                  and numerator_type == "bool")
+    # flag`), or a CASE of 0 and 1, counts 0 or 1 of each row, a blank as 0: with no
+    # denominator, nested by construction (docs/statistics.md, "Which test a rate gets"). A
+    # mean of one is the share of its rows (SQL's AVG(CASE WHEN ... THEN 1 ELSE 0 END)), 0
+    # to 1: a target of 20 on its 0.25 was judged "met", where 25% misses 20%.
+    flag_share = dataset is not None and not derived and (
+        (kind in (Kind.RATE, Kind.SNAPSHOT) and item.get("denominator") is None
+         and within is not False and "numerator" in zero_one)
+        or (kind == Kind.MEAN and "value" in zero_one))
     quotes = item.get("quotes", [])  # a list of text, or left out by _refuse_non_lists
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),

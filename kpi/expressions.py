@@ -789,6 +789,46 @@ def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bo
     return _type_or_none(node, dataset, schema) == pl.Boolean
 
 
+@cache
+def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether a checked expression gives every row 0, 1 or a blank, as its text alone proves:
+    a true/false condition (a bool column, `outcome = 'OC18'`); a literal 0 or 1; a CASE or
+    IF whose every answer is one of them (SQL's `CASE WHEN ... THEN 1 ELSE 0 END`); a cast to
+    a number, a COALESCE or parentheses of them. Summed, such a value counts rows; averaged,
+    or over no denominator as a rate's numerator, it is a share of rows, from 0 to 1."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    def flag(node: Any) -> bool:
+        if isinstance(node, exp.Paren):
+            return flag(node.this)
+        if isinstance(node, (exp.Null, exp.Boolean)):
+            return True
+        if isinstance(node, exp.Literal):
+            try:
+                return not node.is_string and float(node.this) in (0.0, 1.0)
+            except ValueError:
+                return False
+        if isinstance(node, exp.Case):
+            default = node.args.get("default")
+            return (all(flag(branch.args.get("true")) for branch in node.args.get("ifs", []))
+                    and (default is None or flag(default)))
+        if isinstance(node, exp.If):
+            other = node.args.get("false")
+            return flag(node.args.get("true")) and (other is None or flag(other))
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            return node.to.is_type(*exp.DataType.NUMERIC_TYPES) and flag(node.this)
+        if isinstance(node, exp.Coalesce):
+            return flag(node.this) and all(flag(e) for e in node.expressions)
+        return node is not None and _is_bool(node, dataset, schema)
+
+    try:
+        return flag(sqlglot.parse_one(text))
+    except SqlglotError:
+        return False
+
+
 def _type_or_none(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> Any:
     """The Polars type of part of an expression, or None where it cannot be typed (the whole
     expression is typed after the checks, and reports its own problem). sqlglot writes

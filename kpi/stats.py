@@ -534,10 +534,19 @@ def chart_bounds(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[float | None
     figure cannot be negative, by what it is (`non_negative`: rows counted, a ratio of rates
     whose rows are none below 0, whatever its unit) or by its unit (`NON_NEGATIVE`), and has
     no ceiling."""
-    share = kpi.share or (bool(windows) and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
+    share = proven_share(kpi, windows)
     floor = (0.0 if share or kpi.unit in NON_NEGATIVE or non_negative(kpi, windows)
              else None)
     return floor, kpi.share_max if share else None
+
+
+def proven_share(kpi: KpiDef, windows: Sequence[Measured]) -> bool:
+    """Whether a KPI's figure over these windows is a share of rows, from 0 to
+    `KpiDef.share_max`: one by its definition (`KpiDef.share`), or a rate tested as two
+    proportions on the rows of its windows (`rate_rule`: each numerator a whole number from 0
+    to its row's denominator, answered calls of calls). The one rule of a share's chart
+    bounds (`chart_bounds`) and of its target's scale (`kpi.verdicts.off_share_target`)."""
+    return kpi.share or (bool(windows) and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
 
 
 def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:

@@ -14,11 +14,11 @@ Nothing here prints; `render` and `paper` present the results.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from kpi import engine, stats
-from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
+from kpi.catalogue import Kind, KpiDef, Project, Status, Unit, share_target_problem
 from kpi.engine import KpiResult, Report
 from kpi.errors import ConfigError
 from kpi.periods import Month, Window, WindowKind
@@ -72,6 +72,8 @@ def verdict_of(result: KpiResult, series: Series | None,
     test = settled[0] if settled is not None else stats.significance(result)
     misread_target(kpi, [result.current.value if result.current else None,
                          *(series.values if series is not None else ())])
+    windows = [w for w in (result.current, result.comparison) if w is not None]
+    off_share_target(kpi, windows)
     chart = None
     if series is not None and series.quarterly and not kpi.cumulative:
         # Two months in three hold no value of their own: a chart of months would read them
@@ -82,8 +84,7 @@ def verdict_of(result: KpiResult, series: Series | None,
             and any(v is not None for v in series.values)):
         baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
                     if kpi.spc_baseline else None)
-        floor, ceiling = stats.chart_bounds(kpi, [w for w in (result.current, result.comparison)
-                                                  if w is not None])
+        floor, ceiling = stats.chart_bounds(kpi, windows)
         # Months whose values are not final yet are left out (`stats.xmr`), so no month that
         # will still change is read as a special cause or gives a limit.
         chart = stats.xmr(series.months, series.values, kpi.better, baseline=baseline,
@@ -142,6 +143,27 @@ def misread_target(kpi: KpiDef, figures: Iterable[float | None]) -> None:
         f"it would be {proportion}%",
         hint=f'write target = {proportion} if {proportion}% is meant, or target = "{written}%" '
              f"if {written}% is")
+
+
+def off_share_target(kpi: KpiDef, windows: Sequence[engine.Measured]) -> None:
+    """Refuses a target off the scale of a figure its rows prove a share (ConfigError, exit
+    3): a rate of one dataset's rows whose every numerator is a whole number from 0 to its
+    row's denominator (`stats.proven_share`), which kpi.toml alone does not show. Calls
+    answered of calls as a ratio (0.7995) took a target of 80 and was judged "consistently
+    fails" where 79.95% misses 80% by 0.05 points. A share by its definition is refused as
+    kpi.toml loads (`catalogue.target_problem`), by the same bound
+    (`catalogue.share_target_problem`)."""
+    if kpi.target is None or not stats.proven_share(kpi, windows):
+        return
+    problem = share_target_problem(kpi)
+    if problem is None:
+        return
+    at = f"{kpi.target_at}: " if kpi.target_at else ""
+    rows = "" if kpi.share else ("; its rows make it a share (each numerator a whole number "
+                                 "from 0 to its row's denominator)")
+    raise ConfigError(f"{at}KPI '{kpi.id}', key 'target': {problem}{rows}",
+                      hint=f"write the target as the figure prints it, from 0 to "
+                           f"{kpi.share_max:,g}")
 
 
 def stored_targets(project: Project) -> list[str]:

@@ -91,7 +91,7 @@ def _refused(path: Path) -> ConfigError:
     ({"kpi": 'kind = "rate"\nnumerator = "n > 0"\nunit = "ratio"\nmultiplier = 0.01\n'
              'target = 90\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 1, found 90 (a share of rows, in its "
-     "unit (multiplier 0.01))"),
+     "unit (multiplier 0.01); as the figure prints it, 90% is 0.9)"),
     ({"kpi": 'kind = "rate"\nnumerator = "n > 0"\ntarget = 150\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found 150 (a share of rows (a "
      "within KPI, a rate or snapshot whose numerator is a condition over no denominator, or "
@@ -99,7 +99,7 @@ def _refused(path: Path) -> ConfigError:
     ({"kpi": 'kind = "snapshot"\nnumerator = "n > 0"\nunit = "ratio"\nmultiplier = 0.01\n'
              'target = 2\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 1, found 2 (a share of rows, in its "
-     "unit (multiplier 0.01))"),
+     "unit (multiplier 0.01); as the figure prints it, 2% is 0.02)"),
     ({"kpi": 'kind = "rate"\nnumerator = "n"\ndenominator = "n + 1"\n'
              'numerator_within_denominator = true\nunit = "per_1000"\nmultiplier = 10\n'
              'target = 1000.5\nbetter = "higher"'},
@@ -111,7 +111,7 @@ def _refused(path: Path) -> ConfigError:
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\nunit = "ratio"\n'
              'multiplier = 0.01\ntarget = 90\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 1, found 90 (a share of rows, in its "
-     "unit (multiplier 0.01))"),
+     "unit (multiplier 0.01); as the figure prints it, 90% is 0.9)"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\nunit = "per_1000"\n'
              'multiplier = 10\ntarget = 1200\nbetter = "higher"'},
      "KPI 'k', key 'target': must be a number from 0 to 1,000, found 1200 (a share of rows, "

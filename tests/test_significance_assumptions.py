@@ -448,7 +448,9 @@ def _reports_project(tmp_path, cli, odd: list[str], extra: str = ""):
     # any condition is 0 or 1 of each row, a blank 0: it was checked row by row
     ('flag = "bool"', "NOT flag", None, "", True),
     ('flag = "bool"', "reports >= 5 AND area = 'North'", None, "", True),
-    ('flag = "bool"', "CASE WHEN flag THEN 1 ELSE 0 END", None, "", False),  # a number
+    # a CASE of 0 and 1 is as a condition is (SQL's way to write one as a number)
+    ('flag = "bool"', "CASE WHEN flag THEN 1 ELSE 0 END", None, "", True),
+    ('flag = "bool"', "CASE WHEN flag THEN 2 ELSE 0 END", None, "", False),  # 2 of 1
     ('flag = "bool"', "flag", None, "numerator_within_denominator = false\n", False),
 ])
 def test_a_share_of_rows_flagged_needs_no_row_check(tmp_path, columns, numerator, denominator,

@@ -1,0 +1,241 @@
+"""A share's target is on the share's scale: from 0 to all of its rows in its unit
+(`KpiDef.share_max`), whatever way the share is written.
+
+A share kpi did not recognise as one took a target written in percent while its figure ran
+from 0 to 1, and judged it on the wrong scale, exit 0: a mean of a CASE of 0 and 1 (SQL's
+AVG(CASE WHEN ... THEN 1 ELSE 0 END)) or of a bool column, 0.25 against a target of 20, "met,
+consistently passes" where 25% misses 20%; a rate of such a CASE as a ratio, the same; calls
+answered of calls as a ratio, 0.7995 against 80, "consistently fails" where 79.95% misses 80%
+by 0.05 points. A share the expression proves is refused as kpi.toml loads
+(`catalogue.target_problem`); one only its rows prove (each numerator a whole number from 0 to
+its row's denominator) as they are read (`verdicts.off_share_target`), by one bound
+(`catalogue.share_target_problem`). Every figure below is counted by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from project_toml import fixture_months, kpi_block
+
+from kpi.catalogue import parse_project_file
+from kpi.errors import ConfigError
+from kpi.expressions import zero_or_one
+
+SCHEMA = (("outcome", pl.String), ("repeat", pl.Boolean), ("n", pl.Int64),
+          ("minutes", pl.Float64))
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", True),
+    ("CASE WHEN outcome = 'OC18' THEN 1 END", True),  # a blank: 0 summed, none averaged
+    ("CASE outcome WHEN 'OC18' THEN 1.0 ELSE 0.0 END", True),
+    ("IF(repeat, 1, 0)", True),
+    ("repeat", True),
+    ("NOT repeat", True),
+    ("(outcome = 'OC18')", True),
+    ("CAST(repeat AS INTEGER)", True),
+    ("COALESCE(CASE WHEN repeat THEN 1 END, 0)", True),
+    ("CASE WHEN repeat THEN 2 ELSE 0 END", False),
+    ("CASE WHEN repeat THEN 1 ELSE -1 END", False),
+    ("CASE WHEN repeat THEN n ELSE 0 END", False),
+    ("CASE WHEN repeat THEN '1' ELSE '0' END", False),
+    ("CAST(repeat AS VARCHAR)", False),
+    ("n", False),
+    ("minutes / 60", False),
+])
+def test_an_expression_is_0_or_1_on_every_row_only_where_its_text_proves_it(text, flag):
+    assert zero_or_one(text, "c", SCHEMA) is flag
+
+
+PROJECT = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+outcome = "str"
+repeat = "bool"
+minutes = "float"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "k"
+title = "K"
+priority = "p"
+dataset = "c"
+better = "lower"
+{kpi}
+"""
+
+CASE = "CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END"
+
+
+def _parsed(folder: Path, kpi: str):
+    path = folder / "kpi.toml"
+    path.write_text(PROJECT.format(kpi=kpi), encoding="utf-8")
+    return parse_project_file(path).kpis[0]
+
+
+@pytest.mark.parametrize(("kpi", "message"), [
+    (f'kind = "mean"\nvalue = "{CASE}"\ntarget = 20',
+     "must be a number from 0 to 1, found 20 (a mean of values each 0 or 1 is a share of "
+     "rows; as the figure prints it, 20% is 0.2)"),
+    ('kind = "mean"\nvalue = "repeat"\ntarget = 20',
+     "must be a number from 0 to 1, found 20 (a mean of values each 0 or 1 is a share of "
+     "rows; as the figure prints it, 20% is 0.2)"),
+    (f'kind = "mean"\nvalue = "{CASE}"\nmultiplier = 100\nunit = "percent"\ntarget = 120',
+     "must be a number from 0 to 100, found 120 (a mean of values each 0 or 1 is a share of "
+     "rows, times its multiplier 100)"),
+    (f'kind = "rate"\nnumerator = "{CASE}"\nmultiplier = 0.01\nunit = "ratio"\ntarget = 20',
+     "must be a number from 0 to 1, found 20 (a share of rows, in its unit (multiplier 0.01); "
+     "as the figure prints it, 20% is 0.2)"),
+    (f'kind = "snapshot"\nnumerator = "{CASE}"\nmultiplier = 10\nunit = "per_1000"\n'
+     'target = 1500',
+     "must be a number from 0 to 1,000, found 1500 (a share of rows, in its unit "
+     "(multiplier 10))"),
+])
+def test_a_share_its_expression_proves_takes_a_target_on_its_scale_only(tmp_path, kpi,
+                                                                        message):
+    with pytest.raises(ConfigError) as caught:
+        _parsed(tmp_path, kpi)
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'kpi.toml'))}:\d+: KPI 'k', key "
+                        rf"'target': {re.escape(message)}", caught.value.message), \
+        caught.value.message
+
+
+@pytest.mark.parametrize(("kpi", "share", "share_max"), [
+    # A mean of minutes is no share: a target of 20 minutes stands.
+    ('kind = "mean"\nvalue = "minutes"\ntarget = 20', False, None),
+    # A CASE of another value than 0 and 1 counts points, not rows.
+    ('kind = "mean"\nvalue = "CASE WHEN repeat THEN 2 ELSE 0 END"\ntarget = 20', False, None),
+    (f'kind = "mean"\nvalue = "{CASE}"\ntarget = 0.2', True, 1.0),
+    (f'kind = "mean"\nvalue = "{CASE}"\nmultiplier = 100\nunit = "percent"\ntarget = 20',
+     True, 100.0),
+    (f'kind = "rate"\nnumerator = "{CASE}"\ntarget = 20', True, 100.0),
+    (f'kind = "rate"\nnumerator = "{CASE}"\nmultiplier = 0.01\nunit = "ratio"\n'
+     'target = 0.2', True, 1.0),
+    # Over a denominator the numerator may pass (its rows decide as they are read).
+    (f'kind = "rate"\nnumerator = "{CASE}"\ndenominator = "repeat"\ntarget = 150', False,
+     None),
+])
+def test_a_target_on_the_figures_scale_is_taken(tmp_path, kpi, share, share_max):
+    built = _parsed(tmp_path, kpi)
+    assert built.share is share
+    assert built.target == float(re.findall(r"target = (\S+)", kpi)[0])
+    if share:
+        assert built.share_max == share_max
+
+
+CALLS_PROJECT = """\
+[project]
+name = "Calls"
+baseline = "2024-03"
+
+[datasets.crimes]
+date = "recorded"
+[datasets.crimes.columns]
+ref = "str"
+recorded = "date"
+outcome = "str"
+
+[datasets.calls]
+date = "month"
+[datasets.calls.columns]
+month = "month"
+answered = "int"
+calls = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+"""
+
+
+def _calls_project(folder: Path, cli, *, answered_past: bool = False, **targets: float
+                   ) -> Path:
+    """Four crimes a month, one closed OC18 (25% every month), and 1,000 calls a month of
+    which 800 are answered in odd months and 799 in even ones; with `answered_past`, 1,001 in
+    January 2025 (a numerator past its denominator)."""
+    folder.mkdir()
+    with open(folder / "crimes.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["ref", "recorded", "outcome"])
+        for month, _ in fixture_months():
+            for i in range(4):
+                out.writerow([f"{month}-{i}", f"{month}-0{i + 1}", "OC18" if i == 0 else "OC1"])
+    with open(folder / "calls.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["month", "answered", "calls"])
+        for month, _ in fixture_months():
+            answered = 1001 if answered_past and month == "2025-01" else \
+                800 if int(month[5:]) % 2 else 799
+            out.writerow([month, answered, 1000])
+    text = CALLS_PROJECT
+    if "mean" in targets:
+        text += kpi_block("mean", "OC18 share", "crimes", kind="mean", value=CASE,
+                          better="lower", target=targets["mean"])
+    if "rate" in targets:
+        text += kpi_block("rate", "OC18 share (rate)", "crimes", kind="rate", numerator=CASE,
+                          multiplier=0.01, unit="ratio", better="lower",
+                          target=targets["rate"])
+    if "calls" in targets:
+        text += kpi_block("answered", "Calls answered", "calls", kind="rate",
+                          numerator="answered", denominator="calls", multiplier=0.01,
+                          unit="ratio", better="higher", target=targets["calls"])
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    for dataset in ("crimes", "calls"):
+        got = cli(["--project", folder, "ingest", dataset, folder / f"{dataset}.csv"])
+        assert got.exit_code == 0, got.output
+    return folder
+
+
+def _summary(cli, folder: Path) -> dict[str, dict]:
+    got = cli(["--project", folder, "summary", "--period", "2025-09", "--format", "json"])
+    assert got.exit_code == 0, got.output
+    return {k["id"]: k for k in json.loads(got.stdout)["kpis"]}
+
+
+def test_shares_written_as_the_figures_print_are_judged_on_them(cli, tmp_path):
+    """The year to September 2025: 12 of 48 crimes closed OC18, 0.25, misses 0.2 (lower is
+    better); 6 x 800 + 6 x 799 = 9,594 of 12,000 calls answered, 0.7995, misses 0.8 (higher
+    is better) by 0.0005, neither far from it every month."""
+    got = _summary(cli, _calls_project(tmp_path / "p", cli, mean=0.2, rate=0.2, calls=0.8))
+    for kpi_id in ("mean", "rate"):
+        assert (got[kpi_id]["current"]["value"], got[kpi_id]["target_met"]) == (0.25, False)
+        assert got[kpi_id]["assurance"] == "consistently_fail"
+    assert (got["answered"]["current"]["value"], got["answered"]["target_met"]) == (0.7995,
+                                                                                    False)
+    assert got["answered"]["assurance"] == "hit_and_miss"
+
+
+def test_a_share_its_rows_prove_refuses_a_target_in_percent_as_it_is_read(cli, tmp_path):
+    """Answered of calls is a share by its rows only (each month's answered from 0 to its
+    calls): kpi.toml loads, and the summary and `kpi show` refuse its target of 80 as a ratio
+    (0.7995 "will consistently be missed"), exit 3, naming the file's line."""
+    folder = _calls_project(tmp_path / "p", cli, calls=80)
+    toml = folder / "kpi.toml"
+    line = toml.read_text(encoding="utf-8").splitlines().index("target = 80") + 1
+    for args in (["summary"], ["show", "answered"]):
+        got = cli(["--project", folder, *args, "--period", "2025-09"])
+        assert got.exit_code == 3, got.output
+        assert got.stderr.splitlines() == [
+            f"Error: {toml}:{line}: KPI 'answered', key 'target': must be a number from 0 to "
+            "1, found 80 (a share of rows, in its unit (multiplier 0.01); as the figure prints "
+            "it, 80% is 0.8); its rows make it a share (each numerator a whole number from 0 "
+            "to its row's denominator)",
+            "Hint: write the target as the figure prints it, from 0 to 1"]
+
+
+def test_a_rate_its_rows_do_not_prove_a_share_takes_a_target_past_its_scale(cli, tmp_path):
+    """With 1,001 of 1,000 calls answered in January 2025 the rate is no share (it may pass
+    1), so a target of 1.5 stands: 9,594 - 800 + 1,001 = 9,795 of 12,000, 0.81625."""
+    got = _summary(cli, _calls_project(tmp_path / "p", cli, answered_past=True, calls=1.5))
+    assert (got["answered"]["current"]["value"], got["answered"]["target_met"]) == (0.81625,
+                                                                                    False)
