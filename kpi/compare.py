@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -138,6 +139,14 @@ def read_populations(path: Path) -> pl.DataFrame:
         raise ConfigError(f"{path}: a population file needs three columns: part, population, "
                           "year")
     part, population, year = frame.columns[:3]
+    misplaced = _misplaced_heading(frame.columns[:3])
+    if misplaced is not None:
+        name, says, read = misplaced
+        raise ConfigError(f"{path}, row 1, column '{name}': its name says {says}, but kpi reads "
+                          f"a population file's columns by position, and this one as the "
+                          f"{read}",
+                          hint="put the columns in the order part, population, year (their "
+                               "names are free)")
 
     # Parts are keyed by the one rule naming a part (kpi.text.identity_key): 'kent' and
     # 'Birmingham  East' are the populations of the stored 'Kent' and 'Birmingham East', not
@@ -167,6 +176,27 @@ def read_populations(path: Path) -> pl.DataFrame:
                           "ignore case, spacing and Unicode form)",
                           hint="give each part one population a year")
     return typed.drop("row", "written")
+
+
+# What a population file's first three columns are read as, by position.
+_POPULATION_COLUMNS = ("part", "population", "year")
+
+
+def _misplaced_heading(names: list[str]) -> tuple[str, str, str] | None:
+    """The first of a population file's headings whose name says it is the population or the
+    year where kpi reads that column as something else: (the name, what it says, what kpi
+    reads it as), or None. 'nbhd,year,population' was read with its years as populations, and
+    where each population lay in 1900 to 2100 (a neighbourhood's) nothing was refused: every
+    part's population was 2,024, exit 0. A name that says neither ('area,people,est') is free.
+    A name saying the population is one before it says a year ('mid_year_population')."""
+    for name, read in zip(names, _POPULATION_COLUMNS, strict=False):
+        words = re.findall(r"[a-z]+", name.lower())
+        says = ("the population" if "population" in name.lower() or "pop" in words
+                else "the year" if any(w in ("year", "yr") or w.endswith("year") for w in words)
+                else None)
+        if says is not None and says != f"the {read}":
+            return name, says, read
+    return None
 
 
 def populations_for(project: Project, column: str, year: int) -> dict[str, float]:

@@ -414,6 +414,55 @@ def test_a_population_file_names_parts_as_the_store_does_whatever_its_case(proje
         in refused.stderr
 
 
+def test_a_population_file_whose_heading_names_another_order_is_refused(project, tmp_path,
+                                                                       oracle):
+    """Read by position, 'force,year,population' took each year as the population and each
+    population as the year: with populations of 1,950 to 2,010 (a neighbourhood's, inside the
+    years' range) nothing was refused, and every force was "per 1,000 of 2,024 people", exit
+    0. Now refused naming the file, the column and the order; free names in the right order
+    are read as before, Avon's 1,950 people dividing its count."""
+    import shutil
+
+    from kpi.compare import read_populations
+
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    people = {"Avon": 1950, "Bure": 2000, "Cam": 2010, "Dee": 1990}
+    population = copy / "reference" / "force-population.csv"
+    for heading, column, says, read in (
+            ("force,year,population", "year", "the year", "population"),
+            ("force,pop_estimate,mid_year", None, None, None),
+            ("year,force,population", "year", "the year", "part"),
+            ("force,people,population", "population", "the population", "year")):
+        swapped = heading in ("force,year,population", "year,force,population")
+        population.write_text(heading + "\n" + "".join(
+            (f"{name},2024,{n}\n" if heading.startswith("force,year") else
+             f"2024,{name},{n}\n" if swapped else f"{name},{n},2024\n")
+            for name, n in people.items()), encoding="utf-8")
+        read_populations.cache_clear()
+        if column is None:
+            assert {r["part"]: (r["population"], r["year"]) for r in
+                    read_populations(population).iter_rows(named=True)} == {
+                name.lower(): (float(n), 2024) for name, n in people.items()}
+            continue
+        refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12",
+                                 "--by", "force"])
+        assert refused.returncode == 3, refused.stderr
+        assert refused.stderr.splitlines() == [
+            f"Error: {population}, row 1, column '{column}': its name says {says}, but kpi "
+            f"reads a population file's columns by position, and this one as the {read}",
+            "Hint: put the columns in the order part, population, year (their names are free)"]
+    population.write_text("area,people,estimate\n" + "".join(
+        f"{name},{n},2024\n" for name, n in people.items()), encoding="utf-8")
+    read_populations.cache_clear()
+    total = next(k for k in _compare(copy, "--period", "2025-12", "--by", "force")["kpis"]
+                 if k["id"] == "total_crime")
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
+    assert {p["name"]: p["population"] for p in total["parts"]} == people
+    assert {p["name"]: p["per_1000"] for p in total["parts"]} == pytest.approx(
+        {n: current[n] / people[n] * 1000 for n in current})
+
+
 @pytest.mark.parametrize("expression, message", [
     ("count(force)", "uses the aggregate COUNT(...)"),
     ("sum(1) over ()", "uses a window function (OVER ...)"),
