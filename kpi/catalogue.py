@@ -2581,6 +2581,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                         dtype == "bool" or zero_or_one(item[key], dataset.id,
                                                        _scan_schema(dataset))):
                     zero_one.add(key)
+        if "value" in zero_one and kind == Kind.MEAN and unit == Unit.PERCENT \
+                and item.get("multiplier", 1) == 1:
+            # A mean is not multiplied by 100: a share of 25% printed "0.3%", exit 0.
+            bad("unit", "is percent, but a mean of values each 0 or 1 is a share from 0 to 1, "
+                "which would print 25% as 0.3%: write multiplier = 100, or kind = \"rate\" "
+                "with the condition as its numerator")
         if kind in NOT_SPLIT and item.get("breakdowns"):
             # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
             # force's 12.0, a part per 1,000 of no one's population.

@@ -239,3 +239,31 @@ def test_a_rate_its_rows_do_not_prove_a_share_takes_a_target_past_its_scale(cli,
     got = _summary(cli, _calls_project(tmp_path / "p", cli, answered_past=True, calls=1.5))
     assert (got["answered"]["current"]["value"], got["answered"]["target_met"]) == (0.81625,
                                                                                     False)
+
+
+@pytest.mark.parametrize(("value", "extra", "refused"), [
+    ("CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", "", True),
+    ("outcome = 'OC18'", "", True),
+    ("CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", "multiplier = 100\n", False),
+])
+def test_a_mean_of_zeros_and_ones_in_percent_needs_its_multiplier(tmp_path, value, extra,
+                                                                   refused):
+    """A mean is not multiplied by 100: a mean of 0s and 1s (a share of 25%) in unit percent
+    printed "0.3%", exit 0. Refused as kpi.toml loads, unless its multiplier is 100."""
+    from kpi.catalogue import parse_project_file
+    from kpi.errors import ConfigError
+
+    path = tmp_path / "kpi.toml"
+    path.write_text(
+        '[project]\nname = "T"\n[datasets.c]\ndate = "day"\n[datasets.c.columns]\n'
+        'day = "date"\noutcome = "str"\n[[priorities]]\nid = "p"\ntitle = "P"\n'
+        '[[kpis]]\nid = "oc18"\ntitle = "OC18"\npriority = "p"\nkind = "mean"\n'
+        f'dataset = "c"\nvalue = "{value}"\nunit = "percent"\n{extra}better = "lower"\n',
+        encoding="utf-8")
+    if not refused:
+        assert parse_project_file(path).kpi("oc18").multiplier == 100
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert "KPI 'oc18', key 'unit': is percent, but a mean of values each 0 or 1 is a share " \
+        "from 0 to 1, which would print 25% as 0.3%: write multiplier = 100" in info.value.message
