@@ -1109,9 +1109,12 @@ def _cell(measured: Measured | None, result: KpiResult, shared: str | None = Non
 
 def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True,
                   verdicts: dict[str, Verdict] | None = None, width: int | None = None):
-    """One Rich table per priority, in plan order. A window most KPIs of a table share is
-    named in its header, not in each cell; the KPI title wraps, verdict words never do.
-    `width` is the terminal's, when known: under 100 columns changes wrap too."""
+    """One Rich table per priority, in plan order, each with the notes printed under it (the
+    KPIs of their own window, the targets): (table, notes). A window most KPIs of a table
+    share is named in its header, not in each cell; the KPI title wraps, verdict words never
+    do. `width` is the terminal's, when known: under 100 columns changes wrap too. The notes
+    are not the table's caption: a caption is wrapped to the table's width and then cut at the
+    terminal's, and at 56 columns "Targets: ... not met" lost its "not"."""
     from rich import box as boxes
     from rich.table import Table
     from rich.text import Text
@@ -1130,8 +1133,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         # was taken for a style or an emoji, and the title printed without it.
         table = Table(title=Text(title, style="table.title"), title_justify="left",
                       box=boxes.SIMPLE_HEAD if box else None,
-                      show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
-                      caption_justify="left")
+                      show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0))
         # Wide enough for the longest word of any title, so titles wrap between words.
         # In a narrow terminal a very long word (19 letters) may fold rather than cut a verdict.
         longest = max((len(word) for r in results for word in r.kpi.title.split()), default=0)
@@ -1164,6 +1166,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                      Text(change_cell(r)), status,
                      Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
+        _whole_words(table)
         notes = []
         own = [f"{r.kpi.title} {_windows(r)}" for r in results
                if _differs(r.comparison, cmp_code) or _differs(r.current, cur_code)]
@@ -1173,10 +1176,27 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         aimed = targets_said(results, verdicts)
         if aimed:
             notes.append("Targets: " + "; ".join(aimed))
-        if notes:
-            table.caption = Text("\n".join(notes), style="table.caption")
-        tables.append(table)
+        tables.append((table, notes))
     return tables
+
+
+def _whole_words(table) -> None:
+    """Each column of a summary table at least as wide as its longest word (a column that
+    does not wrap, its longest line), so no figure or verdict is cut to fit a terminal: Rich
+    shrinks every column evenly where the table is still too wide, and at 56 columns printed
+    '328,1…' for 328,153 and 'co' for both 'common' and 'concern'. A table wider than the
+    terminal is printed at its least width (`kpi.cli.summary_command`), its lines wrapped by
+    the terminal."""
+    from rich.cells import cell_len
+
+    for column in table.columns:
+        texts = [str(column.header), *(str(cell) for cell in column.cells)]
+        pieces = ([line for text in texts for line in text.split("\n")] if column.no_wrap
+                  else [word for text in texts for word in text.split()])
+        least = max((cell_len(piece) for piece in pieces), default=1)
+        column.min_width = max(column.min_width or 0, least)
+        if column.max_width is not None:
+            column.max_width = max(column.max_width, least)
 
 
 def targets_said(results: Sequence[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:

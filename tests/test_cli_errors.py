@@ -61,6 +61,16 @@ CASES = [
      "Hint: check the name; the working folder is"),
     (["export", "markdown", "--period", "2025-09", "--output", "board.txt"], 2,
      "Error: --output 'board.txt' should be", "Hint: "),
+    # the terminal's table written into a file named for another format, exit 0
+    (["summary", "--period", "2025-09", "--output", "summary.xlsx"], 2,
+     "Error: --output 'summary.xlsx' names an Excel workbook, and --format table writes a "
+     "table as text", "Hint: add --format xlsx"),
+    (["compare", "--period", "2025-09", "--by", "lpa", "--output", "parts.json"], 2,
+     "Error: --output 'parts.json' names a JSON file, and --format table writes a table as "
+     "text", "Hint: add --format json"),
+    (["summary", "--period", "2025-09", "--format", "json", "--output", "s.csv"], 2,
+     "Error: --output 's.csv' names a CSV file, and --format json writes json",
+     "Hint: add --format csv"),
     (["vacuum", "--keep-days", "-1"], 2, "Error: invalid --keep-days '-1': expected a number "
      "from 0 to 36,500 in the digits 0-9", "Hint: for example --keep-days 30"),
 ]

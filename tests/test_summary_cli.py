@@ -334,3 +334,30 @@ def test_titles_print_as_written_whatever_their_brackets(cli, tmp_path):
     assert "Plan [draft] :police_car:" in lines
     assert any(line.startswith("Crimes [provisional] of [bold]all[/bold] kinds ") for line in lines)
     assert any(line.startswith("Thefts [/x] ") for line in lines)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("width", [30, 44, 56, 61])
+def test_no_word_of_a_verdict_or_figure_is_cut_at_any_width(cli, width):
+    """At 56 columns the sample's targets note read "...(illustrative: ...) met, hit and miss"
+    where it is "not met": the note was the table's caption, wrapped to the table's width and
+    cut at the terminal's. Figures read '328,1…', a variation 'co' (common or concern?), and
+    at 30 columns the KPI and its figures were dropped. Every word of the wide table, and of
+    each note, is printed at any width, and no text is cut."""
+    def summary(columns: int) -> str:
+        result = cli(["--project", "sample", "summary", "--period", "2025-09"],
+                     env={"COLUMNS": str(columns)})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    wide, narrow = summary(200), summary(width)
+    assert "\u2026" not in narrow
+    notes = [line for line in wide.splitlines() if line.startswith(("Targets: ", "* own"))]
+    assert len(notes) >= 2 and any("not met" in n for n in notes)
+    for note in notes:
+        assert _words(note) in _words(narrow), note
+    # every word of the wide output, in the same order
+    assert sorted(wide.split()) == sorted(narrow.split())

@@ -413,10 +413,28 @@ def emit_document(document: Document, format: Format, output: Path | None,
     _emit(format.render(document, plain_output(output)), output)
 
 
+# The formats a file's ending names: --output FILE.json with no --format wrote the terminal's
+# table into it (an .xlsx of text no spreadsheet opens), exit 0.
+_FORMATS_OF_SUFFIX = {".json": (Format.JSON,), ".csv": (Format.CSV, Format.CSV_EXCEL),
+                      ".md": (Format.MARKDOWN,), ".xlsx": (Format.XLSX,),
+                      ".xlsm": (Format.XLSX,), ".xls": (Format.XLSX,)}
+
+
 def check_format_output(format: Format, output: Path | None) -> None:
-    """Refuse, before any work, --format xlsx without an --output FILE.xlsx to write."""
+    """Refuse, before any work, --format xlsx without an --output FILE.xlsx to write, and an
+    --output whose ending names another format than the one written (FILE.xlsx, FILE.json,
+    FILE.csv or FILE.md of the terminal's table)."""
     from kpi.errors import UsageError
 
+    named = _FORMATS_OF_SUFFIX.get(output.suffix.lower()) if output is not None else None
+    if named is not None and format not in named:
+        kinds = {Format.JSON: "a JSON file", Format.CSV: "a CSV file",
+                 Format.MARKDOWN: "a Markdown file", Format.XLSX: "an Excel workbook"}
+        written = "a table as text" if format == Format.TABLE else format.value
+        raise UsageError(f"--output '{output}' names {kinds[named[0]]}, and --format "
+                         f"{format.value} writes {written}",
+                         hint=f"add --format {named[0].value}, or write to a file of another "
+                              "ending")
     if format not in WORKBOOK_FORMATS:
         return
     if output is None:

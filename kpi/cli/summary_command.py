@@ -154,14 +154,31 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
 def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> None:
     import textwrap
 
+    from rich.measure import Measurement
+
     from kpi import render
 
     vs = report.comparison.value
     console.print(f"{name}: period {report.period} against {vs}", markup=False)
-    for table in render.report_tables(report, priorities, box=not plain, verdicts=verdicts,
-                                      width=console.width):
+    for table, notes in render.report_tables(report, priorities, box=not plain,
+                                             verdicts=verdicts, width=console.width):
         console.print()
-        console.print(table)
+        # Never narrower than the table's least width (each column its longest word,
+        # `render._whole_words`): Rich cut a verdict to fit ('co' for common and concern) and
+        # at 30 columns dropped the KPI and its figures. Wider than the terminal, its lines
+        # wrap there; no word is lost.
+        least = Measurement.get(console, console.options.update_width(10_000), table).minimum
+        terminal = console.width
+        console.width = max(terminal, least)
+        try:
+            console.print(table)
+        finally:
+            console.width = terminal
+        for said in notes:
+            # no word broken, at a hyphen ('third-party') or for its length
+            console.print(textwrap.fill(said, max(console.width, 40), subsequent_indent="  ",
+                                        break_on_hyphens=False, break_long_words=False),
+                          markup=False)
     # What the figures add together, where a figure adds several forces (or other parts the
     # data is loaded or compared by): a total of three forces never reads as one force's.
     for line in render.covers_lines(report.results):
