@@ -3017,6 +3017,17 @@ def through_derived(dataset: DatasetSpec, names: Iterable[str],
     return stored, via
 
 
+def reads_quarters(project: Project, kpi: KpiDef) -> bool:
+    """Whether a KPI's series is by quarter: its data, or for a rate of two KPIs either KPI's,
+    is one row per quarter. Each row of such a series stands for three months (its value the
+    quarter's, its month the quarter's first), on every face that reads it: `kpi show`'s
+    trend and seasonal table, the verdict's series and the paper's trend chart. The one
+    question each asks, of the catalogue alone (the charts ask it, and read no data)."""
+    measures = [project.known_kpi(k) for k in kpi.ratio_of] if kpi.is_derived else [kpi]
+    return any(m.dataset in project.datasets and project.datasets[m.dataset].months_per_row == 3
+               for m in measures)
+
+
 def stored_text_column(dataset: DatasetSpec, name: str) -> str | None:
     """The stored column a name of an expression stands for: itself, or for a derived column
     whose answer is one column's value (`area = "lpa"`, `COALESCE(lpa, 'Unknown')`:

@@ -184,10 +184,10 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
 
 def mixed_steps(project: Project, kpis: Sequence[str]) -> str | None:
     """Why a trend cannot draw these KPIs together, or None: one read by quarter
-    (`engine.reads_quarters`) and one by month. A quarter's point stands for three months and
+    (`catalogue.reads_quarters`) and one by month. A quarter's point stands for three months and
     a month's for one, so on one axis of rows neither its places nor (for a total) its scale
     would be the other's."""
-    from kpi.engine import reads_quarters
+    from kpi.catalogue import reads_quarters
 
     known = [k for kpi_id in kpis if (k := project.kpi(kpi_id)) is not None]
     steps = {k.id: reads_quarters(project, k) for k in known}
@@ -213,7 +213,7 @@ class ChartData:
     window_text: str  # the data window, named on the chart
     series: tuple[pl.DataFrame, ...] = ()  # trend: month, value, rolling_12 per KPI
     # trend: each row of the series a quarter (its month the quarter's first, its value the
-    # quarter's: `engine.reads_quarters`), drawn and labelled as quarters
+    # quarter's: `catalogue.reads_quarters`), drawn and labelled as quarters
     quarterly: bool = False
     parts: pl.DataFrame | None = None      # compare / top: a frame of engine.breakdowns
     current_label: str = ""

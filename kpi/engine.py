@@ -41,6 +41,7 @@ from kpi.catalogue import (
     Unit,
     change_places_of,
     derive,
+    reads_quarters,
     required,
     snapshot_day,
     stored_text_column,
@@ -1873,16 +1874,6 @@ def measures_of(project: Project, kpi: KpiDef) -> list[KpiDef]:
     if kpi.is_derived:
         return [project.known_kpi(k) for k in kpi.ratio_of]
     return [kpi]
-
-
-def reads_quarters(project: Project, kpi: KpiDef) -> bool:
-    """Whether a KPI's series is by quarter: its data, or for a rate of two KPIs either KPI's,
-    is one row per quarter. Each row of such a series stands for three months (its value the
-    quarter's, its month the quarter's first), on every face that reads it: `kpi show`'s
-    trend and seasonal table, the verdict's series and the paper's trend chart. The one
-    question each asks."""
-    return any(m.dataset in project.datasets and project.datasets[m.dataset].months_per_row == 3
-               for m in measures_of(project, kpi))
 
 
 def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:

@@ -35,7 +35,7 @@ class Series:
 
     months: tuple[str, ...]
     values: tuple[float | None, ...]
-    # Read from data of one row per quarter (`engine.reads_quarters`): each quarter's value
+    # Read from data of one row per quarter (`catalogue.reads_quarters`): each quarter's value
     # in its first month, a rate of two KPIs over the quarter's three months of both.
     quarterly: bool = False
 

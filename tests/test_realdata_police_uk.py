@@ -674,3 +674,98 @@ def test_utc_offsets_are_stored_as_uk_time(tmp_path_factory):
     assert sorted((r["date"].astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d %H:%M"),
                    r["month"]) for r in stored) == sorted(
         (clock, clock[:7]) for clock in stamps.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcome wordings over the years, and a force that publishes no outcomes
+
+
+def _outcome_pattern() -> str:
+    spec = tomllib.loads((PROJECT / "kpi.toml").read_text(encoding="utf-8"))
+    return spec["datasets"]["street"]["columns"]["last_outcome"]["pattern"].replace(" ", "\\s")
+
+
+@realdata
+def test_every_outcome_wording_of_the_real_files_is_in_the_pattern():
+    """Every distinct 'Last outcome category' of every real street file (2013 to 2025), as
+    DuckDB reads them, matches the preset's pattern: none is refused, and the old wordings
+    ('No further action at this time') are among them."""
+    import re
+
+    files = sorted(REALDATA.rglob("*-street.csv"))
+    assert len(files) > 70
+    oracle = Street(files)
+    wordings = [r[0] for r in oracle.con.execute(
+        'SELECT DISTINCT "Last outcome category" FROM street WHERE "Last outcome category" '
+        "IS NOT NULL").fetchall()]
+    assert "No further action at this time" in wordings and len(wordings) >= 29
+    pattern = re.compile(_outcome_pattern().replace("\\s", " ").replace("\\\n", ""))
+    assert [w for w in wordings if not pattern.fullmatch(w)] == []
+
+
+@realdata
+def test_files_of_2013_give_no_share_closed_with_no_suspect(tmp_path_factory):
+    """The 2013-06 street files of Staffordshire, Warwickshire and West Mercia, downloaded in
+    2013, close 4,560 crimes as 'No further action at this time': no share of them is 'no
+    suspect identified' (the share read 0.0%), while the court share counts its wordings."""
+    files = sorted((REALDATA / "neighbours-2013-06").glob("*-street.csv"))
+    project = _new_project(tmp_path_factory, "old-wording")
+    _kpi(project, "ingest", "street", *files)
+    oracle = Street(files)
+    window = ("2013-06", "2013-06")
+    old = oracle.with_outcome(window, ["No further action at this time"])
+    assert old == 4560
+    shown = _json(project, "show", "no_suspect_share", "--period", "2013-06", "--vs",
+                  "previous", "--window", "month")
+    assert shown["kpi"]["current"]["value"] is None
+    assert shown["kpi"]["current"]["denominator"] == oracle.crimes(window)
+    court = _json(project, "show", "court_share", "--period", "2013-06", "--vs", "previous",
+                  "--window", "month")["kpi"]["current"]
+    assert court["numerator"] == oracle.with_outcome(window, OUTCOME_SHARES["court_share"]) > 0
+    assert court["denominator"] == oracle.crimes(window)
+
+
+@realdata
+def test_force_without_outcomes_is_left_out_and_named(tmp_path_factory):
+    """Warwickshire's 2025 files with every outcome blanked, as PSNI's are: it was ranked 1st
+    at 0.0% "closed with no suspect" and the pooled share was 20.9% (44,387 of 212,517). Now
+    the two other forces alone are ranked, each at its DuckDB share, the pooled share is over
+    the crimes with an outcome, and the summary's quality note names the force."""
+    source = sorted((REALDATA / "neighbours-2025" / "street").glob("2025-*-street.csv"))
+    folder = tmp_path_factory.mktemp("no-outcomes-files")
+    files = []
+    for path in source:
+        rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+        if "-warwickshire-" in path.name:
+            for row in rows[1:]:
+                row[2] = row[3] = "Police Service of Northern Ireland"
+                row[10] = ""
+            path = folder / path.name.replace("warwickshire", "northern-ireland")
+        else:
+            path = folder / path.name
+        with path.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(rows)
+        files.append(path)
+    project = _new_project(tmp_path_factory, "no-outcomes")
+    _kpi(project, "ingest", "street", *files)
+    oracle = Street(files)
+    closed = '"Last outcome category" = \'Investigation complete; no suspect identified\''
+    shares = {force: (oracle.count(YE_2025, f'"Falls within" = ? AND {closed}', force),
+                      oracle.count(YE_2025, '"Falls within" = ? AND "Crime type" <> ? AND '
+                                   '"Last outcome category" IS NOT NULL', force, ASB))
+              for force in ("Staffordshire Police", "West Mercia Police")}
+    compared = {k["id"]: k for k in _json(project, "compare", "--period", "2025-12", "--by",
+                                          "force")["kpis"]}["no_suspect_share"]
+    got = {p["name"]: (p["current"]["numerator"], p["current"]["denominator"])
+           for p in compared["parts"]}
+    assert got == shares
+    assert "Police Service of Northern Ireland" in compared["note"]
+    kpi = _by_id(_json(project, "summary", "--period", "2025-12"))["no_suspect_share"]
+    pooled = (oracle.count(YE_2025, closed),
+              oracle.count(YE_2025, '"Crime type" <> ? AND "Last outcome category" IS NOT NULL',
+                           ASB))
+    assert (kpi["current"]["numerator"], kpi["current"]["denominator"]) == pooled
+    assert pooled == (44387, 172297)
+    psni = oracle.count(YE_2025, '"Falls within" = ?', "Police Service of Northern Ireland")
+    assert any(f"blank on every one of the {psni:,} rows of Police Service of Northern Ireland"
+               in note for note in kpi["quality"]), kpi["quality"]

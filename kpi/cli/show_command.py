@@ -682,8 +682,8 @@ def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:
 
 
 def _quarterly(project: Project, kpi: KpiDef) -> bool:
-    """Whether the KPI's data is one row per quarter (`engine.reads_quarters`)."""
-    from kpi.engine import reads_quarters
+    """Whether the KPI's data is one row per quarter (`catalogue.reads_quarters`)."""
+    from kpi.catalogue import reads_quarters
 
     return reads_quarters(project, kpi)
 
