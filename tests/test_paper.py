@@ -894,6 +894,17 @@ def test_a_stale_kpi_that_is_deteriorating_is_listed_for_both():
     assert judge.exceptions(stale, _verdict(True), asked) == (judge.STALE, judge.DETERIORATION)
     assert judge.exceptions(stale, _verdict(False), asked) == (judge.STALE,)
     assert judge.exceptions(worse, _verdict(True), Month.of(2025, 9)) == (judge.DETERIORATION,)
+    # Its own paragraph and its figure's caption say what the front page says: it read "a
+    # statistically significant change" there, where the front page read "deterioration".
+    from kpi.document import plain_text
+    from kpi.paper import change_worth, kpi_sentences
+    from kpi.periods import Comparison
+
+    assert change_worth(stale, _verdict(True)) == "a statistically significant deterioration"
+    said = plain_text(kpi_sentences(stale, Comparison.BASELINE, 0, _verdict(True),
+                                    concise=True))
+    assert "a statistically significant deterioration" in said, said
+    assert "a statistically significant change" not in said
 
 
 def test_the_method_says_the_precision_the_paper_prints(project, tmp_path, cli):
