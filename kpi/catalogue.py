@@ -873,7 +873,7 @@ def find_project_file(explicit: str | os.PathLike[str] | None = None,
                              hint=f"write .{os.sep}{SAMPLE} for the folder")
         return bundled_project_dir() / PROJECT_FILE, True
     if explicit:
-        path = Path(explicit)
+        path = _named_in_utf8(Path(explicit))
         if path.is_dir():
             path = path / PROJECT_FILE
         if not path.is_file():
@@ -885,8 +885,23 @@ def find_project_file(explicit: str | os.PathLike[str] | None = None,
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):
         if (folder / PROJECT_FILE).is_file():
-            return folder / PROJECT_FILE, False
+            return _named_in_utf8(folder / PROJECT_FILE), False
     return bundled_project_dir() / PROJECT_FILE, True
+
+
+def _named_in_utf8(path: Path) -> Path:
+    """The path, refused where its name is not UTF-8 text (a folder named in Latin-1 on
+    Linux, 'proj\\xe9'): the store's files are named under it, and Parquet's writer stopped
+    on it with a traceback after the extract was read (exit 5)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ConfigError(f"the project's path {shown} is not UTF-8 text, which the store's "
+                          "files cannot be named under",
+                          hint="rename the folder (or the folder above it whose name shows "
+                               "a \\x code) in UTF-8, as a file manager names it") from None
+    return path
 
 
 def load_project(explicit: str | os.PathLike[str] | None = None,

@@ -247,3 +247,26 @@ def test_every_command_help_has_examples_of_itself():
         assert "Examples:" in help_text, path
         shown = help_text.split("Examples:", 1)[1]
         assert f"{path} " in shown or path == "kpi", (path, shown)
+
+
+def test_a_project_folder_named_in_another_encoding_is_refused_in_one_line(cli, mini,
+                                                                           tmp_path):
+    """A folder named in Latin-1 on Linux ('proj\\xe9'): `kpi ingest` read the extract, then
+    Parquet's writer stopped on the name with a traceback (exit 5). Refused before any work,
+    naming the path and what to do (exit 3)."""
+    import os
+
+    if os.name == "nt":
+        pytest.skip("Windows names files in UTF-16: every name is text")
+    folder = tmp_path / os.fsdecode(b"proj\xe9")
+    try:
+        shutil.copytree(mini, folder, ignore=shutil.ignore_patterns("data"))
+    except (OSError, UnicodeError):
+        pytest.skip("this file system names files in UTF-8 only")
+    result = cli(["--project", folder, "ingest", "crimes"])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == (f"Error: the project's path {tmp_path}/proj\\xe9 is not UTF-8 "
+                        "text, which the store's files cannot be named under")
+    assert lines[1].startswith("Hint: rename the folder")
+    assert not (folder / "data").exists()
