@@ -83,6 +83,9 @@ _ASCII = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2192"
           "\u2191": "^", "\u2193": "v", "\u25b2": "^", "\u25bc": "v", "\u00a3": "GBP ",
           "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2018": "'", "\u2019": "'",
           "\u201c": '"', "\u201d": '"', "\u00d7": "x", "\u2264": "<=", "\u2265": ">=",
+          # the byte order mark of --format csv-excel says UTF-8, which such a stream is not:
+          # left out, not "?" (a CSV reader's first column was "?id")
+          "\ufeff": "",
           **dict(zip("\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588", "_.:-=+*#", strict=True))}
 
 

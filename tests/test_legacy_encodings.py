@@ -163,6 +163,17 @@ def test_a_redirected_windows_stream_is_written_in_utf8(project, utf8, command):
         assert "Tŷ Ddewi".encode() in windows.stdout
 
 
+def test_csv_for_excel_in_a_legacy_encoding_leaves_its_byte_order_mark_out(project, utf8):
+    """The byte order mark says UTF-8, which a latin-1 stream is not: it was written as "?", and
+    a CSV reader's first column read "?id". The header is left as it is; the rest is the UTF-8
+    output's, in latin-1."""
+    args = ("summary", "--period", "2025-06", "--vs", "yoy", "--format", "csv-excel")
+    legacy = _kpi(project, "latin-1", *args)
+    assert legacy.returncode == 0, legacy.stderr
+    assert legacy.stdout.startswith("id,")
+    assert legacy.stdout == utf8(*args).stdout.removeprefix("\ufeff")
+
+
 def test_an_error_on_a_redirected_windows_stream_is_one_line(project):
     done = _kpi(project, "cp1252", "show", "incidnets", "--period", "2025-06",
                 windows=True, raw=True)
