@@ -2951,6 +2951,25 @@ def snapshot_day(dataset: DatasetSpec) -> Any:
     return day.dt.date() if column is not None and column.type == ColumnType.DATETIME else day
 
 
+def shared_last(frame: Any, dataset: DatasetSpec, parts: Sequence[str]) -> Any:
+    """The rows of (lazy) `frame` read as their month's last roll (`as_at = "last"`,
+    `derive`): a row's day is the last of its part (its values of `parts`) in the month,
+    and no other part holding rows that day (of the same `replace_by` values: those are
+    loaded, so rolled, on their own) has a later last date. A part whose last roll is
+    another's earlier one is missing from the later roll they share, so its people are gone
+    from it: the one rule of which rows a month's last roll holds, read by every figure and
+    by the refusal of a part it cannot tell (`engine.refuse_thin_last_rolls`)."""
+    import polars as pl
+
+    day = snapshot_day(dataset)
+    rolled = [c for c in parts if c in dataset.replace_by]
+    own = "__own_last"
+    return (frame.with_columns(day.max().over(["month", *parts]).alias(own))
+            .filter((day == pl.col(own))
+                    & (pl.col(own).max().over(["month", *rolled, day]) == pl.col(own)))
+            .drop(own))
+
+
 def derive(frame: Any, dataset: DatasetSpec, parts: Sequence[str]) -> Any:
     """A (lazy) frame of the dataset as every figure reads it: with `as_at = "last"` only the
     rows of each month's last date of each part of `parts`, the columns telling the dataset's
@@ -2959,23 +2978,25 @@ def derive(frame: Any, dataset: DatasetSpec, parts: Sequence[str]) -> Any:
     it. Polars drops any a query does not use. The last date is each part's: taken across
     the month whole, force B's Thursday roll was dropped wherever force A's Friday roll was
     dated later, a headcount of 10 where 15 are in post (the same rows gave 15 where the
-    force was declared `replace_by`)."""
+    force was declared `replace_by`). But a part is rolled with the others where its last
+    date holds rows of another part (of the same `replace_by` values) whose last date is
+    later: it is missing from that later roll, its people gone or moved, and reads none of
+    its rows (`shared_last`). Read at its own last date, LPA C's 3 officers, who left
+    before the force's last Friday roll of 7, were counted again: 10 (`engine.
+    refuse_thin_last_rolls` refuses such a part where its rows cannot tell it)."""
     import polars as pl
 
     from kpi.expressions import polars_expr
 
-    last = None
-    if dataset.as_at == "last":
-        day = snapshot_day(dataset)
-        last = day == day.max().over(["month", *parts])
-        # Before the derived columns, unless a part is one of them (each of its row alone).
-        if all(dataset.column(c) is not None for c in parts):
-            frame, last = frame.filter(last), None
+    last = dataset.as_at == "last"
+    # Before the derived columns, unless a part is one of them (each of its row alone).
+    if last and all(dataset.column(c) is not None for c in parts):
+        frame, last = shared_last(frame, dataset, parts), False
     stored = tuple(name for name, dtype in _polars_schema(dataset)
                    if dtype == pl.Datetime("us", UK))
     for column in dataset.derived:
         frame = frame.with_columns(polars_expr(column.expression, stored).alias(column.name))
-    return frame if last is None else frame.filter(last)
+    return shared_last(frame, dataset, parts) if last else frame
 
 
 # A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.

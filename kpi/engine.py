@@ -748,16 +748,22 @@ def _last_rolls(spec: DatasetSpec, scan: pl.LazyFrame, parts: Sequence[str],
                 months: Sequence[str] | None) -> pl.DataFrame:
     """Each month's (of `months`, every month where None) last date of each part of `parts`,
     as `as_at = "last"` reads it (`catalogue.derive`), from every row of `scan`: by month
-    and part, `dates` (the days holding rows), `last` and its `rows`, and the earlier day
-    holding the most rows, `before` and its `before_rows` (null where there is none)."""
+    and part, `dates` (the days holding rows), `last` and its `rows`, whether the part is
+    `gone` from a later roll it shares (`catalogue.shared_last`: none of its rows read), and
+    the earlier day holding the most rows, `before` and its `before_rows` (null where there
+    is none)."""
     rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
     keys = ["month", *parts]
+    rolled = [c for c in parts if c in spec.replace_by]
     days = (rows.group_by(*keys, snapshot_day(spec).alias(_DAY)).agg(pl.len().alias("__n"))
             .with_columns(pl.col(_DAY).max().over(keys).alias("last"),
                           pl.col(_DAY).n_unique().over(keys).alias("dates"))
+            .with_columns((pl.col("last").max().over("month", *rolled, _DAY) > pl.col("last"))
+                          .alias("gone"))
             .collect())
     last = days.filter(pl.col(_DAY) == pl.col("last")).select(*keys, "dates", "last",
-                                                             pl.col("__n").alias("rows"))
+                                                             pl.col("__n").alias("rows"),
+                                                             "gone")
     before = (days.filter(pl.col(_DAY) < pl.col("last"))
               .sort("__n", _DAY, descending=True)
               .group_by(keys, maintain_order=True)
@@ -791,6 +797,63 @@ def _thin_last_rolls(spec: DatasetSpec, parts: Sequence[str], last: pl.DataFrame
     return said
 
 
+# What tells parts rolled on their own from parts of one roll (`_gone_untold`).
+GONE_HINT = ("where each part is rolled on its own days (a force of a national extract), name "
+             "its column in replace_by of the dataset's table, so each part's own last date "
+             "is read; or load the part's rolls as a dataset of their own")
+
+
+def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
+                 months: Sequence[str] | None) -> list[tuple[str, str]]:
+    """The parts of `parts` read as gone from a month's last roll (`catalogue.shared_last`:
+    their last date is a roll of other parts whose last date is later) whose rows do not
+    prove them on that shared roll, each as a refusal says it ("2025-09 (lpa 'C')", "its
+    last date, 2025-09-19, ..."). Proven: the part held rows on two or more dates and on
+    every date up to its last on which those later parts held rows, so it was on their
+    roll each week until its people left. Otherwise it may be rolled on its own days that
+    fall on theirs (fortnightly beside weekly, or once a month), and reading it as gone
+    would drop its people, reading it at its own last date would count people gone: kpi
+    does not guess."""
+    keys = ["month", *parts]
+    rolled = ["month", *(c for c in parts if c in spec.replace_by)]
+    rows = every if months is None else every.filter(pl.col("month").is_in(list(months)))
+    days = (rows.select(*keys, snapshot_day(spec).alias(_DAY)).unique()
+            .with_columns(pl.col(_DAY).max().over(keys).alias("__last"))
+            .with_columns(pl.col("__last").max().over(*rolled, _DAY).alias("__later"))
+            .collect())
+    if not days.filter(pl.col("__later") > pl.col("__last")).height:
+        return []
+    ids = days.select(keys).unique(maintain_order=True).with_row_index("__part")
+    days = days.join(ids, on=keys, nulls_equal=True)
+    gone = days.filter((pl.col(_DAY) == pl.col("__last"))
+                       & (pl.col("__later") > pl.col("__last")))
+    later = (days.filter(pl.col("__last") > pl.col(_DAY))
+             .select(*rolled, pl.col(_DAY).alias("__shared"), pl.col("__part").alias("__q")))
+    # each date up to the part's last on which a part sharing its last and ending later
+    # held rows, and the first of them the part holds none on
+    theirs = (gone.select(*rolled, "__part", "__last")
+              .join(later, left_on=[*rolled, "__last"], right_on=[*rolled, "__shared"],
+                    nulls_equal=True)
+              .join(days.select(*rolled, pl.col("__part").alias("__q"), _DAY),
+                    on=[*rolled, "__q"], nulls_equal=True)
+              .filter(pl.col(_DAY) <= pl.col("__last")).select("__part", _DAY).unique())
+    missed = (theirs.join(days.select("__part", _DAY), on=["__part", _DAY], how="anti")
+              .group_by("__part").agg(pl.col(_DAY).min().alias("__missed")))
+    dates = days.group_by("__part").agg(pl.col(_DAY).n_unique().alias("__dates"))
+    found = (gone.join(missed, on="__part", how="left").join(dates, on="__part")
+             .filter(pl.col("__missed").is_not_null() | (pl.col("__dates") < 2))
+             .sort(keys, nulls_last=True))
+    said = []
+    for row in found.iter_rows(named=True):
+        part = ", ".join(f"{c} {_label(row[c])}" for c in parts)
+        why = (f"it holds none on their roll of {row['__missed']}" if row["__missed"]
+               is not None else "it holds rows on that date only")
+        said.append((f"{row['month']} ({part})",
+                     f"its last date, {row['__last']}, is a roll of other parts whose last "
+                     f"is {row['__later']}, and {why}"))
+    return said
+
+
 def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[str] | None,
                            as_of: AsOf | None) -> None:
     """Refuse the figures of a dataset declaring `as_at = "last"` where a month it reads (of
@@ -809,6 +872,13 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
         return
     parts = telling_apart(project, spec)
     every = derive(store.scan(project, dataset_id, as_of), replace(spec, as_at=None), parts)
+    untold = _gone_untold(spec, parts, every, months)
+    if untold:
+        where, said = untold[0]
+        raise DataError(f"dataset '{dataset_id}', {where}, column '{spec.date}': {said}, so "
+                        "as_at = \"last\" cannot tell its people gone from a roll of its own",
+                        hint=GONE_HINT.replace("the dataset's table",
+                                               f"[datasets.{dataset_id}]"))
     thin = _thin_last_rolls(spec, parts, _last_rolls(spec, every, parts, months))
     if thin:
         where, said = thin[0]
@@ -1022,37 +1092,17 @@ def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame, months: Sequence[str] |
     the refusal (`refuse_repeated_rolls`) and the listings (`rolls_held`) read it: each
     month's rows by day and labels, counted (`listed`), and in the months where no day lists
     two rows of the same labels, each entity listed on two or more days, with those days
-    (`repeated`, by month and labels); and the labels read. A label that names the roll,
-    not the entity (one value on each day listing two or more rows, and another on another
-    day of the month: "Weekly roll 01/03/2025"), tells no entity apart: read as one, no
-    person was listed twice, and four weekly rolls of 10 officers counted 40, exit 0."""
+    (`repeated`, by month and labels); and the labels read (`_roll_names`: not those naming
+    the roll in every month of two or more days)."""
     labels = _roll_labels(spec)
     rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
     listed = (rows.group_by("month", snapshot_day(spec).alias(_DAY), *labels)
               .agg(pl.len().alias("__n")).collect())
     if labels:
-        # (read off the rows' one grouping: a second scan of the table cost a read per label)
-        per_day = (listed.group_by("month", _DAY)
-                   .agg(pl.col("__n").sum(), *(pl.col(c).n_unique() for c in labels))
-                   .filter(pl.col("__n") > 1))
-        per_month = listed.group_by("month").agg(*(pl.col(c).n_unique() for c in labels))
-        kept = [c for c in labels if not (
-            per_day.height and per_day[c].max() == 1
-            and per_month.filter(pl.col(c) > 1).height)]
-        if kept != labels:
-            labels = kept
+        named = _roll_names(listed, labels)
+        if named:
+            labels = [c for c in labels if c not in named]
             listed = listed.group_by("month", _DAY, *labels).agg(pl.col("__n").sum())
-        # A label unique on every row (the extract's own record key, "20250905-0001") tells
-        # no entity apart where the others already tell each day's rows apart: read as one,
-        # each person of four weekly rolls was four entities, and 10 officers counted 40.
-        # (A column the dataset declares `unique` is an identity it vouches for: each crime
-        # of a crime reference is its own, however its other labels repeat.)
-        for column in [c for c in labels if c not in spec.unique_columns]:
-            rest = [c for c in labels if c != column]
-            if rest and _most(listed, [column]) == 1 \
-                    and _most(listed, ["month", _DAY, *rest]) == 1:
-                labels = rest
-                listed = listed.group_by("month", _DAY, *labels).agg(pl.col("__n").sum())
     events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
     repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
                 .group_by("month", *labels).agg(pl.col(_DAY).sort())
@@ -1060,10 +1110,30 @@ def _rolls_proven(spec: DatasetSpec, scan: pl.LazyFrame, months: Sequence[str] |
     return listed, repeated, labels
 
 
-def _most(listed: pl.DataFrame, columns: list[str]) -> int:
-    """The most rows (`__n`, of `_rolls_proven`'s count) sharing one value of `columns`."""
-    most = listed.group_by(columns).agg(pl.col("__n").sum()).get_column("__n").max()
-    return int(most) if isinstance(most, int | float) else 0
+def _roll_names(listed: pl.DataFrame, labels: list[str]) -> set[str]:
+    """The labels of `_rolls_proven`'s count that tell one roll from another, not one entity
+    from another: in every month of two or more days, each of its values falls on one day (a
+    column naming each roll, "Officer roll 2025-09-05" beside "Staff roll 2025-09-05"; an
+    extract's record key, unique on every row); or each day listing two or more rows holds
+    one value of it and a month holds two or more ("Weekly roll 01/03/2025"). Read as an
+    entity's label, no person was listed on two days, and four weekly rolls of 10 officers
+    counted 40, exit 0; a key the dataset declares `unique` is no exception (it vouches
+    that no two rows are alike, not that each row is another entity). Read as none, such a
+    label can only prove rolls repeated, never hide them: its values tell no two days' rows
+    alike, or no two rows of a day apart. A label any value of which falls on two days of a
+    month (an LPA of events) tells entities apart, as a month of one day tells nothing."""
+    several = listed.filter(pl.col(_DAY).n_unique().over("month") > 1)
+    if not several.height:
+        return set()
+    big_days = several.filter(pl.col("__n").sum().over("month", _DAY) > 1)
+    one_day = several.select((pl.col(_DAY).n_unique().over("month", c).max() == 1).alias(c)
+                             for c in labels)
+    per_day = big_days.select((pl.col(c).n_unique().over("month", _DAY).max() == 1)
+                              .alias(c) for c in labels) if big_days.height else None
+    varies = several.select((pl.col(c).n_unique().over("month").max() > 1).alias(c)
+                            for c in labels)
+    return {c for c in labels if one_day[c].item() or (
+        per_day is not None and per_day[c].item() and varies[c].item())}
 
 
 def rolls_held(project: Project, dataset_id: str,
@@ -1104,7 +1174,7 @@ def rolls_held(project: Project, dataset_id: str,
         day = snapshot_day(spec)
         last = _last_rolls(spec, rows, parts, None)
         thin = set(_thin(last).get_column("month"))
-        for month, days in (last.group_by("month")
+        for month, days in (last.filter(~pl.col("gone")).group_by("month")
                             .agg(pl.col("last").unique().sort()).iter_rows()):
             read_days[month] = [d.isoformat() for d in days]
     held = (rows.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
@@ -1478,7 +1548,9 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
     none: the parts `part_gap` and `partial_months` hold every compared window and series
     to. Whether a part holds a month is judged from every row of the dataset (whatever a
     KPI's filter), so a month of sparse data with none of the rows a KPI counts still holds
-    the part that supplied the others."""
+    the part that supplied the others; and from every roll of a month read at its last
+    (`as_at = "last"`), so a part on the month's earlier rolls whose people are all gone from
+    its last (`catalogue.shared_last`) held the month, and reads none of it."""
     spec = project.datasets.get(dataset_id)
     if spec is None:
         return {}
@@ -1491,7 +1563,7 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
     from kpi.dateparts import covered
 
     picks = set(picked_columns(project, picked)) if picked is not None else set()
-    if not picks and spec.as_at is None:
+    if not picks:
         # Every row's part: the scan of each column's parts by month that judging each part's
         # months for cuts reads (`store.part_months`, kept per table version), not another.
         told: dict[tuple, set[Month]] = {}
@@ -1509,7 +1581,8 @@ def held_parts(project: Project, dataset_id: str, as_of: AsOf | None = None,
         else:
             return {**out, **{part: covered(spec, sorted(months))
                               for part, months in told.items()}}
-    frame = rows_read(project, dataset_id, as_of)
+    frame = derive(store.scan(project, dataset_id, as_of), replace(spec, as_at=None),
+                   telling_apart(project, spec))
     flag = [rows_of(picked).alias("__picked")] if picked is not None and picks else []
     try:
         rows = frame.select(pl.col("month"), *(pl.col(c).cast(pl.String) for c in columns),

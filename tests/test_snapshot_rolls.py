@@ -953,3 +953,203 @@ def test_a_last_roll_is_read_down_to_half_of_an_earlier_one(tmp_path, cli, left,
     line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
     assert "the month's last date, 2025-09-26, holds 4 rows, under half the 10 of " \
         "2025-09-19" in line
+
+
+LPAS = """\
+[project]
+name = "LPAs"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.staff]
+date = "as_at"
+as_at = "last"
+{replace_by}
+[datasets.staff.columns]
+as_at = "date"
+person = "str"
+lpa = "str"
+
+[datasets.calls]
+date = "day"
+[datasets.calls.columns]
+day = "date"
+lpa = "str"
+
+[peers.lpas]
+column = "lpa"
+members = ["A", "B", "C"]
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "officers"
+title = "Officers"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+better = "higher"
+"""
+
+
+def _lpas(folder: Path, september: str, replace_by: str = "") -> Path:
+    """One force's roll of 10 officers, its LPA a `[peers.*]` group's column (the group meant
+    for the calls): August one roll (the 29th), LPA A P6 to P9, B P3 to P5, C P0 to P2. In
+    September a roll every Friday, C's three on it to the 19th, then, as `september` says,
+    "moved" to A for the last roll (the 26th), "left" before it, or "fortnightly": C's own
+    roll on the 5th and 19th only, every Friday for the others."""
+    def lpa(i: int) -> str:
+        return "A" if i >= 6 else "B" if i >= 3 else "C"
+
+    rows: list[tuple] = [("2025-08-29", f"P{i}", lpa(i)) for i in range(10)]
+    for week in WEEKS:
+        for i in range(10):
+            if lpa(i) != "C" or week <= "2025-09-19" and (
+                    september != "fortnightly" or week in ("2025-09-05", "2025-09-19")):
+                rows.append((week, f"P{i}", lpa(i)))
+            elif september == "moved":
+                rows.append((week, f"P{i}", "A"))
+    return _write(folder, LPAS, "staff", ["as_at", "person", "lpa"], rows,
+                  replace_by=replace_by)
+
+
+@pytest.mark.parametrize(("september", "read", "parts"),
+                         [("moved", 10, {"A": (4, 7), "B": (3, 3)}),
+                          ("left", 7, {"A": (4, 4), "B": (3, 3)})])
+def test_a_part_missing_from_the_last_roll_it_shares_reads_none(tmp_path, cli, september,
+                                                                read, parts):
+    """The LPAs of one force's weekly roll are rolled together: an LPA missing from the
+    month's last roll has no one on it. Read at each LPA's own last date, C's three officers
+    were counted at the 19th beside the 26th's roll: 13 where the roll of the 26th holds 10
+    (C's three moved to A), 10 where it holds 7 (they left), exit 0. Read as the 26th, as the
+    same rows without the peer group."""
+    import duckdb
+
+    folder = _lpas(tmp_path, september)
+    _load(cli, folder, "staff")
+    # By hand: August's roll 10; September's last roll (the 26th) 10 (moved) or 7 (left),
+    # counted again by DuckDB from the file.
+    counted = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_csv('{folder / 'staff.csv'}', all_varchar = true) "
+        "WHERE as_at = '2025-09-26'").fetchone()
+    assert counted == (read,)
+    assert _figures(cli, folder)["officers"] == (10, read)
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert {p["name"]: (p["comparison"]["value"], p["current"]["value"])
+            for p in json.loads(result.stdout)["kpis"][0]["parts"]} == parts
+    listed = cli(["--project", folder, "datasets", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    staff = next(d for d in json.loads(listed.stdout) if d["dataset"] == "staff")
+    assert staff["rolls"] == [{"month": "2025-09", "dates": 4, "last": "2025-09-26",
+                               "read": "last", "read_days": ["2025-09-26"]}]
+
+
+def test_a_part_off_a_shared_roll_it_is_not_proven_on_is_refused(tmp_path, cli):
+    """LPA C on the 5th and the 19th only, the others every Friday: its rows cannot tell a
+    fortnightly roll of its own (3 officers in post) from a place on the others' weekly roll
+    its people left (none). Refused, naming the part, the month and the dates; declared in
+    `replace_by`, each LPA is rolled on its own and its own last date read: 10."""
+    folder = _lpas(tmp_path, "fortnightly")
+    _load(cli, folder, "staff")
+    result = cli(["--project", folder, "summary", "--period", "2025-09"])
+    assert _refused_line(result) == (
+        "Error: dataset 'staff', 2025-09 (lpa 'C'), column 'as_at': its last date, "
+        "2025-09-19, is a roll of other parts whose last is 2025-09-26, and it holds none on "
+        "their roll of 2025-09-12, so as_at = \"last\" cannot tell its people gone from a "
+        "roll of its own"), result.output
+    assert "name its column in replace_by of [datasets.staff]" in result.output
+    (tmp_path / "own").mkdir()
+    folder = _lpas(tmp_path / "own", "fortnightly", 'replace_by = ["lpa"]')
+    _load(cli, folder, "staff")
+    assert _figures(cli, folder)["officers"] == (10, 10)
+
+
+def test_roll_names_two_a_day_do_not_hide_the_rolls(tmp_path, cli):
+    """Each row naming its roll, two rolls a day ("Officer roll 2025-09-05", "Staff roll
+    2025-09-05"): no day held one value of the name, so it was read as a label telling
+    people apart, no person was listed on two dates, and four weekly rolls of 9 or 10
+    officers counted 39, exit 0. Its values each fall on one day: it names the roll, and the
+    month is refused as without it."""
+    toml = PEOPLE.replace('minority = "bool"\n', 'minority = "bool"\nroll = "str"\n')
+    rows = [(*row, f"{'Officer' if row[2] == 'officer' else 'Staff'} roll {row[0]}")
+            for row in _roll_rows()]
+    folder = _write(tmp_path, toml, "staff", ["as_at", "person", "role", "minority", "roll"],
+                    rows, date_type="date")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert re.search(r"the month holds a roll at each of 4 dates \(2025-09-05, 2025-09-12, "
+                     r"2025-09-19, 2025-09-26\), each listing person 'P0', role 'officer', "
+                     r"minority true once, so snapshot '\w+' would count it 4 times", line), line
+    # declared, the last roll is read: 9 officers
+    folder = _write(tmp_path, toml, "staff", ["as_at", "person", "role", "minority", "roll"],
+                    rows, as_at='as_at = "last"', date_type="date")
+    assert _figures(cli, folder)["officers"] == (10, 9)
+
+
+def test_a_return_a_date_naming_itself_is_refused_as_without_the_name(tmp_path, cli):
+    """One row a week (an establishment return of 1,000.5 officers' FTE), each naming its
+    return ("Weekly return 05/09/2025"): read as a label, each week was another return, and
+    September's four summed 4,002 where each return holds 1,000.5, exit 0, where without the
+    name they were refused. Refused as without it."""
+    toml = """\
+[project]
+name = "Returns"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.returns]
+date = "day"
+{as_at}
+[datasets.returns.columns]
+day = "date"
+report = "str"
+fte = "float"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "fte"
+title = "Officer FTE"
+priority = "p"
+kind = "snapshot"
+dataset = "returns"
+value = "fte"
+better = "higher"
+"""
+    rows = [(day, f"Weekly return {day[8:]}/{day[5:7]}/{day[:4]}", 1000.5)
+            for day in ("2025-08-29", *WEEKS)]
+    folder = _write(tmp_path, toml, "returns", ["day", "report", "fte"], rows)
+    _load(cli, folder, "returns")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert "the month holds a roll at each of 4 dates (2025-09-05, 2025-09-12, 2025-09-19, " \
+        "2025-09-26), one row at each, and no text or true/false column to tell rows apart" \
+        in line, line
+    _write(tmp_path, toml, "returns", ["day", "report", "fte"], rows, 'as_at = "last"')
+    assert _figures(cli, folder)["fte"] == (1000.5, 1000.5)
+
+
+def test_a_record_key_declared_unique_does_not_hide_the_rolls(tmp_path, cli):
+    """The extract's record key, different on every row, declared `unique` (a guard against
+    a row loaded twice): kept as a label telling people apart, no person was listed on two
+    dates, and four weekly rolls counted 39 officers, exit 0, where without `unique` they
+    were refused. A key unique on every row tells no person apart, declared or not."""
+    toml = PEOPLE.replace('person = "str"\n', 'record = "str"\nperson = "str"\n')
+    header = ["as_at", "record", "person", "role", "minority"]
+    rows = [(day, f"R{i:06d}", person, role, minority)
+            for i, (day, person, role, minority) in enumerate(_roll_rows())]
+    folder = _write(tmp_path, toml, "staff", header, rows, 'unique = ["record"]',
+                    date_type="date")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert re.search(r"the month holds a roll at each of 4 dates \(2025-09-05, 2025-09-12, "
+                     r"2025-09-19, 2025-09-26\), each listing person 'P0', role 'officer', "
+                     r"minority true once, so snapshot '\w+' would count it 4 times", line), line
+    folder = _write(tmp_path, toml, "staff", header, rows,
+                    'as_at = "last"\nunique = ["record"]', date_type="date")
+    assert _figures(cli, folder)["officers"] == (10, 9)
