@@ -3978,12 +3978,7 @@ def _unranked_sentence(label: Name, parts: list[str], why: str | None) -> Inline
     UNFIGURED_NAMED of them and how many more, with the pieces of the comparison's note
     naming them."""
     names = sorted(parts)
-    shown = names[:UNFIGURED_NAMED]
-    listed: list[Name | str] = [Name(n) for n in shown]
-    if len(names) > len(shown):
-        listed.append(f"{len(names) - len(shown):,} more")
-    items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
-             for n, item in enumerate(listed)]
+    items = _first_named(names)
     verb = "is" if len(names) == 1 else "are"
     pieces = [p for p in (why or "").split("; ") if any(n in p for n in names)]
     said = f": {'; '.join(pieces)}" if pieces else ""
@@ -3996,14 +3991,19 @@ def _unfigured_sentence(label: Name, parts: list, window: Window) -> Inlines:
     ranking or sentence of the breakdown names, by name, the first UNFIGURED_NAMED of them
     and how many more."""
     names = sorted(str(p) for p in parts)
+    verb = "has" if len(names) == 1 else "have"
+    return inlines("By ", label, ", ", _first_named(names), f" {verb} no figure {_in(window)}.")
+
+
+def _first_named(names: list[str]) -> list[Inlines]:
+    """'Dee', 'Avon and Dee', 'Avon, Bure, Cam and 3 more': the first UNFIGURED_NAMED of the
+    names and how many more, as a sentence lists parts."""
     shown = names[:UNFIGURED_NAMED]
     listed: list[Name | str] = [Name(n) for n in shown]
     if len(names) > len(shown):
         listed.append(f"{len(names) - len(shown):,} more")
-    items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
-             for n, item in enumerate(listed)]
-    verb = "has" if len(names) == 1 else "have"
-    return inlines("By ", label, ", ", items, f" {verb} no figure {_in(window)}.")
+    return [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+            for n, item in enumerate(listed)]
 
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
