@@ -49,6 +49,11 @@ from kpi.text import SPELLINGS, identity_key, identity_keys
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
 SELECTED = "__selected"
 HELD = "__months"
+# Of the rows a KPI counts in its current window: how many (CURRENT_ROWS), and how many are
+# not blank in each column its numerator or value reads (KNOWN + the column): a part with
+# rows and none known there has no figure of that KPI (`measured_columns`).
+CURRENT_ROWS = "__current_rows"
+KNOWN = "__known\t"
 
 
 @dataclass(frozen=True)
@@ -514,7 +519,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     for additive in (True, False):
         exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
                  for e in _aggregations(kpi, plans[kpi.id], set(months), frame,
-                                        project.datasets[dataset_id].months_per_row)]
+                                        project.datasets[dataset_id].months_per_row,
+                                        project.datasets[dataset_id])]
         if exprs:
             queries.append(frame.group_by(part.alias("__part")).agg(exprs))
     try:
@@ -538,12 +544,33 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     return out
 
 
+def measured_columns(kpi: KpiDef) -> list[str]:
+    """The columns a KPI's numerator and value read (a rate of two KPIs reads none here: its
+    parts are its KPIs'). A part whose rows the KPI counts are blank on every one in such a
+    column has no figure of the KPI: police.uk publishes no outcomes for PSNI, whose 0.0% of
+    crimes "closed with no suspect" was ranked first and tested as differing from the rest."""
+    names: dict[str, None] = {}
+    for text in (kpi.numerator, kpi.value):
+        if text and kpi.dataset is not None:
+            names.update(dict.fromkeys(polars_expr(text, kpi.zoned).meta.root_names()))
+    return list(names)
+
+
 def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
-                  frame: pl.LazyFrame, months_per_row: int = 1) -> list[pl.Expr]:
+                  frame: pl.LazyFrame, months_per_row: int = 1,
+                  spec: DatasetSpec | None = None) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
-    filter selects in either (a part with none is not listed for it). `scanned` are the months
-    the query reads: when the KPI's windows are all of them, no month mask is needed."""
+    filter selects in either (a part with none is not listed for it); of those in the current
+    window, how many and how many are not blank in each column its numerator or value reads
+    (`measured_columns`). `scanned` are the months the query reads: when the KPI's windows are
+    all of them, no month mask is needed."""
     exprs: list[pl.Expr] = []
+    if plan[0] is not None and spec is not None and (read := measured_columns(kpi)):
+        schema = frame.collect_schema()
+        counted = engine.rows_of(kpi, plan[0])
+        exprs.append(counted.sum().alias(f"{kpi.id}:{CURRENT_ROWS}"))
+        exprs += [(counted & ~engine.blank_in(c, schema[c], spec)).sum()
+                  .alias(f"{kpi.id}:{KNOWN}{c}") for c in read if c in schema]
     selected = None
     months: set[str] = set()
     current = plan[0]
@@ -741,6 +768,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # parts holding a month of the current (comparison) window only in part, with the month
     partly: list[str] = []
     partly_compared: list[str] = []
+    # parts left out: blank on every row counted in a column the numerator or value reads
+    unmeasured: list[str] = []
 
     def in_part(name: str, window: Window | None) -> str | None:
         mine = (cut or {}).get(name, {})
@@ -783,6 +812,12 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             continue
         if said := in_part(name, current):
             partly.append(said)
+            continue
+        if row.get(f"{kpi.id}:{CURRENT_ROWS}") and (blank_in := [
+                c for c in measured_columns(kpi) if row.get(f"{kpi.id}:{KNOWN}{c}") == 0]):
+            # An absence of data is no figure: 0 of its crimes "closed with no suspect" where
+            # the force publishes no outcomes would be ranked and tested as a performance.
+            unmeasured.append(f"{name} ('{blank_in[0]}')")
             continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
@@ -838,6 +873,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         assert comparison is not None  # only a comparison window leaves a part unread
         extra = (f"no comparison for {_listed(sorted(unread))}: rows in only some months of "
                  f"the {comparison.label}")
+        note = f"{note}; {extra}" if note else extra
+    if unmeasured:
+        extra = (f"left out, blank on every row counted in the {current.label} in the column "
+                 f"the figure reads, so no figure: {_listed(unmeasured)}")
         note = f"{note}; {extra}" if note else extra
     if partly:
         extra = (f"left out, holding a month of the {current.label} only in part: "

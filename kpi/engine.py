@@ -2116,7 +2116,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         note = "; ".join(n for n in (why, note) if n) or None
         results.append(KpiResult(kpi, status, cur, cmp, change, note,
                                  gap=plan.gap and status == Outcome.STALE))
-    notes = _quality_of(project, results, counted)
+    notes = _quality_of(project, results, counted, as_of)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None,
@@ -2142,7 +2142,7 @@ def columns_read(project: Project, kpi: KpiDef, breakdowns: bool = True) -> list
     return list(names)
 
 
-def _blank(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:
+def blank_in(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:
     """Whether a row is blank in a column: null, or for text only spaces. Stored text is
     trimmed by the ingest, and a cell left blank is stored as null (the identity rule of
     docs/guarantees.md), so only a derived text column is stripped here: stripping every
@@ -2174,7 +2174,7 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
     for dataset_id, (columns, months) in wanted.items():
         frame = rows_read(project, dataset_id, as_of)
         schema = frame.collect_schema()
-        aggs = [_blank(c, schema[c], project.datasets[dataset_id]).sum().alias(f"{BLANK}{c}")
+        aggs = [blank_in(c, schema[c], project.datasets[dataset_id]).sum().alias(f"{BLANK}{c}")
                 for c in sorted(columns) if c in schema]
         try:
             table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
@@ -2182,7 +2182,7 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
         except pl.exceptions.PolarsError as exc:
             raise _compute_error(dataset_id, exc, project) from None
         counted[dataset_id] = _blank_counts(table.rename({"month": "__month"}))
-    return _quality_of(project, results, counted)
+    return _quality_of(project, results, counted, as_of)
 
 
 BLANK = "__blank\t"  # the prefix of a column's count of blank rows in a month
@@ -2214,15 +2214,22 @@ def _quality_asks(project: Project, results: Iterable[KpiResult]
 
 
 def _quality_of(project: Project, results: Iterable[KpiResult],
-                counted: dict[str, dict[str, dict[str, int]]]) -> dict[str, tuple[str, ...]]:
-    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets.
+                counted: dict[str, dict[str, dict[str, int]]],
+                as_of: AsOf | None = None) -> dict[str, tuple[str, ...]]:
+    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets,
+    and the notes on a part of the data blank on every row of the window (`_part_flags`).
     The notes on a column, or on the rows, of a dataset over a window are the same for every
     KPI reading it, so each is worked out once."""
     limits = project.quality
     out: dict[str, list[str]] = {}
     looked_at: dict[tuple[str, Window], dict[str, dict[str, int]]] = {}
     found: dict[tuple[str, Window, str | None], list[str]] = {}
-    for result, dataset_id, columns, window in _quality_asks(project, results):
+    parted: dict[tuple[str, Window], dict[str, dict[object, tuple[int, int]]]] = {}
+    asks = _quality_asks(project, results)
+    wanted: dict[str, set[str]] = {}  # dataset -> every column its KPIs read
+    for _, dataset_id, columns, _ in asks:
+        wanted.setdefault(dataset_id, set()).update(c for c in columns if c != "month")
+    for result, dataset_id, columns, window in asks:
         notes = out.setdefault(result.kpi.id, [])
         if (dataset_id, window) not in looked_at:
             # Only the window and the months just before it: a command reads more (a
@@ -2244,7 +2251,70 @@ def _quality_of(project: Project, results: Iterable[KpiResult],
             for note in found[key]:
                 if note not in notes:
                     notes.append(note)
+        # A part of the data blank on every row in a column, where the dataset's rows are
+        # not mostly blank there (then the note above says so): police.uk publishes no
+        # outcomes for PSNI, a sixth of the rows, and the pooled share read as all forces'.
+        mostly = as_written(limits.mostly_blank)
+        fine = [c for c in columns if c != "month" and inside and c in looked[inside[0]]
+                and Fraction(sum(looked[m][c] for m in inside),
+                             max(1, sum(looked[m]["__rows"] for m in inside))) < mostly]
+        for column in fine:
+            key = (dataset_id, window, f"\tparts {column}")
+            if key not in found:
+                found[key] = _part_flags(project, dataset_id, column, window, parted,
+                                         sorted(wanted[dataset_id]), as_of)
+            for note in found[key]:
+                if note not in notes:
+                    notes.append(note)
     return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
+
+
+def _part_flags(project: Project, dataset_id: str, column: str, window: Window,
+                parted: dict[tuple[str, Window], dict[str, dict[object, tuple[int, int]]]],
+                wanted: Sequence[str], as_of: AsOf | None) -> list[str]:
+    """The notes naming each part of a column telling parts of the dataset apart
+    (`telling_apart`: a force loaded on its own, a peer group's member) whose rows in the
+    window are blank on every one in `column`. The counts come from one grouped read per
+    dataset and window (kept in `parted`): each part's rows and blank rows in each column
+    the KPIs read (`wanted`)."""
+    spec = project.datasets[dataset_id]
+    apart = [c for c in telling_apart(project, spec) if c != column]
+    if not apart:
+        return []
+    if (dataset_id, window) not in parted:
+        frame = rows_read(project, dataset_id, as_of)
+        schema = frame.collect_schema()
+        read = [c for c in wanted if c in schema and c not in apart]
+        months = [str(m) for m in window.months()]
+        got: dict[str, dict[object, tuple[int, int]]] = {}
+        for by in apart:
+            try:
+                table = (frame.filter(pl.col("month").is_in(months))
+                         .group_by(pl.col(by).alias("__part"))
+                         .agg(pl.len().alias("__rows"),
+                              *(blank_in(c, schema[c], spec).sum().alias(f"{BLANK}{c}")
+                                for c in read))
+                         .collect(engine="streaming"))
+            except pl.exceptions.PolarsError as exc:
+                raise _compute_error(dataset_id, exc, project) from None
+            for row in table.iter_rows(named=True):
+                for c in read:
+                    got.setdefault(f"{by}\t{c}", {})[row["__part"]] = (row["__rows"],
+                                                                       row[f"{BLANK}{c}"])
+        parted[(dataset_id, window)] = got
+    notes = []
+    for by in apart:
+        counts = parted[(dataset_id, window)].get(f"{by}\t{column}", {})
+        if len(counts) < 2:
+            continue  # one part: the dataset's own note says it
+        declared = spec.column(by)
+        label = (declared.label if declared is not None else "") or by
+        for part, (rows, blank) in sorted(counts.items(), key=lambda kv: str(kv[0])):
+            if part is not None and rows and blank == rows:
+                notes.append(f"column '{column}' is blank on every one of the {rows:,} rows "
+                             f"of {part} ({label}) in {window.label}, where the figure of every "
+                             "part together reads no value of it from that part")
+    return notes
 
 
 def _spans(step: int) -> tuple[Callable[[str], str], str]:
@@ -2807,7 +2877,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # The rows of each month, alongside the sums: a month read with no row is not held.
     schema = scan.collect_schema()
     spec = project.datasets[dataset_id]
-    blank_rows = {f"{BLANK}{c}": _blank(c, schema[c], spec) for c in blanks if c in schema}
+    blank_rows = {f"{BLANK}{c}": blank_in(c, schema[c], spec) for c in blanks if c in schema}
 
     # The aggregates are built once for each way a plan reads (see `_Plan.run`): grouped
     # first, a small table by month, or a large one a month at a time. The frames one way

@@ -219,3 +219,120 @@ def test_home_office_prc_refuses_a_name_it_does_not_know(cli, tmp_path, column, 
     assert refused.exit_code == 3
     assert f"prc.csv, row 3, column '{column}'" in refused.output, refused.output
     assert f"found '{found}'" in refused.output
+
+
+# ---------------------------------------------------------------------------------------------
+# police.uk outcomes: every wording a category had, and forces that publish none
+
+
+def _outcome_row(n: int, month: str, force: str, outcome: str,
+                 crime_type: str = "Burglary") -> str:
+    return (f"{n:064x},{month},{force},{force},-1.5,52.4,On or near X,E01000001,"
+            f"Testtown 001A,{crime_type},{outcome},\n")
+
+
+def _summary(cli, project: Path, period: str) -> dict[str, dict]:
+    got = cli(["--project", project, "summary", "--period", period, "--format", "json"])
+    assert got.exit_code == 0, got.output
+    return {k["id"]: k for k in json.loads(got.stdout)["kpis"]}
+
+
+def test_police_uk_outcome_share_has_no_figure_over_the_wording_of_before_2014(cli, tmp_path):
+    # Months downloaded before police.uk's change of May 2014 say 'No further action at this
+    # time', since split between 'Investigation complete; no suspect identified' and 'Formal
+    # action is not in the public interest'. By hand: each month 20 of 50 crimes are closed with
+    # no suspect (under either wording), 15 unable to prosecute, 15 a local resolution; one ASB
+    # row. The year to April 2015 holds only the new wording: 240 of 600, 40.0%, and 180 of 600
+    # unable to prosecute; the year to April 2014 only the old one: no figure of either share
+    # (it read 0.0%, a rise to 40.0% "deteriorating, significant" where nothing changed).
+    project = _police_uk(cli, tmp_path)
+    months = [f"{2013 + (4 + i) // 12}-{(4 + i) % 12 + 1:02d}" for i in range(24)]
+    lines, n = [], 0
+    for month in months:
+        closed = ("No further action at this time" if month < "2014-05"
+                  else "Investigation complete; no suspect identified")
+        for i in range(50):
+            n += 1
+            lines.append(_outcome_row(n, month, "Testshire Police", closed if i < 20 else
+                                      "Unable to prosecute suspect" if i < 35 else
+                                      "Local resolution"))
+        lines.append(_street_row(month, "Anti-social behaviour"))
+    street = project / "downloads" / "street.csv"
+    street.write_text(STREET_HEADER + "".join(lines))
+    assert cli(["--project", project, "ingest", "street", street]).exit_code == 0
+    kpis = _summary(cli, project, "2015-04")
+    for kpi_id, numerator in (("no_suspect_share", 240), ("unable_to_prosecute_share", 180)):
+        kpi = kpis[kpi_id]
+        assert (kpi["current"]["numerator"], kpi["current"]["denominator"]) == (numerator, 600)
+        assert kpi["comparison"]["value"] is None, kpi
+        assert kpi["change"]["points"] is None and kpi["status"] == "no_data"
+    assert kpis["court_share"]["comparison"]["value"] == 0.0  # its wordings never changed
+    # A current year of the old wording alone has no figure either (it printed 0.0%).
+    alone = _summary(cli, project, "2014-04")["no_suspect_share"]
+    assert alone["current"]["value"] is None and alone["current"]["denominator"] == 600
+
+
+def test_police_uk_refuses_an_outcome_wording_it_does_not_know(cli, tmp_path):
+    # An outcome police.uk might add or rename one day is refused, naming file, row and column,
+    # where every outcome share would have counted it as none.
+    project = _police_uk(cli, tmp_path)
+    street = project / "downloads" / "street.csv"
+    street.write_text(STREET_HEADER + _outcome_row(1, "2025-01", "X Police", "Under investigation")
+                      + _outcome_row(2, "2025-01", "X Police", "Suspect vanished"))
+    refused = cli(["--project", project, "ingest", "street", street])
+    assert refused.exit_code == 3, refused.output
+    assert "street.csv, row 3, column 'Last outcome category'" in refused.output
+    assert "found 'Suspect vanished'" in refused.output
+
+
+def _three_forces(cli, tmp_path: Path, without_blank_filter: bool = False) -> Path:
+    # Each month of 2025: North 10 crimes (4 closed with no suspect), South 10 (6), and Ulster,
+    # whose files carry no outcome (police.uk publishes none for PSNI), 10 crimes, all blank.
+    project = _police_uk(cli, tmp_path)
+    if without_blank_filter:  # the shares over every crime, as the preset defined them before
+        toml = project / "kpi.toml"
+        toml.write_text(toml.read_text().replace(" AND last_outcome IS NOT NULL", ""))
+    lines, n = [], 0
+    for month in _months(2025):
+        for force, closed in (("North Police", 4), ("South Police", 6), ("Ulster Police", 0)):
+            for i in range(10):
+                n += 1
+                outcome = ("" if force == "Ulster Police" else
+                           "Investigation complete; no suspect identified" if i < closed
+                           else "Unable to prosecute suspect")
+                lines.append(_outcome_row(n, month, force, outcome))
+    street = project / "downloads" / "street.csv"
+    street.write_text(STREET_HEADER + "".join(lines))
+    assert cli(["--project", project, "ingest", "street", street]).exit_code == 0
+    return project
+
+
+def _compared(cli, project: Path, kpi_id: str) -> dict:
+    got = cli(["--project", project, "compare", "--period", "2025-12", "--by", "force",
+               "--format", "json"])
+    assert got.exit_code == 0, got.output
+    return {k["id"]: k for k in json.loads(got.stdout)["kpis"]}[kpi_id]
+
+
+@pytest.mark.parametrize("without_blank_filter", [False, True])
+def test_police_uk_force_without_outcomes_is_never_ranked(cli, tmp_path, without_blank_filter):
+    # Ulster's 0 of 120 "closed with no suspect" is no figure: it was ranked 1st at 0.0%, "differs
+    # from the rest, p < 0.001". By hand: North 48 of 120, 40.0%; South 72 of 120, 60.0%. With the
+    # preset's filter its crimes are in no share; over every crime (the rule of kpi compare
+    # itself), it is left out as blank in the column the numerator reads. Either way, named.
+    project = _three_forces(cli, tmp_path, without_blank_filter)
+    compared = _compared(cli, project, "no_suspect_share")
+    got = {p["name"]: (p["current"]["numerator"], p["current"]["denominator"], p["rank"])
+           for p in compared["parts"]}
+    assert got == {"North Police": (48, 120, 1), "South Police": (72, 120, 2)}
+    assert "Ulster Police" in compared["note"], compared["note"]
+    if without_blank_filter:
+        assert "left out, blank on every row counted" in compared["note"]
+    # The summary's pooled share: by the preset's definition, of the crimes with an outcome,
+    # 120 of 240; and its quality note names the force blank on every row, where the blank
+    # share of the whole dataset (a third) is under the note's threshold (a half).
+    kpi = _summary(cli, project, "2025-12")["no_suspect_share"]
+    expected = (120, 360) if without_blank_filter else (120, 240)
+    assert (kpi["current"]["numerator"], kpi["current"]["denominator"]) == expected
+    assert any("blank on every one of the 120 rows of Ulster Police (force)" in note
+               for note in kpi["quality"]), kpi["quality"]
