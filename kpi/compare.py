@@ -358,7 +358,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     results = []
     # the population file read once a year: each part's population, and the year it is of
     populations_of: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
-    told: dict[object, dict[str, set[Month]]] = {}  # _told_months, read once a dataset
+    told: dict[object, TOLD] = {}  # _told_months, read once a dataset
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id][:4]
         if current is None:
@@ -634,22 +634,28 @@ def _unloaded(project: Project, dataset_id: str, by: str, current: Window,
     return {str(part[at]) for part in engine.due_parts(held, current)}
 
 
+# the months each part of a column holds rows in, and the first month of the dataset's rows
+TOLD = tuple[dict[str, set[Month]], Month | None]
+
+
 def _told_months(project: Project, kpi: KpiDef, by: str, as_of: AsOf | None,
-                 read: dict[object, dict[str, set[Month]]]) -> dict[str, set[Month]]:
+                 read: dict[object, TOLD]) -> TOLD:
     """The months each part of `by` holds rows in, where `by` is a column telling parts of
     the KPI's dataset apart that it is not loaded by (`engine.told_columns`: a peer group's
     force in an extract loaded whole), as the summary's windows read them
-    (`engine.held_parts`, kept in `read` by what they are held by): the months
-    `engine.cut_off` judges a force that stopped by. Empty for any other column."""
+    (`engine.held_parts`, kept in `read` by what they are held by), and the first month any
+    part holds (`engine.first_held`): the months `engine.cut_off` judges a force that
+    stopped by, and `engine.started` one that started. Empty for any other column."""
     spec = project.datasets[kpi.source]
     if parts_are_loads(spec, by) or by not in engine.told_columns(project, spec):
-        return {}
+        return {}, None
     key = engine.held_key(project, kpi)
     if key not in read:
         held = engine.held_parts(project, kpi.source, as_of,
                                  picked=kpi if key != kpi.source else None)
-        read[key] = {part.value: set(got) for part, got in held.items()
-                     if isinstance(part, engine.Told) and part.column == by}
+        read[key] = ({part.value: set(got) for part, got in held.items()
+                      if isinstance(part, engine.Told) and part.column == by},
+                     engine.first_held(held))
     return read[key]
 
 
@@ -724,7 +730,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  years: dict[str, int] | None = None,
                  cut: Mapping[Any, dict[Month, store.InPart]] | None = None,
                  unloaded: Collection[str] = (),
-                 told_months: Mapping[str, set[Month]] | None = None) -> KpiComparison:
+                 told_months: TOLD | None = None) -> KpiComparison:
     """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
     are the parts of the data the group's members and the focus name, and `elsewhere` the
     members (or focus) only another dataset compared holds: each left out of the table is
@@ -732,8 +738,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     (`engine.held_by_part`): left out where it is of the current window, given no comparison
     where it is of the comparison window. `unloaded` are the parts never loaded for a month of
     the current window they are due in and hold no rows in (`_unloaded`): named in the note.
-    `told_months` are the months each part of a peer group's column holds rows in
-    (`_told_months`), by which a part that stopped (`engine.cut_off`) is left out."""
+    `told_months` are the months each part of a peer group's column holds rows in, and the
+    dataset's first month (`_told_months`), by which a part that stopped (`engine.cut_off`)
+    or started within the current window (`engine.started`) is left out."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -794,20 +801,25 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         if loads and held < whole_current:
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
-        mine = (told_months or {}).get(str(name), set())
+        months_of, stored = told_months or ({}, None)
+        mine = months_of.get(str(name), set())
         if told and held < whole_current and (
                 whole_comparison is not None
                 and row[f"{kpi.id}:cmp{HELD}"] in (0, whole_comparison)
-                or engine.cut_off(mine, current.months()) is not None):
+                or engine.cut_off(mine, current.months()) is not None
+                or (begun := engine.started(mine, stored, current.end)) is not None
+                and current.start < begun):
             # By the windows' shape (engine.part_gap): a part with rows in every month of the
             # comparison window and not of this one (a force that stopped in June), or in none
             # of it and some of this (one that started in April), holds fewer months than the
             # window's figure claims; ranked, pooled into another part's rest or averaged, it
             # read as a whole year. So does one that held every month of any earlier year and
             # holds none in a month of this one (engine.cut_off: a force that stopped in
-            # December, its 9 months ranked 2nd of 4 against the year to February). A part
-            # with rows in only some months of each window, and no whole year before, is
-            # sparse, compared as its rows hold it.
+            # December, its 9 months ranked 2nd of 4 against the year to February), and one
+            # that started within it (engine.started: no rows before its first month, rows in
+            # every month since: a force joining in January, its 9 months ranked against the
+            # year to August). A part with rows in only some months of each window, and no
+            # whole year before nor a start, is sparse, compared as its rows hold it.
             short.append(f"{name} ({held} of {whole_current} months)")
             continue
         if said := in_part(name, current):

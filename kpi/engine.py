@@ -1642,12 +1642,16 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     month of any of them must hold every month of `window` (a part supplying every month,
     then not: a force that stopped in June), as must one that held rows in every month of
     any earlier year and holds none in a month of `window` after it (`cut_off`: a force that
-    stopped in December, compared over two years that each hold only some of its months). A
-    part with rows in only some months of each window, having never held a whole year before
-    them, is sparse data, compared as the rows hold it."""
+    stopped in December, compared over two years that each hold only some of its months),
+    and one that started within `window` (`started`: no rows in a stored month before its
+    first, and rows in every month from it to the last of the windows: a force joining the
+    extract in January, compared over the years to September and to August, 9 of its months
+    against 8). A part with rows in only some months of each window, having never held a
+    whole year before them nor started, is sparse data, compared as the rows hold it."""
     windows = list(windows)
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
+    first, last = first_held(held), max(spans | months)
     # Rows with a blank part are no part anyone loads: they come and go with the data.
     named = (p for p, got in held.items() if None not in p and spans.intersection(got))
     for part in sorted({*named, *due_parts(held, window)}, key=str):
@@ -1662,6 +1666,11 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
                 missing = sorted(months.difference(got))
             elif (cut := cut_off(got, window.months())) is not None:
                 whole, missing = cut
+            elif (begun := started(got, first, last)) is not None and window.start < begun:
+                # (a part that started holds every month of a window from its first on)
+                return (f"{part_label(spec, part)} has its first rows in {begun}, within "
+                        f"{window.label}, and rows in every month after, so the figures "
+                        f"would not add the same parts")
             else:
                 continue
             return (f"{part_label(spec, part)} has rows in every month of {whole.label} "
@@ -1705,6 +1714,33 @@ def cut_off(got: Iterable[Month], months: Iterable[Month]) -> tuple[Window, list
     return (Window.year_ending(named), cut) if named is not None else None
 
 
+def started(got: Iterable[Month], first: Month | None, last: Month) -> Month | None:
+    """The other side of `cut_off`, in the same rule: the month a part of a column telling
+    parts apart (`Told`) started supplying in, where it holds rows (`got`) in no month before
+    it that other parts hold (they hold months from `first`, `first_held`) and in every month
+    from it to `last` (the last month read). A window holding only some of its months from then
+    adds the part over fewer months than one holding all of them, and one before it none: a
+    force joining the extract in January read, against the year to August, as a rise of 90
+    (+3.1%) in the year to September, "deteriorating", its 9 months against 8, and its first
+    months as a shift of concern on the process chart. So it is never compared, ranked or
+    drawn beside those months (`part_gap`, `partial_months`, `kpi.compare`). None for a part
+    holding rows from the dataset's first month, starting after `last`, or with a month
+    without rows after its first (sparse data: a homicide index's force, compared as its rows
+    hold it)."""
+    held = set(got)
+    if not held or first is None or not first < min(held) <= last:
+        return None
+    begun = min(held)
+    return begun if held.issuperset(Window(WindowKind.YE, begun, last).months()) else None
+
+
+def first_held(held: dict[tuple, list[Month]]) -> Month | None:
+    """The first month any part holds rows in (`held`, `held_parts`; rows with no part are
+    no part anyone supplies): before it no part supplied, so a part whose first month it is
+    did not start within the data (`started`)."""
+    return min((m for got in held.values() for m in got), default=None)
+
+
 def due_parts(held: dict[tuple, list[Month]], window: Window) -> list[tuple]:
     """The parts of a dataset loaded part by part (`replace_by`) due in `window` though they
     hold none of its months: each holding rows in the month before it, so a month of the
@@ -1744,7 +1780,9 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
     rows in every month of one and not of the other; and the months of the last year a part
     holds no rows in where it holds rows in only some of them, having held every month of
     an earlier year, shown or not (`cut_off`: a force that stopped in June: its last six
-    months add fewer parts than its first six), which are not kept.
+    months add fewer parts than its first six), and the months before a part's first where
+    it started within the series (`started`: a force joining in January, its months before
+    adding fewer parts than those after), which are not kept.
     Such a month has no value in a trend or a process chart, as a window missing a part has
     none. Empty for a dataset with no parts."""
     span = {Month.parse(m) for m in months}
@@ -1759,6 +1797,7 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
     told = {part: set(got) for part, got in held.items() if isinstance(part, Told)}
     if told and span:
         last, first = max(span), min(span)
+        last_shown = last
         years = []
         while last >= first:
             years.append({m for m in span if last - 11 <= m <= last})
@@ -1771,13 +1810,22 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
         for part, whole in told_shape(told, years[0]).items():
             if not whole and (stopped := cut_off(told[part], years[0])) is not None:
                 cut.update(stopped[1])
+        # A part that started within the series (`started`: no rows in a stored month before
+        # its first, rows in every month since) is the other side: the months shown before
+        # its first add fewer parts than those after (a force joining in January read Oct-Dec
+        # as a special cause of improvement, and every month after as one of concern).
+        stored = first_held(held)
+        for got in told.values():
+            if (begun := started(got, stored, last_shown)) is not None:
+                cut.update(m for m in span if m < begun)
         out.update(str(m) for m in cut)
         # The earlier years are held to the parts of the last year's months kept: a year of
         # the three forces that the last year holds every month but its last three (a fourth
-        # stopped in December) adds the same parts as those nine months, and has its values.
+        # stopped in December) adds the same parts as those nine months, and has its values;
+        # so do an earlier year's months kept (those from a part's start).
         latest = told_shape(told, years[0] - cut)
         for year in years[1:]:
-            if told_shape(told, year) != latest:
+            if told_shape(told, year - cut) != latest:
                 out.update(str(m) for m in year)
     return out
 

@@ -1547,8 +1547,10 @@ class Oracle:
         in every month of one and not of the other, leaves the comparison out, the current
         figure standing; and so does a force holding rows in either window that held rows in
         every month of 12 in a row before a month of one of them it holds none in
-        (`stopped`: it stopped, whether or not either window is whole for it). The first
-        such force (by name), or None. Whether a force holds a
+        (`stopped`: it stopped, whether or not either window is whole for it), or whose
+        first month, after the dataset's first, falls after the first month of one of them,
+        with rows in every month from it to the last month of both (`begun`: it started).
+        The first such force (by name), or None. Whether a force holds a
         month is read from every row of the dataset, whatever the KPI's filter (the quarterly
         KPIs have none). With `force`, of that force alone (its own comparison, by force)."""
         spec = self.model.spec
@@ -1562,10 +1564,16 @@ class Oracle:
             if m.dataset != "q":  # the incidents' forces are its loads (replace_by)
                 continue
             forces = {r["force"] for r in self.model.rows["q"]} - {None}
+            # the first month any force holds rows in (engine.first_held)
+            first = min(m for f in forces for m in self.model.held("q", f)) if forces else 0
+            last = max(cur | cmp_)
             for one in sorted(forces if force is None else forces & {force}):
                 held = self.model.held("q", one)
                 if (bool(held & cur), cur <= held) != (bool(held & cmp_), cmp_ <= held) or (
                         held & (cur | cmp_) and (stopped(held, cur) or stopped(held, cmp_))):
+                    return one
+                start = begun(held, first, last)
+                if start is not None and (min(cur) < start or min(cmp_) < start):
                     return one
         return None
 
@@ -1575,8 +1583,9 @@ class Oracle:
         rows (of the quarterly rows, with a peer group of forces), and those of them holding
         rows in its every month, are not those of the last year; and the months of the last
         year a force holding rows in only some of them, and in every month of an earlier year,
-        holds none in, having held every month of 12 in a row before them (`stopped`), the
-        years before held to the forces of the last year's other months
+        holds none in, having held every month of 12 in a row before them (`stopped`); and
+        every month of the span before a force's first where it started within the span
+        (`begun`); the years before held to the forces of the last year's other months
         (engine.partial_months)."""
         spec = self.model.spec
         if not spec.peer_members or spec.sparse_q or self.dataset_of(k) != "q" or not span:
@@ -1594,8 +1603,14 @@ class Oracle:
         # 12 in a row before a month of it holds none in (shown or not): those months
         cut = {m for f, whole in shape(years[0]).items() if not whole
                for m in years[0] - held[f] if stopped(held[f], {m})}
+        # a force with no rows before its first month (after the dataset's) and rows in every
+        # month from it to the span's last: the months of the span before it
+        first = min((m for f in forces for m in held[f]), default=0)
+        for f in forces:
+            start = begun(held[f], first, max(span))
+            cut |= {m for m in span if start is not None and m < start}
         kept = shape(years[0] - cut)
-        return cut | {m for year in years[1:] if shape(year) != kept for m in year}
+        return cut | {m for year in years[1:] if shape(year - cut) != kept for m in year}
 
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the
@@ -1620,6 +1635,15 @@ def stopped(held: set[int], months: set[int]) -> bool:
     return bool(held) and any(any(all(first + step in held for step in range(12))
                                   for first in range(min(held), m - 11))
                               for m in months - held)
+
+
+def begun(held: set[int], first: int, last: int) -> int | None:
+    """The month a force holding rows in the months `held` started in: its first, where that
+    is after the `first` month any force holds rows in and it holds rows in every month from
+    it to `last` (docs/peers.md: a force that started supplying, not sparse data); or None."""
+    if not held or not first < min(held) <= last:
+        return None
+    return min(held) if all(m in held for m in range(min(held), last + 1)) else None
 
 
 class Exact(float):

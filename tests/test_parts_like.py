@@ -337,7 +337,9 @@ def test_a_force_holding_part_of_the_year_is_not_ranked_tested_or_averaged(tmp_p
     # holds in it, as its Covers line says), whose comparison the summary withholds; where C
     # held every month of 2024 and none of February 2025, February has no value (it adds A
     # and B only) and no rolling year holding it has a figure (engine.cut_off), though the
-    # summary's current figure stands
+    # summary's current figure stands; where C started in April 2025, the months before it
+    # add A and B only and have no value, nor has a rolling year holding them (330 read as a
+    # year of A, B and C: engine.started)
     crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
                             "json"))["kpis"][0]
     assert crime["current"]["value"] == (330 if held == 9 else 350) and crime["comparison"] \
@@ -346,7 +348,8 @@ def test_a_force_holding_part_of_the_year_is_not_ranked_tested_or_averaged(tmp_p
     rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
     values = {row["month"]: row["value"] for row in got["trend"]}
     if held == 9:
-        assert rolling["2025-12"] == 330
+        assert [values[f"2025-{m:02d}"] for m in range(1, 6)] == [None] * 3 + [30] * 2
+        assert rolling["2025-12"] is None
     else:
         assert values["2025-02"] is None and values["2025-03"] == 30
         assert all(rolling[f"2025-{m:02d}"] is None for m in range(2, 13))
@@ -518,3 +521,103 @@ def test_the_paper_ranks_no_part_kpi_compare_leaves_out(stops_in_september):
     model = board.build(project, Month.parse(PERIOD), Comparison.BASELINE, full=True)
     drawn = model.figures["top_force"].parts
     assert drawn["part"].to_list() == ["B", "A"] and drawn["current"].to_list() == [360, 240]
+
+
+# A force joins the extract in April 2025 and supplies every month since (9 of the 12 months
+# of the year ending December 2025, 8 of the year to November): A 20, B 30 and C 25 crimes a
+# month, A and B every month of 2024 and 2025.
+STARTS = {"A": 20, "B": 30, "C": 25}
+
+
+@pytest.fixture(scope="module")
+def starts_in_april(tmp_path_factory) -> Path:
+    rows = [{"Month": f"{year}-{month:02d}", "Force": force, "Kind": "crime"}
+            for year in (2024, 2025) for month in range(1, 13)
+            for force, n in STARTS.items() if not (force == "C" and (year, month) < (2025, 4))
+            for _ in range(n)]
+    return _project(tmp_path_factory.mktemp("april"), rows)
+
+
+def test_a_force_that_started_is_not_compared_over_two_part_years(starts_in_april):
+    """Against the previous year (to November 2025) neither window is whole for C (9 and 8
+    months), so it read as sparse: 800 -> 825, +3.1%, "deteriorating", exit 0, the whole rise
+    C's first months, and kpi compare ranked C's 225 among whole years, where against the
+    baseline (no rows of C) it was left out. C has no rows before April 2025 and rows in
+    every month since: it started (engine.started), in every comparison asked."""
+    folder = starts_in_april
+    now = _window_counts(folder / "crimes.csv", "2025-01", "2025-12")
+    before = _window_counts(folder / "crimes.csv", "2024-12", "2025-11")
+    assert now == {"A": (240, 12), "B": (360, 12), "C": (225, 9)}
+    assert before == {"A": (240, 12), "B": (360, 12), "C": (200, 8)}
+    notes = {"previous": "comparison year ending November 2025 left out: force 'C' has its "
+                         "first rows in 2025-04, within year ending November 2025, and rows in "
+                         "every month after, so the figures would not add the same parts",
+             "baseline": "comparison year ending December 2024 left out: force 'C' has rows "
+                         "in year ending December 2025 and none in year ending December 2024"}
+    for vs, note in notes.items():
+        crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--vs", vs,
+                                "--format", "json"))["kpis"][0]
+        assert crime["current"]["value"] == sum(n for n, _ in now.values()) == 825
+        assert crime["comparison"] is None and crime["status"] == "no_data", crime
+        assert crime["note"].startswith(note), crime
+        by_force = json.loads(_kpi(folder, "compare", "--by", "force", "--period", PERIOD,
+                                   "--vs", vs, "--format", "json"))["kpis"][0]
+        assert {p["name"]: (p["current"]["value"], p["rank"]) for p in by_force["parts"]} \
+            == {"A": (240, 1), "B": (360, 2)}, vs
+        assert by_force["note"].endswith("left out, holding rows in only some months of the "
+                                         "year ending December 2025: C (9 of 12 months)")
+    text = _kpi(folder, "summary", "--period", PERIOD, "--vs", "previous")
+    assert "deteriorating" not in text and "+3.1%" not in text
+    # a window from C's first month on holds it whole: the year to March 2026 is not stored,
+    # but the year to December 2025 against the year to November of A and B alone compares
+    # where C is left out of neither; the year to March 2025 (no rows of C) against the year
+    # to February compares A and B (600 and 600)
+    march = json.loads(_kpi(folder, "summary", "--period", "2025-03", "--vs", "previous",
+                            "--format", "json"))["kpis"][0]
+    assert (march["current"]["value"], march["comparison"]["value"]) == (600, 600)
+
+
+def test_the_chart_and_rolling_line_hold_a_started_force_to_its_months(starts_in_april):
+    """The trend and process chart read A and B's 50 a month to March 2025 beside 75 after
+    (C joining): a special cause of concern, and the rolling line 625, 650 ... 825 for three
+    forces flat every month. The months before C's first have no value, nor has a rolling
+    year holding them; the chart is of the 9 months adding A, B and C (75 each, by DuckDB)."""
+    import duckdb
+
+    folder = starts_in_april
+    monthly = dict(duckdb.connect().execute(
+        "SELECT Month, count(*) FROM read_csv(?, header = true, all_varchar = true) "
+        "GROUP BY ALL", [str(folder / "crimes.csv")]).fetchall())
+    assert {monthly[f"2025-{m:02d}"] for m in range(4, 13)} == {75}
+    assert {monthly[f"2025-{m:02d}"] for m in range(1, 4)} == {50}
+    for months in (24, 12):
+        got = json.loads(_kpi(folder, "show", "crime", "--period", PERIOD, "--months",
+                              str(months), "--format", "json"))
+        values = {row["month"]: row["value"] for row in got["trend"]}
+        rolling = {row["month"]: row["rolling_12"] for row in got["trend"]}
+        assert [values[f"2025-{m:02d}"] for m in range(1, 13)] == [None] * 3 + [75] * 9
+        assert all(v is None for v in rolling.values()), rolling
+        if months == 24:
+            assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
+                            "json"))["kpis"][0]
+    assert crime["variation"]["points"] == 9
+    assert crime["variation"]["verdict"] == "common_cause"
+    series = kpi.open(folder).series("crime", PERIOD, months=12)
+    assert series.filter(pl_month_is("2025-12"))["rolling_12"].to_list() == [None]
+    assert series.filter(pl_month_is("2025-03"))["value"].to_list() == [None]
+
+
+def test_a_sparse_force_with_a_month_without_rows_after_its_first_still_compares(tmp_path):
+    """A force with rows from April 2025 but none in July is sparse, not started: compared
+    as its rows hold it (8 months against 7, by hand), as before."""
+    rows = [{"Month": f"{year}-{month:02d}", "Force": force, "Kind": "crime"}
+            for year in (2024, 2025) for month in range(1, 13)
+            for force, n in STARTS.items()
+            if not (force == "C" and ((year, month) < (2025, 4) or (year, month) == (2025, 7)))
+            for _ in range(n)]
+    folder = _project(tmp_path, rows)
+    crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--vs", "previous",
+                            "--format", "json"))["kpis"][0]
+    assert (crime["current"]["value"], crime["comparison"]["value"]) == (
+        600 + 8 * 25, 600 + 7 * 25)
