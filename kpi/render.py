@@ -1180,9 +1180,16 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
     return tables
 
 
+def least_width(table) -> int:
+    """The fewest columns a table set by `_whole_words` prints in: each column's least width
+    and the one space after every column but the last."""
+    return sum((c.min_width or 1) for c in table.columns) + len(table.columns) - 1
+
+
 def _whole_words(table) -> None:
     """Each column of a summary table at least as wide as its longest word (a column that
-    does not wrap, its longest line), so no figure or verdict is cut to fit a terminal: Rich
+    does not wrap, its longest line; one that folds a long word keeps every letter and is
+    left as it is), so no figure or verdict is cut to fit a terminal: Rich
     shrinks every column evenly where the table is still too wide, and at 56 columns printed
     '328,1…' for 328,153 and 'co' for both 'common' and 'concern'. A table wider than the
     terminal is printed at its least width (`kpi.cli.summary_command`), its lines wrapped by
@@ -1190,6 +1197,8 @@ def _whole_words(table) -> None:
     from rich.cells import cell_len
 
     for column in table.columns:
+        if column.overflow == "fold":
+            continue  # a long word folds onto the next line: every letter is kept
         texts = [str(column.header), *(str(cell) for cell in column.cells)]
         pieces = ([line for text in texts for line in text.split("\n")] if column.no_wrap
                   else [word for text in texts for word in text.split()])

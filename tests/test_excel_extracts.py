@@ -1043,6 +1043,27 @@ def _member_edited(path: Path, name: str, edit) -> Path:
     return path
 
 
+@pytest.mark.parametrize(("shown", "says"), [
+    ("[>=0]0%;-0%", "a percentage (Excel shows 80%, the cell holds 0.8)"),
+    ('[>=1000000]0.0,,"m";[>=1000]0.0,"k";0', "a number (0.8) whose format shows it divided"),
+])
+def test_a_number_format_written_with_a_raw_angle_bracket_is_read_as_excel_reads_it(
+        tmp_path, shown, says):
+    """XML allows '>' unescaped in an attribute's value: a conditional format written
+    `formatCode="[>=0]0%"` (valid, and read by fastexcel and openpyxl as `[&gt;=0]0%` is) was
+    cut at its '>' by the searches of the styles, so 80% cells loaded as 0.8, exit 0, where
+    the same workbook with '&gt;' is refused. Both are refused alike."""
+    book = _typed_workbook(tmp_path / "book.xlsx", [[DAY, (0.8, shown), 3, "A1"],
+                                                     [DAY, (0.8, shown), 4, "A2"]])
+    for raw in (False, True):
+        path = book if not raw else _member_edited(
+            book, "xl/styles.xml", lambda xml: xml.replace(b"&gt;", b">"))
+        assert (b"[>=" in zipfile_member(path, "xl/styles.xml")) == raw
+        with pytest.raises(DataError) as error:
+            ingest.read_extracts(RATED, [path])
+        assert says in error.value.message, (raw, error.value.message)
+
+
 def test_a_percentage_is_found_among_styles_that_leave_out_their_number_format(tmp_path):
     """A cell style (<xf> of cellXfs) may leave out numFmtId, which is then 0 (General), as
     the Open XML SDK (.NET) writes a CellFormat without NumberFormatId. Styles were counted

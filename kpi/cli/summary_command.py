@@ -154,8 +154,6 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
 def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> None:
     import textwrap
 
-    from rich.measure import Measurement
-
     from kpi import render
 
     vs = report.comparison.value
@@ -167,7 +165,7 @@ def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> 
         # `render._whole_words`): Rich cut a verdict to fit ('co' for common and concern) and
         # at 30 columns dropped the KPI and its figures. Wider than the terminal, its lines
         # wrap there; no word is lost.
-        least = Measurement.get(console, console.options.update_width(10_000), table).minimum
+        least = render.least_width(table)
         terminal = console.width
         console.width = max(terminal, least)
         try:

@@ -77,6 +77,9 @@ class _Parts:
                 self._read[name] = None if self._book is None else self._book.read(name)
             except (zipfile.BadZipFile, KeyError, OSError):
                 self._read[name] = None
+            text = self._read[name]
+            if text is not None and not name.startswith("xl/worksheets/"):
+                self._read[name] = _angle_escaped(text)
         return self._read[name]
 
     def sheet(self, sheet: str) -> bytes | None:
@@ -123,6 +126,21 @@ _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REFERENCE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9]\d*)")
 _EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-z]+")?'
                          rb'(?: (?![rst]=)[\w:.-]+="[^"<>]*")*\Z')
+
+
+# A quoted attribute value holding a raw '>', which XML allows there ('[>=0]0%').
+_RAW_ANGLE = re.compile(rb"""=\s*("[^"<]*>[^"<]*"|'[^'<]*>[^'<]*')""")
+
+
+def _angle_escaped(text: bytes) -> bytes:
+    """A workbook part's XML (its styles, settings, tables) with each '>' inside an attribute's
+    value written '&gt;', as Excel writes it. Every search of a tag reads it up to its first
+    '>': a number format written `formatCode="[>=0]0%"`, valid XML that fastexcel reads as a
+    percentage, was cut there, so a column of 80% cells loaded as 0.8, exit 0, where the same
+    format written `[&gt;=0]0%` is refused."""
+    if _RAW_ANGLE.search(text) is None:
+        return text
+    return _RAW_ANGLE.sub(lambda m: b"=" + m.group(1).replace(b">", b"&gt;"), text)
 
 
 def _attribute(tag: bytes, name: str) -> str | None:
