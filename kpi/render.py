@@ -1114,7 +1114,8 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
     share is named in its header, not in each cell; the KPI title wraps, verdict words never
     do. `width` is the terminal's, when known: under 100 columns changes wrap too. The notes
     are not the table's caption: a caption is wrapped to the table's width and then cut at the
-    terminal's, and at 56 columns "Targets: ... not met" lost its "not"."""
+    terminal's, and at 56 columns "Targets: ... not met" lost its "not". Printed by
+    `print_whole`."""
     from rich import box as boxes
     from rich.table import Table
     from rich.text import Text
@@ -1166,7 +1167,6 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                      Text(change_cell(r)), status,
                      Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
-        _whole_words(table)
         notes = []
         own = [f"{r.kpi.title} {_windows(r)}" for r in results
                if _differs(r.comparison, cmp_code) or _differs(r.current, cur_code)]
@@ -1180,32 +1180,52 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
     return tables
 
 
-def least_width(table) -> int:
-    """The fewest columns a table set by `_whole_words` prints in: each column's least width
-    and the one space after every column but the last."""
-    return sum((c.min_width or 1) for c in table.columns) + len(table.columns) - 1
-
-
-def _whole_words(table) -> None:
-    """Each column of a summary table at least as wide as its longest word (a column that
-    does not wrap, its longest line; one that folds a long word keeps every letter and is
-    left as it is), so no figure or verdict is cut to fit a terminal: Rich
-    shrinks every column evenly where the table is still too wide, and at 56 columns printed
-    '328,1…' for 328,153 and 'co' for both 'common' and 'concern'. A table wider than the
-    terminal is printed at its least width (`kpi.cli.summary_command`), its lines wrapped by
-    the terminal."""
+def print_whole(console, table) -> None:
+    """Print a Rich table with no figure, verdict or name cut to fit the terminal. Each
+    column gets its natural width (its longest line, or its `max_width`), and where the table
+    is then wider than the terminal, the columns that wrap give up width, the widest first,
+    down to their longest word (a column that folds a long word, a KPI's title, down to its
+    `min_width`: folded, it keeps every letter); a column that does not wrap keeps its
+    longest line. A table still wider than the terminal is printed whole, its lines wrapped
+    by the terminal. Rich's own layout shrinks every column evenly where a table is too wide:
+    `kpi summary` at 56 columns printed '328,1…' for 328,153 and 'co' for both common and
+    concern, `kpi datasets` at 50 '791,0…' rows, and at 30 columns the KPI and its figures
+    were dropped. The one way every table is printed."""
     from rich.cells import cell_len
 
+    least, widths = [], []
     for column in table.columns:
-        if column.overflow == "fold":
-            continue  # a long word folds onto the next line: every letter is kept
         texts = [str(column.header), *(str(cell) for cell in column.cells)]
-        pieces = ([line for text in texts for line in text.split("\n")] if column.no_wrap
-                  else [word for text in texts for word in text.split()])
-        least = max((cell_len(piece) for piece in pieces), default=1)
-        column.min_width = max(column.min_width or 0, least)
-        if column.max_width is not None:
-            column.max_width = max(column.max_width, least)
+        natural = max((cell_len(line) for text in texts for line in text.split("\n")),
+                      default=1)
+        if column.no_wrap:
+            fewest = natural
+        elif column.overflow == "fold":
+            fewest = min(natural, column.min_width or 1)
+        else:
+            fewest = max((cell_len(word) for text in texts for word in text.split()),
+                         default=1)
+        least.append(fewest)
+        widths.append(natural if column.max_width is None
+                      else max(fewest, min(natural, column.max_width)))
+    overhead = table._extra_width + sum(table._get_padding_width(i)
+                                        for i in range(len(table.columns)))
+    excess = sum(widths) + overhead - console.width
+    while excess > 0:
+        give = [i for i, w in enumerate(widths) if w > least[i]]
+        if not give:
+            break
+        widest = max(give, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    terminal = console.width
+    console.width = max(terminal, sum(widths) + overhead)
+    try:
+        console.print(table)
+    finally:
+        console.width = terminal
 
 
 def targets_said(results: Sequence[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:

@@ -365,3 +365,18 @@ def test_no_word_of_a_verdict_or_figure_is_cut_at_any_width(cli, width):
     verdicts = {"improving", "deteriorating", "stable", "common", "concern", "improvement"}
     assert [w for w in narrow.split() if w in verdicts] \
         == [w for w in wide.split() if w in verdicts]
+
+
+@pytest.mark.parametrize("width", [40, 50, 60])
+def test_no_figure_or_name_of_the_datasets_table_is_cut_at_any_width(cli, width):
+    """`kpi datasets` at 50 columns printed '791,0…' and '3,783…' rows, '2025-…' for the last
+    month and 'asb_inci…' for a dataset: every table is now printed by one rule
+    (`render.print_whole`), its columns at least their longest word."""
+    def datasets(columns: int) -> str:
+        result = cli(["--project", "sample", "datasets"], env={"COLUMNS": str(columns)})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    wide, narrow = datasets(300), datasets(width)
+    assert "\u2026" not in narrow
+    assert sorted(wide.split()) == sorted(narrow.split())

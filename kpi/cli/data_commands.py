@@ -237,7 +237,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                 *([_in_part(r) or "—"] if partly else []),
                 *([_in_part(r, "declared_whole") or "—"] if declared else []),
                 *([_rolls(r, 3) or "—"] if rolled else []))))
-        console.print(table)
+        from kpi.render import print_whole
+
+        print_whole(console, table)
 
 
 

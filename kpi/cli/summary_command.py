@@ -161,17 +161,7 @@ def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> 
     for table, notes in render.report_tables(report, priorities, box=not plain,
                                              verdicts=verdicts, width=console.width):
         console.print()
-        # Never narrower than the table's least width (each column its longest word,
-        # `render._whole_words`): Rich cut a verdict to fit ('co' for common and concern) and
-        # at 30 columns dropped the KPI and its figures. Wider than the terminal, its lines
-        # wrap there; no word is lost.
-        least = render.least_width(table)
-        terminal = console.width
-        console.width = max(terminal, least)
-        try:
-            console.print(table)
-        finally:
-            console.width = terminal
+        render.print_whole(console, table)
         for said in notes:
             # no word broken, at a hyphen ('third-party') or for its length
             console.print(textwrap.fill(said, max(console.width, 40), subsequent_indent="  ",
