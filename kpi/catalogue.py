@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -430,10 +431,10 @@ class KpiDef:
     # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
     rate_test: RateTest | None = None
     # A rate of one dataset's rows whose numerator gives each row 0 or 1 (a condition: a
-    # column declared `bool`, or any true/false expression; or a CASE of 0 and 1,
-    # `expressions.zero_or_one`) and which has no denominator: each row is 0 or 1 of 1, so
-    # no row can break the rule of the proportions' test and the engine need not check its
-    # rows. Or a mean of such a value: the share of its rows, from 0 to 1.
+    # column declared `bool`, or any true/false expression; or a CASE of 0 and 1, or a derived
+    # column that is one, `expressions.zero_or_one`) and which has no denominator: each row is
+    # 0 or 1 of 1, so no row can break the rule of the proportions' test and the engine need
+    # not check its rows. Or a mean of such a value: the share of its rows, from 0 to 1.
     flag_share: bool = False
     # A rate of two KPIs tested as two proportions because the catalogue declares it
     # (`numerator_within_denominator = true`) where kpi cannot prove it (`provably_within`):
@@ -2444,6 +2445,49 @@ _WHAT = {"share": "a percentage (numerator / denominator x 100)",
          "rows": "a number of rows", "ratio": "a ratio of two rates"}
 
 
+# The units that scale a share of rows, and all of its rows in each: a share is printed in one
+# only at that scale (25% of rows is 25 in percent, 250 per 1,000, 0.25 as a ratio).
+SHARE_UNIT_SCALES = {Unit.PERCENT: (100, "%"), Unit.PER_1000: (1000, " per 1,000"),
+                     Unit.RATIO: (1, "")}
+
+
+def zero_one_scale_problem(kind: Kind, unit: Unit, multiplier: float) -> str | None:
+    """Why a figure of values each 0 or 1 (`expressions.zero_or_one`: a condition, a bool
+    column, a CASE of 0 and 1, or a derived column that is one) is printed off its unit's
+    scale, or None: the one rule of a mean of such values, and of a rate's or snapshot's
+    numerator of them over no denominator (`KpiDef.flag_share`). Such a mean is a share from
+    0 to 1 times its multiplier, such a rate one from 0 to 100 times its multiplier
+    (`KpiDef.share_max`); in a unit that scales a share (`SHARE_UNIT_SCALES`) the multiplier
+    must give that scale: a mean of a share of 25% printed "0.3%" with no multiplier, "2.5%"
+    with multiplier 10 and "0.3" per 1,000. A median or percentile of such values is 0 or 1
+    itself (or between, where the rows split at it), never the share it would be read as (a
+    quarter of rows 1 has a median of 0), in any unit: refused, the mean being the share."""
+    if kind in (Kind.MEDIAN, Kind.PERCENTILE):
+        return (f"a {kind.value} of values each 0 or 1 is 0 or 1 itself (or between, where "
+                "the rows split at it), not the share of rows that are 1 (a quarter of rows "
+                "1 has a median of 0): write kind = \"mean\" for that share"
+                + (" with multiplier = 100" if unit == Unit.PERCENT else ""))
+    if unit not in SHARE_UNIT_SCALES:
+        return None
+    scale, sign = SHARE_UNIT_SCALES[unit]
+    times = 1 if kind == Kind.MEAN else 100
+    written = as_written(multiplier)
+    if written * times == scale:
+        return None
+    need = Fraction(scale, times)
+    what = ("a mean of values each 0 or 1 is a share from 0 to 1" if kind == Kind.MEAN else
+            f"a {kind.value} of a numerator each 0 or 1 over no denominator is a share from 0 "
+            "to 100")
+    fix = f"write multiplier = {float(need):g}" + (
+        " (or leave it out)" if need == 1 else "") + (
+        ", or kind = \"rate\" with the condition as its numerator"
+        if kind == Kind.MEAN and unit == Unit.PERCENT else "")
+    return (f"is {unit.value} with multiplier {float(written):g}, but {what} times its "
+            f"multiplier, which would print a quarter of the rows, "
+            f"{float(scale * Fraction(1, 4)):g}{sign}, as "
+            f"{float(written * times * Fraction(1, 4)):g}{sign}: {fix}")
+
+
 def _reads_as_fraction(value: Any) -> bool:
     """A percentile between 0 and 1: the 0.9th, or the 90th as a fraction?"""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -2541,8 +2585,9 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         unit = Unit.COUNT
     if kind == Kind.SNAPSHOT and "numerator" in item and "unit" not in item:
         unit = Unit.PERCENT
-    if ("unit" in item or "multiplier" in item) and (why := _unit_misread(kind, item, unit)):
-        bad("unit" if "unit" in item else "multiplier", why)
+    misread = ("unit" in item or "multiplier" in item) and _unit_misread(kind, item, unit)
+    if misread:
+        bad("unit" if "unit" in item else "multiplier", misread)
     try:
         better = Better(item.get("better", "neutral"))
     except ValueError:
@@ -2590,18 +2635,13 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 if message:
                     bad(key, message)
                 value_is_duration |= key == "value" and dtype == "duration"
-                asked = (key == "value" and kind == Kind.MEAN) or (
-                    key == "numerator" and kind in (Kind.RATE, Kind.SNAPSHOT))
+                asked = (key == "value" and kind in (Kind.MEAN, Kind.MEDIAN, Kind.PERCENTILE)) \
+                    or (key == "numerator" and kind in (Kind.RATE, Kind.SNAPSHOT))
                 if asked and dtype is not None and not message and (
                         dtype == "bool" or zero_or_one(item[key], dataset.id,
-                                                       _scan_schema(dataset))):
+                                                       _scan_schema(dataset),
+                                                       _derived_texts(dataset))):
                     zero_one.add(key)
-        if "value" in zero_one and kind == Kind.MEAN and unit == Unit.PERCENT \
-                and item.get("multiplier", 1) == 1:
-            # A mean is not multiplied by 100: a share of 25% printed "0.3%", exit 0.
-            bad("unit", "is percent, but a mean of values each 0 or 1 is a share from 0 to 1, "
-                "which would print 25% as 0.3%: write multiplier = 100, or kind = \"rate\" "
-                "with the condition as its numerator")
         if kind in NOT_SPLIT and item.get("breakdowns"):
             # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
             # force's 12.0, a part per 1,000 of no one's population.
@@ -2739,6 +2779,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         (kind in (Kind.RATE, Kind.SNAPSHOT) and item.get("denominator") is None
          and within is not False and "numerator" in zero_one)
         or (kind == Kind.MEAN and "value" in zero_one))
+    if not misread and (flag_share or "value" in zero_one) and (
+            why := zero_one_scale_problem(kind, unit, item.get("multiplier", 1))):
+        bad("kind" if kind in (Kind.MEDIAN, Kind.PERCENTILE)
+            else "multiplier" if "multiplier" in item else "unit", why)
     quotes = item.get("quotes", [])  # a list of text, or left out by _refuse_non_lists
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),

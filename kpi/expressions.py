@@ -790,19 +790,30 @@ def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bo
 
 
 @cache
-def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
+def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...],
+                derived: tuple[tuple[str, str], ...] = ()) -> bool:
     """Whether a checked expression gives every row 0, 1 or a blank, as its text alone proves:
     a true/false condition (a bool column, `outcome = 'OC18'`); a literal 0 or 1; a CASE or
     IF whose every answer is one of them (SQL's `CASE WHEN ... THEN 1 ELSE 0 END`); a cast to
-    a number, a COALESCE or parentheses of them. Summed, such a value counts rows; averaged,
-    or over no denominator as a rate's numerator, it is a share of rows, from 0 to 1."""
+    a number, a COALESCE or parentheses of them; a derived column whose expression is one
+    (`derived`, the dataset's (name, expression) pairs, followed as far as they go: a column
+    `isoc = "CASE WHEN ... THEN 1 ELSE 0 END"` is typed a whole number, and read as one its
+    mean of 0.25 printed "0.3%"). Summed, such a value counts rows; averaged, or over no
+    denominator as a rate's numerator, it is a share of rows, from 0 to 1."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    def flag(node: Any) -> bool:
+    expressions = dict(derived)
+
+    def flag(node: Any, followed: frozenset[str] = frozenset()) -> bool:
+        if isinstance(node, exp.Column) and not node.table and node.name in expressions \
+                and node.name not in followed:
+            # A derived column names only those declared before it; `followed` stops a loop
+            # the catalogue refuses anyway.
+            return flag(sqlglot.parse_one(expressions[node.name]), followed | {node.name})
         if isinstance(node, exp.Paren):
-            return flag(node.this)
+            return flag(node.this, followed)
         if isinstance(node, (exp.Null, exp.Boolean)):
             return True
         if isinstance(node, exp.Literal):
@@ -812,15 +823,18 @@ def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) ->
                 return False
         if isinstance(node, exp.Case):
             default = node.args.get("default")
-            return (all(flag(branch.args.get("true")) for branch in node.args.get("ifs", []))
-                    and (default is None or flag(default)))
+            return (all(flag(branch.args.get("true"), followed)
+                        for branch in node.args.get("ifs", []))
+                    and (default is None or flag(default, followed)))
         if isinstance(node, exp.If):
             other = node.args.get("false")
-            return flag(node.args.get("true")) and (other is None or flag(other))
+            return flag(node.args.get("true"), followed) and (
+                other is None or flag(other, followed))
         if isinstance(node, (exp.Cast, exp.TryCast)):
-            return node.to.is_type(*exp.DataType.NUMERIC_TYPES) and flag(node.this)
+            return node.to.is_type(*exp.DataType.NUMERIC_TYPES) and flag(node.this, followed)
         if isinstance(node, exp.Coalesce):
-            return flag(node.this) and all(flag(e) for e in node.expressions)
+            return flag(node.this, followed) and all(flag(e, followed)
+                                                     for e in node.expressions)
         return node is not None and _is_bool(node, dataset, schema)
 
     try:

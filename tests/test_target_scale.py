@@ -241,29 +241,147 @@ def test_a_rate_its_rows_do_not_prove_a_share_takes_a_target_past_its_scale(cli,
                                                                                     False)
 
 
-@pytest.mark.parametrize(("value", "extra", "refused"), [
-    ("CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", "", True),
-    ("outcome = 'OC18'", "", True),
-    ("CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", "multiplier = 100\n", False),
-])
-def test_a_mean_of_zeros_and_ones_in_percent_needs_its_multiplier(tmp_path, value, extra,
-                                                                   refused):
-    """A mean is not multiplied by 100: a mean of 0s and 1s (a share of 25%) in unit percent
-    printed "0.3%", exit 0. Refused as kpi.toml loads, unless its multiplier is 100."""
-    from kpi.catalogue import parse_project_file
-    from kpi.errors import ConfigError
+DERIVED = (("isoc", CASE), ("isoc2", "COALESCE(isoc, 0)"),
+           ("points", "CASE WHEN outcome = 'OC18' THEN 2 ELSE 0 END"))
 
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("isoc", True),  # typed a whole number (Int64), 0 or 1 by its CASE
+    ("isoc2", True),  # through one derived column to another
+    ("CASE WHEN repeat THEN isoc ELSE 0 END", True),
+    ("points", False),
+    ("isoc * 2", False),
+])
+def test_a_derived_column_is_0_or_1_where_its_expression_is(text, flag):
+    schema = (*SCHEMA, ("isoc", pl.Int64), ("isoc2", pl.Int64), ("points", pl.Int64))
+    assert zero_or_one(text, "c", schema, DERIVED) is flag
+
+
+ZERO_ONE_PROJECT = """\
+[project]
+name = "T"
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+outcome = "str"
+[datasets.c.derived]
+isoc = "CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END"
+isoc2 = "COALESCE(isoc, 0)"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "oc18"
+title = "OC18"
+priority = "p"
+dataset = "c"
+better = "lower"
+{kpi}
+"""
+
+MEAN_TEXT = "a mean of values each 0 or 1 is a share from 0 to 1 times its multiplier"
+RATE_TEXT = ("a {} of a numerator each 0 or 1 over no denominator is a share from 0 to 100 "
+             "times its multiplier")
+
+
+@pytest.mark.parametrize(("kpi", "key", "message"), [
+    # A quarter of the rows 1: a mean is 0.25 times its multiplier, a rate 25 times its.
+    (f'kind = "mean"\nvalue = "{CASE}"\nunit = "percent"', "unit",
+     f"is percent with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 25%, as 0.25%: write multiplier = 100, or kind = \"rate\" with the condition as "
+     "its numerator"),
+    ('kind = "mean"\nvalue = "outcome = \'OC18\'"\nunit = "percent"', "unit",
+     f"is percent with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 25%, as 0.25%: write multiplier = 100, or kind = \"rate\" with the condition as "
+     "its numerator"),
+    ('kind = "mean"\nvalue = "isoc"\nunit = "percent"', "unit",
+     f"is percent with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 25%, as 0.25%: write multiplier = 100, or kind = \"rate\" with the condition as "
+     "its numerator"),
+    (f'kind = "mean"\nvalue = "{CASE}"\nunit = "percent"\nmultiplier = 10', "multiplier",
+     f"is percent with multiplier 10, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 25%, as 2.5%: write multiplier = 100, or kind = \"rate\" with the condition as "
+     "its numerator"),
+    (f'kind = "mean"\nvalue = "{CASE}"\nunit = "per_1000"', "unit",
+     f"is per_1000 with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 250 per 1,000, as 0.25 per 1,000: write multiplier = 1000"),
+    ('kind = "mean"\nvalue = "isoc2"\nunit = "ratio"\nmultiplier = 100', "multiplier",
+     f"is ratio with multiplier 100, but {MEAN_TEXT}, which would print a quarter of the "
+     "rows, 0.25, as 25: write multiplier = 1 (or leave it out)"),
+    (f'kind = "rate"\nnumerator = "{CASE}"\nunit = "percent"\nmultiplier = 10', "multiplier",
+     f"is percent with multiplier 10, but {RATE_TEXT.format('rate')}, which would print a "
+     "quarter of the rows, 25%, as 250%: write multiplier = 1 (or leave it out)"),
+    ('kind = "rate"\nnumerator = "isoc"\nunit = "percent"\nmultiplier = 10', "multiplier",
+     f"is percent with multiplier 10, but {RATE_TEXT.format('rate')}, which would print a "
+     "quarter of the rows, 25%, as 250%: write multiplier = 1 (or leave it out)"),
+    ('kind = "snapshot"\nnumerator = "isoc"\nmultiplier = 10', "multiplier",
+     f"is percent with multiplier 10, but {RATE_TEXT.format('snapshot')}, which would print "
+     "a quarter of the rows, 25%, as 250%: write multiplier = 1 (or leave it out)"),
+    (f'kind = "median"\nvalue = "{CASE}"\nunit = "percent"\nmultiplier = 100', "kind",
+     "a median of values each 0 or 1 is 0 or 1 itself (or between, where the rows split at "
+     "it), not the share of rows that are 1 (a quarter of rows 1 has a median of 0): write "
+     "kind = \"mean\" for that share with multiplier = 100"),
+    ('kind = "percentile"\nvalue = "isoc"\npercentile = 90', "kind",
+     "a percentile of values each 0 or 1 is 0 or 1 itself (or between, where the rows split "
+     "at it), not the share of rows that are 1 (a quarter of rows 1 has a median of 0): write "
+     "kind = \"mean\" for that share"),
+    ('kind = "mean"\nvalue = "isoc"\ntarget = 20', "target",
+     "must be a number from 0 to 1, found 20 (a mean of values each 0 or 1 is a share of "
+     "rows; as the figure prints it, 20% is 0.2)"),
+])
+def test_a_figure_of_zeros_and_ones_is_printed_at_its_units_scale(tmp_path, kpi, key,
+                                                                   message):
+    """A mean is not multiplied by 100, so a mean of 0s and 1s (a share of 25%) printed
+    "0.3%" in percent with no multiplier, "2.5%" with multiplier 10, and "0.3" per 1,000
+    where it is 250; the same through a derived column, typed a whole number, with a target
+    of 20 on its 0.25 "met, consistently passes". A rate of such a numerator in percent with
+    multiplier 10 printed 250%. A median or percentile of them is 0 or 1, no share. Each is
+    refused as kpi.toml loads, naming the KPI, the key and what to write."""
     path = tmp_path / "kpi.toml"
-    path.write_text(
-        '[project]\nname = "T"\n[datasets.c]\ndate = "day"\n[datasets.c.columns]\n'
-        'day = "date"\noutcome = "str"\n[[priorities]]\nid = "p"\ntitle = "P"\n'
-        '[[kpis]]\nid = "oc18"\ntitle = "OC18"\npriority = "p"\nkind = "mean"\n'
-        f'dataset = "c"\nvalue = "{value}"\nunit = "percent"\n{extra}better = "lower"\n',
-        encoding="utf-8")
-    if not refused:
-        assert parse_project_file(path).kpi("oc18").multiplier == 100
-        return
-    with pytest.raises(ConfigError) as info:
+    path.write_text(ZERO_ONE_PROJECT.format(kpi=kpi), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
         parse_project_file(path)
-    assert "KPI 'oc18', key 'unit': is percent, but a mean of values each 0 or 1 is a share " \
-        "from 0 to 1, which would print 25% as 0.3%: write multiplier = 100" in info.value.message
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+: KPI 'oc18', key '{key}': "
+                        rf"{re.escape(message)}", caught.value.message), caught.value.message
+
+
+@pytest.mark.parametrize(("kpi", "share_max"), [
+    (f'kind = "mean"\nvalue = "{CASE}"\nunit = "percent"\nmultiplier = 100', 100.0),
+    ('kind = "mean"\nvalue = "isoc2"\nunit = "per_1000"\nmultiplier = 1000', 1000.0),
+    ('kind = "mean"\nvalue = "isoc"\nunit = "ratio"', 1.0),
+    ('kind = "mean"\nvalue = "isoc"\nunit = "number"\nmultiplier = 10', 10.0),
+    ('kind = "rate"\nnumerator = "isoc"', 100.0),
+    ('kind = "rate"\nnumerator = "isoc"\nunit = "per_1000"\nmultiplier = 10', 1000.0),
+])
+def test_a_figure_of_zeros_and_ones_at_its_units_scale_is_taken(tmp_path, kpi, share_max):
+    path = tmp_path / "kpi.toml"
+    path.write_text(ZERO_ONE_PROJECT.format(kpi=kpi), encoding="utf-8")
+    built = parse_project_file(path).kpi("oc18")
+    assert (built.share, built.share_max) == (True, share_max)
+
+
+def test_a_mean_of_a_derived_column_of_zeros_and_ones_prints_its_share(cli, tmp_path):
+    """One crime of four closed OC18 in every month: the year to September 2025 holds 12 of
+    48, 25.0% as a mean of the derived 0/1 column with multiplier 100, which misses a target
+    of 20 (lower is better). Without the multiplier it printed 0.3%, exit 0: now refused."""
+    with open(tmp_path / "c.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["day", "outcome"])
+        for month, _ in fixture_months():
+            for i in range(4):
+                out.writerow([f"{month}-0{i + 1}", "OC18" if i == 0 else "OC1"])
+    (tmp_path / "kpi.toml").write_text(ZERO_ONE_PROJECT.format(
+        kpi='kind = "mean"\nvalue = "isoc"\nunit = "percent"\nmultiplier = 100\ntarget = 20'),
+        encoding="utf-8")
+    got = cli(["--project", tmp_path, "ingest", "c", tmp_path / "c.csv"])
+    assert got.exit_code == 0, got.output
+    kpi = _summary(cli, tmp_path)["oc18"]
+    assert (kpi["current"]["value"], kpi["target_met"]) == (25.0, False)
+    (tmp_path / "kpi.toml").write_text(ZERO_ONE_PROJECT.format(
+        kpi='kind = "mean"\nvalue = "isoc"\nunit = "percent"'),
+        encoding="utf-8")
+    got = cli(["--project", tmp_path, "summary", "--period", "2025-09"])
+    assert got.exit_code == ConfigError.exit_code, got.output
+    assert "KPI 'oc18', key 'unit': is percent with multiplier 1, but a mean of values each 0 " \
+        "or 1 is a share" in got.stderr
