@@ -71,6 +71,11 @@ CASES = [
     (["summary", "--period", "2025-09", "--format", "json", "--output", "s.csv"], 2,
      "Error: --output 's.csv' names a CSV file, and --format json writes json",
      "Hint: add --format csv"),
+    (["summary", "--period", "2025-09", "--output", "summary.docx"], 2,
+     "Error: --output 'summary.docx' names a Word document, which no --format of this "
+     "command writes", "Hint: write to a file ending .txt"),
+    (["summary", "--period", "2025-09", "--output", "summary.markdown"], 2,
+     "Error: --output 'summary.markdown' names a Markdown file", "Hint: add --format markdown"),
     (["vacuum", "--keep-days", "-1"], 2, "Error: invalid --keep-days '-1': expected a number "
      "from 0 to 36,500 in the digits 0-9", "Hint: for example --keep-days 30"),
 ]

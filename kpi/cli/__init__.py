@@ -416,16 +416,27 @@ def emit_document(document: Document, format: Format, output: Path | None,
 # The formats a file's ending names: --output FILE.json with no --format wrote the terminal's
 # table into it (an .xlsx of text no spreadsheet opens), exit 0.
 _FORMATS_OF_SUFFIX = {".json": (Format.JSON,), ".csv": (Format.CSV, Format.CSV_EXCEL),
-                      ".md": (Format.MARKDOWN,), ".xlsx": (Format.XLSX,),
-                      ".xlsm": (Format.XLSX,), ".xls": (Format.XLSX,)}
+                      ".md": (Format.MARKDOWN,), ".markdown": (Format.MARKDOWN,),
+                      ".xlsx": (Format.XLSX,), ".xlsm": (Format.XLSX,), ".xls": (Format.XLSX,)}
+# Endings of files no --format writes: the terminal's table was written into them.
+_WRITTEN_BY_NONE = {".docx": "a Word document", ".html": "a web page", ".htm": "a web page",
+                    ".pdf": "a PDF", ".tsv": "a tab-separated file",
+                    ".parquet": "a Parquet file", ".gz": "a compressed file",
+                    ".zip": "a compressed file"}
 
 
 def check_format_output(format: Format, output: Path | None) -> None:
     """Refuse, before any work, --format xlsx without an --output FILE.xlsx to write, and an
     --output whose ending names another format than the one written (FILE.xlsx, FILE.json,
-    FILE.csv or FILE.md of the terminal's table)."""
+    FILE.csv or FILE.md of the terminal's table) or one no format writes (FILE.docx)."""
     from kpi.errors import UsageError
 
+    if output is not None and (none := _WRITTEN_BY_NONE.get(output.suffix.lower())):
+        raise UsageError(f"--output '{output}' names {none}, which no --format of this "
+                         "command writes",
+                         hint="write to a file ending .txt, .md, .csv, .json or .xlsx with the "
+                              "--format it names; 'kpi export' writes the paper as Word or "
+                              "HTML")
     named = _FORMATS_OF_SUFFIX.get(output.suffix.lower()) if output is not None else None
     if named is not None and format not in named:
         kinds = {Format.JSON: "a JSON file", Format.CSV: "a CSV file",
