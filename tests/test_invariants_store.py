@@ -586,7 +586,8 @@ def test_an_output_inside_the_data_folder_is_refused(tmp_path, cli):
     folder = _loaded(tmp_path, cli)
     before = snapshot(folder)
     commit = folder / "data" / "incidents" / "_delta_log" / "00000000000000000000.json"
-    for command in (["summary", "--period", "2025-02", "--output", commit],
+    # (its format named, so that the place, not the ending, is what is refused)
+    for command in (["summary", "--period", "2025-02", "--format", "json", "--output", commit],
                     ["history", "incidents", "--output", folder / "data" / "notes.txt"],
                     ["export", "markdown", "--period", "2025-02", "--output",
                      folder / "data" / "board.md"]):
@@ -910,7 +911,8 @@ def test_an_output_on_a_weights_file_or_a_configured_source_is_refused(tmp_path,
     text = text.replace('[datasets.incidents]\n', '[datasets.incidents]\nsources = ["good.csv"]\n')
     (folder / "kpi.toml").write_text(text, encoding="utf-8")
     kept = (folder / "good.csv").read_bytes()
-    result = cli(["--project", folder, "datasets", "--output", folder / "good.csv"])
+    result = cli(["--project", folder, "datasets", "--format", "csv", "--output",
+                  folder / "good.csv"])
     assert result.exit_code == 2, result.output
     assert first_error(result.stderr) == (
         f"Error: --output '{folder / 'good.csv'}' is a file the project reads; writing there "
