@@ -3139,7 +3139,7 @@ def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
     'Dudley'`: `expressions.never_given`) holds on no row, or as `<>` on every one."""
     from kpi.expressions import compared_text, never_given
 
-    if never := never_given(text):
+    if never := never_given(text, _derived_texts(dataset)):
         changed, literal, could = never[0]
         return (f"compares {changed} with '{visible(literal)}', which {changed} never is, so "
                 f"write '{visible(could)}'")

@@ -922,20 +922,22 @@ def text_read(spec: DatasetSpec, kpis: Iterable[KpiDef]) -> dict[str, TextRead]:
             for name, literal in compared:
                 if (column_name := stored_text_column(spec, name) or name) in read:
                     read[column_name].literals.setdefault(literal, (kpi.id, key))
-            for name, pattern in patterns:
+            for name, pattern, test in patterns:
                 if (column_name := stored_text_column(spec, name) or name) in read:
-                    read[column_name].patterns.setdefault((name, pattern), (kpi.id, key))
+                    read[column_name].patterns.setdefault((name, pattern, test),
+                                                          (kpi.id, key))
     return read
 
 
 class TextRead(NamedTuple):
     """What KPIs read of one stored text column (`text_read`): the first KPI reading it, and
     each literal compared with it and each `LIKE` pattern matched with it (with the name the
-    expression gives the column), with the first KPI and key doing so."""
+    expression gives the column and the test as written where it is no LIKE:
+    `expressions.like_patterns`), with the first KPI and key doing so."""
 
     reader: str
     literals: dict[str, tuple[str, str]]
-    patterns: dict[tuple[str, str], tuple[str, str]]
+    patterns: dict[tuple[str, str, str], tuple[str, str]]
 
 
 # The (table state, months, columns) whose text `refuse_read_spellings` found apart: a
@@ -1050,13 +1052,15 @@ def refuse_respelled(dataset_id: str, column: str, values: Sequence[str],
 
 
 def refuse_case_patterns(dataset_id: str, column: str, values: Sequence[str],
-                         patterns: Mapping[tuple[str, str], tuple[str, str]]) -> None:
-    """Refuse a `LIKE` pattern (`text_read`) that a stored value of its column matches only in
-    another case: `offence LIKE '%burglary%'` matched 'Residential burglary' but not
-    'Burglary - business', and counted half the burglaries, exit 0. kpi reads two values
-    that differ only in case as one (the identity rule), so a pattern that tells them apart
-    is read as a slip: `ILIKE` matches either case, as `LOWER(s) LIKE LOWER(pattern)`."""
-    for (written, pattern), (kpi_id, where) in patterns.items():
+                         patterns: Mapping[tuple[str, str, str], tuple[str, str]]) -> None:
+    """Refuse a `LIKE` pattern (`text_read`), or a test of a part of a text that is one
+    (`STRPOS(offence, 'burglary') > 0`, `STARTS_WITH`, `LEFT(offence, 8) = 'burglary'`:
+    `expressions.like_patterns`), that a stored value of its column matches only in another
+    case: `offence LIKE '%burglary%'` matched 'Residential burglary' but not 'Burglary -
+    business', and counted half the burglaries, exit 0. kpi reads two values that differ only
+    in case as one (the identity rule), so a pattern that tells them apart is read as a slip:
+    `ILIKE` matches either case, as `LOWER(s) LIKE LOWER(pattern)`."""
+    for (written, pattern, test), (kpi_id, where) in patterns.items():
         exact, folded = expressions.like_regex(pattern), expressions.like_regex(pattern.lower())
         missed = next((v for v in values
                        if folded.fullmatch(v.lower()) and not exact.fullmatch(v)), None)
@@ -1066,13 +1070,17 @@ def refuse_case_patterns(dataset_id: str, column: str, values: Sequence[str],
         also = (f" (it matches '{visible(matched)}' as written)" if matched is not None
                 else " (it matches no stored value as written)")
         of = f"{column} " if written != column else ""
+        like = f"{written} LIKE '{visible(pattern)}'"
+        hint = (f"write {written} ILIKE '{visible(pattern)}' to match either case, or the "
+                "pattern as the data spells it" if not test else
+                f"test LOWER({written}) against the text in lower case to match either case, "
+                "or write the text as the data spells it")
         raise DataError(
-            f"KPI '{kpi_id}', key '{where}': {written} LIKE '{visible(pattern)}' matches "
+            f"KPI '{kpi_id}', key '{where}': {f'{test}, as {like},' if test else like} matches "
             f"{of}'{visible(missed)}' of dataset '{dataset_id}' only in another case{also}; "
-            "LIKE tells case apart, and the KPI would read its rows as not matching",
-            hint=f"write {written} ILIKE '{visible(pattern)}' to match either case, or the "
-                 "pattern as the data spells it (REGEXP_LIKE tells case apart where that is "
-                 "meant)")
+            f"{'it tells' if test else 'LIKE tells'} case apart, and the KPI would read its "
+            "rows as not matching",
+            hint=f"{hint} (REGEXP_LIKE tells case apart where that is meant)")
 
 
 # The labels a refusal of repeated rolls names, in the order the dataset declares them.

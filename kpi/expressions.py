@@ -1880,37 +1880,142 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
     return tuple(found)
 
 
+# The properties a text's case or spacing can have that a change of it keeps
+# (`never_given`): no lower-case letter (after UPPER), no upper-case letter (after LOWER), no
+# space first (after TRIM or LTRIM), no space last (after TRIM or RTRIM).
+_NO_LOWER, _NO_UPPER, _NO_LEADING, _NO_TRAILING = "upper", "lower", "ltrim", "rtrim"
+_CASES: frozenset[str] = frozenset((_NO_LOWER, _NO_UPPER))
+
+
+def _one_case(case: Callable[[str], str], literal: str) -> str:
+    """The literal in one case; only a character whose other case is one character (the
+    German sharp s upper-cases to two, which the databases read apart) is changed."""
+    return "".join(case(c) if len(case(c)) == 1 else c for c in literal)
+
+
+def _as_kept(kept: frozenset[str], literal: str) -> str:
+    """The literal as a text holding `kept` could be it (the literal itself where it can)."""
+    if _NO_LOWER in kept:
+        literal = _one_case(str.upper, literal)
+    if _NO_UPPER in kept:
+        literal = _one_case(str.lower, literal)
+    if _NO_LEADING in kept:
+        literal = literal.lstrip(" ")
+    if _NO_TRAILING in kept:
+        literal = literal.rstrip(" ")
+    return literal
+
+
 @cache
-def never_given(text: str) -> tuple[tuple[str, str, str], ...]:
-    """Each (a text changed by UPPER, LOWER or TRIM as written, a literal compared with it for
-    equality or matched with it by LIKE, the literal as the change could give it) where the
-    change can never give the literal: `UPPER(lpa) = 'Dudley'` (UPPER leaves no letter with
-    an upper case), `LOWER(outcome) IN ('Charged')`, `TRIM(lpa) = 'Dudley '` (TRIM leaves no
-    space before or after; LTRIM before, RTRIM after), in the order written; () for text
-    sqlglot cannot read. Such a comparison holds on no row (counted 0, exit 0), or, as `<>`,
-    on every row: `kpi.catalogue` refuses it."""
+def never_given(text: str, derived: tuple[tuple[str, str], ...] = ()
+                ) -> tuple[tuple[str, str, str], ...]:
+    """Each (a text kept in one case or trimmed as written, a literal compared with it or a
+    pattern matched with it, the literal as that text could be it) where the text can never
+    be the literal: `UPPER(lpa) = 'Dudley'` (UPPER leaves no letter with an upper case),
+    `LOWER(outcome) IN ('Charged')`, `TRIM(lpa) = 'Dudley '` (TRIM leaves no space before or
+    after; LTRIM before, RTRIM after), in the order written; () for text sqlglot cannot read.
+    What a change gives is carried through what keeps it (`kept`): LEFT, RIGHT and SUBSTRING
+    of it, REPLACE, CONCAT and || with literals that keep it too, COALESCE, IF and CASE whose
+    every answer keeps it (a literal answer, 'none', is given as written, so only a literal
+    other than it is judged, by equality), and a derived column (`derived`, (name,
+    expression) pairs) of it.
+    It is judged in =, <>, IN, ANY, IS [NOT] DISTINCT FROM, NULLIF, a simple CASE's WHEN,
+    LIKE, STARTS_WITH, ENDS_WITH, CONTAINS, STRPOS and REGEXP_LIKE (by case alone, and only a
+    pattern with no class, escape or flag, whose letters are letters). Such a comparison
+    holds on no row (counted 0, exit 0), or, as `<>`, on every row: `kpi.catalogue` refuses
+    it."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    def changes(case: Callable[[str], str], literal: str) -> str:
-        # only a character whose case is one character (the German sharp s upper-cases to
-        # two, which the databases read apart) is judged
-        return "".join(case(c) if len(case(c)) == 1 else c for c in literal)
+    expressions = dict(derived)
 
-    def given(node: Any, literal: str) -> str:
-        """The literal as `node`'s change could give it (the literal itself where it can)."""
-        if isinstance(node, exp.Upper):
-            return changes(str.upper, literal)
-        if isinstance(node, exp.Lower):
-            return changes(str.lower, literal)
-        if isinstance(node, exp.Trim) and node.args.get("expression") is None:
+    def literal_kept(literal: str) -> frozenset[str]:
+        return frozenset(k for k in (_NO_LOWER, _NO_UPPER, _NO_LEADING, _NO_TRAILING)
+                         if _as_kept(frozenset((k,)), literal) == literal)
+
+    def kept(node: Any, stand_ins: list[str], seen: frozenset[str] = frozenset()
+             ) -> frozenset[str]:
+        """What the text `node` gives always holds; a literal's own; nothing for a column. A
+        literal answer of COALESCE, IF or CASE ('Unknown') is put in `stand_ins` instead: it
+        is given as written."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if (literal := _sql_literal_text(node)) is not None:
+            return literal_kept(literal)
+        if isinstance(node, exp.Column):
+            if node.name in expressions and node.name not in seen:
+                try:
+                    return kept(sqlglot.parse_one(expressions[node.name]), stand_ins,
+                                seen | {node.name})
+                except (SqlglotError, RecursionError):
+                    return frozenset()
+            return frozenset()
+        if isinstance(node, (exp.Upper, exp.Lower, exp.Trim)):
+            # the change is made of a stand-in too, so none is left
+            inner = kept(node.this, [], seen)
+            if isinstance(node, exp.Upper):
+                return inner - _CASES | {_NO_LOWER}
+            if isinstance(node, exp.Lower):
+                return inner - _CASES | {_NO_UPPER}
+            if node.args.get("expression") is not None:  # TRIM('x' FROM lpa): not spaces
+                return inner & _CASES
             position = str(node.args.get("position") or "BOTH").upper()
-            if position in ("BOTH", "LEADING"):
-                literal = literal.lstrip(" ")
-            if position in ("BOTH", "TRAILING"):
-                literal = literal.rstrip(" ")
-        return literal
+            trims = {"BOTH": {_NO_LEADING, _NO_TRAILING}, "LEADING": {_NO_LEADING},
+                     "TRAILING": {_NO_TRAILING}}
+            return inner | trims.get(position, set())
+        if isinstance(node, (exp.Left, exp.Right, exp.Substring, exp.Replace, exp.DPipe,
+                             exp.Concat)):
+            # a part of a text, or texts joined: a stand-in in it is given changed, so
+            # nothing is judged of it
+            parts, inner = _text_parts(node), []
+            held = _all_keep([kept(p, inner, seen) for p in parts])
+            return frozenset() if inner else held - _cut(node)
+        if isinstance(node, exp.Coalesce):
+            answers = [node.this, *node.expressions]
+        elif isinstance(node, exp.If):
+            answers = [node.args.get("true"), node.args.get("false")]
+        elif isinstance(node, exp.Case):
+            answers = [w.args.get("true") for w in node.args.get("ifs") or []] + [
+                node.args.get("default")]
+        else:
+            return frozenset()
+        answers = [a for a in answers if a is not None and not isinstance(a, exp.Null)]
+        stand_ins += [t for a in answers if (t := _sql_literal_text(a)) is not None]
+        return _all_keep([kept(a, stand_ins, seen) for a in answers
+                          if _sql_literal_text(a) is None])
+
+    def compared(node: Any) -> list[tuple[Any, Any, frozenset[str]]]:
+        """Each (text, literal, what of the text the literal is held to) `node` compares:
+        the whole text for equality and LIKE, its start or end for STARTS_WITH and
+        ENDS_WITH, its case alone for a part of it (CONTAINS, STRPOS, REGEXP_LIKE)."""
+        whole = frozenset((_NO_LOWER, _NO_UPPER, _NO_LEADING, _NO_TRAILING))
+        if isinstance(node, exp.Case) and node.this is not None:
+            return [(node.this, w.this, whole) for w in node.args.get("ifs") or []]
+        if isinstance(node, exp.Nullif):
+            return [(node.this, node.expression, whole)]
+        if isinstance(node, exp.StartsWith):
+            return [(node.this, node.expression, whole - {_NO_TRAILING})]
+        if isinstance(node, exp.EndsWith):
+            return [(node.this, node.expression, whole - {_NO_LEADING})]
+        if isinstance(node, exp.Contains):
+            return [(node.this, node.expression, _CASES)]
+        if isinstance(node, exp.StrPosition):
+            return [(node.this, node.args.get("substr"), _CASES)]
+        if isinstance(node, exp.RegexpLike):
+            pattern = _sql_literal_text(node.expression)
+            plain = pattern is not None and not any(c in pattern for c in ("\\", "[", "(?"))
+            return [(node.this, node.expression, _CASES)] if plain else []
+        if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
+                                 exp.Like)):
+            return []
+        sides = _compared(node)
+        if len(sides) == 2 and isinstance(sides[1], exp.Any):  # UPPER(lpa) = ANY(['a'])
+            listed = sides[1].this.unnest() if isinstance(sides[1].this, exp.Paren) \
+                else sides[1].this
+            sides = [sides[0], *(listed.expressions if isinstance(listed, exp.Array) else [])]
+        texts = [s for s in sides if _sql_literal_text(s) is None]
+        return [(texts[0], s, whole) for s in sides if len(texts) == 1 and s is not texts[0]]
 
     try:
         tree = sqlglot.parse_one(text)
@@ -1918,45 +2023,122 @@ def never_given(text: str) -> tuple[tuple[str, str, str], ...]:
         return ()
     found: list[tuple[str, str, str]] = []
     for node in tree.walk():
-        if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
-                                 exp.Like)):
-            continue
-        sides = _compared(node)
-        changed = [s for s in sides if isinstance(s, (exp.Upper, exp.Lower, exp.Trim))]
-        if len(changed) != 1:
-            continue
-        for side in sides:
-            literal = _sql_literal_text(side)
-            if literal is not None and (could := given(changed[0], literal)) != literal:
-                found.append((changed[0].sql(), literal, could))
+        # a pattern or a part of the text may match a stand-in: only equality is judged there
+        exact = not isinstance(node, (exp.Like, exp.StartsWith, exp.EndsWith, exp.Contains,
+                                      exp.StrPosition, exp.RegexpLike))
+        for changed, side, judged in compared(node):
+            literal, stand_ins = _sql_literal_text(side), []
+            if literal is None or not (holds := kept(changed, stand_ins) & judged):
+                continue
+            if stand_ins and (not exact or literal in stand_ins):
+                continue
+            if (could := _as_kept(holds, literal)) != literal:
+                found.append((changed.sql(), literal, could))
     return tuple(found)
 
 
+def _all_keep(kepts: list[frozenset[str]]) -> frozenset[str]:
+    """What every one of several texts keeps (nothing for none)."""
+    return frozenset.intersection(*kepts) if kepts else frozenset()
+
+
+def _text_parts(node: Any) -> list[Any]:
+    """The texts a part of a text, or texts joined, are made of: LEFT, RIGHT and SUBSTRING
+    of their text, REPLACE of its text and replacement, CONCAT and || of their parts."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Replace):
+        return [p for p in (node.this, node.args.get("replacement")) if p is not None]
+    if isinstance(node, exp.DPipe):
+        return [node.this, node.expression]
+    if isinstance(node, exp.Concat):
+        return list(node.expressions)
+    return [node.this]
+
+
+def _cut(node: Any) -> frozenset[str]:
+    """What of the texts' spacing `_text_parts`' node may not keep: a part may end, or
+    begin, where the text held a space, and a text joined or replaced may hold one there."""
+    from sqlglot import exp
+
+    start = node.args.get("start") if isinstance(node, exp.Substring) else None
+    if isinstance(node, exp.Left) or (start is not None and start.sql() == "1"):
+        return frozenset((_NO_TRAILING,))
+    if isinstance(node, exp.Right):
+        return frozenset((_NO_LEADING,))
+    return frozenset((_NO_LEADING, _NO_TRAILING))
+
+
 @cache
-def like_patterns(text: str) -> tuple[tuple[str, str], ...]:
-    """Each (column, pattern) an expression matches with `LIKE` or `NOT LIKE`, which tell case
-    apart, the column as `answer_column` reads it, in the order written; () for text sqlglot
-    cannot read (the checks name the fault). `kpi.engine` refuses a pattern that a stored
-    value of its column matches only in another case (`refuse_case_patterns`)."""
+def like_patterns(text: str) -> tuple[tuple[str, str, str], ...]:
+    """Each (column, pattern, test) an expression matches in a way that tells case apart,
+    as the `LIKE` pattern it is, the column as `answer_column` reads it, in the order
+    written: `LIKE` and `NOT LIKE` (test ''), and the tests of a part of the text, as
+    written (test): `STRPOS(c, 'x')` and `POSITION('x' IN c)` compared with anything and
+    `CONTAINS(c, 'x')` ('%x%'), `STARTS_WITH(c, 'x')` ('x%'), `ENDS_WITH(c, 'x')` ('%x'),
+    `LEFT(c, n)` or `SUBSTRING(c, 1, n)` compared with a literal of n characters ('lit%') and
+    `RIGHT(c, n)` ('%lit'), a '%', '_' or backslash of such a literal escaped by a backslash
+    (`like_regex`); () for text sqlglot cannot read (the checks name the fault). `kpi.engine`
+    refuses a pattern that a stored value of its column matches only in another case
+    (`refuse_case_patterns`): `STRPOS(offence, 'burglary') > 0` counted 'Residential
+    burglary' and not 'Burglary - business'."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
+
+    def escaped(literal: str) -> str:
+        return re.sub(r"([\\%_])", r"\\\1", literal)
+
+    def part(node: Any, literal: str) -> tuple[Any, str] | None:
+        """The text and pattern of a part of a text compared with a literal, or None."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        size = node.args.get("length") if isinstance(node, exp.Substring) else \
+            node.expression if isinstance(node, (exp.Left, exp.Right)) else None
+        if size is None or size.sql() != str(len(literal)):
+            return None
+        if isinstance(node, exp.Substring) and (
+                (start := node.args.get("start")) is None or start.sql() != "1"):
+            return None
+        ends = isinstance(node, exp.Right)
+        return node.this, f"%{escaped(literal)}" if ends else f"{escaped(literal)}%"
+
+    def tests(node: Any) -> list[tuple[Any, str | None]]:
+        """Each (text, pattern) `node` matches; a pattern None where it is no literal."""
+        if isinstance(node, exp.Like):
+            return [(node.this, _sql_literal_text(node.expression))]
+        if isinstance(node, (exp.StrPosition, exp.Contains, exp.StartsWith, exp.EndsWith)):
+            key = "substr" if isinstance(node, exp.StrPosition) else "expression"
+            literal = _sql_literal_text(node.args.get(key))
+            if literal is None:
+                return []
+            start = "" if isinstance(node, exp.StartsWith) else "%"
+            end = "" if isinstance(node, exp.EndsWith) else "%"
+            return [(node.this, f"{start}{escaped(literal)}{end}")]
+        if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)):
+            return []
+        sides = _compared(node)
+        literals = [t for s in sides if (t := _sql_literal_text(s)) is not None]
+        return [found for s in sides for t in literals if (found := part(s, t)) is not None]
 
     try:
         tree = sqlglot.parse_one(text)
     except (SqlglotError, RecursionError):
         return ()
-    return tuple((column, pattern) for node in tree.find_all(exp.Like)
-                 if (column := answer_column(node.this)) is not None
-                 and (pattern := _sql_literal_text(node.expression)) is not None)
+    return tuple(
+        (column, pattern, "" if isinstance(node, exp.Like) else node.sql(dialect="duckdb"))
+        for node in tree.walk() for matched, pattern in tests(node)
+        if pattern is not None and (column := answer_column(matched)) is not None)
 
 
 def like_regex(pattern: str) -> re.Pattern[str]:
     """A `LIKE` pattern as a regular expression matching the whole text: `%` any run of
-    characters, `_` any one, everything else itself (a backslash in a pattern is refused
-    where kpi.toml is read, so there is no escape to follow)."""
-    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
-                              for c in pattern), re.DOTALL)
+    characters, `_` any one, a character after a backslash itself (`like_patterns` writes
+    one before a '%', '_' or backslash of a test's literal; a backslash in a pattern of
+    kpi.toml is refused where it is read), everything else itself."""
+    return re.compile("".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c[-1])
+        for c in re.findall(r"\\.|.", pattern, re.DOTALL)), re.DOTALL)
 
 
 def answer_column(node: Any) -> str | None:

@@ -856,6 +856,24 @@ def test_a_filter_narrows_another_only_as_written_inside_its_quotes(numerator, d
      "compares RTRIM(lpa) with 'Dudley ', which RTRIM(lpa) never is, so write 'Dudley'"),
     ("filter", "UPPER(lpa) LIKE 'Dud%'",
      "compares UPPER(lpa) with 'Dud%', which UPPER(lpa) never is, so write 'DUD%'"),
+    # what the change keeps, carried through what keeps it and judged in every comparison:
+    # each counted 0 (DuckDB agrees: `test_a_kept_case_wrapped_holds_on_no_row_in_duckdb`)
+    ("filter", "REGEXP_LIKE(UPPER(lpa), 'dud')",
+     "compares UPPER(lpa) with 'dud', which UPPER(lpa) never is, so write 'DUD'"),
+    ("filter", "LEFT(UPPER(lpa), 3) = 'Dud'", "compares LEFT(UPPER(lpa), 3) with 'Dud', which"),
+    ("filter", "UPPER(lpa) || '' = 'Dudley'", "compares UPPER(lpa) || '' with 'Dudley', which"),
+    ("filter", "CONCAT(UPPER(lpa), '') = 'Dudley'",
+     "compares CONCAT(UPPER(lpa), '') with 'Dudley', which"),
+    ("filter", "REPLACE(UPPER(lpa), '-', ' ') = 'Dudley'",
+     "compares REPLACE(UPPER(lpa), '-', ' ') with 'Dudley', which"),
+    ("filter", "CASE UPPER(lpa) WHEN 'Dudley' THEN TRUE ELSE FALSE END",
+     "compares UPPER(lpa) with 'Dudley', which UPPER(lpa) never is, so write 'DUDLEY'"),
+    ("filter", "UPPER(lpa) = ANY(['Dudley'])", "compares UPPER(lpa) with 'Dudley', which"),
+    ("filter", "COALESCE(UPPER(lpa), 'none') = 'Dudley'",
+     "compares COALESCE(UPPER(lpa), 'none') with 'Dudley', which"),
+    ("filter", "STARTS_WITH(UPPER(lpa), 'Du')", "compares UPPER(lpa) with 'Du', which"),
+    ("filter", "STARTS_WITH(TRIM(lpa), ' Du')", "compares TRIM(lpa) with ' Du', which"),
+    ("filter", "NULLIF(LOWER(lpa), 'Dudley') IS NULL", "compares LOWER(lpa) with 'Dudley',"),
 ])
 def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_path, key,
                                                                            written, expected):
@@ -869,15 +887,61 @@ def test_a_text_literal_no_stored_cell_can_equal_is_refused_naming_the_line(tmp_
 @pytest.mark.parametrize("written", [
     "UPPER(lpa) = 'DUDLEY'", "LOWER(lpa) IN ('dudley', 'walsall 2')", "LTRIM(lpa) = 'Dudley '",
     "RTRIM(lpa) = ' Dudley'", "TRIM(BOTH 'x' FROM lpa) = ' Dudley'", "UPPER(lpa) LIKE 'DUD%'",
-    "UPPER(lpa) = 'STRASSE ß'", "LOWER(lpa) ILIKE 'Dud%'"])
+    "UPPER(lpa) = 'STRASSE ß'", "LOWER(lpa) ILIKE 'Dud%'",
+    # a literal the text, changed and then kept so, can give; a stand-in given as written
+    "LEFT(UPPER(lpa), 3) = 'DUD'", "UPPER(lpa) || 'x' = 'DUDLEYx'",
+    "REPLACE(UPPER(lpa), 'A', 'a') = 'DUDLEY'", "COALESCE(UPPER(lpa), 'none') = 'none'",
+    "COALESCE(UPPER(lpa), 'none') LIKE 'no%'", "LEFT(COALESCE(UPPER(lpa), 'Unknown'), 3) = 'Unk'",
+    "STARTS_WITH(TRIM(lpa), 'Du ')", "LEFT(TRIM(lpa), 2) = 'D '",
+    "REGEXP_LIKE(UPPER(lpa), '^[DW]')", "REGEXP_LIKE(UPPER(lpa), 'DUD')"])
 def test_a_literal_the_change_of_a_text_can_give_is_read(tmp_path, written):
     """A literal UPPER, LOWER or TRIM can give (a letter with no case, a space where the
-    change leaves one, a letter whose other case is two letters) is read as written."""
+    change leaves one, a letter whose other case is two letters), through what keeps the
+    change or not, is read as written; a regular expression with a class or flag is not
+    judged."""
     path = tmp_path / "kpi.toml"
     path.write_text(HEAD + f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\n'
                            f'kind = "count"\ndataset = "crimes"\nfilter = "{written}"\n'
                            'better = "lower"\n', encoding="utf-8")
     assert parse_project_file(path).kpis[0].filter == written
+
+
+@pytest.mark.parametrize("written", ["up = 'Dudley'", "up LIKE '%dud%'",
+                                     "LEFT(up, 3) IN ('Dud')"])
+def test_a_literal_a_derived_columns_change_can_never_give_is_refused(tmp_path, written):
+    """`up = "UPPER(lpa)"` then `up = 'Dudley'` counted 0, exit 0, where `UPPER(lpa) =
+    'Dudley'` is refused: a derived column is judged by its expression."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace("cost = \"float\"\n", "cost = \"float\"\n[datasets.crimes"
+                                 ".derived]\nup = \"UPPER(lpa)\"\n") + (
+        f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\nkind = "count"\n'
+        f'dataset = "crimes"\nfilter = "{written}"\n'), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert "which up never is" in info.value.message or "which LEFT(up, 3) never is" \
+        in info.value.message, info.value.message
+
+
+def test_a_kept_case_wrapped_holds_on_no_row_in_duckdb():
+    """The refused comparisons above, by DuckDB over 'Dudley' and 'dudley-north': each holds
+    on no row, where the literal they are told to write holds on the Dudley rows."""
+    duckdb = pytest.importorskip("duckdb")
+    rows = "(VALUES ('Dudley'), ('dudley-north'), (' Walsall')) AS t(lpa)"
+
+    def count(where: str) -> int:
+        return duckdb.sql(f"SELECT COUNT(*) FROM {rows} WHERE {where}").fetchone()[0]
+
+    for refused, written, right in [
+            ("REGEXP_MATCHES(UPPER(lpa), 'dud')", "'DUD'", 2),
+            ("LEFT(UPPER(lpa), 3) = 'Dud'", "'DUD'", 2),
+            ("UPPER(lpa) || '' = 'Dudley'", "'DUDLEY'", 1),
+            ("REPLACE(UPPER(lpa), '-', ' ') = 'Dudley North'", "'DUDLEY NORTH'", 1),
+            ("COALESCE(UPPER(lpa), 'none') = 'Dudley'", "'DUDLEY'", 1),
+            ("STARTS_WITH(UPPER(lpa), 'Du')", "'DU'", 2),
+            ("STARTS_WITH(TRIM(lpa), ' Wa')", "'Wa'", 1)]:
+        literal = refused.split("'")[-2]
+        assert count(refused) == 0, refused
+        assert count(refused.replace(f"'{literal}'", written)) == right, refused
 
 
 def test_a_derived_column_comparing_text_no_cell_can_equal_is_refused(tmp_path):

@@ -346,6 +346,68 @@ def test_a_like_pattern_a_stored_value_matches_only_in_another_case_is_refused(
     assert _figure(cli, folder, "birmingham") == 36
 
 
+@pytest.mark.parametrize(("written", "said", "fixed", "right"), [
+    # 'Walsall North' (3 a month), 'WALSALL SOUTH' (2): a test of a part of the text is the
+    # LIKE pattern it is, judged by the same rule; the right figure by hand, in the year
+    ("STRPOS(lpa, 'south') > 0", "STRPOS(lpa, 'south'), as lpa LIKE '%south%',",
+     "STRPOS(LOWER(lpa), 'south') > 0", 24),
+    ("POSITION('walsall' IN lpa) > 0", "STRPOS(lpa, 'walsall'), as lpa LIKE '%walsall%',",
+     "POSITION('walsall' IN LOWER(lpa)) > 0", 60),
+    ("STARTS_WITH(lpa, 'Walsall')", "STARTS_WITH(lpa, 'Walsall'), as lpa LIKE 'Walsall%',",
+     "STARTS_WITH(LOWER(lpa), 'walsall')", 60),
+    ("LEFT(lpa, 7) = 'Walsall'", "LEFT(lpa, 7) = 'Walsall', as lpa LIKE 'Walsall%',",
+     "LEFT(LOWER(lpa), 7) = 'walsall'", 60),
+    ("SUBSTRING(lpa, 1, 7) = 'Walsall'",
+     "SUBSTRING(lpa, 1, 7) = 'Walsall', as lpa LIKE 'Walsall%',",
+     "SUBSTRING(LOWER(lpa), 1, 7) = 'walsall'", 60),
+    ("RIGHT(lpa, 5) <> 'south'", "RIGHT(lpa, 5) <> 'south', as lpa LIKE '%south',",
+     "RIGHT(LOWER(lpa), 5) <> 'south'", 36),
+    ("STRPOS(area, 'south') > 0", "STRPOS(area, 'south'), as area LIKE '%south%',",
+     "STRPOS(LOWER(area), 'south') > 0", 24),
+])
+def test_a_test_of_a_part_of_a_text_matched_only_in_another_case_is_refused(
+        tmp_path, cli, written, said, fixed, right):
+    """`STRPOS(offence, 'burglary') > 0` counted 'Residential burglary' and not 'Burglary -
+    business', and `STARTS_WITH(offence, 'burglary')` or `LEFT(offence, 8) = 'burglary'`
+    none, exit 0, where `offence LIKE '%burglary%'` is refused: each is the LIKE pattern it
+    is, refused by the same rule; the test of the text in lower case counts by hand."""
+    folder = _forces(tmp_path / "p")
+    text = FORCES_TOML.replace("lpa = 'Birmingham'", written)
+    text = text.replace('[datasets.street.columns]',
+                        '[datasets.street.derived]\narea = "lpa"\n\n[datasets.street.columns]')
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    _street(folder, "a.csv", [(m, "West Midlands Police", lpa, n) for m in MONTHS
+                              for lpa, n in (("Walsall North", 3), ("WALSALL SOUTH", 2))])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    result = cli(["--project", folder, "summary", "--period", "2025-12"])
+    assert result.exit_code == 3, result.output
+    of = "lpa " if "area" in written else ""
+    also = "'Walsall North' as written" if "Walsall'" in written else "no stored value as written"
+    assert first_error(result.stderr) == (
+        f"Error: KPI 'birmingham', key 'filter': {said} matches {of}'WALSALL SOUTH' of dataset "
+        f"'street' only in another case (it matches {also}); it tells case apart, and the "
+        "KPI would read its rows as not matching")
+    (folder / "kpi.toml").write_text(text.replace(written, fixed), encoding="utf-8")
+    assert _figure(cli, folder, "birmingham") == right
+
+
+@pytest.mark.parametrize(("written", "right"), [
+    # as the data spells it; and a '_' or '%' in the text, no wildcard: no value holds 'l_S'
+    # or starts 'Wa%' in any case, where as patterns they match 'WALSALL SOUTH' in another
+    # case (by hand: 36 of Walsall North, 24 of WALSALL SOUTH)
+    ("STRPOS(lpa, 'North') > 0", 36), ("ENDS_WITH(lpa, 'SOUTH')", 24),
+    ("STRPOS(lpa, 'l_S') = 0", 60), ("LEFT(lpa, 3) <> 'Wa%'", 60)])
+def test_a_test_of_a_part_of_a_text_matching_as_the_data_spells_it_is_read(
+        tmp_path, cli, written, right):
+    folder = _forces(tmp_path / "p")
+    (folder / "kpi.toml").write_text(FORCES_TOML.replace("lpa = 'Birmingham'", written),
+                                     encoding="utf-8")
+    _street(folder, "a.csv", [(m, "West Midlands Police", lpa, n) for m in MONTHS
+                              for lpa, n in (("Walsall North", 3), ("WALSALL SOUTH", 2))])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    assert _figure(cli, folder, "birmingham") == right
+
+
 def test_a_filter_or_peer_group_typed_in_another_unicode_form_finds_the_stored_rows(
         tmp_path, cli):
     """A filter literal typed with a combining diaeresis (NFD, as macOS gives 'Zoë') or a
