@@ -2311,9 +2311,10 @@ def _quality_of(project: Project, results: Iterable[KpiResult],
         # not mostly blank there (then the note above says so): police.uk publishes no
         # outcomes for PSNI, a sixth of the rows, and the pooled share read as all forces'.
         mostly = as_written(limits.mostly_blank)
+        # (a column with no blank row in the window has no part blank on every row: no read)
         fine = [c for c in columns if c != "month" and inside and c in looked[inside[0]]
-                and Fraction(sum(looked[m][c] for m in inside),
-                             max(1, sum(looked[m]["__rows"] for m in inside))) < mostly]
+                and 0 < Fraction(sum(looked[m][c] for m in inside),
+                                 max(1, sum(looked[m]["__rows"] for m in inside))) < mostly]
         for column in fine:
             key = (dataset_id, window, f"\tparts {column}")
             if key not in found:

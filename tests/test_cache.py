@@ -138,7 +138,7 @@ def test_environment_is_part_of_the_key(project):
 
 
 def test_output_files_and_kpi_no_cache_bypass_the_cache(project, tmp_path):
-    target = tmp_path / "out.csv"
+    target = tmp_path / "out.txt"
     args = ("--project", project, "summary", "--period", "2025-09")
     kpi_here(*args)
     assert kpi(*args, "--output", target)[2] is True

@@ -485,13 +485,17 @@ def test_a_cumulative_kpi_has_its_months_and_no_chart_saying_why(cli, tmp_path):
     shutil.copytree(FIXTURES / "mini", root)
     toml = root / "kpi.toml"
     text = toml.read_text(encoding="utf-8")
-    # (a snapshot: a count adds its months, and is refused the key)
+    # (a snapshot: a count adds its months, and is refused the key; the rows are events, each
+    # counted in its month, which `as_at = "month"` says: read as rolls, the crimes of one
+    # place and offence on four dates would be one entity listed four times, and refused)
     toml.write_text(text.replace('id = "total_crime"\n', 'id = "total_crime"\ncumulative = true\n',
                                  1).replace('kind = "count"\ndataset = "crimes"\nbetter = "lower"\n'
                                             'breakdowns = ["lpa", "offence"]',
                                             'kind = "snapshot"\ndataset = "crimes"\n'
                                             'better = "lower"\nbreakdowns = ["lpa", "offence"]',
-                                            1), encoding="utf-8")
+                                            1).replace('date = "recorded"\n',
+                                                       'date = "recorded"\nas_at = "month"\n', 1),
+                    encoding="utf-8")
     load(load_project(root), "crimes")
     doc = run_json(cli, root, "total_crime", "--period", "2025-09")
     values = {row["month"]: row["value"] for row in doc["trend"]}

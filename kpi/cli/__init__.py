@@ -431,14 +431,15 @@ def check_format_output(format: Format, output: Path | None) -> None:
     FILE.csv or FILE.md of the terminal's table) or one no format writes (FILE.docx)."""
     from kpi.errors import UsageError
 
-    if output is not None and (none := _WRITTEN_BY_NONE.get(output.suffix.lower())):
+    if output is not None and format not in WORKBOOK_FORMATS \
+            and (none := _WRITTEN_BY_NONE.get(output.suffix.lower())):
         raise UsageError(f"--output '{output}' names {none}, which no --format of this "
                          "command writes",
                          hint="write to a file ending .txt, .md, .csv, .json or .xlsx with the "
                               "--format it names; 'kpi export' writes the paper as Word or "
                               "HTML")
     named = _FORMATS_OF_SUFFIX.get(output.suffix.lower()) if output is not None else None
-    if named is not None and format not in named:
+    if named is not None and format not in named and format not in WORKBOOK_FORMATS:
         kinds = {Format.JSON: "a JSON file", Format.CSV: "a CSV file",
                  Format.MARKDOWN: "a Markdown file", Format.XLSX: "an Excel workbook"}
         written = "a table as text" if format == Format.TABLE else format.value
