@@ -56,11 +56,18 @@ SHARE_SCALES = {"per_1000": 10, "ratio": 0.01}
 UNSCALED = {"share": set(), "rows": {"per_1000"}, "ratio": {"ratio"}}
 
 
-def accepted(what: str, unit: str, multiplier: float) -> bool:
+# Shares of rows whose numerator is 0 or 1 on every row over no denominator (a condition):
+# in percent too their multiplier gives the unit's scale, 1 (x 10 printed 25% as 250%).
+ZERO_ONE_SHARES = {"rate", "snapshot_share"}
+
+
+def accepted(what: str, unit: str, multiplier: float, kind: str = "") -> bool:
     if unit in NEVER[what] or (multiplier != 1 and unit in UNSCALED[what]):
         return False
     if what == "share" and unit in SHARE_SCALES:
         return multiplier == SHARE_SCALES[unit]
+    if kind in ZERO_ONE_SHARES and unit == "percent":
+        return multiplier == 1
     return not (what == "share" and multiplier == 1 and unit != "percent")
 
 
@@ -89,10 +96,11 @@ def test_a_unit_names_what_the_kinds_value_is(folder, kind, multiplier):
         try:
             load_project(folder)
         except ConfigError as exc:
-            assert not accepted(what, unit.value, multiplier), (unit, str(exc))
-            assert "KPI 'k', key 'unit'" in str(exc)
+            assert not accepted(what, unit.value, multiplier, kind), (unit, str(exc))
+            assert "KPI 'k', key 'unit'" in str(exc) or (
+                kind in ZERO_ONE_SHARES and "KPI 'k', key 'multiplier'" in str(exc))
             continue
-        assert accepted(what, unit.value, multiplier), unit
+        assert accepted(what, unit.value, multiplier, kind), unit
 
 
 @pytest.mark.parametrize(("kind", "multiplier"), [("per_1000", 10), ("ratio_of_rates", 100)])
