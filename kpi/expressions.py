@@ -218,6 +218,20 @@ def _compared(node: Any) -> list[Any]:
             for side in sides if side is not None]
 
 
+def _equated(node: Any) -> list[Any]:
+    """The operands of a comparison (`_compared`), a list of `= ANY([...])` as its items
+    (`lpa = ANY(['a', 'b'])` compares lpa with 'a' and 'b'): the sides `compared_text` and
+    `never_given` judge literals on."""
+    from sqlglot import exp
+
+    sides = _compared(node)
+    if len(sides) == 2 and isinstance(sides[1], exp.Any):
+        listed = sides[1].this.unnest() if isinstance(sides[1].this, exp.Paren) \
+            else sides[1].this
+        sides = [sides[0], *(listed.expressions if isinstance(listed, exp.Array) else [])]
+    return sides
+
+
 def _check_division(node: Any) -> None:
     """A division by a column in a comparison (`minutes / victims > 1000`): on a row whose
     divisor is 0 it gives NaN or infinity, which Polars (like DuckDB) ranks above every number,
@@ -1865,11 +1879,7 @@ def compared_text(text: str) -> tuple[tuple[str, str, bool], ...]:
             continue
         if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)):
             continue
-        sides = _compared(node)
-        if len(sides) == 2 and isinstance(sides[1], exp.Any):  # lpa = ANY(['a', 'b'])
-            listed = sides[1].this.unnest() if isinstance(sides[1].this, exp.Paren) \
-                else sides[1].this
-            sides = [sides[0], *(listed.expressions if isinstance(listed, exp.Array) else [])]
+        sides = _equated(node)
         columns = [c for s in sides if (c := answer_column(s)) is not None]
         if len(columns) != 1:
             continue
@@ -2009,11 +2019,7 @@ def never_given(text: str, derived: tuple[tuple[str, str], ...] = ()
         if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
                                  exp.Like)):
             return []
-        sides = _compared(node)
-        if len(sides) == 2 and isinstance(sides[1], exp.Any):  # UPPER(lpa) = ANY(['a'])
-            listed = sides[1].this.unnest() if isinstance(sides[1].this, exp.Paren) \
-                else sides[1].this
-            sides = [sides[0], *(listed.expressions if isinstance(listed, exp.Array) else [])]
+        sides = _equated(node)
         texts = [s for s in sides if _sql_literal_text(s) is None]
         return [(texts[0], s, whole) for s in sides if len(texts) == 1 and s is not texts[0]]
 
