@@ -1817,7 +1817,9 @@ def _path_fault(relative: Any) -> str | None:
     or it holds a tab or line break (a backslash escape in \"double quotes\", as in
     "extracts\new.csv", read by TOML as a line break)."""
     if _escapes(relative):
-        return "leaves the project folder"
+        return ("leaves the project folder" if _leaves(relative)
+                else "holds a '..' step, which kpi refuses even where the path stays in the "
+                "project folder: write it without one")
     if any(c in str(relative) for c in "\t\n\r"):
         return "holds a tab or line break: " + BACKSLASH_HINT
     return None
@@ -1829,6 +1831,24 @@ def _escapes(relative: Any) -> bool:
     text = str(relative).replace("\\", "/")
     return (text.startswith("/") or re.match(r"^[A-Za-z]:", text) is not None
             or ".." in text.split("/"))
+
+
+def _leaves(relative: Any) -> bool:
+    """Whether a path `_escapes` refuses does point outside the project folder: absolute, or
+    more '..' steps than folders before them at some point (`extracts/../../x.csv`), rather
+    than only written with a '..' that comes back inside (`./ref/../ref/w.csv`)."""
+    text = str(relative).replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) is not None:
+        return True
+    depth = 0
+    for step in text.split("/"):
+        if step == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif step not in ("", "."):
+            depth += 1
+    return False
 
 
 def _bad_pattern(pattern: Any) -> str | None:

@@ -99,6 +99,10 @@ def test_history_csv_neutralises_file_names(project, cli):
      'kind = "weighted_score"\ndataset = "incidents"\nweights = "../weights.csv"\n'
      'weight_key = "lpa"\n\n[[kpis]]',
      "KPI 'harm', key 'weights': '../weights.csv' leaves the project folder"),
+    # a '..' that comes back inside is refused as written, not as leaving the folder
+    ('extra_columns = "error"', 'extra_columns = "error"\nsources = ["./x/../extracts/y.csv"]',
+     "dataset 'strict', key 'sources': './x/../extracts/y.csv' holds a '..' step, which kpi "
+     "refuses even where the path stays in the project folder: write it without one"),
 ])
 def test_paths_leaving_the_project_folder_are_refused(tmp_path, cli, needle, replacement,
                                                       message):
