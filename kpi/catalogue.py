@@ -3022,7 +3022,9 @@ def shared_last(frame: Any, dataset: DatasetSpec, parts: Sequence[str]) -> Any:
     loaded, so rolled, on their own) has a later last date. A part whose last roll is
     another's earlier one is missing from the later roll they share, so its people are gone
     from it: the one rule of which rows a month's last roll holds, read by every figure and
-    by the refusal of a part it cannot tell (`engine.refuse_thin_last_rolls`)."""
+    by the refusal of a part it cannot tell (`engine.refuse_thin_last_rolls`: gone is read
+    only where its people are found on that roll in another part, not where the roll's file
+    may lack the part, a force of a national extract)."""
     import polars as pl
 
     day = snapshot_day(dataset)

@@ -802,18 +802,26 @@ GONE_HINT = ("where each part is rolled on its own days (a force of a national e
              "its column in replace_by of the dataset's table, so each part's own last date "
              "is read; or load the part's rolls as a dataset of their own")
 
+# What a part missing from a later roll it shares, its rows not found on it, may need
+# (`_gone_untold`), before GONE_HINT.
+MISSING_HINT = "if the file of the month's last roll is missing the part, load it again whole; "
+
 
 def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
-                 months: Sequence[str] | None) -> list[tuple[str, str]]:
+                 months: Sequence[str] | None) -> list[tuple[str, str, bool]]:
     """The parts of `parts` read as gone from a month's last roll (`catalogue.shared_last`:
     their last date is a roll of other parts whose last date is later) whose rows do not
-    prove them on that shared roll, each as a refusal says it ("2025-09 (lpa 'C')", "its
-    last date, 2025-09-19, ..."). Proven: the part held rows on two or more dates and on
-    every date up to its last on which those later parts held rows, so it was on their
-    roll each week until its people left. Otherwise it may be rolled on its own days that
-    fall on theirs (fortnightly beside weekly, or once a month), and reading it as gone
-    would drop its people, reading it at its own last date would count people gone: kpi
-    does not guess."""
+    prove them gone from that shared roll, each as a refusal says it ("2025-09 (lpa 'C')",
+    "its last date, 2025-09-19, ...", and whether it is only its rows not found on the later
+    roll that leave it unproven). Proven: the part held rows on two or more dates and
+    on every date up to its last on which those later parts held rows, so it was on their
+    roll each week; and each of its rows of its last date is listed again on the later roll,
+    in another part (`_moved`), so that roll holds its people and the part is empty on it.
+    Otherwise it may be rolled on its own days that fall on theirs (fortnightly beside
+    weekly, or once a month), or the later roll may be missing it (a national extract whose
+    last file of the month lacks one force: read as gone, a force of 3 officers read 0, a
+    headcount of 6 where 9 are in post, exit 0), and reading it as gone would drop its
+    people, reading it at its own last date would count people gone: kpi does not guess."""
     keys = ["month", *parts]
     rolled = ["month", *(c for c in parts if c in spec.replace_by)]
     rows = every if months is None else every.filter(pl.col("month").is_in(list(months)))
@@ -840,18 +848,75 @@ def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
     missed = (theirs.join(days.select("__part", _DAY), on=["__part", _DAY], how="anti")
               .group_by("__part").agg(pl.col(_DAY).min().alias("__missed")))
     dates = days.group_by("__part").agg(pl.col(_DAY).n_unique().alias("__dates"))
+    stayed = _moved(spec, parts, rows, gone)
     found = (gone.join(missed, on="__part", how="left").join(dates, on="__part")
-             .filter(pl.col("__missed").is_not_null() | (pl.col("__dates") < 2))
+             .join(stayed, on="__part", how="left")
+             .filter(pl.col("__missed").is_not_null() | (pl.col("__dates") < 2)
+                     | pl.col("__left").is_not_null())
              .sort(keys, nulls_last=True))
     said = []
     for row in found.iter_rows(named=True):
         part = ", ".join(f"{c} {_label(row[c])}" for c in parts)
         why = (f"it holds none on their roll of {row['__missed']}" if row["__missed"]
-               is not None else "it holds rows on that date only")
+               is not None else "it holds rows on that date only" if row["__dates"] < 2
+               else _not_found(parts, row))
         said.append((f"{row['month']} ({part})",
                      f"its last date, {row['__last']}, is a roll of other parts whose last "
-                     f"is {row['__later']}, and {why}"))
+                     f"is {row['__later']}, and {why}", row["__left"] is not None
+                     and row["__missed"] is None and row["__dates"] >= 2))
     return said
+
+
+def _moved(spec: DatasetSpec, parts: Sequence[str], rows: pl.LazyFrame, gone: pl.DataFrame
+           ) -> pl.DataFrame:
+    """Of the parts `_gone_untold` finds missing from a later roll they share (`gone`: by
+    month and part, `__part`, its `__last` date and the roll's `__later` one), those not
+    proven emptied on it: by `__part`, its `__rows` of its last date and how many of them
+    (`__left`) are not listed on the later roll, with the first such row's `__labels`. A row
+    is listed there where the later roll holds exactly one row of its labels (the text and
+    true/false columns other than `parts`: a person's id) in its `replace_by` values and
+    its last date held no other: LPA C's three officers on the roll of the 19th, moved to A
+    for the roll of the 26th. A part's people left, or the roll's file missing the part,
+    leave nothing on it to tell the two apart; nor do labels that are not one row's each (a
+    role, a force's own numbering of its people), so such a part is not proven."""
+    labels = [c for c in _roll_labels(spec) if c not in parts]
+    keys = ["month", *parts]
+    rolled = ["month", *(c for c in parts if c in spec.replace_by)]
+    ids = gone.select(*keys, "__part", pl.col("__last").alias(_DAY), "__later")
+    # only the days of the rolls compared, each part's last and the later one it is off
+    days = pl.concat([gone.select(*rolled, pl.col(c).alias(_DAY)) for c in ("__last", "__later")]
+                     ).unique()
+    rows = rows.with_columns(snapshot_day(spec).alias(_DAY)).join(
+        days.lazy(), on=[*rolled, _DAY], how="semi", nulls_equal=True)
+    if not labels:
+        listed = rows.select(*keys, _DAY).collect()
+        return (listed.join(ids, on=[*keys, _DAY], nulls_equal=True).group_by("__part")
+                .agg(pl.len().alias("__rows"), pl.len().alias("__left"),
+                     pl.lit(None).alias("__labels")))
+    listed = rows.group_by(*rolled, _DAY, *labels).agg(pl.len().alias("__n")).collect()
+    mine = (rows.select(*keys, _DAY, *labels).collect()
+            .join(ids, on=[*keys, _DAY], nulls_equal=True)
+            .join(listed, on=[*rolled, _DAY, *labels], nulls_equal=True)
+            .join(listed.rename({_DAY: "__later", "__n": "__m"}),
+                  on=[*rolled, "__later", *labels], how="left", nulls_equal=True)
+            .with_columns(((pl.col("__n") == 1) & (pl.col("__m") == 1))
+                          .fill_null(False).alias("__on")))
+    return (mine.sort(*labels, nulls_last=True).group_by("__part")
+            .agg(pl.len().alias("__rows"), (~pl.col("__on")).sum().alias("__left"),
+                 pl.struct(labels).filter(~pl.col("__on")).first().alias("__labels"))
+            .filter(pl.col("__left") > 0))
+
+
+def _not_found(parts: Sequence[str], row: dict[str, Any]) -> str:
+    """How `_gone_untold` says a part's rows of its last date are not on the later roll
+    (`_moved`): "3 of its 3 rows there are not found on their roll of 2025-09-26 (person
+    'B0' first)"."""
+    labels = row["__labels"] or {}
+    first = ", ".join(f"{c} {_label(v)}" for c, v in labels.items() if c not in parts)
+    named = f" ({first}{' first' if row['__left'] > 1 else ''})" if first else ""
+    return (f"{row['__left']:,} of its {row['__rows']:,} row{'' if row['__rows'] == 1 else 's'}"
+            f" there {'is' if row['__left'] == 1 else 'are'} not found on their roll of "
+            f"{row['__later']}{named}")
 
 
 def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[str] | None,
@@ -874,11 +939,13 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
     every = derive(store.scan(project, dataset_id, as_of), replace(spec, as_at=None), parts)
     untold = _gone_untold(spec, parts, every, months)
     if untold:
-        where, said = untold[0]
+        where, said, missing = untold[0]
         raise DataError(f"dataset '{dataset_id}', {where}, column '{spec.date}': {said}, so "
-                        "as_at = \"last\" cannot tell its people gone from a roll of its own",
-                        hint=GONE_HINT.replace("the dataset's table",
-                                               f"[datasets.{dataset_id}]"))
+                        "as_at = \"last\" cannot tell its people gone from "
+                        + ("its rows missing from that roll" if missing
+                           else "a roll of its own"),
+                        hint=(MISSING_HINT if missing else "") + GONE_HINT.replace(
+                            "the dataset's table", f"[datasets.{dataset_id}]"))
     thin = _thin_last_rolls(spec, parts, _last_rolls(spec, every, parts, months))
     if thin:
         where, said = thin[0]

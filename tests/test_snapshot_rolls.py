@@ -1015,32 +1015,29 @@ def _lpas(folder: Path, september: str, replace_by: str = "") -> Path:
                   replace_by=replace_by)
 
 
-@pytest.mark.parametrize(("september", "read", "parts"),
-                         [("moved", 10, {"A": (4, 7), "B": (3, 3)}),
-                          ("left", 7, {"A": (4, 4), "B": (3, 3)})])
-def test_a_part_missing_from_the_last_roll_it_shares_reads_none(tmp_path, cli, september,
-                                                                read, parts):
-    """The LPAs of one force's weekly roll are rolled together: an LPA missing from the
-    month's last roll has no one on it. Read at each LPA's own last date, C's three officers
-    were counted at the 19th beside the 26th's roll: 13 where the roll of the 26th holds 10
-    (C's three moved to A), 10 where it holds 7 (they left), exit 0. Read as the 26th, as the
-    same rows without the peer group."""
+def test_a_part_missing_from_the_last_roll_it_shares_reads_none(tmp_path, cli):
+    """The LPAs of one force's weekly roll are rolled together: an LPA whose people are all
+    on the month's last roll under another LPA has no one on it. Read at each LPA's own last
+    date, C's three officers were counted at the 19th beside the 26th's roll: 13 where the
+    roll of the 26th holds 10 (C's three moved to A), exit 0. Read as the 26th, as the same
+    rows without the peer group."""
     import duckdb
 
-    folder = _lpas(tmp_path, september)
+    folder = _lpas(tmp_path, "moved")
     _load(cli, folder, "staff")
-    # By hand: August's roll 10; September's last roll (the 26th) 10 (moved) or 7 (left),
+    # By hand: August's roll 10; September's last roll (the 26th) 10, C's three under A,
     # counted again by DuckDB from the file.
     counted = duckdb.connect().execute(
         f"SELECT count(*) FROM read_csv('{folder / 'staff.csv'}', all_varchar = true) "
         "WHERE as_at = '2025-09-26'").fetchone()
-    assert counted == (read,)
-    assert _figures(cli, folder)["officers"] == (10, read)
+    assert counted == (10,)
+    assert _figures(cli, folder)["officers"] == (10, 10)
     result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
                   "--format", "json"])
     assert result.exit_code == 0, result.output
     assert {p["name"]: (p["comparison"]["value"], p["current"]["value"])
-            for p in json.loads(result.stdout)["kpis"][0]["parts"]} == parts
+            for p in json.loads(result.stdout)["kpis"][0]["parts"]} == {"A": (4, 7),
+                                                                        "B": (3, 3)}
     listed = cli(["--project", folder, "datasets", "--format", "json"])
     assert listed.exit_code == 0, listed.output
     staff = next(d for d in json.loads(listed.stdout) if d["dataset"] == "staff")
@@ -1066,6 +1063,100 @@ def test_a_part_off_a_shared_roll_it_is_not_proven_on_is_refused(tmp_path, cli):
     folder = _lpas(tmp_path / "own", "fortnightly", 'replace_by = ["lpa"]')
     _load(cli, folder, "staff")
     assert _figures(cli, folder)["officers"] == (10, 10)
+
+
+NATIONAL = {"A": 4, "B": 3, "C": 2}
+
+
+def _national(folder: Path, declared: str = "peers", whole: bool = False,
+              numbered: bool = False) -> Path:
+    """One national extract of three forces' rolls, loaded whole: A's 4 officers, B's 3 and
+    C's 2, every Friday (August the 29th only), none joining or leaving. The file of
+    September's last roll, the 26th, lacks force B's rows unless `whole`. The force is told
+    apart as `declared` says ("peers", a `[peers.*]` group's column, or "replace_by"); each
+    person's id is the force and a number (A0), or with `numbered` the number alone, each
+    force numbering its own people from 1."""
+    rows: list[tuple] = []
+    for day in ("2025-08-29", *FRIDAYS["2025-09"]):
+        rows += [(day, str(i + 1) if numbered else f"{force}{i}", force)
+                 for force, officers in NATIONAL.items() for i in range(officers)
+                 if whole or not (force == "B" and day == "2025-09-26")]
+    fields = {"replace_by": "", "force": 'force = "str"', "derived": "",
+              "peers": '\n[peers.forces]\ncolumn = "force"\nmembers = ["A", "B", "C"]\n'}
+    if declared == "replace_by":
+        fields.update(replace_by='replace_by = ["force"]', peers="")
+    return _write(folder, FORCES, "staff", ["as_at", "person", "force"], rows, **fields)
+
+
+def test_a_force_missing_from_the_last_file_of_a_national_extract_is_refused(tmp_path, cli):
+    """Forces told apart by a `[peers.*]` group's column are rolled together, so a force
+    whose last date is another's earlier roll was read as gone from the later one: where the
+    file of September's last roll (the 26th) lacked force B, its 3 officers read 0, a
+    headcount of 6 where 9 are in post and "deteriorating" from August's 9, exit 0, in every
+    face. Its people are on no part of that roll, so nothing tells them gone from the file
+    missing them: every figure reading the month is refused, naming the part. The same rows
+    with the force in `replace_by` read each force's own last roll, 9; and the whole file
+    reads 9 as a peer group."""
+    folder = _national(tmp_path)
+    _load(cli, folder, "staff")
+    line = ("Error: dataset 'staff', 2025-09 (force 'B'), column 'as_at': its last date, "
+            "2025-09-19, is a roll of other parts whose last is 2025-09-26, and 3 of its 3 "
+            "rows there are not found on their roll of 2025-09-26 (person 'B0' first), so "
+            "as_at = \"last\" cannot tell its people gone from its rows missing from that roll")
+    for args in (["summary", "--period", "2025-09"],
+                 ["compare", "--period", "2025-09", "--by", "force", "--peers", "forces"],
+                 ["show", "officers", "--period", "2025-09"],
+                 ["export", "markdown", "--period", "2025-09", "--output",
+                  tmp_path / "board.md"]):
+        result = cli(["--project", folder, *args])
+        assert _refused_line(result) == line, (args, result.output)
+        assert ("Hint: if the file of the month's last roll is missing the part, load it again "
+                "whole; where each part is rolled on its own days (a force of a national "
+                "extract), name its column in replace_by of [datasets.staff]") in result.output
+    assert not (tmp_path / "board.md").exists()
+    import kpi
+    from kpi.errors import DataError
+
+    with pytest.raises(DataError, match=r"2025-09 \(force 'B'\).*3 of its 3 rows there"):
+        kpi.open(folder / "kpi.toml").summary("2025-09")
+    # By hand: each force's own last roll, August A 4 + B 3 + C 2 on the 29th; September
+    # A 4 and C 2 on the 26th, B 3 on the 19th: 9 and 9, counted again by DuckDB.
+    assert _each_force_s_last_roll(folder / "staff.csv") == {"2025-08": 9, "2025-09": 9}
+    for declared, whole in (("replace_by", False), ("peers", True)):
+        (tmp_path / declared).mkdir(exist_ok=True)
+        own = _national(tmp_path / declared, declared, whole)
+        _load(cli, own, "staff")
+        assert _figures(cli, own)["officers"] == (9, 9)
+        result = cli(["--project", own, "compare", "--period", "2025-09", "--by", "force",
+                      "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert {p["name"]: (p["comparison"]["value"], p["current"]["value"])
+                for p in json.loads(result.stdout)["kpis"][0]["parts"]} == {
+                    "A": (4, 4), "B": (3, 3), "C": (2, 2)}
+
+
+def test_a_part_s_people_are_found_on_a_later_roll_only_by_an_id_of_one_row(tmp_path, cli):
+    """A part missing from a later roll it shares reads none only where each of its people is
+    on that roll in another part (LPA C's officers moved to A, read above). Ids a force
+    numbers its own people by ('1', '2', '3' in A and in B) are on the later roll in A
+    whether or not B's people are, so they prove nothing: B's 3 officers absent from the
+    26th's file read 0 were they taken as moved. Refused, as are LPA C's three officers
+    gone from the force's last roll (its people left, or the file lost them: 7 where 10 are
+    in post, were they read as left)."""
+    folder = _national(tmp_path, numbered=True)
+    _load(cli, folder, "staff")
+    assert _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"])) == (
+        "Error: dataset 'staff', 2025-09 (force 'B'), column 'as_at': its last date, "
+        "2025-09-19, is a roll of other parts whose last is 2025-09-26, and 3 of its 3 rows "
+        "there are not found on their roll of 2025-09-26 (person '1' first), so as_at = "
+        "\"last\" cannot tell its people gone from its rows missing from that roll")
+    (tmp_path / "lpas").mkdir()
+    folder = _lpas(tmp_path / "lpas", "left")
+    _load(cli, folder, "staff")
+    assert "2025-09 (lpa 'C'), column 'as_at': its last date, 2025-09-19, is a roll of other " \
+        "parts whose last is 2025-09-26, and 3 of its 3 rows there are not found on their " \
+        "roll of 2025-09-26 (person 'P0' first)" in _refused_line(
+            cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa"]))
 
 
 def test_roll_names_two_a_day_do_not_hide_the_rolls(tmp_path, cli):
