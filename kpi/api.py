@@ -652,8 +652,10 @@ class Project:
         (`engine.rolls_held`): each `month`, its `dates` (how many days), its `last` day
         (ISO), `read`, "last" (`as_at = "last"` reads the last date's rows of each part),
         "thin" (`as_at = "last"`, refused: a last date holds under half the rows of an
-        earlier one) or "refused" (no `as_at`: a snapshot's figure reading the month is
-        refused), and `read_days`, the days read (ISO; each part's last), empty for none."""
+        earlier one), "untold" (`as_at = "last"`, refused: a part missing from a later roll it
+        shares is not proven gone from it) or "refused" (no `as_at`: a snapshot's figure
+        reading the month is refused), and `read_days`, the days read (ISO; each part's
+        last), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 

@@ -808,20 +808,20 @@ MISSING_HINT = "if the file of the month's last roll is missing the part, load i
 
 
 def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
-                 months: Sequence[str] | None) -> list[tuple[str, str, bool]]:
+                 months: Sequence[str] | None) -> list[tuple[str, str, str, bool]]:
     """The parts of `parts` read as gone from a month's last roll (`catalogue.shared_last`:
-    their last date is a roll of other parts whose last date is later) whose rows do not
-    prove them gone from that shared roll, each as a refusal says it ("2025-09 (lpa 'C')",
-    "its last date, 2025-09-19, ...", and whether it is only its rows not found on the later
-    roll that leave it unproven). Proven: the part held rows on two or more dates and
-    on every date up to its last on which those later parts held rows, so it was on their
-    roll each week; and each of its rows of its last date is listed again on the later roll,
-    in another part (`_moved`), so that roll holds its people and the part is empty on it.
-    Otherwise it may be rolled on its own days that fall on theirs (fortnightly beside
-    weekly, or once a month), or the later roll may be missing it (a national extract whose
-    last file of the month lacks one force: read as gone, a force of 3 officers read 0, a
-    headcount of 6 where 9 are in post, exit 0), and reading it as gone would drop its
-    people, reading it at its own last date would count people gone: kpi does not guess."""
+    their last date is a roll of other parts whose last date is later) whose rows do not prove
+    them gone from that shared roll, each with its month and as a refusal says it ("2025-09 (lpa
+    'C')", "its last date, 2025-09-19, ...", and whether it is only its rows not found on the
+    later roll that leave it unproven). Proven: the part held rows on two or more dates and on
+    every date up to its last on which those later parts held rows, so it was on their roll each
+    week; and each of its rows of its last date is listed again on the later roll, in another
+    part (`_moved`), so that roll holds its people and the part is empty on it. Otherwise it may
+    be rolled on its own days that fall on theirs (fortnightly beside weekly, or once a month),
+    or the later roll may be missing it (a national extract whose last file of the month lacks
+    one force: read as gone, a force of 3 officers read 0, a headcount of 6 where 9 are in post,
+    exit 0), and reading it as gone would drop its people, reading it at its own last date would
+    count people gone: kpi does not guess."""
     keys = ["month", *parts]
     rolled = ["month", *(c for c in parts if c in spec.replace_by)]
     rows = every if months is None else every.filter(pl.col("month").is_in(list(months)))
@@ -860,7 +860,7 @@ def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
         why = (f"it holds none on their roll of {row['__missed']}" if row["__missed"]
                is not None else "it holds rows on that date only" if row["__dates"] < 2
                else _not_found(parts, row))
-        said.append((f"{row['month']} ({part})",
+        said.append((row["month"], f"{row['month']} ({part})",
                      f"its last date, {row['__last']}, is a roll of other parts whose last "
                      f"is {row['__later']}, and {why}", row["__left"] is not None
                      and row["__missed"] is None and row["__dates"] >= 2))
@@ -939,7 +939,7 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
     every = derive(store.scan(project, dataset_id, as_of), replace(spec, as_at=None), parts)
     untold = _gone_untold(spec, parts, every, months)
     if untold:
-        where, said, missing = untold[0]
+        _, where, said, missing = untold[0]
         raise DataError(f"dataset '{dataset_id}', {where}, column '{spec.date}': {said}, so "
                         "as_at = \"last\" cannot tell its people gone from "
                         + ("its rows missing from that roll" if missing
@@ -1216,14 +1216,15 @@ def rolls_held(project: Project, dataset_id: str,
     """The stored months of a dataset holding rolls taken at two or more dates, and how its
     `as_at` reads them, so an analyst learns it before a figure is refused (`kpi datasets`,
     `project.datasets()`, `kpi show`): with `as_at = "last"`, each month whose rows fall on two
-    or more days, read as its last date's rows of each part (`read` "last"), or refused where
-    a part's last date holds under half the rows of an earlier one (`read` "thin",
-    `refuse_thin_last_rolls`); with no `as_at`, where a snapshot reads the dataset, each
-    month its rows prove to hold rolls at several dates, which every figure of the snapshot
-    refuses (`read` "refused", `refuse_repeated_rolls`). Each {"month", "dates" (how many
-    days), "last" (the last day, ISO), "read", "read_days" (the days read, ISO: each part's
-    last, one where its parts end on one day; none where refused)}, by month; none for any
-    other dataset (`as_at = "month"`, rows dated by a month, no snapshot)."""
+    or more days, read as its last date's rows of each part (`read` "last"), or refused where a
+    part's last date holds under half the rows of an earlier one (`read` "thin",
+    `refuse_thin_last_rolls`) or a part missing from a later roll it shares is not proven gone
+    from it (`read` "untold", `_gone_untold`); with no `as_at`, where a snapshot reads the
+    dataset, each month its rows prove to hold rolls at several dates, which every figure of the
+    snapshot refuses (`read` "refused", `refuse_repeated_rolls`). Each {"month", "dates" (how
+    many days), "last" (the last day, ISO), "read", "read_days" (the days read, ISO: each part's
+    last, one where its parts end on one day; none where refused)}, by month; none for any other
+    dataset (`as_at = "month"`, rows dated by a month, no snapshot)."""
     spec = project.datasets[dataset_id]
     date = spec.column(spec.date)
     if (spec.as_at == "month" or spec.date_parts is not None or date is None
@@ -1235,6 +1236,7 @@ def rolls_held(project: Project, dataset_id: str,
     scan = store.scan(project, dataset_id, as_of)
     read_days: dict[str, list[str]] = {}
     thin: set[str] = set()
+    untold: set[str] = set()
     if spec.as_at is None:
         # The months the refusal reads as rolls, their days from its own count of the rows
         # (one scan of the table, not one for the proof and one for the days).
@@ -1249,17 +1251,18 @@ def rolls_held(project: Project, dataset_id: str,
         day = snapshot_day(spec)
         last = _last_rolls(spec, rows, parts, None)
         thin = set(_thin(last).get_column("month"))
+        untold = {month for month, *_ in _gone_untold(spec, parts, rows, None)}
         for month, days in (last.filter(~pl.col("gone")).group_by("month")
                             .agg(pl.col("last").unique().sort()).iter_rows()):
             read_days[month] = [d.isoformat() for d in days]
     held = (rows.group_by("month").agg(day.n_unique().alias("dates"), day.max().alias("last"))
             .filter(pl.col("dates") > 1).sort("month").collect())
     read = "last" if spec.as_at == "last" else "refused"
+    said = [("untold" if row["month"] in untold else "thin" if row["month"] in thin else read,
+             row) for row in held.iter_rows(named=True)]
     return [{"month": row["month"], "dates": row["dates"], "last": row["last"].isoformat(),
-             "read": "thin" if row["month"] in thin else read,
-             "read_days": [] if read == "refused" or row["month"] in thin
-             else read_days[row["month"]]}
-            for row in held.iter_rows(named=True)]
+             "read": how, "read_days": read_days[row["month"]] if how == "last" else []}
+            for how, row in said]
 
 
 def _label(value: Any) -> str:

@@ -1119,6 +1119,16 @@ def test_a_force_missing_from_the_last_file_of_a_national_extract_is_refused(tmp
 
     with pytest.raises(DataError, match=r"2025-09 \(force 'B'\).*3 of its 3 rows there"):
         kpi.open(folder / "kpi.toml").summary("2025-09")
+    # The listings say the month is refused before a summary does, not that the 26th is read.
+    listed = cli(["--project", folder, "datasets", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)[0]["rolls"] == [
+        {"month": "2025-09", "dates": 4, "last": "2025-09-26", "read": "untold",
+         "read_days": []}]
+    assert "Note: dataset 'staff' holds in 2025-09 a part missing from a later roll it " \
+        "shares" in listed.output
+    assert "2025-09: rolls at 4 dates, refused (a part missing from a later roll it shares)" \
+        in cli(["--project", folder, "datasets", "--format", "csv"]).stdout
     # By hand: each force's own last roll, August A 4 + B 3 + C 2 on the 29th; September
     # A 4 and C 2 on the 26th, B 3 on the 19th: 9 and 9, counted again by DuckDB.
     assert _each_force_s_last_roll(folder / "staff.csv") == {"2025-08": 9, "2025-09": 9}

@@ -124,8 +124,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
     A month holding rolls taken at several dates is listed with how the dataset's `as_at`
     reads it: its last date's rows (each part's), refused where that date lists under half
-    the rows of an earlier one, or, with no `as_at`, refused by every snapshot figure
-    reading it (a refusal said on stderr too, with what to write).
+    the rows of an earlier one or where a part missing from a later roll it shares is not
+    proven gone from it, or, with no `as_at`, refused by every snapshot figure reading it (a
+    refusal said on stderr too, with what to write).
 
     A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
     listing is the answer, and 'kpi ingest DATASET FILE' loads one. A dataset stored under
@@ -164,6 +165,15 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             note(f"Note: dataset '{r['dataset']}' holds in {_listed(thin, 6)} a last date "
                  "listing under half the rows of an earlier one, as two rolls of other people "
                  "do: every figure reading such a month is refused\nHint: " + hint)
+        untold = [h["month"] for h in r["rolls"] if h["read"] == "untold"]
+        if untold:
+            from kpi.engine import GONE_HINT
+
+            hint = GONE_HINT.replace("the dataset's table", f"[datasets.{r['dataset']}]")
+            note(f"Note: dataset '{r['dataset']}' holds in {_listed(untold, 6)} a part missing "
+                 "from a later roll it shares whose rows cannot tell its people gone from it: "
+                 "every figure reading such a month is refused (the refusal names the part)"
+                 "\nHint: " + hint)
     if format == Format.JSON:
         from kpi.render import versioned
 
@@ -268,7 +278,8 @@ def _rolls(row: dict[str, Any], most: int) -> str:
     dates, the last read (2025-09-26)" or, where its parts end on other days, "2025-09: 8
     dates, each part's last read (2025-09-25, 2025-09-26)" (`as_at = "last"`); "2024-04:
     rolls at 5 dates, refused (its last date holds under half the rows of an earlier one)";
-    or "2025-09: rolls at 4 dates, refused (no as_at)"."""
+    "2025-09: rolls at 4 dates, refused (a part missing from a later roll it shares)"; or
+    "2025-09: rolls at 4 dates, refused (no as_at)"."""
     def said(h: dict[str, Any]) -> str:
         if h["read"] == "last" and len(h["read_days"]) > 1:
             return (f"{h['month']}: {h['dates']} dates, each part's last read "
@@ -278,6 +289,9 @@ def _rolls(row: dict[str, Any], most: int) -> str:
         if h["read"] == "thin":
             return (f"{h['month']}: rolls at {h['dates']} dates, refused (its last date holds "
                     "under half the rows of an earlier one)")
+        if h["read"] == "untold":
+            return (f"{h['month']}: rolls at {h['dates']} dates, refused (a part missing from "
+                    "a later roll it shares)")
         return f"{h['month']}: rolls at {h['dates']} dates, refused (no as_at)"
 
     listed = [said(h) for h in row["rolls"]]

@@ -163,7 +163,8 @@ def _as_at_words(project: Project, kpi: KpiDef, rolls: list[dict[str, Any]]) -> 
     parts = " of each part" if telling_apart(project, spec) else ""
     held = "; ".join(f"{h['month']} holds rolls at {h['dates']} dates, " + (
         "refused (its last date holds under half the rows of an earlier one)"
-        if h["read"] == "thin" else f"{' and '.join(h['read_days'])} read") for h in rolls)
+        if h["read"] == "thin" else "refused (a part missing from a later roll it shares)"
+        if h["read"] == "untold" else f"{' and '.join(h['read_days'])} read") for h in rolls)
     return f'each month\'s last date{parts} (as_at = "last")' + (f": {held}" if held else "")
 
 
