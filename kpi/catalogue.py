@@ -2508,6 +2508,83 @@ def zero_one_scale_problem(kind: Kind, unit: Unit, multiplier: float) -> str | N
             f"{float(written * times * Fraction(1, 4)):g}{sign}: {fix}")
 
 
+# The units a `unit_label` can name, by the words that name them: a time (a word after "per"
+# or "a" is a rate's period, "per year", not the figure's unit), a percentage, a rate per so
+# many ("per 1,000", "per 10,000") and pounds.
+_TIME_WORDS = {"second": "seconds", "seconds": "seconds", "sec": "seconds", "secs": "seconds",
+               "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",
+               "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours",
+               "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
+               "month": "months", "months": "months", "year": "years", "years": "years"}
+_PER = re.compile(r"\bper[\s_]*(?:(\d[\d,]*)|(hundred|thousand|million)\b)")
+_PER_WORDS = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+# What a KPI's figure is counted in, where kpi computes it (`unit_label_problem`), as a unit
+# its label may name, and a label naming it.
+_LABELLED_UNITS = {Unit.DAYS: ("days", "working days"),
+                   Unit.PER_1000: ("per 1,000", "per 1,000 residents")}
+
+
+def units_named(label: str) -> list[str]:
+    """The units a `unit_label` names, each once in the order first named: 'days', 'hours'
+    (a time), 'percent', 'per 1,000' (or 'per 10,000', any rate per so many), 'pounds'."""
+    text = label.casefold()
+    named: list[str] = []
+    for digits, word in _PER.findall(text):
+        per = int(digits.replace(",", "")) if digits else _PER_WORDS[word]
+        named.append(f"per {per:,}")
+    words = re.findall(r"[a-z]+", _PER.sub(" ", text))
+    for before, word in zip(["", *words], words, strict=False):
+        if word in _TIME_WORDS and before not in ("per", "a", "an", "each", "every"):
+            named.append(_TIME_WORDS[word])
+    if "%" in text or {"percent", "percentage", "pp"} & set(words) or re.search(
+            r"\bper\s+cent\b", text):
+        named.append("percent")
+    if "\u00a3" in text or {"pound", "pounds", "gbp", "pence"} & set(words):
+        named.append("pounds")
+    return list(dict.fromkeys(named))
+
+
+def unit_label_problem(label: str, unit: Unit, rows: bool = False) -> str | None:
+    """Why a KPI's `unit_label` would name its figures in another unit than they are, or
+    None: the one rule of what a label may name. Every face prints the label after a figure
+    in place of its unit's own name (kpi.render.unit_name), and it scales nothing, so a mean
+    of 3 days labelled "minutes" was printed "3.0 minutes", a count of 24 rows "24 hours" and
+    a rate of 12.0 per 1,000 "12.0 percent", exit 0. A figure with its own sign (%, pounds,
+    m:ss) takes no label; one in days or per 1,000 (which kpi works out: a duration is
+    converted to days, a count divided by the population) a label naming that unit and no
+    other ("working days", "per 1,000 residents"); a ratio, and a count of rows (`rows`), one
+    naming no unit ("officers"). A label is free where kpi does not know the unit (`number`,
+    `score`, a count or mean of a `value`): "per 10,000 population", "million days"."""
+    if not label.strip():
+        return None
+    if unit in SIGNED_UNITS:
+        # after a figure that carries its own sign it would read "45.0% working days",
+        # "£82.2m officers", or name a chart's axis of m:ss in "working days"
+        return (f"names the unit after a figure, but a KPI in {unit.value} prints its own "
+                f"({SIGNED_UNITS[unit]}): leave unit_label out")
+    named = units_named(label)
+    own, example = _LABELLED_UNITS.get(unit, (None, None))
+    if own is None and not (unit == Unit.RATIO or (unit == Unit.COUNT and rows)):
+        return None
+    other = [u for u in named if u != own]
+    what, figure, number = ((own if own.startswith("per") else f"in {own}", f"3.0 {own}", "3.0")
+                            if own is not None else
+                            ("a ratio", "a ratio of 3.0", "3.0") if unit == Unit.RATIO else
+                            ("a number of rows", "24 rows", "24"))
+    fix = (f"name {own} (\"{example}\")" if own is not None
+           else "name what is counted (\"officers\")") + " or leave unit_label out"
+    if other:
+        timed = other[0] in _TIME_WORDS.values()
+        return (f"names {' and '.join(other)}, but this KPI's figures are {what}, and a label "
+                f"scales nothing ({figure} would print \"{number} {' '.join(label.split())}\"):"
+                f" {fix}" + (f", or give the value in {other[0]} with unit = \"number\""
+                             if timed else ""))
+    if own is not None and own not in named:
+        return (f"names no unit, but every face prints it in place of \"{own}\" after this "
+                f"KPI's figures, which are {what}: {fix}")
+    return None
+
+
 def _reads_as_fraction(value: Any) -> bool:
     """A percentile between 0 and 1: the 0.9th, or the 90th as a fraction?"""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -2749,13 +2826,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
     # Text, or left out by _refuse_non_text.
     texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
-    if isinstance(texts["unit_label"], str) and texts["unit_label"].strip() \
-            and unit in SIGNED_UNITS:
-        # Every face names the unit after a figure by it (kpi.render.unit_name): after a
-        # figure that carries its own sign it would read "45.0% working days", "£82.2m
-        # officers", or name a chart's axis of m:ss in "working days".
-        bad("unit_label", f"names the unit after a figure, but a KPI in {unit.value} prints "
-            f"its own ({SIGNED_UNITS[unit]}): leave unit_label out")
+    if isinstance(texts["unit_label"], str) and (misnamed := unit_label_problem(
+            texts["unit_label"], unit, rows=kind in (Kind.COUNT, Kind.SNAPSHOT)
+            and "value" not in item and "numerator" not in item)):
+        bad("unit_label", misnamed)
         texts["unit_label"] = ""
     flags = {}
     for key in ("target_illustrative", "cumulative", "hidden"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -132,26 +133,16 @@ class PeerComparison:
 
 
 @read_by_content
-def read_populations(path: Path) -> pl.DataFrame:
-    """A population reference: columns part, population, year (names free, in that order),
+def read_populations(path: Path, column: str) -> pl.DataFrame:
+    """A population reference for the parts of `column`: each part's population and the year
+    of the estimate, its columns bound by their names in any order (`_population_columns`),
     checked like a weights file: numbers where numbers belong, each (part, year) once."""
     from kpi.text import reference_table
 
     frame = reference_table(path, "population file",
-                            "write it as CSV, comma separated, with a heading row such as "
-                            "'part,population,year'")
-    if frame.width < 3:
-        raise ConfigError(f"{path}: a population file needs three columns: part, population, "
-                          "year")
-    part, population, year = frame.columns[:3]
-    misplaced = _misplaced_heading(frame.columns[:3])
-    if misplaced is not None:
-        name, says, read = misplaced
-        raise ConfigError(f"{path}, row 1, column '{name}': its name says {says}, but kpi reads "
-                          f"a population file's columns by position, and this one as the "
-                          f"{read}",
-                          hint="put the columns in the order part, population, year (their "
-                               "names are free)")
+                            f"write it as CSV, comma separated, with a heading row such as "
+                            f"'{column},population,year'")
+    part, population, year = _population_columns(path, frame.columns, column)
 
     # Parts are keyed by the one rule naming a part (kpi.text.identity_key): 'kent' and
     # 'Birmingham  East' are the populations of the stored 'Kent' and 'Birmingham East', not
@@ -162,13 +153,13 @@ def read_populations(path: Path) -> pl.DataFrame:
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
         pl.col(year).str.strip_chars().cast(pl.Int64, strict=False).alias("year"))
-    for column, source in (("population", population), ("year", year)):
-        bound = BOUNDS[f"population file: {column}"]
+    for role, source in (("population", population), ("year", year)):
+        bound = BOUNDS[f"population file: {role}"]
         bad = typed.with_columns(found=frame.get_column(source)).filter(
-            bound.outside(pl.col(column).cast(pl.Float64)))
+            bound.outside(pl.col(role).cast(pl.Float64)))
         if bad.height:
             raise ConfigError(f"{path}, row {bad['row'][0]}, column '{source}': expected "
-                              f"{'a population that is ' if column == 'population' else ''}"
+                              f"{'a population that is ' if role == 'population' else ''}"
                               f"{bound.text()}, found '{bad['found'][0] or ''}'",
                               hint=BOUNDS_HINT)
     blank = typed.filter(pl.col("part").is_null() | (pl.col("part") == ""))
@@ -183,25 +174,42 @@ def read_populations(path: Path) -> pl.DataFrame:
     return typed.drop("row", "written")
 
 
-# What a population file's first three columns are read as, by position.
-_POPULATION_COLUMNS = ("part", "population", "year")
+def _population_columns(path: Path, names: list[str], column: str) -> tuple[str, str, str]:
+    """The headings of a population file's part, population and year, bound by name alone:
+    the part's is `part` or the name of the column it gives the populations of (`force`, as
+    [population_by] keys it), the others `population` and `year`, in any order, ignoring
+    case and spacing. Read by position, a file headed 'force,period,residents' (or
+    'nbhd,year,population') took each year as the population and each population as the
+    year: where the populations lay in 1900 to 2100 (a neighbourhood's) nothing was refused
+    and Avon's 18 crimes were 8.9 per 1,000 of "2,024 people" where its 1,990 give 9.0, exit
+    0. A heading naming none of them, one of them twice, or a file without one, is refused
+    on row 1: the one rule of which column is which."""
+    def folded(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
-
-def _misplaced_heading(names: list[str]) -> tuple[str, str, str] | None:
-    """The first of a population file's headings whose name says it is the population or the
-    year where kpi reads that column as something else: (the name, what it says, what kpi
-    reads it as), or None. 'nbhd,year,population' was read with its years as populations, and
-    where each population lay in 1900 to 2100 (a neighbourhood's) nothing was refused: every
-    part's population was 2,024, exit 0. A name that says neither ('area,people,est') is free.
-    A name saying the population is one before it says a year ('mid_year_population')."""
-    for name, read in zip(names, _POPULATION_COLUMNS, strict=False):
-        words = re.findall(r"[a-z]+", name.lower())
-        says = ("the population" if "population" in name.lower() or "pop" in words
-                else "the year" if any(w in ("year", "yr") or w.endswith("year") for w in words)
-                else None)
-        if says is not None and says != f"the {read}":
-            return name, says, read
-    return None
+    own = column if folded(column) not in ("part", "population", "year") else "part"
+    spellings = {"part": {"part", folded(own)}, "population": {"population"}, "year": {"year"}}
+    hint = (f"name the columns {own}{' (or part)' if own != 'part' else ''}, population and "
+            "year, in any order")
+    bound: dict[str, str] = {}
+    for name in names:
+        # a heading written twice is kept apart by a suffix (kpi.text.reference_table)
+        written = re.sub(r"_duplicated_\d+$", "", name)
+        written = written if written != name and written in names else name
+        role = next((r for r, known in spellings.items() if folded(written) in known), None)
+        if role is None:
+            raise ConfigError(f"{path}, row 1, column '{written}': kpi reads a population "
+                              f"file's columns by their names, and this one names none of "
+                              f"them", hint=hint)
+        if role in bound:
+            raise ConfigError(f"{path}, row 1, column '{written}': names the {role} again, "
+                              f"after column '{bound[role]}'", hint=hint)
+        bound[role] = name
+    missing = [role for role in spellings if role not in bound]
+    if missing:
+        said = [f"'{own if role == 'part' else role}'" for role in missing]
+        raise ConfigError(f"{path}, row 1: no column {' or '.join(said)}", hint=hint)
+    return bound["part"], bound["population"], bound["year"]
 
 
 def populations_for(project: Project, column: str, year: int) -> dict[str, float]:
@@ -221,7 +229,7 @@ def _latest_populations(project: Project, column: str, year: int
     relative = project.population_by.get(column)
     if relative is None:
         return {}
-    frame = read_populations(project.resolve(relative)).filter(pl.col("year") <= year)
+    frame = read_populations(project.resolve(relative), column).filter(pl.col("year") <= year)
     latest = frame.sort("year").group_by("part").agg(pl.col("population").last(),
                                                      pl.col("year").last())
     return {part: (population, of) for part, population, of in latest.iter_rows()}

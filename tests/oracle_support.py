@@ -177,6 +177,10 @@ PEER_TITLE = "similar forces"
 NO_ROWS_FORCE = "Surrey Police"
 # The population file of the forces a project may name (`[population_by] force`)
 POPULATION_FILE = "reference/force populations.csv"
+# A population file's headings, each column bound by its name in any order and case: the
+# part's is `part` or the column's own name (`force`).
+POPULATION_HEADINGS = (("Force", "Population", "Year"), ("year", "force", "population"),
+                       (" PART ", "POPULATION", "Year"), ("population", "Year", "Force"))
 # The outcome codes glossary a project's paper may print (draw_reference_files): a header
 # and rows, with characters Windows-1252 encodes beyond Latin-1 (an en dash, curly quotes)
 # and commas a CSV file quotes
@@ -556,12 +560,20 @@ class ProjectSpec:
                                for k, v in WEIGHTS.items())
         (folder / "weights.csv").write_bytes(weights.encode(self.weights_encoding))
         if self.populations:
-            # the header's names are free; a population now and then with a thousands comma
-            lines = ["Force (police force area),Population \u2013 mid-year,Year"]
+            # columns bound by their names (POPULATION_HEADINGS), in an order and case taken
+            # from the populations drawn, so no draw of any other file moves; a population
+            # now and then with a thousands comma
+            heading = POPULATION_HEADINGS[sum(sum(years.values()) for years in
+                                              self.populations.values())
+                                          % len(POPULATION_HEADINGS)]
+            lines = [",".join(heading)]
             for force, years in self.populations.items():
                 for year, people in years.items():
                     shown = f'"{people:,}"' if people % 7 == 0 else str(people)
-                    lines.append(f"{self.population_names.get(force, force)},{shown},{year}")
+                    cells = {"part": self.population_names.get(force, force),
+                             "population": shown, "year": str(year)}
+                    lines.append(",".join(cells[name.strip().lower().replace("force", "part")]
+                                          for name in heading))
             path = folder / POPULATION_FILE
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(("\r\n".join(lines) + "\r\n").encode(self.population_encoding))
@@ -1861,10 +1873,10 @@ def prose_beside(k: Kpi, value: float, places: int) -> str:
 def labelled(shown: str, label: str) -> str:
     """A number printed with a `unit_label` (docs/catalogue.md): the label as written, its
     last word without its "s" only after a number printed as one ("1 working day"), and never
-    a scale ("1 million days")."""
+    a scale ("1 million days") nor what a rate is per ("1 per 1,000 residents")."""
     words = label.split(" ")
     one = shown.lstrip("+-\u2212") == "1" and words[-1].endswith("s") and not (
-        {"thousand", "million", "billion"} & set(words))
+        {"thousand", "million", "billion", "per"} & set(words))
     return f"{shown} {' '.join([*words[:-1], words[-1][:-1]]) if one else label}"
 
 
@@ -3027,6 +3039,25 @@ def _face_same(mine, theirs) -> bool:
 NOUNS = ("incidents", "thefts recorded", "999 calls")
 RATIO_NOUNS = ("stopped and searched", "arrested")
 UNIT_LABELS = ("working days", "million days", "officers")
+# A rate per 1,000's labels name it; rows counted are named by what is counted (`labels_for`).
+PER_1000_LABELS = ("per 1,000 residents", "per 1,000 population", "per 1,000 people")
+ROWS_LABELS = ("officers", "incidents", "people")
+
+
+def labels_for(k: Kpi) -> tuple[str, str, str]:
+    """The `unit_label`s a KPI not in days may be drawn with (docs/catalogue.md): a label
+    names no other unit than the figure is in, so a rate per 1,000's names it, rows counted
+    in `count` are named by what is counted, and a figure whose unit kpi does not know (a
+    score, a count or mean of a `value`) takes any. As many of each, so the draws after it
+    are those of before."""
+    unit = k.written_unit or {"per_1000": "per_1000", "weighted_score": "score"}.get(
+        k.kind, "count")
+    if unit == "per_1000":
+        return PER_1000_LABELS
+    if unit == "count" and k.kind in ("count", "snapshot") and k.value is None \
+            and k.numerator is None:
+        return ROWS_LABELS
+    return UNIT_LABELS
 TARGET_SOURCES = ("the national 999 standard (Home Office)", "an illustration: forces set "
                   "their own", "the plan, para 2.4")
 POPULATION_SOURCES = ("ONS Census 2021, table TS021", "round figures of the area's order", "")
@@ -3094,7 +3125,7 @@ def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
                 "rate", "within", "ratio_of_rates") and rnd.random() < 0.25:
             # (days are only ever working days: "million days" of a figure in days would
             # name another unit than the figure's)
-            k.unit_label = "working days" if k.unit == "days" else rnd.choice(UNIT_LABELS)
+            k.unit_label = "working days" if k.unit == "days" else rnd.choice(labels_for(k))
         if k.target is not None and rnd.random() < 0.6:
             k.target_source = rnd.choice(TARGET_SOURCES + ("",))
             k.target_illustrative = rnd.random() < 0.4 or not k.target_source

@@ -724,11 +724,75 @@ def test_a_unit_label_after_a_figure_of_its_own_sign_is_refused(tmp_path, kind, 
     assert len(found) == 1 and found[0].endswith(": leave unit_label out"), found
     assert (f"KPI 'k', key 'unit_label': names the unit after a figure, but a KPI in {unit} "
             f"prints its own ({shown}") in found[0]
-    for fine in ('kind = "count"', 'kind = "mean"\nvalue = "cost"\nunit = "days"'):
+    for fine, label in (('kind = "count"', "officers"),
+                        ('kind = "mean"\nvalue = "cost"\nunit = "days"', "working days")):
         path = tmp_path / "kpi.toml"
         path.write_text(HEAD + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n{fine}\n'
-                        'dataset = "crimes"\nunit_label = "working days"\n', encoding="utf-8")
-        assert parse_project_file(path).kpi("k").unit_label == "working days"
+                        f'dataset = "crimes"\nunit_label = "{label}"\n', encoding="utf-8")
+        assert parse_project_file(path).kpi("k").unit_label == label
+
+
+@pytest.mark.parametrize("kind, extra, label, message", [
+    ("mean", 'value = "cost"\nunit = "days"', "minutes",
+     "names minutes, but this KPI's figures are in days, and a label scales nothing (3.0 days "
+     "would print \"3.0 minutes\"): name days (\"working days\") or leave unit_label out, or "
+     "give the value in minutes with unit = \"number\""),
+    ("mean", 'value = "cost"\nunit = "days"', "working hours",
+     "names hours, but this KPI's figures are in days"),
+    ("mean", 'value = "cost"\nunit = "days"', "shifts",
+     "names no unit, but every face prints it in place of \"days\" after this KPI's figures, "
+     "which are in days: name days (\"working days\") or leave unit_label out"),
+    ("count", "", "hours",
+     "names hours, but this KPI's figures are a number of rows, and a label scales nothing "
+     "(24 rows would print \"24 hours\"): name what is counted (\"officers\") or leave "
+     "unit_label out, or give the value in hours with unit = \"number\""),
+    ("count", "", "per 1,000 residents", "names per 1,000, but this KPI's figures are a number "
+     "of rows"),
+    ("per_1000", 'population = "force"', "percent",
+     "names percent, but this KPI's figures are per 1,000, and a label scales nothing (3.0 per "
+     "1,000 would print \"3.0 percent\"): name per 1,000 (\"per 1,000 residents\") or leave "
+     "unit_label out"),
+    ("per_1000", 'population = "force"', "per 10,000 population",
+     "names per 10,000, but this KPI's figures are per 1,000"),
+    ("per_1000", 'population = "force"', "%", "names percent, but"),
+    ("ratio_of_rates", 'numerator = "lpa = \'A\'"\ndenominator = "lpa = \'B\'"\n'
+     'populations = ["force", "force"]', "per cent", "names percent, but this KPI's figures "
+     "are a ratio, and a label scales nothing (a ratio of 3.0 would print \"3.0 per cent\")"),
+])
+def test_a_unit_label_naming_another_unit_than_the_figures_is_refused(tmp_path, kind, extra,
+                                                                     label, message):
+    """A label scales nothing: every face prints it after the figure in place of its unit's
+    own name, so a mean of days labelled "minutes" read "3.0 minutes" for 3 days, exit 0.
+    Refused, naming the key and the unit the figures are in."""
+    found = problems(tmp_path, f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n'
+                               f'kind = "{kind}"\ndataset = "crimes"\n{extra}\n'
+                               f'unit_label = "{label}"\n')
+    assert len(found) == 1 and f"KPI 'k', key 'unit_label': {message}" in found[0], found
+
+
+@pytest.mark.parametrize("kind, extra, label", [
+    ("mean", 'value = "cost"\nunit = "days"', "calendar days"),
+    ("mean", 'value = "cost"\nunit = "days"', "days per case"),
+    ("per_1000", 'population = "force"', "per 1,000 residents per year"),
+    ("per_1000", 'population = "force"', "per thousand people"),
+    ("count", "", "officers"),
+    ("count", "", "incidents per day"),
+    ("sum", 'value = "cost"', "hours"),
+    ("mean", 'value = "cost"\nunit = "number"', "minutes"),
+    ("weighted_score", 'weights = "w.csv"\nweight_key = "lpa"\nmultiplier = 0.000001',
+     "million days"),
+    ("count", 'unit = "number"\nmultiplier = 10', "per 10,000 population"),
+])
+def test_a_unit_label_of_the_figures_unit_or_of_a_unit_kpi_does_not_know_is_kept(
+        tmp_path, kind, extra, label):
+    """Where kpi works the unit out (days, per 1,000) a label naming it is kept; where it does
+    not (a sum or mean of a value, a number, a score), the label is what says the unit."""
+    (tmp_path / "w.csv").write_text("lpa,weight\nA,2\n", encoding="utf-8")
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n'
+                    f'kind = "{kind}"\ndataset = "crimes"\n{extra}\nunit_label = "{label}"\n',
+                    encoding="utf-8")
+    assert parse_project_file(path).kpi("k").unit_label == label
 
 
 MONTH_FROM_TOML = """\

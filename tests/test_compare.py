@@ -414,13 +414,14 @@ def test_a_population_file_names_parts_as_the_store_does_whatever_its_case(proje
         in refused.stderr
 
 
-def test_a_population_file_whose_heading_names_another_order_is_refused(project, tmp_path,
-                                                                       oracle):
+def test_a_population_file_is_read_by_its_columns_names_in_any_order(project, tmp_path, oracle):
     """Read by position, 'force,year,population' took each year as the population and each
     population as the year: with populations of 1,950 to 2,010 (a neighbourhood's, inside the
     years' range) nothing was refused, and every force was "per 1,000 of 2,024 people", exit
-    0. Now refused naming the file, the column and the order; free names in the right order
-    are read as before, Avon's 1,950 people dividing its count."""
+    0; names kpi did not know ('area,people,est') were read as the order they stood in. Each
+    column is now bound by its name alone, in any order and case; a heading that names none
+    of them, names one twice or leaves one out is refused on row 1 naming the file and the
+    column, with the names kpi reads."""
     import shutil
 
     from kpi.compare import read_populations
@@ -428,39 +429,76 @@ def test_a_population_file_whose_heading_names_another_order_is_refused(project,
     copy = tmp_path / "copy"
     shutil.copytree(project, copy)
     people = {"Avon": 1950, "Bure": 2000, "Cam": 2010, "Dee": 1990}
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
     population = copy / "reference" / "force-population.csv"
-    for heading, column, says, read in (
-            ("force,year,population", "year", "the year", "population"),
-            ("force,pop_estimate,mid_year", None, None, None),
-            ("year,force,population", "year", "the year", "part"),
-            ("force,people,population", "population", "the population", "year")):
-        swapped = heading in ("force,year,population", "year,force,population")
+
+    def written(heading: str) -> None:
+        cells = {"force": "{name}", "part": "{name}", "population": "{n}", "year": "2024"}
+        row = ",".join(cells.get(h.strip().lower(), "{n}") for h in heading.split(","))
         population.write_text(heading + "\n" + "".join(
-            (f"{name},2024,{n}\n" if heading.startswith("force,year") else
-             f"2024,{name},{n}\n" if swapped else f"{name},{n},2024\n")
-            for name, n in people.items()), encoding="utf-8")
+            row.format(name=name, n=n) + "\n" for name, n in people.items()),
+            encoding="utf-8")
         read_populations.cache_clear()
-        if column is None:
-            assert {r["part"]: (r["population"], r["year"]) for r in
-                    read_populations(population).iter_rows(named=True)} == {
-                name.lower(): (float(n), 2024) for name, n in people.items()}
-            continue
+
+    for heading in ("force,year,population", "year,force,population", "Population,Year,PART",
+                    " force , population , year "):
+        written(heading)
+        total = next(k for k in _compare(copy, "--period", "2025-12", "--by", "force")["kpis"]
+                     if k["id"] == "total_crime")
+        assert {p["name"]: p["population"] for p in total["parts"]} == people, heading
+        assert {p["name"]: p["per_1000"] for p in total["parts"]} == pytest.approx(
+            {n: current[n] / people[n] * 1000 for n in current}), heading
+    hint = "Hint: name the columns force (or part), population and year, in any order"
+    for heading, message in (
+            ("force,period,residents", "row 1, column 'period': kpi reads a population file's "
+             "columns by their names, and this one names none of them"),
+            ("area,people,est", "row 1, column 'area': kpi reads a population file's columns "
+             "by their names, and this one names none of them"),
+            ("force,population,year,population", "row 1, column 'population': names the "
+             "population again, after column 'population'"),
+            ("part,population,force,year", "row 1, column 'force': names the part again, "
+             "after column 'part'"),
+            ("force,population", "row 1: no column 'year'")):
+        written(heading)
         refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12",
                                  "--by", "force"])
         assert refused.returncode == 3, refused.stderr
-        assert refused.stderr.splitlines() == [
-            f"Error: {population}, row 1, column '{column}': its name says {says}, but kpi "
-            f"reads a population file's columns by position, and this one as the {read}",
-            "Hint: put the columns in the order part, population, year (their names are free)"]
-    population.write_text("area,people,estimate\n" + "".join(
-        f"{name},{n},2024\n" for name, n in people.items()), encoding="utf-8")
-    read_populations.cache_clear()
-    total = next(k for k in _compare(copy, "--period", "2025-12", "--by", "force")["kpis"]
-                 if k["id"] == "total_crime")
-    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
-    assert {p["name"]: p["population"] for p in total["parts"]} == people
-    assert {p["name"]: p["per_1000"] for p in total["parts"]} == pytest.approx(
-        {n: current[n] / people[n] * 1000 for n in current})
+        assert refused.stderr.splitlines() == [f"Error: {population}, {message}", hint], heading
+
+
+def test_a_population_file_in_another_order_gives_the_rate_counted_by_hand(tmp_path):
+    """By hand: in the year ending June 2025 Avon has 18 crimes (one a month and six more in
+    January to June 2025) and Bure 12 (one a month); 1,990 and 2,010 people. 'force,year,
+    residents' read by position gave 18 / 2,024 = 8.9 per 1,000 and 5.9, exit 0; by name,
+    'year,population,force' gives 18 / 1,990 = 9.05 and 12 / 2,010 = 5.97."""
+    folder = tmp_path / "p"
+    (folder / "reference").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "Two"\nbaseline = "2024-12"\n[population_by]\n'
+        'force = "reference/pop.csv"\n[datasets.crimes]\ndate = "date"\n'
+        '[datasets.crimes.columns]\ndate = { type = "date", from = ["Date"] }\n'
+        'force = { type = "str", from = ["Force"] }\n[[priorities]]\nid = "c"\n'
+        'title = "C"\n[[kpis]]\nid = "crime"\ntitle = "Crime"\npriority = "c"\n'
+        'kind = "count"\ndataset = "crimes"\nbetter = "lower"\n', encoding="utf-8")
+    months = [f"2024-{m:02d}" for m in range(7, 13)] + [f"2025-{m:02d}" for m in range(1, 7)]
+    rows = [f"{m}-10,{force}" for m in months for force in ("Avon", "Bure")]
+    rows += [f"{m}-12,Avon" for m in months[6:]]
+    (folder / "crimes.csv").write_text("Date,Force\n" + "\n".join(rows) + "\n")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    (folder / "reference" / "pop.csv").write_text(
+        "year,population,force\n2024,1990,Avon\n2024,2010,Bure\n", encoding="utf-8")
+    (crime,) = _compare(folder, "--period", "2025-06", "--by", "force")["kpis"]
+    assert {p["name"]: (p["current"]["value"], p["population"], p["per_1000"])
+            for p in crime["parts"]} == {"Avon": (18, 1990, pytest.approx(18 / 1990 * 1000)),
+                                         "Bure": (12, 2010, pytest.approx(12 / 2010 * 1000))}
+    (folder / "reference" / "pop.csv").write_text(
+        "force,year,residents\nAvon,2024,1990\nBure,2024,2010\n", encoding="utf-8")
+    refused = inprocess.run(["--project", folder, "compare", "--period", "2025-06",
+                             "--by", "force"])
+    assert refused.returncode == 3 and refused.stdout == ""
+    assert refused.stderr.splitlines()[0] == (
+        f"Error: {folder / 'reference' / 'pop.csv'}, row 1, column 'residents': kpi reads a "
+        "population file's columns by their names, and this one names none of them")
 
 
 @pytest.mark.parametrize("expression, message", [
@@ -1212,7 +1250,7 @@ def test_a_population_file_names_a_part_as_the_data_check_calls_it_one(project, 
     written = {"Bure Vale": "Bure  Vale", "Camford": "\uff23\uff41\uff4d\uff46\uff4f\uff52\uff44",
                "Deeside": "DEESIDE\u00a0"}
     la = copy / "reference" / "la-population.csv"
-    la.write_text("la,population,year\n" + "".join(
+    la.write_text("local_authority,population,year\n" + "".join(
         f"{written.get(n, n)},{p},2024\n" for n, p in people.items()), encoding="utf-8")
     read_populations.cache_clear()
     got = _compare(copy, "--period", "2025-12", "--by", "local_authority", "--kpi",
@@ -1225,23 +1263,23 @@ def test_a_population_file_names_a_part_as_the_data_check_calls_it_one(project, 
     assert {p["name"]: p["per_1000"] for p in got["parts"]} == pytest.approx(per_1000)
     assert {p["name"]: p["rank"] for p in got["parts"]} == _ranks(oracle, per_1000, False)
 
-    la.write_text("la,population,year\nBure Vale,150000,2024\nbure  vale,150000,2024\n",
-                  encoding="utf-8")
+    la.write_text("local_authority,population,year\nBure Vale,150000,2024\n"
+                  "bure  vale,150000,2024\n", encoding="utf-8")
     read_populations.cache_clear()
     refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by",
                              "local_authority"])
     assert refused.returncode == 3, refused.stderr
     assert refused.stderr.splitlines()[0].endswith(
-        "la-population.csv, row 3, column 'la': found 'bure  vale' for 2024 again (parts "
-        "ignore case, spacing and Unicode form)"), refused.stderr
+        "la-population.csv, row 3, column 'local_authority': found 'bure  vale' for 2024 "
+        "again (parts ignore case, spacing and Unicode form)"), refused.stderr
     # a name of invisible characters only names no part: refused as a blank one is
-    la.write_text("la,population,year\nBure Vale,150000,2024\n\u200b\u00a0,1000,2024\n",
-                  encoding="utf-8")
+    la.write_text("local_authority,population,year\nBure Vale,150000,2024\n"
+                  "\u200b\u00a0,1000,2024\n", encoding="utf-8")
     read_populations.cache_clear()
     blank = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by",
                            "local_authority"])
     assert blank.returncode == 3 and blank.stderr.splitlines()[0].endswith(
-        "la-population.csv, row 3, column 'la': expected a name"), blank.stderr
+        "la-population.csv, row 3, column 'local_authority': expected a name"), blank.stderr
 
 
 ASB = """

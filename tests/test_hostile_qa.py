@@ -250,6 +250,6 @@ def test_a_population_file_that_is_not_csv_is_one_line_naming_the_row(tmp_path, 
     path = tmp_path / "populations.csv"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as refused:
-        read_populations(path)
+        read_populations(path, "part")
     assert refused.value.message == expected.format(path=path)
     assert "\n" not in refused.value.message

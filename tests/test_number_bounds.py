@@ -307,7 +307,7 @@ def test_a_population_file_out_of_range_is_refused(tmp_path, row, column, expect
     path.write_text(f"force,population,year\nBure,100,2024\n{row}\n", encoding="utf-8")
     read_populations.cache_clear()
     with pytest.raises(ConfigError) as caught:
-        read_populations(path)
+        read_populations(path, "force")
     assert caught.value.message == f"{path}, row 3, column '{column}': expected {expected}"
     assert caught.value.hint == BOUNDS_HINT
 

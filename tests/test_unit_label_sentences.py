@@ -159,3 +159,66 @@ def test_the_peer_sentence_says_its_figures_as_the_paragraph_does():
     sentence = _peers(1, 2, "value", officers)
     assert sentence is not None and sentence.endswith(
         "with 1 officer against a group median of 2 officers."), sentence
+
+
+DURATION_PROJECT = """
+[project]
+name = "Days to close"
+baseline = "2024-12"
+
+[datasets.cases]
+date = "opened"
+[datasets.cases.columns]
+opened = { type = "date", from = ["Opened"] }
+closed = { type = "date", from = ["Closed"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "to_close"
+title = "Days to close"
+priority = "p"
+kind = "mean"
+dataset = "cases"
+value = "closed - opened"
+unit = "days"
+unit_label = "LABEL"
+better = "lower"
+"""
+
+
+def test_a_label_naming_another_unit_than_the_figures_is_refused(tmp_path):
+    """By hand: two cases a month, closed 2 and 4 days after they opened, a mean of 3 days,
+    which kpi works out from the two dates in days. `unit_label = "minutes"` scales nothing,
+    and every face printed "3.0 minutes" (the JSON: value 3.0, unit days, unit_label minutes),
+    exit 0. Refused now, naming the line and the key; "working days" prints the 3.0 days."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    rows = ["Opened,Closed"] + [
+        f"{year}-{month:02d}-{opened:02d},{year}-{month:02d}-{opened + days:02d}"
+        for year in (2024, 2025) for month in range(1, 13)
+        for opened, days in ((1, 2), (5, 4))]
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "kpi.toml").write_text(DURATION_PROJECT.replace("LABEL", "working days"),
+                                       encoding="utf-8")
+    _kpi(tmp_path, "ingest", "cases", tmp_path / "cases.csv")
+    (kpi,) = json.loads(_kpi(tmp_path, "summary", "--period", "2025-12", "--format",
+                             "json"))["kpis"]
+    assert (kpi["current"]["value"], kpi["unit"], kpi["unit_label"]) == (
+        3.0, "days", "working days")
+    assert "3.0 working days" in _kpi(tmp_path, "summary", "--period", "2025-12")
+    toml = DURATION_PROJECT.replace("LABEL", "minutes")
+    (tmp_path / "kpi.toml").write_text(toml, encoding="utf-8")
+    line = toml.splitlines().index('unit_label = "minutes"') + 1
+    refused = CliRunner().invoke(app, ["--project", str(tmp_path), "summary", "--period",
+                                       "2025-12"])
+    assert refused.exit_code == 3
+    assert (f"Error: {tmp_path / 'kpi.toml'}:{line}: KPI 'to_close', key 'unit_label': names "
+            "minutes, but this KPI's figures are in days, and a label scales nothing (3.0 days "
+            "would print \"3.0 minutes\")") in refused.output

@@ -235,4 +235,4 @@ def test_a_population_file_saved_by_excel_reads_its_names(tmp_path):
     path.write_bytes("area,population,year\nYnys M\u00f4n,69000,2024\n".encode("cp1252"))
     assert path.read_bytes().count(b"\xf4") == 1  # one byte, as Excel writes it
     read_populations.cache_clear()
-    assert read_populations(path).rows() == [("ynys m\u00f4n", 69000.0, 2024)]
+    assert read_populations(path, "area").rows() == [("ynys m\u00f4n", 69000.0, 2024)]
