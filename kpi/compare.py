@@ -52,7 +52,7 @@ SELECTED = "__selected"
 HELD = "__months"
 # Of the rows a KPI counts in its current window: how many (CURRENT_ROWS), and how many are
 # not blank in each column its numerator or value reads (KNOWN + the column): a part with
-# rows and none known there has no figure of that KPI (`measured_columns`).
+# rows and none known there has no figure of that KPI (`engine.measured_columns`).
 CURRENT_ROWS = "__current_rows"
 KNOWN = "__known\t"
 
@@ -552,28 +552,16 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     return out
 
 
-def measured_columns(kpi: KpiDef) -> list[str]:
-    """The columns a KPI's numerator and value read (a rate of two KPIs reads none here: its
-    parts are its KPIs'). A part whose rows the KPI counts are blank on every one in such a
-    column has no figure of the KPI: police.uk publishes no outcomes for PSNI, whose 0.0% of
-    crimes "closed with no suspect" was ranked first and tested as differing from the rest."""
-    names: dict[str, None] = {}
-    for text in (kpi.numerator, kpi.value):
-        if text and kpi.dataset is not None:
-            names.update(dict.fromkeys(polars_expr(text, kpi.zoned).meta.root_names()))
-    return list(names)
-
-
 def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
                   frame: pl.LazyFrame, months_per_row: int = 1,
                   spec: DatasetSpec | None = None) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
     filter selects in either (a part with none is not listed for it); of those in the current
     window, how many and how many are not blank in each column its numerator or value reads
-    (`measured_columns`). `scanned` are the months the query reads: when the KPI's windows are
-    all of them, no month mask is needed."""
+    (`engine.measured_columns`). `scanned` are the months the query reads: when the KPI's
+    windows are all of them, no month mask is needed."""
     exprs: list[pl.Expr] = []
-    if plan[0] is not None and spec is not None and (read := measured_columns(kpi)):
+    if plan[0] is not None and spec is not None and (read := engine.measured_columns(kpi)):
         schema = frame.collect_schema()
         counted = engine.rows_of(kpi, plan[0])
         exprs.append(counted.sum().alias(f"{kpi.id}:{CURRENT_ROWS}"))
@@ -706,28 +694,14 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
 
 def reads_column(project: Project, kpi: KpiDef, by: str) -> bool:
     """Whether a KPI's filter, value, numerator, denominator or weight key reads the column
-    `by` (directly or through a derived column; for a rate of two KPIs, either's): a KPI
-    that picks its rows by the column compared (`lpa = 'Birmingham'` compared by lpa, a
-    burglary count by offence) is about its own parts only."""
-    def sources(names: Iterable[str], dataset: str) -> set[str]:
-        derived = {d.name: d.expression for d in project.datasets[dataset].derived}
-        out: set[str] = set()
-        for name in names:
-            if name in derived:
-                out |= sources(polars_expr(derived[name]).meta.root_names(), dataset)
-            else:
-                out.add(name)
-        return out
-
+    `by` (`engine.columns_read`; directly or through a derived column; for a rate of two
+    KPIs, either's): a KPI that picks its rows by the column compared (`lpa = 'Birmingham'`
+    compared by lpa, a burglary count by offence) is about its own parts only."""
     read: set[str] = set()
     for measure in engine.measures_of(project, kpi):
-        for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
-            if text:
-                read |= sources(polars_expr(text, measure.zoned).meta.root_names(),
-                                measure.source)
-        if measure.weight_key:
-            read |= sources([measure.weight_key], measure.source)
-    return bool(read & sources([by], kpi.source))
+        read |= engine._sources(project.datasets[measure.source],
+                                engine.columns_read(project, measure, breakdowns=False))
+    return bool(read & engine._sources(project.datasets[kpi.source], [by]))
 
 
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
@@ -834,7 +808,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             partly.append(said)
             continue
         if row.get(f"{kpi.id}:{CURRENT_ROWS}") and (blank_in := [
-                c for c in measured_columns(kpi) if row.get(f"{kpi.id}:{KNOWN}{c}") == 0]):
+                c for c in engine.measured_columns(kpi)
+                if row.get(f"{kpi.id}:{KNOWN}{c}") == 0]):
             # An absence of data is no figure: 0 of its crimes "closed with no suspect" where
             # the force publishes no outcomes would be ranked and tested as a performance.
             unmeasured.append(f"{name} ('{blank_in[0]}')")

@@ -2253,15 +2253,44 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
 # Data quality
 
 
+# The keys of a KPI's expressions: those every figure of it reads (`columns_read`), and of
+# them those its figure is made of (`measured_columns`). A blank in its filter picks no row,
+# and in its denominator adds nothing to its base (a base of 0 is no figure either way, said
+# as such); a blank weight key is refused as the data is loaded, and a breakdown splits rows.
+READ_KEYS = ("filter", "value", "numerator", "denominator")
+MEASURED_KEYS = ("numerator", "value")
+
+
+def expression_columns(kpi: KpiDef, keys: Iterable[str] = READ_KEYS) -> list[str]:
+    """The columns a KPI's expressions of `keys` read, in the order met, as the dataset (with
+    derived columns) names them, each expression read as its figures read it (`_sql`). The
+    one reading of which columns a KPI's expressions name, for `columns_read` (the columns
+    read, whose blanks the quality notes count) and `measured_columns` (those its figure is
+    made of, a part blank in each of which has no figure in `kpi compare`)."""
+    names: dict[str, None] = {}
+    for key in keys:
+        if text := getattr(kpi, key):
+            names.update(dict.fromkeys(_sql(text, kpi).meta.root_names()))
+    return list(names)
+
+
+def measured_columns(kpi: KpiDef) -> list[str]:
+    """The columns a KPI's numerator and value read (`MEASURED_KEYS`), of those it reads
+    (`columns_read`); none of a KPI without a dataset (a rate of two KPIs: its parts are its
+    KPIs'; one in development not yet given its data). A part whose rows the KPI counts are
+    blank on every one in such a column has no figure of the KPI: police.uk publishes no
+    outcomes for PSNI, whose 0.0% of crimes "closed with no suspect" was ranked first and
+    tested as differing from the rest."""
+    return [] if kpi.dataset is None else expression_columns(kpi, MEASURED_KEYS)
+
+
 def columns_read(project: Project, kpi: KpiDef, breakdowns: bool = True) -> list[str]:
-    """The columns a KPI's filter, value, numerator, denominator, weight key and breakdowns
-    (without `breakdowns`, not those) read (for a rate of two KPIs, theirs), as the dataset
-    (with derived columns) names them."""
+    """The columns a KPI's filter, value, numerator, denominator (`expression_columns`),
+    weight key and breakdowns (without `breakdowns`, not those) read (for a rate of two KPIs,
+    theirs), as the dataset (with derived columns) names them."""
     names: dict[str, None] = {}
     for measure in measures_of(project, kpi):
-        for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
-            if text:
-                names.update(dict.fromkeys(_sql(text).meta.root_names()))
+        names.update(dict.fromkeys(expression_columns(measure)))
         for name in (measure.weight_key, *(measure.breakdowns if breakdowns else ())):
             if name:
                 names[name] = None

@@ -1506,3 +1506,131 @@ def test_a_part_whose_total_is_below_zero_is_no_count_of_events_to_test(tmp_path
         assert parts[name]["vs_rest"]["significant"] is None, (name, parts[name]["vs_rest"])
     for name in ("Avon", "Bure"):
         assert parts[name]["vs_rest"]["note"] == "the values are not whole counts of events"
+
+
+SHAPES = """
+[project]
+name = "Shapes"
+
+[datasets.calls]
+date = "opened"
+[datasets.calls.columns]
+opened = "datetime"
+closed = "datetime"
+force = "str"
+offence = "str"
+outcome = "str"
+victims = "int"
+[datasets.calls.derived]
+is_theft = "offence = 'Theft'"
+hours = "(DATE_PART('epoch', closed) - DATE_PART('epoch', opened)) / 3600"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "drugs"
+title = "Drugs"
+priority = "p"
+kind = "count"
+dataset = "calls"
+filter = "offence = 'Drugs'"
+better = "lower"
+breakdowns = ["force"]
+
+[[kpis]]
+id = "charged"
+title = "Charged per victim"
+priority = "p"
+kind = "rate"
+dataset = "calls"
+filter = "is_theft"
+numerator = "CASE WHEN outcome = 'Charged' THEN victims ELSE 0 END"
+denominator = "victims"
+better = "higher"
+
+[[kpis]]
+id = "open_for"
+title = "Seconds open"
+priority = "p"
+kind = "mean"
+dataset = "calls"
+value = "DATE_PART('epoch', closed) - DATE_PART('epoch', opened)"
+unit = "seconds"
+better = "lower"
+
+[[kpis]]
+id = "quick"
+title = "Closed within a day"
+priority = "p"
+kind = "within"
+dataset = "calls"
+value = "hours"
+threshold = 24
+better = "higher"
+
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "p"
+kind = "weighted_score"
+dataset = "calls"
+weights = "weights.csv"
+weight_key = "offence"
+better = "lower"
+breakdowns = ["force"]
+
+[[kpis]]
+id = "per_drug"
+title = "Charged per drugs call"
+priority = "p"
+kind = "rate"
+numerator_kpi = "charged"
+denominator_kpi = "drugs"
+better = "higher"
+"""
+
+
+@pytest.mark.parametrize(("kpi_id", "measured", "read", "without_breakdowns"), [
+    ("drugs", [], ["offence", "force"], ["offence"]),
+    # (Polars names a CASE's answer before its condition)
+    ("charged", ["victims", "outcome"], ["is_theft", "victims", "outcome"],
+     ["is_theft", "victims", "outcome"]),
+    # the epochs of instants read as UK time, which `kpi.zoned` rewrites (`polars_expr`):
+    # the same columns whichever reading names them
+    ("open_for", ["closed", "opened"], ["closed", "opened"], ["closed", "opened"]),
+    ("quick", ["hours"], ["hours"], ["hours"]),
+    ("harm", [], ["offence", "force"], ["offence"]),
+    ("per_drug", [], ["is_theft", "victims", "outcome", "offence", "force"],
+     ["is_theft", "victims", "outcome", "offence"]),
+])
+def test_the_columns_a_figure_is_made_of_are_of_those_it_reads(tmp_path, kpi_id, measured,
+                                                               read, without_breakdowns):
+    """`kpi compare`'s columns a part blank in has no figure (a numerator's and a value's) and
+    the columns every figure reads (whose blanks the quality notes count, and whose derived
+    columns a figures file's definition names) are one reading of the KPI's expressions
+    (`engine.expression_columns`), by hand for each shape of KPI: its filter picks rows and
+    its denominator is the base, so neither is measured; a weight key is never blank (refused
+    as it is loaded); a breakdown splits rows."""
+    from kpi import engine
+    from kpi.compare import reads_column
+
+    (tmp_path / "kpi.toml").write_text(SHAPES)
+    (tmp_path / "weights.csv").write_text("offence,weight\nTheft,10\nDrugs,5\n")
+    project = parse_project_file(tmp_path / "kpi.toml")
+    kpi = project.kpi(kpi_id)
+    assert engine.measured_columns(kpi) == measured
+    assert engine.columns_read(project, kpi) == read
+    assert engine.columns_read(project, kpi, breakdowns=False) == without_breakdowns
+    assert set(measured) <= set(read)
+    if kpi.dataset is None:
+        return  # a rate of two KPIs is not compared by parts (`splittable`)
+    # whether the KPI picks its rows by a column compared: through its derived columns, to
+    # the stored ones (`hours` is read of opened and closed); a breakdown picks no rows
+    stored = {"hours": {"opened", "closed"}, "is_theft": {"offence"}}
+    reached = {c for name in without_breakdowns for c in stored.get(name, {name})}
+    for column in ("opened", "closed", "force", "offence", "outcome", "victims", "hours",
+                   "is_theft"):
+        assert reads_column(project, kpi, column) == bool(stored.get(column, {column})
+                                                           & reached), column
