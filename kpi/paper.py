@@ -1356,7 +1356,7 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         status = status_sentence(result, verdict, variant)
         if result.gap:  # not "the latest figures held": later months are held
             status = ""
-        worth = change_status(result)
+        worth = verdicts.change_status(result)
         if concise and clause == f", {SIGNIFICANT}" and worth in STATUS_VARIANTS:
             clause = f", a statistically significant {STATUS_NOUNS[worth]}"
             if result.status in STATUS_VARIANTS:  # (a stale KPI's sentence says it is stale)
@@ -1377,16 +1377,6 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
                    provisional_sentence(result, verdict))
 
 
-def change_status(result: KpiResult) -> str:
-    """The direction a KPI's change is worth: its status, or for a stale KPI (whose status is
-    "stale" whatever its change) its change's own (`engine.status_of`), as the front page's
-    exceptions judge it: a stale KPI's significant rise read "a statistically significant
-    deterioration" there and "a statistically significant change" in its own paragraph."""
-    if result.status == Outcome.STALE and result.change is not None:
-        return engine.status_of(result.kpi, result.change)
-    return result.status
-
-
 def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
     """What a KPI's change is worth, as its sentence and a figure's caption say it: 'a
     statistically significant improvement', 'within normal variation' ('not statistically
@@ -1395,7 +1385,7 @@ def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
     if significant:
         return {Outcome.IMPROVING: "a statistically significant improvement",
                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
-            change_status(result), "a statistically significant change")
+            verdicts.change_status(result), "a statistically significant change")
     if significant is None:
         return "not tested for significance"
     return "within normal variation" if normal_variation(verdict) else NOT_SIGNIFICANT_UNUSUAL

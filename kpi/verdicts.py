@@ -362,6 +362,19 @@ TARGET_AT_RISK = "target_at_risk"  # the target will sometimes be met and someti
 DETERIORATION = "deterioration"  # a statistically significant deterioration
 
 
+def change_status(result: KpiResult) -> str:
+    """The direction a KPI's change is worth: its status, or for a stale KPI (whose status is
+    "stale" whatever its change) its change's own (`engine.status_of`). The one rule of a
+    significant deterioration among the exceptions (`exceptions`) and of the words the paper
+    gives a change (`paper.change_worth`): judged apart, a stale KPI's significant rise read
+    "a statistically significant deterioration" on the front page and "a statistically
+    significant change" in its own paragraph. Any other status is its change's own, or there
+    is no change (`engine.underived` holds every result to it)."""
+    if result.status == engine.Outcome.STALE and result.change is not None:
+        return engine.status_of(result.kpi, result.change)
+    return result.status
+
+
 def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tuple[str, ...]:
     """Why a live KPI is an exception, most serious first; empty when it is not one. `asked`
     is the month its current window should end at (`engine.target_month`: the period less
@@ -387,8 +400,7 @@ def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tupl
     significant = verdict.significance.significant if verdict.significance else None
     # The change's own direction, not the result's status: a stale KPI's status is "stale"
     # whatever its change, and a stale KPI that is also deteriorating is both.
-    if significant and result.change is not None \
-            and engine.status_of(kpi, result.change) == engine.Outcome.DETERIORATING:
+    if significant and change_status(result) == engine.Outcome.DETERIORATING:
         out.append(DETERIORATION)
     return tuple(out)
 

@@ -907,6 +907,42 @@ def test_a_stale_kpi_that_is_deteriorating_is_listed_for_both():
     assert "a statistically significant change" not in said
 
 
+@pytest.mark.parametrize("better", [Better.LOWER, Better.HIGHER, Better.NEUTRAL])
+@pytest.mark.parametrize(("before", "after"), [(100, 125), (100, 80), (100, 100)])
+@pytest.mark.parametrize("stale", [False, True])
+@pytest.mark.parametrize("significant", [True, False, None])
+def test_the_front_page_and_a_kpis_paragraph_judge_its_change_by_one_rule(
+        better, before, after, stale, significant):
+    """The front page lists a significant deterioration (`verdicts.exceptions`) where, and
+    only where, the KPI's paragraph and caption call its change one (`paper.change_worth`),
+    and they call it an improvement only where it is a significant one: both ask
+    `verdicts.change_status`, worked out here by hand from the rise or fall and the better
+    direction. Judged apart, a stale KPI's significant rise was a deterioration on the front
+    page and "a statistically significant change" in its paragraph."""
+    from kpi import verdicts as judge
+    from kpi.paper import change_worth
+
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.COUNT, unit=Unit.COUNT,
+                 better=better, dataset="d")
+    result = result_of(kpi, before, after)
+    if stale:  # its window ends in September 2025, before the December asked
+        result = KpiResult(kpi, Outcome.STALE, result.current, result.comparison,
+                           result.change)
+    asked = Month.of(2025, 12 if stale else 9)
+    worse = {Better.LOWER: after > before, Better.HIGHER: after < before}.get(better, False)
+    better_now = {Better.LOWER: after < before, Better.HIGHER: after > before}.get(better,
+                                                                                  False)
+    listed = judge.exceptions(result, _verdict(significant), asked)
+    worth = change_worth(result, _verdict(significant))
+    assert (judge.STALE in listed) == stale
+    assert (judge.DETERIORATION in listed) == bool(significant and worse), listed
+    assert (worth == "a statistically significant deterioration") == bool(significant and worse)
+    assert (worth == "a statistically significant improvement") == bool(significant
+                                                                       and better_now)
+    assert (worth == "a statistically significant change") == bool(
+        significant and not worse and not better_now)
+
+
 def test_the_method_says_the_precision_the_paper_prints(project, tmp_path, cli):
     """Appendix 1 said "Percentages are shown to one decimal place" when a KPI's `decimals`
     printed it to another: the method text is built from the KPIs printed."""
