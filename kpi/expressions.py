@@ -32,7 +32,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
@@ -803,6 +803,29 @@ def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bo
     return _type_or_none(node, dataset, schema) == pl.Boolean
 
 
+def _derived_of(node: Any, expressions: Mapping[str, str], followed: frozenset[str]
+                ) -> tuple[Any, frozenset[str]] | None:
+    """Where `node` names a derived column (`expressions`, the dataset's name -> expression)
+    not yet `followed`: its expression as sqlglot reads it, and `followed` with its name;
+    None for anything else. The one walk through derived columns of `zero_or_one` and
+    `never_given`, each asking its own question of what a column stands for. A name with a
+    table (`t.isoc`) is not the derived column: Polars reads it as the field `isoc` of a
+    column `t`. A derived column names only those declared before it, so `followed` only
+    stops a loop the catalogue refuses anyway; one sqlglot cannot read is not followed (the
+    catalogue refuses it too), and is read as a column of the data."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    if not isinstance(node, exp.Column) or node.table or node.name not in expressions \
+            or node.name in followed:
+        return None
+    try:
+        return sqlglot.parse_one(expressions[node.name]), followed | {node.name}
+    except (SqlglotError, RecursionError):
+        return None
+
+
 @cache
 def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...],
                 derived: tuple[tuple[str, str], ...] = ()) -> bool:
@@ -821,11 +844,8 @@ def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...],
     expressions = dict(derived)
 
     def flag(node: Any, followed: frozenset[str] = frozenset()) -> bool:
-        if isinstance(node, exp.Column) and not node.table and node.name in expressions \
-                and node.name not in followed:
-            # A derived column names only those declared before it; `followed` stops a loop
-            # the catalogue refuses anyway.
-            return flag(sqlglot.parse_one(expressions[node.name]), followed | {node.name})
+        if (derived_tree := _derived_of(node, expressions, followed)) is not None:
+            return flag(*derived_tree)
         if isinstance(node, exp.Paren):
             return flag(node.this, followed)
         if isinstance(node, (exp.Null, exp.Boolean)):
@@ -1953,13 +1973,10 @@ def never_given(text: str, derived: tuple[tuple[str, str], ...] = ()
             node = node.this
         if (literal := _sql_literal_text(node)) is not None:
             return literal_kept(literal)
+        if (derived_tree := _derived_of(node, expressions, seen)) is not None:
+            tree, followed = derived_tree
+            return kept(tree, stand_ins, followed)
         if isinstance(node, exp.Column):
-            if node.name in expressions and node.name not in seen:
-                try:
-                    return kept(sqlglot.parse_one(expressions[node.name]), stand_ins,
-                                seen | {node.name})
-                except (SqlglotError, RecursionError):
-                    return frozenset()
             return frozenset()
         if isinstance(node, (exp.Upper, exp.Lower, exp.Trim)):
             # the change is made of a stand-in too, so none is left

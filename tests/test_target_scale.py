@@ -257,6 +257,34 @@ def test_a_derived_column_is_0_or_1_where_its_expression_is(text, flag):
     assert zero_or_one(text, "c", schema, DERIVED) is flag
 
 
+FOLLOWED = (("isoc", CASE), ("isoc2", "isoc"), ("up", "UPPER(outcome)"), ("up2", "up"),
+            ("unread", "CASE WHEN THEN"), ("loop", "loop"))
+
+
+@pytest.mark.parametrize(("flag", "compared", "followed"), [
+    ("isoc", "up = 'Dudley'", True),
+    ("isoc2", "up2 = 'Dudley'", True),  # through one derived column to another
+    # Polars reads `t.isoc` as the field isoc of a column t, not the derived column: one walk
+    # followed it to UPPER(outcome) and refused 'Dudley', the other did not
+    ("t.isoc", "t.up = 'Dudley'", False),
+    ("unread", "unread = 'Dudley'", False),  # an expression sqlglot cannot read
+    ("loop", "loop = 'Dudley'", False),  # itself: followed once, then read as a column
+])
+def test_zero_or_one_and_never_given_follow_the_same_derived_columns(flag, compared,
+                                                                      followed):
+    """What a derived column stands for is found by one walk (`expressions._derived_of`):
+    `zero_or_one` proves a share through it where `never_given` proves a literal no row can
+    equal through it, and neither where the other does not."""
+    from kpi.expressions import never_given
+
+    schema = (*SCHEMA, ("isoc", pl.Int64), ("isoc2", pl.Int64), ("up", pl.String),
+              ("up2", pl.String), ("unread", pl.Int64), ("loop", pl.Int64))
+    assert zero_or_one(flag, "c", schema, FOLLOWED) is followed
+    assert bool(never_given(compared, FOLLOWED)) is followed
+    if followed:
+        assert never_given(compared, FOLLOWED)[0][1:] == ("Dudley", "DUDLEY")
+
+
 ZERO_ONE_PROJECT = """\
 [project]
 name = "T"
