@@ -3237,8 +3237,8 @@ def unmatched_text(text: str, dataset: DatasetSpec) -> str | None:
 
     if never := never_given(text, _derived_texts(dataset)):
         changed, literal, could = never[0]
-        return (f"compares {changed} with '{visible(literal)}', which {changed} never is, so "
-                f"write '{visible(could)}'")
+        return (f"compares {changed} with '{visible(literal)}', which {changed} never matches, "
+                f"so write '{visible(could)}'")
     for name, literal, holds in compared_text(text):
         stored = stored_text_column(dataset, name)
         column = dataset.column(stored) if stored is not None else None
