@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -1694,9 +1695,11 @@ MOMENTS = [datetime(2025, 8, 31, 21, 0), datetime(2025, 9, 1, 9, 0),
            datetime(2025, 9, 30, 23, 59, 59, 999999), datetime(2025, 10, 1, 9, 0, 0, 600000)]
 
 
-def _timed_workbook(path: Path, percent_row: int | None = None) -> Path:
-    """Ref, When (date cells) and N (10 each; 0.5 shown as 50% in `percent_row`)."""
-    book = xlsxwriter.Workbook(str(path))
+def _timed_workbook(path: Path, percent_row: int | None = None, date_1904: bool = False
+                    ) -> Path:
+    """Ref, When (date cells) and N (10 each; 0.5 shown as 50% in `percent_row`), in the 1900
+    date system or the 1904 one."""
+    book = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
     sheet = book.add_worksheet("Extract")
     shown, share = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}), book.add_format(
         {"num_format": "0%"})
@@ -1710,6 +1713,100 @@ def _timed_workbook(path: Path, percent_row: int | None = None) -> Path:
             sheet.write_number(line, 2, 10)
     book.close()
     return path
+
+
+SAVED_BY_LIBREOFFICE.update({
+    "timed": (_timed_workbook, BOTH),
+    "timed 1904": (lambda path: _timed_workbook(path, date_1904=True), BOTH)})
+
+
+@pytest.mark.parametrize("system", ["1900", "1904"])
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xls"])
+def test_a_date_cell_at_a_months_end_stays_in_its_month_in_every_format(tmp_path, saved,
+                                                                         system):
+    """A date cell of 23:59:59.999999 on 30 September in an .xls workbook (its serial
+    45930.99999999999, a float of its NUMBER record) was read as fastexcel reads it, rounded
+    to the millisecond: midnight of 1 October, counted in October, exit 0, where the same
+    cell in an .xlsx was read to the microsecond. Each serial of either format is read by one
+    function, which never rounds it into the next day. By hand: the moments written, and
+    their months. (LibreOffice saves an .xlsx's serials to 15 significant digits, this one as
+    45931, the midnight it then shows: that workbook holds no such moment.)"""
+    path = _saved("timed" if system == "1900" else "timed 1904", saved, tmp_path)
+    frame = ingest.read_extracts(TIMED, [path]).frame.sort("ref")
+    local = frame["at"].dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+    assert frame["ref"].to_list() == ["R1", "R2", "R3", "R4"]
+    assert local.to_list() == MOMENTS
+    assert frame["month"].to_list() == ["2025-08", "2025-09", "2025-09", "2025-10"]
+
+
+def test_a_number_no_date_can_be_in_a_date_column_is_refused_as_its_text(tmp_path):
+    """A number cell of 1e14 in a datetime column stopped the read with a traceback (its
+    microseconds past a 64-bit integer); no date has such a serial, and it is refused as the
+    CSV's '100000000000000' is."""
+    book = xlsxwriter.Workbook(str(tmp_path / "huge.xlsx"))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "When", "N"])
+    sheet.write_row(1, 0, ["R1", 1e14, 1])
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(TIMED, [tmp_path / "huge.xlsx"])
+    assert error.value.message.startswith(
+        f"{tmp_path / 'huge.xlsx'}, sheet 'Extract', row 2, column 'When': expected a date and "
+        "time such as ")
+    assert error.value.message.endswith(", found '100000000000000'")
+
+
+def _inline_texts(path: Path, cell: Callable[[bytes, bytes], bytes]) -> Path:
+    """`path` with each of its shared-string cells written as an inline text cell
+    (t="inlineStr"), its XML `cell(reference, text)`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        strings = re.findall(rb"<t[^>]*>([^<]*)</t>", book.read("xl/sharedStrings.xml"))
+    return _member_edited(path, "xl/worksheets/sheet1.xml", lambda xml: re.sub(
+        rb'<c r="([A-Z]+\d+)" t="s"><v>(\d+)</v></c>',
+        lambda m: cell(m.group(1), strings[int(m.group(2))]), xml))
+
+
+@pytest.mark.parametrize("value", ["<v/>{text}", "<v></v>{text}", "{text}<v/>",
+                                   "{text}<v></v>", "{text}<v> </v>"])
+def test_an_inline_text_cell_is_read_as_its_text_beside_an_empty_value(tmp_path, value):
+    """Some writers give an inline text cell (t="inlineStr", its text in <is>) an empty <v>
+    too. The checks of the sheet's XML read a header of `<v/><is>` cells as no value, counted
+    the rows from the row below it and put each date cell's time in the row above: R1 was
+    1 September 09:00 and R3 1 October 09:00:00.600, August's count 0 where it is 1 and
+    October's 2 where it is 1, exit 0; with the <v/> after the text, fastexcel read every
+    such cell as blank (the header lost). An empty <v> holds nothing: every reader reads the
+    cell's text. By hand: the workbook's rows."""
+    path = _inline_texts(_timed_workbook(tmp_path / "timed.xlsx"), lambda ref, text: (
+        b'<c r="' + ref + b'" t="inlineStr">'
+        + value.format(text="<is><t>" + text.decode() + "</t></is>").encode() + b"</c>"))
+    frame = ingest.read_extracts(TIMED, [path]).frame.sort("ref")
+    local = frame["at"].dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+    assert frame["ref"].to_list() == ["R1", "R2", "R3", "R4"]
+    assert local.to_list() == MOMENTS
+    assert frame["month"].to_list() == ["2025-08", "2025-09", "2025-09", "2025-10"]
+
+
+@pytest.mark.parametrize(("where", "value", "says"), [
+    ("A1", "<v>0</v>{text}", "('0' beside its text 'Ref')"),
+    ("A1", "{text}<v>0</v>", "('0' beside its text 'Ref')"),
+    ("A4", "{text}<v>R3</v>", "('R3' beside its text 'R3')"),
+    ("A4", "<v>R9</v>{text}", "('R9' beside its text 'R3')"),
+])
+def test_an_inline_text_cell_holding_a_second_value_is_refused(tmp_path, where, value, says):
+    """An inline text cell with a <v> holding something has two values, which programs read
+    differently: fastexcel the <v> where it comes after the text (a blank), LibreOffice a
+    blank wherever it comes, openpyxl the text. Which one the cell holds is not ours to
+    guess: refused, naming the cell, whichever comes first."""
+    path = _inline_texts(_timed_workbook(tmp_path / "timed.xlsx"), lambda ref, text: (
+        b'<c r="' + ref + b'" t="inlineStr">' + (value if ref == where.encode() else "{text}")
+        .format(text="<is><t>" + text.decode() + "</t></is>").encode() + b"</c>"))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(TIMED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'Extract', cell {where}: an inline text cell holding a second value "
+        f"{says}, which programs read differently (as the text, or as a blank)")
 
 
 def _cells_first_type(xml: bytes) -> bytes:

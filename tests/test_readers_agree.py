@@ -1340,6 +1340,62 @@ def test_a_serial_day_number_is_read_as_the_time_written(moment, unit, digits, s
                        if d >= shown), (moment, got, text)
 
 
+def _by_hand(text: str, zero: datetime) -> datetime:
+    """The moment of a serial day number's text, worked out by hand: its whole part the days
+    after day 0, its fraction of a day in microseconds as an exact fraction, rounded half up
+    and kept within its day."""
+    from fractions import Fraction
+
+    exact = Fraction(Decimal(text))
+    days = math.floor(exact)
+    micros = math.floor((exact - days) * 86_400_000_000 + Fraction(1, 2))
+    return zero + timedelta(days=days) + timedelta(microseconds=min(micros, 86_399_999_999))
+
+
+@pytest.mark.parametrize(("text", "moment"), [
+    ("45930.99999999999", datetime(2025, 9, 30, 23, 59, 59, 999_999)),  # xlsxwriter's 16
+    ("45930.999999999993", datetime(2025, 9, 30, 23, 59, 59, 999_999)),  # 17 digits
+    ("45930.9999999999999999", datetime(2025, 9, 30, 23, 59, 59, 999_999)),
+    ("4.59309999999999999999e4", datetime(2025, 9, 30, 23, 59, 59, 999_999)),
+    ("45930.999999995", datetime(2025, 9, 30, 23, 59, 59, 999_568)),
+    ("45931", datetime(2025, 10, 1)),  # LibreOffice's 15 digits of the same moment
+    ("45930.5", datetime(2025, 9, 30, 12)),
+    ("61.999999999999997", datetime(1900, 3, 1, 23, 59, 59, 999_999)),
+])
+def test_a_serial_is_read_within_its_day(text, moment):
+    """A serial day number's day is its whole part: 23:59:59.999999 on 30 September written
+    with more digits than a float holds (or a serial of an early day, whose float holds a
+    time to far less than a microsecond) was rounded to midnight, 1 October, a month out.
+    By hand (`_by_hand`) and as written."""
+    from kpi.ingest.excel_reader import DAY_ZERO_1900, _serial_microseconds
+
+    read = _serial_microseconds(text.encode())
+    assert read is not None
+    assert DAY_ZERO_1900 + timedelta(microseconds=read) == moment == _by_hand(text,
+                                                                              DAY_ZERO_1900)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(day=st.integers(min_value=1, max_value=2_950_000), below=st.integers(1, 80),
+       digits=st.sampled_from([None, 15, 16, 17, 40]), system=st.booleans())
+def test_a_serial_just_below_midnight_is_read_on_its_day(day, below, digits, system):
+    """A serial `below` floats under midnight, as an .xls cell holds it (its shortest text,
+    `None`) or an .xlsx writer of 15, 16, 17 or 40 significant digits writes it, is read as
+    the moment worked out by hand from the text (`_by_hand`): on the day of its whole part,
+    never the next (a writer of 15 digits may write the next day's midnight itself)."""
+    from kpi.ingest.excel_reader import DAY_ZERO_1900, DAY_ZERO_1904, _serial_microseconds
+
+    serial = float(day + 1)
+    for _ in range(below):
+        serial = math.nextafter(serial, 0)
+    text = repr(serial) if digits is None else f"{Decimal(serial):.{digits}g}"
+    zero = DAY_ZERO_1904 if system else DAY_ZERO_1900
+    read = _serial_microseconds(text.encode())
+    assert read is not None
+    assert zero + timedelta(microseconds=read) == _by_hand(text, zero), text
+    assert read // 86_400_000_000 == math.floor(Decimal(text)), text
+
+
 def test_a_date_cell_at_a_days_end_stays_on_its_day_in_a_date_or_month_column(tmp_path, cli):
     """A date cell of 30 September 2025 23:59:59.999999 (a period's end as pandas gives it,
     shown 30/09/2025 by a date format) in a `date` column was stored as 1 October, counted

@@ -68,6 +68,7 @@ class _Parts:
         except (zipfile.BadZipFile, OSError):
             self._book = None
         self._read: dict[str, bytes | None] = {}
+        self.edited: dict[str, bytes] = {}  # a sheet's XML as `sheet` edited it, by member
 
     def get(self, name: str) -> bytes | None:
         import zipfile
@@ -107,8 +108,28 @@ class _Parts:
                 text = re.sub(rb"<(/?)" + prefix + rb":", rb"<\1", text)
                 text = text.replace(b"xmlns:" + found.group(1) + b'="' + found.group(2),
                                     b'xmlns="' + found.group(2), 1)
-            self._read[key] = None if text is None else _as_excel_writes(text, self.where)
+            laid_out = None if text is None else _as_excel_writes(text, self.where)
+            read = None if laid_out is None else _inline_text_only(laid_out, self.where)
+            if read is not None and read is not laid_out:
+                self.edited[member] = read
+            self._read[key] = read
         return self._read[key]
+
+    def for_fastexcel(self, raw: bytes, sheet: str) -> bytes:
+        """The workbook as fastexcel is to read it: `raw`, or where the sheet's XML was edited
+        for every reader of its cells (`_inline_text_only`), an archive of the same parts with
+        the sheet's XML as edited, so fastexcel reads the cells the checks read."""
+        import io
+        import zipfile
+
+        self.sheet(sheet)
+        if not self.edited or self._book is None:
+            return raw
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+            for name in self._book.namelist():
+                book.writestr(name, self.edited.get(name) or self._book.read(name))
+        return out.getvalue()
 
 
 # What a sheet's rows and cells look like where Excel, LibreOffice or xlsxwriter wrote them: a
@@ -118,13 +139,13 @@ class _Parts:
 # Four searches, each starting at a literal, take a fifth of the time of one alternation.
 _UNLIKE_EXCEL = tuple(re.compile(pattern) for pattern in (
     rb">\s", rb"</v>(?<=\s</v>)", rb'<row\b(?! r="\d+"(?: [\w:.-]+="[^"<>]*")*/?>)',
-    rb'<c\b(?! r="[A-Z]{1,3}\d+"(?: s="\d+")?(?: t="[a-z]+")?(?: (?![rst]=)[\w:.-]+="[^"<>]*")*'
+    rb'<c\b(?! r="[A-Z]{1,3}\d+"(?: s="\d+")?(?: t="[a-zA-Z]+")?(?: (?![rst]=)[\w:.-]+="[^"<>]*")*'
     rb'/?>)'))
 # An attribute of a tag, its value in either quotes; a cell's reference (its column and row,
 # a $ before either allowed); a cell's attributes after `<c` where Excel's layout has them.
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REFERENCE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9]\d*)")
-_EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-z]+")?'
+_EXCEL_CELL = re.compile(rb' r="([A-Z]{1,3})(\d+)"(?: s="\d+")?(?: t="[a-zA-Z]+")?'
                          rb'(?: (?![rst]=)[\w:.-]+="[^"<>]*")*\Z')
 
 
@@ -216,6 +237,53 @@ def _as_excel_writes(text: bytes, where: str = "") -> bytes:
     return text[:start] + data + text[end:]
 
 
+# An inline text cell (t="inlineStr": its text in its <is>, not among the shared strings)
+# with a <v> beside that text, before or after it, as `_Parts.sheet` lays it out.
+_INLINE_WITH_V = re.compile(
+    rb'<c r="([A-Z]{1,3}\d+)"(?: s="\d+")? t="inlineStr"[^>]*(?<!/)>'
+    rb'((?:(?!</c>).)*?<v\b(?:(?!</c>).)*)</c>', re.S)
+_V_ELEMENT = re.compile(rb"<v\b[^>]*?(?:/>|>([^<]*)</v>)")
+
+
+def _inline_text_only(text: bytes, where: str = "") -> bytes:
+    """A sheet's XML with each inline text cell's value its text (`<is>`) alone, the one rule
+    every reader of the sheet (fastexcel and each check of its XML) reads such a cell by. Some
+    writers give such a cell a <v> too, which the Office Open XML standard has no meaning for,
+    and programs read differently: fastexcel reads the cell as blank where the <v> comes after
+    the text, LibreOffice as blank where the <v> holds anything, openpyxl as its text. The
+    checks read a header of `<c t="inlineStr"><v/><is>` as no value, counted the sheet's rows
+    from the row below it and put each date cell's time in the row above (August's count 0
+    where it is 1, October's 2 where it is 1, exit 0); with the <v> after the text, fastexcel
+    read the cell as blank. An empty <v> holds nothing and is taken out; one holding anything
+    (a second value: which one the cell holds is not ours to guess) is refused, naming the
+    cell."""
+    if b't="inlineStr"' not in text or _INLINE_WITH_V.search(text) is None:
+        return text
+
+    def text_only(match: re.Match[bytes]) -> bytes:
+        body = match.group(2)
+        for value in _V_ELEMENT.finditer(body):
+            if (value.group(1) or b"").strip():
+                raise _second_value(where, match.group(1).decode(), body, value.group(1))
+        return text[match.start():match.start(2)] + _V_ELEMENT.sub(b"", body) + b"</c>"
+
+    return _INLINE_WITH_V.sub(text_only, text)
+
+
+def _second_value(where: str, ref: str, body: bytes, value: bytes) -> DataError:
+    from xml.sax.saxutils import unescape
+
+    def shown(part: bytes) -> str:
+        return _show(unescape(part.decode("utf-8", "replace")))
+
+    written = b"".join(re.findall(rb"<t\b[^>]*>([^<]*)</t>", body))
+    return DataError(f"{where + ', ' if where else ''}cell {ref}: an inline text cell holding a "
+                     f"second value ('{shown(value)}' beside its text '{shown(written)}'), "
+                     "which programs read differently (as the text, or as a blank)",
+                     hint="type the cell's value in again in Excel and save the workbook, or "
+                          "export the sheet as CSV")
+
+
 def _unplaced(where: str, what: str) -> DataError:
     return DataError(f"{where + ': ' if where else ''}the sheet's XML holds {what}, so its cells "
                      "cannot be placed for their checks (formulas, percentages, times, hidden "
@@ -261,6 +329,14 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     sums: list[tuple[str, str, frozenset[str]]] = []
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         parts = _Parts(raw, where)
+        edited = parts.for_fastexcel(raw, sheet)
+        if edited is not raw:
+            try:
+                reader = fastexcel.read_excel(edited)
+            except fastexcel.FastExcelError as exc:
+                raise DataError(located(path, f"cannot read the workbook ({_first_line(exc)})"),
+                                hint="check that it opens in Excel or LibreOffice, or export "
+                                     "the sheet as CSV") from None
         formulas = _check_cells(parts, sheet, where, sums)
     else:  # .xls: and in its BIFF records
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
@@ -306,8 +382,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                     ColumnType.MONTH)], cells.columns)
     cells = _numbers_in_full(reader, sheet, spec, where, header, cells, typed_as_text)
     zero = day_zero(raw, stream, parts)
-    if parts is not None:
-        cells = _times_in_full(parts, sheet, loaded, spec, header, cells, zero)
+    cells = _times_in_full(parts, stream, sheet, loaded, spec, header, cells, zero)
     cells = _serials_as_dates(reader, sheet, spec, header, cells, zero, typed_as_text)
     seen: set[str] = set()
     for i in keep:
@@ -357,9 +432,9 @@ def _kinds_by_heading(spec: DatasetSpec) -> dict[str, ColumnType]:
 def day_zero(raw: bytes, stream: bytes | None = None, parts: _Parts | None = None) -> datetime:
     """Day 0 of the workbook's serial day numbers: DAY_ZERO_1904 where it uses the 1904 date
     system (an .xlsx's workbookPr date1904, read from its `parts` when given; an .xls's
-    DATEMODE record, read from its workbook `stream` when given), else DAY_ZERO_1900. Its
-    date cells are read as dates by calamine, which knows; only a serial number in a date
-    column (a date cell formatted as a number, or typed as one) is the reader's to convert."""
+    DATEMODE record, read from its workbook `stream` when given), else DAY_ZERO_1900: the day 0
+    of every serial the reader converts, a date cell's (`_times_in_full`) and a serial number's
+    in a date column (`_serials_as_dates`)."""
     if raw[:2] == b"PK":
         workbook = (parts or _Parts(raw)).get("xl/workbook.xml")
         if workbook is None:
@@ -389,110 +464,179 @@ def _biff_1904(stream: bytes) -> bool:
 _SHOWN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?")
 
 
-def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
-                   header: list[str | None], cells: pl.DataFrame, zero: datetime
-                   ) -> pl.DataFrame:
-    """`cells` with each date cell of a `datetime`, `date` or `month` column of an .xlsx or
-    .xlsm sheet written to the microsecond its serial day number holds. fastexcel (calamine)
-    gives a date cell's time to the millisecond: 03:04:05.123456 was stored as 03:04:05.123
-    and 23:59:59.999999 on the last day of a month as midnight of the next, in the next month,
-    exit 0, where the CSV and Parquet of the same rows stored the time written; in a `date`
-    column, such a cell (a period's end as pandas gives it, shown 30/09/2025 by a date format)
-    was the next day, in the next month, and in a `month` column the next month, where a time
-    of day is refused. The serial, as the sheet's XML writes
-    it (to 16 significant digits, some 0.9 microseconds), is read exactly (integers,
-    `_serial_microseconds`) and rounded to the nearest microsecond, which is the time a writer
-    gave it; a cell whose time is whole milliseconds keeps calamine's text. Only date cells
-    are read here (a number or text cell keeps its text, read as an extract's is); an .xls
-    workbook's time stays calamine's."""
+def _times_in_full(parts: _Parts | None, stream: bytes | None, sheet: str, loaded,
+                   spec: DatasetSpec, header: list[str | None], cells: pl.DataFrame,
+                   zero: datetime) -> pl.DataFrame:
+    """`cells` with each date cell of a `datetime`, `date` or `month` column written to the
+    microsecond its serial day number holds, in an .xlsx or .xlsm sheet (the serial as its XML
+    writes it, `_xml_serials`) and in an .xls one (the float its BIFF record holds,
+    `_xls_serials`) alike. fastexcel (calamine) gives a date cell's time to the millisecond:
+    03:04:05.123456 was stored as 03:04:05.123 and 23:59:59.999999 on the last day of a month
+    as midnight of the next, in the next month, exit 0, where the CSV and Parquet of the same
+    rows stored the time written; in a `date` column, such a cell (a period's end as pandas
+    gives it, shown 30/09/2025 by a date format) was the next day, in the next month, and in a
+    `month` column the next month, where a time of day is refused. An .xls workbook's cells
+    were left so after an .xlsx's were read in full: 30 September 23:59:59.999999 was counted
+    in October, exit 0.
+
+    Each serial is read by `_serial_microseconds` (the one reading of a serial, which never
+    rounds into the next day) and written by `_serial_texts`, as a number cell's serial is
+    (`_serials_as_dates`); a cell whose text from calamine is that moment keeps it. Only date
+    cells are read here (a number or text cell keeps its text, read as an extract's is)."""
     wanted = sorted(i for i, kind in _column_kinds(spec, header).items()
                     if kind in (ColumnType.DATETIME, ColumnType.DATE, ColumnType.MONTH))
-    if not wanted:
-        return cells
-    text = parts.sheet(sheet)
     columns = loaded.available_columns()
-    if text is None or not columns:
+    if not wanted or not columns:
         return cells
-    first = _first_valued_row(text)
-    if first is None:
-        return cells
-    top, left = first - 1, columns[0].absolute_index
-    letters = {_column_letter(i + left).encode(): i for i in wanted}
+    left = columns[0].absolute_index
+    absolute = {i + left: i for i in wanted}
+    held = (_xml_serials(parts.sheet(sheet), absolute) if parts is not None
+            else _xls_serials(stream, sheet, absolute))
+    floor = 61 * _DAY_MICROSECONDS if zero == DAY_ZERO_1900 else 0  # 29 February 1900
+    replaced = []
+    for index in wanted:
+        rows = [(at, micros) for at, column, micros in held
+                if column == index and micros is not None and micros >= floor]
+        if not rows:
+            continue
+        name = cells.columns[index]
+        shown = pl.col("shown").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us",
+                                               strict=False)
+        differing = (pl.DataFrame(rows, schema={"at": pl.Int64, "micro": pl.Int64},
+                                  orient="row")
+                     .join(cells.select(pl.col(name).alias("shown")).with_row_index("at")
+                           .with_columns(pl.col("at").cast(pl.Int64)), on="at")
+                     # only a date cell: a serial shown as a number is read as one
+                     .filter(pl.col("at") > 0, pl.col("shown").str.contains(
+                         _SHOWN_TIME.pattern.join("^$")))
+                     .filter((shown - pl.lit(zero)).dt.total_microseconds() != pl.col("micro")))
+        if differing.height:
+            values = cells[name].to_list()
+            for at, text in zip(differing["at"].to_list(),
+                                _serial_texts(zero, differing["micro"].to_list()), strict=True):
+                values[at] = text
+            replaced.append(pl.Series(name, values, dtype=pl.String))
+    return cells.with_columns(replaced) if replaced else cells
+
+
+def _xml_serials(text: bytes | None, wanted: dict[int, int]
+                 ) -> list[tuple[int, int, int | None]]:
+    """The number cells of an .xlsx or .xlsm sheet's XML (`text`) in the columns `wanted`
+    (the sheet's column index: the table's), as (row, column, microseconds) counted as
+    fastexcel counts the sheet: from its first row holding a value, and the table's columns."""
+    first = None if text is None else _first_valued_row(text)
+    if text is None or first is None:
+        return []
+    letters = {_column_letter(column).encode(): index for column, index in wanted.items()}
     # A number cell has no t, or t="n". `_Parts.sheet` lays every cell out as Excel writes it,
     # its attributes r, s, t, and no prefix (a pattern starting with its literal is searched
     # four times as fast).
     found = re.findall(rb'<c r="(' + b"|".join(letters) + rb')(\d+)"([^>/]*)>' + _FORMULA_XML
                        + rb'<v>([^<]*)<', text)
-    floor = 61 * _DAY_MICROSECONDS if zero == DAY_ZERO_1900 else 0  # 29 February 1900
-    by_column: dict[int, tuple[list[int], list[int | None]]] = {i: ([], []) for i in wanted}
-    for column, row, attributes, value in found:
-        if b' t="' in attributes and b' t="n"' not in attributes:
-            continue  # a text, shared-string, boolean or error cell
-        rows, micros = by_column[letters[column]]
-        rows.append(int(row) - 1 - top)
-        micros.append(_serial_microseconds(value))
-    replaced = []
-    for index, (rows, micros) in by_column.items():
-        if not rows:
+    return [(int(row) - first, letters[column], _serial_microseconds(value))
+            for column, row, attributes, value in found
+            if b' t="' not in attributes or b' t="n"' in attributes]
+
+
+def _xls_serials(stream: bytes | None, sheet: str, wanted: dict[int, int]
+                 ) -> list[tuple[int, int, int | None]]:
+    """_xml_serials for an .xls workbook: the number each cell of the columns `wanted` holds
+    (a NUMBER, RK or MULRK record, or a FORMULA's number), the float as the BIFF record holds
+    it, read by `_serial_microseconds` from its shortest text (which is that float exactly)."""
+    start = None if stream is None else _biff_sheet_offset(stream, sheet)
+    if stream is None or start is None:
+        return []
+    pair = struct.Struct("<HH").unpack_from
+    top: int | None = None
+    found: list[tuple[int, int, float]] = []
+    at = start
+    while at + 4 <= len(stream):
+        kind, size = pair(stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        if kind == _EOF:
+            break
+        if kind not in _VALUE_CELLS or len(body) < 6:
             continue
-        name = cells.columns[index]
-        moment = pl.lit(zero) + pl.duration(microseconds=pl.col("micro"))
-        serials = (pl.DataFrame({"at": rows, "micro": micros},
-                                schema={"at": pl.Int64, "micro": pl.Int64})
-                   .filter(pl.col("micro") >= floor)
-                   .join(cells.select(pl.col(name).alias("shown")).with_row_index("at")
-                         .with_columns(pl.col("at").cast(pl.Int64)), on="at")
-                   # only a date cell: a serial shown as a number is read as one
-                   .filter(pl.col("at") > 0, pl.col("shown").str.contains(_SHOWN_TIME.pattern
-                                                                          .join("^$")))
-                   .with_columns(written=moment.dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
-                   .filter((pl.col("micro") % 1000 != 0)
-                           | (pl.col("written").str.slice(0, 19)
-                              != pl.col("shown").str.slice(0, 19))))
-        if serials.height:
-            values = cells[name].to_list()
-            for at, written in serials.select("at", "written").iter_rows():
-                values[at] = written
-            replaced.append(pl.Series(name, values, dtype=pl.String))
-    return cells.with_columns(replaced) if replaced else cells
+        row, column = pair(body)
+        if top is None:
+            top = row  # the first row holding a value (cells come row by row)
+        if kind == _MULRK:  # a run of RK cells: (XF, value) each, six bytes
+            found += [(row, column + i, _rk(body, 6 + 6 * i))
+                      for i in range((len(body) - 6) // 6) if column + i in wanted]
+        elif column not in wanted:
+            continue
+        elif kind == _NUMBER and len(body) >= 14:
+            found.append((row, column, struct.unpack_from("<d", body, 6)[0]))
+        elif kind == _RK and len(body) >= 10:
+            found.append((row, column, _rk(body, 6)))
+        elif kind == _FORMULA and len(body) >= 14 and body[12:14] != b"\xff\xff":
+            # a formula's result is a number unless its last two bytes of eight are FFFF
+            found.append((row, column, struct.unpack_from("<d", body, 6)[0]))
+    if top is None:
+        return []
+    return [(row - top, wanted[column], _serial_microseconds(repr(value).encode()))
+            for row, column, value in found]
+
+
+def _rk(body: bytes, at: int) -> float:
+    """The number of an RK value (BIFF8's compact number) at `at` in a record's `body`: a
+    signed 30-bit integer or a float's top 30 bits, either divided by 100 where its lowest
+    bit says so."""
+    value = struct.unpack_from("<i", body, at)[0]
+    number = float(value >> 2) if value & 2 else struct.unpack(
+        "<d", struct.pack("<Q", (value & 0xFFFFFFFC) << 32))[0]
+    return number / 100 if value & 1 else number
 
 
 _DAY_MICROSECONDS = 86_400_000_000
 
 
 def _serial_microseconds(value: bytes) -> int | None:
-    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds: the
-    time a writer gave it. Worked out exactly (integers; Decimal for an exponent), rounded to
-    the nearest microsecond, unless a whole millisecond (so a whole second too) a few
-    microseconds from that is a time a writer would have written as this text
-    (`_written_as`): then that. A serial holds a time only to
-    some 0.6 microseconds (a float near 45,000 days), and a writer of 16 significant digits
-    (xlsxwriter, so pandas' `to_excel`) to 0.9: 00:15:00 was written '45901.01041666666'
-    and read as 00:14:59.999999, 00:30:00 as 00:30:00.000001, so a call created at 00:15
-    and attended at 00:30 took 15 minutes and 2 microseconds, not "within 15 minutes" where
-    the CSV of the same rows was (64 of a day's 1,440 whole minutes; a rate of 100% read as
-    75%, exit 0). None if it is no number."""
+    """A serial day number as the XML writes it ('45659.12783564815'), or as the shortest text
+    of the float an .xls cell holds, in microseconds: the time a writer gave it. Worked out
+    exactly (integers; a fraction for an exponent), rounded to the nearest microsecond, unless
+    a whole millisecond (so a whole second too) a few microseconds from that is a time a
+    writer would have written as this text (`_written_as`): then that. A serial holds a time
+    only to some 0.6 microseconds (a float near 45,000 days), and a writer of 16 significant
+    digits (xlsxwriter, so pandas' `to_excel`) to 0.9: 00:15:00 was written
+    '45901.01041666666' and read as 00:14:59.999999, 00:30:00 as 00:30:00.000001, so a call
+    created at 00:15 and attended at 00:30 took 15 minutes and 2 microseconds, not "within 15
+    minutes" where the CSV of the same rows was (64 of a day's 1,440 whole minutes; a rate of
+    100% read as 75%, exit 0). None if it is no number, or none a date can be.
+
+    Invariant: the serial's day is its whole part, whatever its time is rounded to; a serial
+    below midnight is never read as midnight of the next day (and so never moved into the
+    next month). Every serial the reader turns into a moment, a date cell's or a number
+    cell's, in an .xlsx or an .xls workbook, is read here; fastexcel's own reading rounds to
+    the millisecond, and read so, 23:59:59.999999 on 30 September in an .xls workbook was
+    midnight, in October, exit 0."""
     whole, point, fraction = value.partition(b".")
     if whole.isdigit() and (not point or fraction.isdigit()):
-        scale = 10 ** len(fraction)
-        nearest = (int(whole) * _DAY_MICROSECONDS
+        scale, days = 10 ** len(fraction), int(whole)
+        nearest = (days * _DAY_MICROSECONDS
                    + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
     else:
         from decimal import Decimal, InvalidOperation
+        from fractions import Fraction
 
         try:
-            exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
+            written = Decimal(value.decode("ascii"))
         except (InvalidOperation, UnicodeDecodeError):
             return None
-        if not exact.is_finite() or exact < 0:
+        if not written.is_finite() or written < 0 or written.adjusted() > 7:
             return None
-        nearest = int(exact.to_integral_value())
+        exact = Fraction(written)
+        days = int(exact)
+        nearest = int(exact * _DAY_MICROSECONDS * 2 + 1) // 2
+    if days >= 10_000_000:  # no date's serial (31 December 9999 is 2,958,465)
+        return None
     # Within a few microseconds: a writer of 15 significant digits holds some 8.6 of them.
     # Whole milliseconds are 1,000 apart, so one at most is that near.
     rounder = (nearest + 500) // 1000 * 1000
     if rounder != nearest and abs(rounder - nearest) <= 6 and _written_as(rounder, value):
-        return rounder
-    return nearest
+        nearest = rounder
+    return min(nearest, (days + 1) * _DAY_MICROSECONDS - 1)
 
 
 def _written_as(micros: int, value: bytes) -> bool:
@@ -1135,11 +1279,12 @@ def _serials_as_dates(reader, sheet: str, spec: DatasetSpec, header: list[str | 
         kind, numbers = found[index]
         held = floats.column(position).to_pylist()
         values = cells[:, index].to_list()
-        for row in numbers:
-            micros = None if row >= len(held) or held[row] is None else _serial_microseconds(
-                repr(float(held[row])).encode())
-            if micros is not None:
-                values[row] = _serial_text(zero, micros, kind == ColumnType.MONTH)
+        read = [(row, micros) for row in numbers if row < len(held) and held[row] is not None
+                and (micros := _serial_microseconds(repr(float(held[row])).encode()))
+                is not None]
+        for (row, _), text in zip(read, _serial_texts(zero, [micros for _, micros in read],
+                                                      kind == ColumnType.MONTH), strict=True):
+            values[row] = text
         replaced.append(pl.Series(cells.columns[index], values, dtype=pl.String))
     return cells.with_columns(replaced)
 
@@ -1154,18 +1299,20 @@ def _as_floats(reader, sheet: str, names: list[str]):
                              dtypes=dict.fromkeys(names, "float")).to_arrow_with_errors()[0]
 
 
-def _serial_text(zero: datetime, micros: int, month: bool = False) -> str:
-    """The moment `micros` microseconds after the workbook's day 0, as an extract writes it
-    (to the microsecond where it has any). A month column takes a date: a serial holding a
-    time of day keeps it, and is refused as its date cell is (45930.979, 23:30 on 30
-    September, which a zone may put in October), where cut to its day it was counted in
-    September."""
-    from datetime import timedelta
-
-    moment = zero + timedelta(microseconds=micros)
-    if month and not micros % _DAY_MICROSECONDS:
-        return f"{moment:%Y-%m-%d}"
-    return f"{moment:%Y-%m-%d %H:%M:%S}" + (f".{moment:%f}" if moment.microsecond else "")
+def _serial_texts(zero: datetime, micros: list[int], month: bool = False) -> list[str]:
+    """The moments `micros` microseconds after the workbook's day 0, each as an extract writes
+    it (to the microsecond where it has any), in one pass. A month column takes a date: a
+    serial holding a time of day keeps it, and is refused as its date cell is (45930.979,
+    23:30 on 30 September, which a zone may put in October), where cut to its day it was
+    counted in September."""
+    micro = pl.col("micro")
+    moment = pl.lit(zero) + pl.duration(microseconds=micro)
+    text = (pl.when(micro % _DAY_MICROSECONDS == 0 if month else pl.lit(False))
+            .then(moment.dt.strftime("%Y-%m-%d"))
+            .when(micro % 1_000_000 == 0).then(moment.dt.strftime("%Y-%m-%d %H:%M:%S"))
+            .otherwise(moment.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")))
+    return pl.DataFrame({"micro": micros}, schema={"micro": pl.Int64}).select(
+        text).to_series().to_list()
 
 
 def _check_cells(parts: _Parts, sheet: str, where: str,
