@@ -65,7 +65,7 @@ from kpi.render import (  # the prose's words for figures, kept by render for ev
     source_sentence,
     target_source,
 )
-from kpi.rounding import Beside, places_ranked
+from kpi.rounding import EXCEL_DIGITS, Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
 
 if TYPE_CHECKING:
@@ -1671,6 +1671,26 @@ def _sentence(content: Inlines | Name) -> Inlines:
 
 
 @dataclass(frozen=True)
+class _ExceptionLine:
+    """A line of the front page's exceptions and how many KPIs it lists: KPIs with no figure
+    for one reason share a line, and every count of exceptions counts KPIs, not lines."""
+
+    text: Inlines
+    kpis: int
+
+
+def _kpis_in(lines: Sequence[_ExceptionLine]) -> int:
+    """How many exceptions (KPIs) `lines` list: the one count the front page, its overflow
+    sentence and the appendix give. "16 of 39" counted lines beside "Exceptions (42)", where
+    4 KPIs with no figure shared one."""
+    return sum(line.kpis for line in lines)
+
+
+def _bullets(lines: Sequence[_ExceptionLine]) -> BulletList:
+    return BulletList(tuple(line.text for line in lines), marked=True)
+
+
+@dataclass(frozen=True)
 class _Aside:
     """A block of the front page the exceptions come before: a sentence (its strong head,
     what it lists and what follows) and its list, or, where the exceptions need its room, the
@@ -1800,7 +1820,7 @@ class _Builder:
         the paper has. Returns the front page and those appendices."""
         results = self._visible()
         blocks: list = [Paragraph(inlines(_tally_sentence(results, self.verdicts,
-                                                          "Of the {n} KPIs reported: ")))]
+                                                          "Of the {kpis} reported: ")))]
         ask = self.commentary.next_steps
         if ask:
             lead = () if ask[0].lower().startswith("the board") else Strong(inlines(
@@ -1811,20 +1831,20 @@ class _Builder:
         if developing is not None:
             blocks.append(developing)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
-        lines: tuple[Inlines, ...] = ()
+        lines: tuple[_ExceptionLine, ...] = ()
         at = len(blocks)
         if listed:
-            listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
-                                           for w in self.exceptions[r.kpi.id]),
+            # The one order of the front page's list and of the appendix that takes its rest.
+            listed.sort(key=lambda r: (seriousness(self.exceptions[r.kpi.id]),
                                        results.index(r)))
+            lines = self._exception_lines(listed)
             # The marks are a key to scan by, so the key says what each one used means.
             marks = dict.fromkeys(EXCEPTION_MARKS[self.exceptions[r.kpi.id][0]]
                                   for r in listed)
             key = "; ".join(f"{mark} {MARK_WORDS[mark]}" for mark in marks)
             blocks.append(Paragraph(inlines(Strong(inlines(
-                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
+                f"Exceptions ({_kpis_in(lines)})")), ": the KPIs the board should look at, "
                 f"most serious first, each with the paragraph that reports it ({key}).")))
-            lines = self._exception_lines(listed)
         else:
             blocks.append(Paragraph(inlines(
                 "No KPI is an exception this month: no special cause of concern, no target "
@@ -1916,7 +1936,7 @@ class _Builder:
                 + [a.pointer("Appendix 10") for a in asides[len(kept):]] + revised,
                 title_block)
             shown = len(lines)
-            while shown and _front_lines([BulletList(lines[:shown], marked=True)]) \
+            while shown and _front_lines([_bullets(lines[:shown])]) \
                     + (EXCEPTION_POINTER_LINES if shown < len(lines) else 0) \
                     + POINTER_LINES > room:
                 shown -= 1
@@ -1928,28 +1948,33 @@ class _Builder:
             moved += 1
             shown, room = fitting(moved)
         rows_cost = _front_lines([rows_head, names])
-        fits_rows = _front_lines([BulletList(lines, marked=True)]) + rows_cost <= room
+        fits_rows = _front_lines([_bullets(lines)]) + rows_cost <= room
         if lines:
             # Where not one exception fits (a front page crowded by checks and notes), none
             # is listed there, never an empty list (the HTML and Word page estimates met one
             # as a list of no lines: an IndexError, exit 1): all are in the appendix.
             front_lines = lines if shown == len(lines) else lines[:shown]
             if front_lines:
-                blocks.insert(at + 1, BulletList(front_lines, marked=True))
+                blocks.insert(at + 1, _bullets(front_lines))
             if shown < len(lines):
                 rest = lines[shown:]
+                # Counted in KPIs, as the list's head counts them (`_kpis_in`); and the
+                # order has ties, so those left are none more serious, not less serious.
+                count = _kpis_in(rest)
+                many = count > 1
                 where = appendix("The rest of the exceptions" if shown else "The exceptions", (
                     Paragraph(inlines(f"The exceptions that the summary for the board counts "
-                                      f"but does not list, {len(rest)} of {len(lines)}, "
+                                      f"but does not list, {count} of {_kpis_in(lines)}, "
                                       "in its order, each with the paragraph that reports "
-                                      "it.")), BulletList(rest, marked=True)))
+                                      "it.")), _bullets(rest)))
                 blocks.insert(at + (2 if front_lines else 1), Paragraph(inlines(
-                    f"{len(rest)} more exception{'s' if len(rest) > 1 else ''}, less "
-                    f"serious by the order above, {'are' if len(rest) > 1 else 'is'} "
-                    f"listed in {where}, each with the paragraph that reports it."
+                    f"{count} more exception{'s' if many else ''}, "
+                    f"{'none' if many else 'no'} more serious than those above, "
+                    f"{'are' if many else 'is'} listed in {where}, each with the paragraph "
+                    "that reports it."
                     if shown else
-                    f"The {len(rest)} exception{'s' if len(rest) > 1 else ''}, in order of "
-                    f"seriousness, {'are' if len(rest) > 1 else 'is'} listed in {where}, each "
+                    f"The {count} exception{'s' if many else ''}, in order of "
+                    f"seriousness, {'are' if many else 'is'} listed in {where}, each "
                     "with the paragraph that reports it.")))
         for n, aside in enumerate(asides):
             if n < len(asides) - moved:
@@ -2031,21 +2056,26 @@ class _Builder:
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
         return table, sentence, BulletList(tuple(items), marked=True, small=True)
 
-    def _exception_lines(self, listed: list[KpiResult]) -> tuple[Inlines, ...]:
-        """One line per exception; KPIs with no figure for the same reason (a dataset not
-        loaded) share one line."""
+    def _exception_lines(self, listed: list[KpiResult]) -> tuple[_ExceptionLine, ...]:
+        """One line per exception, in the order of `listed`; KPIs with no figure for the same
+        reason (a dataset not loaded) share one line, where the first of them is (those with
+        no figure are the most serious, so they lead)."""
         from kpi import verdicts as judge
 
-        lines: list[Inlines] = []
-        missing: dict[str, list[KpiResult]] = {}
+        lines: list[_ExceptionLine] = []
+        missing: dict[str, tuple[int, list[KpiResult]]] = {}  # each line's place and KPIs
         for result in listed:
             if self.exceptions[result.kpi.id] == (judge.NO_FIGURE,):
-                missing.setdefault(no_figure_words(result.note), []).append(result)
+                note = no_figure_words(result.note)
+                if note not in missing:
+                    missing[note] = (len(lines), [])
+                    lines.append(_ExceptionLine((), 0))  # filled below, with all of them
+                missing[note][1].append(result)
             else:
-                lines.append(self._exception_line(result))
-        for note, results in missing.items():
+                lines.append(_ExceptionLine(self._exception_line(result), 1))
+        for note, (at, results) in missing.items():
             if len(results) == 1:
-                lines.insert(0, self._exception_line(results[0]))
+                lines[at] = _ExceptionLine(self._exception_line(results[0]), 1)
                 continue
             # The paragraphs that report them, each named once in paper order: "(2.2)" after
             # each of fourteen KPIs reported in one paragraph read as a list left unfinished.
@@ -2053,10 +2083,11 @@ class _Builder:
                                        if r.kpi.id in self.labels))
             names = [inlines("; " if n else "", Name(r.kpi.title))
                      for n, r in enumerate(results)]
-            lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
-                                    Strong(inlines(f"{len(results)} KPIs have no figure")),
-                                    " (", Name(note), "): ", names,
-                                    f". See {_and_list(where)}." if where else "."))
+            lines[at] = _ExceptionLine(inlines(
+                f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
+                Strong(inlines(f"{len(results)} KPIs have no figure")), " (", Name(note), "): ",
+                names, f". See {_and_list(where)}." if where else "."), len(results))
+        assert _kpis_in(lines) == len(listed), "every exception on one line, once"
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
@@ -2402,10 +2433,10 @@ class _Builder:
         # Only changes measured alike are ranked: 10.0% of a count is not larger than 3.8
         # points of a proportion, nor 2 minutes than 5 crimes.
         if changed and len({_change_measure(r) for r in changed}) == 1:
-            largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
-            if _change_size(largest) > 0:
-                text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
-                               f", {change_words(largest)}.")
+            top = max(_change_size(r) for r in changed)
+            if top > 0:
+                text = inlines(text, " ", _largest_change(
+                    [r for r in changed if _change_size(r) == top]))
         for r in developing:
             text = inlines(text, " ", Name(r.kpi.title), " is in development: there is no "
                            "data for it yet.")
@@ -3330,6 +3361,19 @@ EXCEPTION_MARKS = {"no_figure": "\u25cb", "stale": "\u25cb", "concern": "\u25b2"
                    "target_at_risk": "\u25bd", "deterioration": "\u25b2"}
 MARK_WORDS = {"\u25cb": "no figure or stale data", "\u25b2": "concern or deterioration",
               "\u25bc": "target missed", "\u25bd": "target at risk"}
+
+
+def seriousness(reasons: Sequence[str]) -> tuple[int, ...]:
+    """How serious an exception is, as its reasons (`verdicts.exceptions`) make it, for
+    sorting, most serious first: the ranks of its reasons in EXCEPTION_ORDER, most serious
+    first, compared one after another, and a reason more before none (a special cause of
+    concern and a significant deterioration before a special cause of concern alone, which
+    is before a deterioration alone). By its most serious reason alone, a concern with a
+    deterioration tied with a concern, and went to the appendix behind it as less serious."""
+    ranks = sorted(EXCEPTION_ORDER.index(reason) for reason in reasons)
+    return (*ranks, len(EXCEPTION_ORDER))
+
+
 MATRIX_ROWS = (
     ("concern", "\u25b2 Special cause of concern"),
     ("improvement", "\u25a0 Special cause of improvement"),
@@ -3441,11 +3485,14 @@ def _tally(results: list[KpiResult], verdicts: Mapping[str, Verdict]) -> list[st
 
 def _tally_sentence(results: list[KpiResult], verdicts: Mapping[str, Verdict],
                     lead: str) -> str:
+    """The tally after `lead`, whose '{kpis}' is the number of KPIs with its noun ('1 KPI',
+    '3 KPIs': "Of the 1 KPIs reported" was said of a paper of one)."""
+    kpis = f"{len(results)} KPI{'' if len(results) == 1 else 's'}"
     parts = _tally(results, verdicts) if verdicts else []
     if not parts:
-        return lead.format(n=len(results)).rstrip(", ") + "."
+        return lead.format(kpis=kpis).rstrip(":, ") + "."
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return lead.format(n=len(results)) + listed + "."
+    return lead.format(kpis=kpis) + listed + "."
 
 
 def significance_cell(result: KpiResult, verdict: Verdict | None) -> str:
@@ -3877,17 +3924,44 @@ def _change_measure(result: KpiResult) -> tuple:
     return ("absolute", result.kpi.unit, result.kpi.unit_label)
 
 
-def _change_size(result: KpiResult) -> Decimal:
+def _change_size(result: KpiResult, exact: bool = False) -> Decimal:
     """The size of a change as `change_words` prints it (a % to one place, points and
     amounts to the places of the KPI's changes): to one place always, 3.01 and 3.04 points
-    read as a tie, and the first row was named the larger."""
+    read as a tie, and the first row was named the larger. `exact`: to 15 significant digits
+    (Excel's), where 55% less 50% and 65% less 70% are the same 5 points, as their floats
+    (5.000000000000004 and 4.999999999999993) are not."""
     change = result.change
     assert change is not None, "only a KPI with a change is ranked by it"
     measure = _change_measure(result)[0]
     size = {"points": change.points, "percent": change.percent,
             "absolute": change.absolute}[measure]
     assert size is not None, "the measure is one the change has"
+    if exact:
+        return Decimal(format(abs(float(size)), f".{EXCEL_DIGITS}g"))
     return render.rounded(abs(size), 1 if measure == "percent" else render.change_digits(result))
+
+
+def _largest_change(largest: list[KpiResult]) -> Inlines:
+    """A table's sentence on its largest change, judged as its rows print it (`_change_size`),
+    as `parts_range` judges a breakdown's ends on their printed figures: 'The largest change
+    was for A, an increase of 6.0 percentage points.' A largest change several rows print is
+    shared by them all, in table order: 'The largest change was shared by A, an increase of
+    5.0 percentage points, and B, a decrease of 5.0 percentage points.' ("was for A" named
+    the first of two rows of +5.0pp and -5.0pp); where they differ past the places printed,
+    'as printed' says it is the printed sizes that tie."""
+    if len(largest) == 1:
+        return inlines("The largest change was for ", Name(largest[0].kpi.title),
+                       f", {change_words(largest[0])}.")
+    printed = "" if len({_change_size(r, exact=True) for r in largest}) == 1 else " as printed"
+    if len(largest) == 2:
+        first, second = largest
+        return inlines(f"The largest change{printed} was shared by ", Name(first.kpi.title),
+                       f", {change_words(first)}, and ", Name(second.kpi.title),
+                       f", {change_words(second)}.")
+    return inlines(f"The largest change{printed} was shared by {len(largest)} KPIs: ",
+                   [inlines("; and " if n == len(largest) - 1 else "; " if n else "",
+                            Name(r.kpi.title), f", {change_words(r)}")
+                    for n, r in enumerate(largest)], ".")
 
 
 def _and_list(items: list[str]) -> str:

@@ -16,7 +16,7 @@ from prose_support import result_of
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.document import plain_text
 from kpi.engine import KpiResult, Measured
-from kpi.paper import _ranking, change_words
+from kpi.paper import _ranking, change_words, seriousness
 from kpi.periods import Month, Window
 
 
@@ -389,3 +389,215 @@ def test_a_tables_largest_change_is_the_largest_as_its_rows_print_it(cli, tmp_pa
     paper = " ".join(out.read_text(encoding="utf-8").split())
     assert "The largest change was for Rate B, an increase of 3.04 percentage points." in paper
     assert "The largest change was for Count" not in paper, paper
+
+
+TIED = """
+[project]
+name = "Tieshire"
+baseline = "2024-03"
+
+[datasets.m]
+date = "month"
+[datasets.m.columns]
+month = "month"
+den = "int"
+{columns}
+[[priorities]]
+id = "p1"
+title = "Training"
+"""
+
+MODULE = """
+[[kpis]]
+id = "{kpi_id}"
+title = "Module {title} completion"
+priority = "p1"
+kind = "rate"
+dataset = "m"
+numerator = "{kpi_id}_num"
+denominator = "den"
+better = "higher"
+table = "Completion"
+"""
+
+
+def _tied_paper(cli, folder, modules: dict[str, tuple[int, int]], den: int = 10000) -> str:
+    """The paper of a table of rates, one for each of `modules`: passes a month before and
+    after the baseline year (`modules[id]`), of `den` a month."""
+    (folder / "kpi.toml").write_text(TIED.format(columns="".join(
+        f'{k}_num = "int"\n' for k in modules)) + "".join(
+        MODULE.format(kpi_id=k, title=k.upper()) for k in modules), encoding="utf-8")
+    lines = [",".join(["month", "den", *(f"{k}_num" for k in modules)])]
+    for index in range(30):  # 2023-04 .. 2025-09
+        year, month = 2023 + (index + 3) // 12, (index + 3) % 12 + 1
+        now = (year, month) >= (2024, 10)
+        lines.append(",".join([f"{year}-{month:02d}", str(den),
+                               *(str(passed[now]) for passed in modules.values())]))
+    (folder / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = cli(["--project", folder, "ingest", "m", folder / "m.csv"])
+    assert done.exit_code == 0, done.output
+    out = folder / "paper.md"
+    done = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", out])
+    assert done.exit_code == 0, done.output
+    return " ".join(out.read_text(encoding="utf-8").split())
+
+
+def _points(before: int, after: int, den: int = 10000) -> Fraction:
+    return (Fraction(after, den) - Fraction(before, den)) * 100
+
+
+def test_a_largest_change_two_rows_print_is_shared_by_both(cli, tmp_path):
+    """Module A up from 50% to 55% and Module B down from 70% to 65%, both 5.0 points (by
+    hand, in fractions): "The largest change was for Module A completion" named the first
+    row of a tie. A largest change several rows print is shared by each of them."""
+    assert _points(5000, 5500) == -_points(7000, 6500) == 5
+    paper = _tied_paper(cli, tmp_path, {"a": (5000, 5500), "b": (7000, 6500)})
+    assert ("The largest change was shared by Module A completion, an increase of 5.0 "
+            "percentage points, and Module B completion, a decrease of 5.0 percentage "
+            "points.") in paper, paper
+    assert "The largest change was for" not in paper
+
+
+def test_a_largest_change_that_ties_only_as_printed_says_so(cli, tmp_path):
+    """Up 5.01 points and down 5.04 (by hand) both print 5.0: naming Module A, the first
+    row, the largest was false, and naming Module B could not be read off the table. They
+    share the largest change as printed, and the sentence says it is as printed; three rows
+    that tie exactly share it without the words."""
+    assert (_points(5000, 5501), _points(7000, 6496)) == (Fraction(501, 100), -Fraction(504,
+                                                                                       100))
+    paper = _tied_paper(cli, tmp_path, {"a": (5000, 5501), "b": (7000, 6496)})
+    assert ("The largest change as printed was shared by Module A completion, an increase "
+            "of 5.0 percentage points, and Module B completion, a decrease of 5.0 "
+            "percentage points.") in paper, paper
+    assert "| Module A completion | 50.0% | 55.0% | +5.0pp |" in paper
+    assert "| Module B completion | 70.0% | 65.0% | \u22125.0pp |" in paper
+    again = tmp_path / "three"
+    again.mkdir()
+    assert _points(3000, 3500) == 5
+    paper = _tied_paper(cli, again, {"a": (5000, 5500), "b": (7000, 6500), "c": (3000, 3500)})
+    assert ("The largest change was shared by 3 KPIs: Module A completion, an increase of "
+            "5.0 percentage points; Module B completion, a decrease of 5.0 percentage "
+            "points; and Module C completion, an increase of 5.0 percentage points.") \
+        in paper, paper
+
+
+def test_a_largest_change_one_row_prints_is_named_alone(cli, tmp_path):
+    """The tie is of the largest only: up 6.0 points beside two rows of 5.0 names one."""
+    assert _points(5000, 5600) == 6
+    paper = _tied_paper(cli, tmp_path, {"a": (5000, 5500), "b": (7000, 6500), "c": (5000, 5600)})
+    assert ("The largest change was for Module C completion, an increase of 6.0 percentage "
+            "points.") in paper, paper
+    assert "shared by" not in paper
+
+
+@pytest.mark.parametrize("modules, tally", [
+    ({"a": (5000, 5500)}, "Of the 1 KPI reported: 1 significantly improving."),
+    ({"a": (5000, 5500), "b": (7000, 6500)},
+     "Of the 2 KPIs reported: 1 significantly improving and 1 significantly deteriorating."),
+])
+def test_the_front_pages_tally_counts_one_kpi_in_the_singular(cli, tmp_path, modules, tally):
+    """A paper of one KPI read "Of the 1 KPIs reported" (its section "reports 1 KPI")."""
+    paper = _tied_paper(cli, tmp_path, modules)
+    assert tally in paper, paper
+    assert "1 KPIs" not in paper
+
+
+def _crowded_project(folder) -> dict[str, str]:
+    """40 counts of long titles, one row a month each: those of n % 3 == 0 step up 30% (lower
+    is better) and those of n % 3 == 1 down 20% (higher is better), after the baseline year,
+    a special cause of concern and a significant deterioration; the rest a month of n more in
+    September 2025 alone, a special cause of concern where it shows, with no significant
+    change; and 4 counts of a dataset not loaded, no figure. Returns the titles by KPI id."""
+    def noise(i: int) -> int:
+        return [0, 2, -1, 1, -2, 0, 1, -1, 2, -2, 1, 0][i % 12]
+
+    series, titles = {}, {}
+    for n in range(40):
+        titles[f"k{n}"] = f"Crime type {n:02d} with a rather long descriptive title to fill it"
+        series[f"k{n}"] = [(100 if i < 18 else 130) + noise(i) if n % 3 == 0 else
+                           (100 if i < 21 else 80) + noise(i) if n % 3 == 1 else
+                           100 + noise(i) + (n if i == 29 else 0) for i in range(30)]
+    toml = ['[project]\nname = "Stepshire"\nbaseline = "2024-03"\n\n[datasets.ev]\n'
+            'date = "month"\n[datasets.ev.columns]\nmonth = "month"\nkind = "str"\n'
+            'n = "int"\n\n[datasets.asb]\ndate = "month"\n[datasets.asb.columns]\n'
+            'month = "month"\nn = "int"\n\n[[priorities]]\nid = "p1"\ntitle = "One"\n']
+    for kpi_id, title in titles.items():
+        better = "higher" if int(kpi_id[1:]) % 3 == 1 else "lower"
+        toml.append(f'\n[[kpis]]\nid = "{kpi_id}"\ntitle = "{title}"\npriority = "p1"\n'
+                    f'kind = "count"\ndataset = "ev"\nfilter = "kind = \'{kpi_id}\'"\n'
+                    f'value = "n"\nbetter = "{better}"\n')
+    for n in range(4):
+        titles[f"asb{n}"] = f"ASB type {n}"
+        toml.append(f'\n[[kpis]]\nid = "asb{n}"\ntitle = "ASB type {n}"\npriority = "p1"\n'
+                    'kind = "count"\ndataset = "asb"\nvalue = "n"\nbetter = "lower"\n')
+    (folder / "kpi.toml").write_text("".join(toml), encoding="utf-8")
+    rows = ["month,kind,n"]
+    for kpi_id, values in series.items():
+        for i, value in enumerate(values):  # 2023-04 .. 2025-09
+            rows.append(f"{2023 + (i + 3) // 12}-{(i + 3) % 12 + 1:02d},{kpi_id},{value}")
+    (folder / "ev.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return titles
+
+
+def test_exceptions_past_the_front_page_are_counted_in_kpis_and_none_more_serious(cli,
+                                                                                  tmp_path):
+    """A front page of 42 exceptions, 4 KPIs with no figure sharing one line: the appendix
+    said "16 of 39", counting lines, beside "Exceptions (42)"; and ordered by its most
+    serious reason alone, a KPI with a special cause of concern and a significant
+    deterioration went to the appendix, "less serious by the order above", behind ones with
+    the concern alone. Every count is of KPIs, and the order counts every reason."""
+    titles = _crowded_project(tmp_path)
+    assert cli(["--project", tmp_path, "ingest", "ev", tmp_path / "ev.csv"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    done = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                "--output", out])
+    assert done.exit_code == 0, done.output
+    text = out.read_text(encoding="utf-8")
+    front, after = text.split("## 1. Introduction")
+    stated = int(re.search(r"\*\*Exceptions \((\d+)\)\*\*", front)[1])
+    more = re.search(r"\n(\d+) more exceptions, none more serious than those above, are "
+                     r"listed in (Appendix \d+), each", front)
+    assert more, front
+    rest = after.split(f"## {more[2]}: The rest of the exceptions")[1].split("\n## ")[0]
+    said = re.search(r"does not list, (\d+) of (\d+), in its order", rest)
+    assert said and (int(said[1]), int(said[2])) == (int(more[1]), stated), rest[:300]
+
+    def listed(block: str) -> list[tuple[str, str]]:
+        """The KPIs of a list of exceptions, each with its line, a shared line's by name."""
+        out = []
+        for line in re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*(.+)$", block, re.M):
+            shared = re.match(r"(\d+) KPIs have no figure\*\* \(.+?\): (.+?)\. See ", line)
+            names = shared[2].split("; ") if shared else [line.split("**")[0]]
+            assert not shared or len(names) == int(shared[1]), line
+            out += [(name, line) for name in names]
+        return out
+
+    shown, left = listed(front), listed(rest)
+    assert len(left) == int(more[1]) and len(shown) + len(left) == stated
+    ids = {title: kpi_id for kpi_id, title in titles.items()}
+    order = [ids[name] for name, _ in shown + left]
+    assert len(set(order)) == len(order)
+    # By the data: the 4 with no figure, then the concern and deterioration (n % 3 of 0 or
+    # 1) in paper order, then the concern alone, in paper order.
+    both = [f"k{n}" for n in range(40) if n % 3 != 2]
+    alone = [f"k{n}" for n in range(40) if n % 3 == 2 and f"k{n}" in order]
+    assert order == [f"asb{n}" for n in range(4)] + both + alone, order
+    assert stated == 4 + len(both) + len(alone) and len(alone) > 5
+    for name, line in shown + left:
+        if ids[name] in both:
+            assert "a statistically significant deterioration" in line, line
+        elif ids[name] in alone:
+            assert "concern" in line and "deterioration" not in line, line
+
+
+def test_seriousness_counts_every_reason():
+    """The order of the exceptions: by the most serious reason, then the next, and a reason
+    more before none."""
+    order = [("concern", "deterioration"), ("concern",), ("concern", "stale"),
+             ("target_missed", "deterioration"), ("deterioration",), ("no_figure",),
+             ("stale",), ("concern", "target_failing")]
+    assert sorted(order, key=seriousness) == [
+        ("no_figure",), ("concern", "target_failing"), ("concern", "deterioration"),
+        ("concern", "stale"), ("concern",), ("target_missed", "deterioration"),
+        ("deterioration",), ("stale",)]
