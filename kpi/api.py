@@ -220,6 +220,9 @@ class Detail:
     # Column -> the parts of its breakdown listed but not ranked, as `kpi compare` leaves them
     # out (a force holding rows in only some months of the window), and its note saying why.
     unranked: dict[str, tuple[list[str], str | None]] = field(default_factory=dict)
+    # The columns by which `kpi compare` ranks the parts per 1,000 population, where these
+    # breakdowns rank them on their figures (`compare.ranks_per_1000`, compare's own answer).
+    per_1000_ranked: tuple[str, ...] = ()
 
     @property
     def change_note(self) -> str | None:
@@ -515,13 +518,14 @@ class Project:
                                                   parts=known)[kpi.id]
         parts: dict[str, pl.DataFrame] = {}
         unranked: dict[str, tuple[list[str], str | None]] = {}
+        per_1000: tuple[str, ...] = ()
         if result.current is not None and not kpi.is_derived:
             window = result.comparison.window if result.comparison else None
             # The streaming breakdowns the paper uses: a median per part is read off count
             # tables, so a national store's rows are never all held at once.
             found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
                                                 for column in kpi.breakdowns], cutoff)
-            from kpi.compare import left_out, ranked_breakdown
+            from kpi.compare import left_out, ranked_breakdown, ranks_per_1000
 
             # Each part ranked and listed as `kpi compare` ranks and lists it, a part it
             # leaves out (a force's half year beside others' whole ones) listed unranked.
@@ -531,7 +535,9 @@ class Project:
                 parts[column] = ranked_breakdown(frame, kpi.better, out)
                 if out:
                     unranked[column] = (out, why)
-        return Detail(result, trend, verdict, parts, same_months, unranked)
+            per_1000 = tuple(c for c in kpi.breakdowns
+                             if ranks_per_1000(project, kpi, c, month, comparison, cutoff))
+        return Detail(result, trend, verdict, parts, same_months, unranked, per_1000)
 
     @_one_reading
     def series(self, kpi_id: str, period: str | Month, months: int = 24,

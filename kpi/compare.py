@@ -242,10 +242,64 @@ def _latest_populations(project: Project, column: str, year: int
 def per_population(project: Project, kpi: KpiDef, column: str) -> bool:
     """Whether `kpi compare` gives a KPI's parts of `column` a rate per 1,000 people, and ranks
     them on it where every part with a figure has a population (`ranked_on`): a count, sum or
-    harm score, the column having a `[population_by]` file. The one rule of which figure a
-    part is ranked on, which `kpi show` says where its breakdown ranks on the figures."""
+    harm score, the column having a `[population_by]` file. Whether they are ranked on it
+    is `ranks_per_1000`'s answer."""
     return (kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT
             and column in project.population_by)
+
+
+def ranks_per_1000(project: Project, kpi: KpiDef, by: str, period: Month, vs: Comparison,
+                   as_of: AsOf | None) -> bool:
+    """Whether `kpi compare --by BY` ranks a KPI's parts per 1,000 population (its JSON's
+    `ranked_on`), by comparing them: where they have rates per 1,000 (`per_population`),
+    every part with a figure has a population and the KPI has a better direction. A part the
+    `[population_by]` file has no population for ranks them all on the values ("no
+    population for C: ranked on the values"), which the declaration alone cannot tell. The
+    one answer `kpi show` gives of how compare ranks the parts it ranks on their figures."""
+    if not per_population(project, kpi, by) or splittable(project, kpi, by) is not None:
+        return False
+    return compare(project, period, by, vs, [kpi], as_of=as_of).kpis[0].ranked_on == \
+        "per_1000"
+
+
+def _none_by(project: Project, by: str) -> UsageError:
+    """Why no KPI can be compared by `by`, a column of a dataset, and what would let one be:
+    never "did you mean 'lpa'?" of the column 'lpa' given. Said of the column where its type
+    is why (its parts would be no categories), else of the first KPI shown (not hidden) of a
+    dataset holding it, else of the KPIs shown reading none that does."""
+    shown = [k for k in project.kpis if not k.hidden]
+    if not shown:
+        hidden = [k.id for k in project.kpis]
+        if hidden:
+            return UsageError(f"no KPI can be compared by '{by}': every KPI is hidden "
+                              "(hidden = true in kpi.toml)",
+                              hint=f"name one to compare it: --kpi {hidden[0]}")
+        return UsageError(f"no KPI can be compared by '{by}': kpi.toml declares no KPI",
+                          hint=f"declare one ([[kpis]]) of a dataset holding '{by}'")
+    holding = [k for k in shown
+               if not k.is_derived and project.datasets[k.source].has_column(by)]
+    if not holding:
+        datasets = [repr(d) for d, spec in project.datasets.items() if spec.has_column(by)]
+        return UsageError(f"no KPI can be compared by '{by}': no KPI shown reads a dataset "
+                          "holding it",
+                          hint=f"'{by}' is a column of {_listed(datasets)}: declare a KPI of "
+                               f"{'it' if len(datasets) == 1 else 'one'}, or compare by a "
+                               "column of a dataset a KPI reads")
+    reasons = [(k, splittable(project, k, by)) for k in holding]
+    assert all(reasons), "a shown KPI that can be compared is compared"
+    # A live KPI of a kind compared by its parts: the column's type is why.
+    typed = next((r for k, r in reasons if k.status == Status.LIVE
+                  and k.kind not in NOT_SPLIT), None)
+    if typed:
+        return UsageError(f"no KPI can be compared by '{by}': {typed}",
+                          hint="compare by a text, whole-number or true/false column")
+    kpi, reason = reasons[0]
+    hint = ("only live KPIs are compared (status = \"live\" in kpi.toml)"
+            if kpi.status != Status.LIVE else
+            f"a count compared by '{by}' with [population_by] {by} in kpi.toml gives each "
+            "part's rate per 1,000")
+    return UsageError(f"no KPI can be compared by '{by}': KPI '{kpi.id}': {reason}",
+                      hint=hint)
 
 
 def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
@@ -293,12 +347,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             reason = splittable(project, kpi, by)
             if reason:
                 raise UsageError(f"KPI '{kpi.id}' cannot be compared by '{by}': {reason}")
-    # The column exists: say why it cannot split them, not "did you mean" itself.
-    reason = None if chosen or by not in columns else next(
-        (r for k in project.kpis if not k.hidden and (r := splittable(project, k, by))), None)
-    if reason:
-        raise UsageError(f"no KPI can be compared by '{by}': {reason}",
-                         hint="compare by a text, whole-number or true/false column")
+    if not chosen and by in columns:
+        raise _none_by(project, by)
     if not chosen:
         raise UsageError(f"no KPI can be compared by '{by}'",
                          hint=did_you_mean(by, columns,
@@ -1684,30 +1734,41 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     change stands out), then what the part's figure adds together (`covers`: as the
     summary's JSON gives a KPI's, kpi.render.covers_json; the CSV writes it as text,
     kpi.render.covers_cell), so the columns before keep their places."""
-    from kpi.render import covers_json, population_fields, unit_name
+    from kpi.render import (
+        average_json,
+        change_json,
+        covers_json,
+        json_number,
+        population_fields,
+        unit_name,
+        window_json,
+    )
 
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
         sourced = (*population_fields(k.population).values(), unit_name(k.kpi) or None)
+        # The group's mean and median, each window and change as the JSON writes them (a
+        # whole count `30`, never `30.0`), by the summary's own functions (kpi.render).
+        mean, median = average_json(k.mean, k.kpi), average_json(k.median, k.kpi)
         if not k.parts:
             blank: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
             blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
-                         better=k.kpi.better.value, ranked_on=k.ranked_on, group_mean=k.mean,
-                         group_median=k.median, note=k.note, notes=notes,
+                         better=k.kpi.better.value, ranked_on=k.ranked_on, group_mean=mean,
+                         group_median=median, note=k.note, notes=notes,
                          unit_label=unit_name(k.kpi) or None, covers=[])
             rows.append(tuple(blank.values()))
         for p in k.parts:
-            cur, cmp, change = p.current, p.comparison, p.change
+            cur = window_json(p.current, k.kpi, labelled=False) or {}
+            cmp = window_json(p.comparison, k.kpi, labelled=False) or {}
+            change = change_json(p.change, k.kpi, None)
             rows.append((
                 k.kpi.id, k.kpi.title, k.kpi.unit.value, k.kpi.better.value, p.name,
                 p.name == k.focus, p.rank, k.ranked_on,
-                str(cmp.window.start) if cmp else None, str(cmp.window.end) if cmp else None,
-                cmp.value if cmp else None, str(cur.window.start) if cur else None,
-                str(cur.window.end) if cur else None, cur.value if cur else None,
-                change.absolute if change else None, change.percent if change else None,
-                change.points if change else None, p.status, p.population, p.per_1000,
-                k.mean, k.median,
+                cmp.get("start"), cmp.get("end"), cmp.get("value"),
+                cur.get("start"), cur.get("end"), cur.get("value"),
+                change["absolute"], change["percent"], change["points"], p.status,
+                json_number(p.population, Unit.COUNT), p.per_1000, mean, median,
                 p.vs_rest.p_value if p.vs_rest else None,
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,

@@ -2679,7 +2679,7 @@ class _Builder:
             out.append(_differing_sentence(label, unnamed, found, points, blank, tested))
         self._print_tested(result, column, tested, found)
         if len(rows) == 1:
-            out.append(_only_part(kpi, label, rows[0], blank))
+            out.extend(_only_part(kpi, label, rows[0], comparison, blank))
         elif found is not None and (len(rows) > RANK_LIMIT or (
                 len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
             # The parts that stand out are the story, not the largest ones; and where
@@ -3777,9 +3777,18 @@ def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.
     return inlines("By ", label, ", ", clauses, ".")
 
 
-def _only_part(kpi: KpiDef, label: Name, row: dict, blank: str = NOT_RECORDED) -> Inlines:
-    """A breakdown with one part is not a ranking: it says where all of it is."""
-    return inlines("By ", label, ", all of it is ", _part(row["part"], blank), ".")
+def _only_part(kpi: KpiDef, label: Name, row: dict, comparison: Window | None,
+               blank: str = NOT_RECORDED) -> list[Inlines]:
+    """A breakdown with one part is not a ranking: it says where all of it is. A total of 0
+    now is nowhere: where it was in the comparison window, where that holds any (S went from
+    12 to 0: "all of it was S in the year ending March 2024", never "all of it is S"), else
+    nothing."""
+    part = _part(row["part"], blank)
+    if not kpi.is_total or row["current"]:
+        return [inlines("By ", label, ", all of it is ", part, ".")]
+    if comparison is None or not row["comparison"]:
+        return []
+    return [inlines("By ", label, ", all of it was ", part, f" {_in(comparison)}.")]
 
 
 def _alt_text(spec: ChartSpec, label: str | None = None, quarterly: bool = False) -> str:

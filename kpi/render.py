@@ -563,14 +563,28 @@ def arrow(change: Change | None) -> str:
 # Structured outputs
 
 
-def _window_json(measured: Measured | None, kpi: KpiDef) -> dict[str, Any] | None:
+def window_json(measured: Measured | None, kpi: KpiDef,
+                labelled: bool = True) -> dict[str, Any] | None:
+    """One window of a KPI (or of one part of it) for JSON: its figure through `figure_json`,
+    its numerator and denominator through `json_number`, so a whole count reads `30` on every
+    face (the summary, `kpi show`, `kpi compare`, whose windows carry no `label`)."""
     if measured is None:
         return None
-    return {"label": measured.window.label, "start": str(measured.window.start),
-            "end": str(measured.window.end),
+    return {**({"label": measured.window.label} if labelled else {}),
+            "start": str(measured.window.start), "end": str(measured.window.end),
             "value": figure_json(measured.value, kpi),
             "numerator": json_number(measured.numerator, Unit.COUNT),
             "denominator": json_number(measured.denominator, Unit.COUNT)}
+
+
+def change_json(change: Change | None, kpi: KpiDef, note: str | None) -> dict[str, Any]:
+    """A change for JSON, of a KPI or of one part of it: its absolute change a figure of the
+    KPI (`figure_json`), its percent and points as they are (null for NaN), and `note`, why
+    there is none (engine.no_change)."""
+    return {"absolute": figure_json(change.absolute, kpi) if change else None,
+            "percent": _plain(change.percent) if change else None,
+            "points": _plain(change.points) if change else None,
+            "note": note}
 
 
 def _plain(value: Any) -> Any:
@@ -610,6 +624,14 @@ def figure_json(value: Any, kpi: KpiDef) -> Any:
     """One of a KPI's figures for JSON (and for the tables made from it): `json_number` in
     its unit, knowing whether its kind's figures are whole numbers."""
     return json_number(value, kpi.unit, kpi.kind)
+
+
+def average_json(value: Any, kpi: KpiDef) -> Any:
+    """A mean or median of a KPI's figures (`kpi compare`'s mean and median of its parts) for
+    JSON: `json_number` in the KPI's unit, whole where it is whole (the mean of 30 and 60
+    counted is `45`), but read as a mean whatever the KPI's kind, so from 10**15 a float
+    stays the float it is (a mean of two counts can be no whole number)."""
+    return json_number(value, kpi.unit, Kind.MEAN)
 
 
 def verdict_json(verdict: Verdict | None, kpi: KpiDef | None = None) -> dict[str, Any]:
@@ -738,12 +760,9 @@ def result_json(result: KpiResult, priorities: dict[str, str],
         "priority_title": priorities.get(kpi.priority, ""), "kind": kpi.kind.value,
         "unit": kpi.unit.value, "unit_label": unit_name(kpi) or None,
         "better": kpi.better.value, "status": result.status,
-        "current": _window_json(result.current, kpi),
-        "comparison": _window_json(result.comparison, kpi),
-        "change": {"absolute": figure_json(change.absolute, kpi) if change else None,
-                   "percent": _plain(change.percent) if change else None,
-                   "points": _plain(change.points) if change else None,
-                   "note": no_change(result)},
+        "current": window_json(result.current, kpi),
+        "comparison": window_json(result.comparison, kpi),
+        "change": change_json(change, kpi, no_change(result)),
         "note": result.note,
         "quality": list(result.quality),
     }

@@ -1634,3 +1634,123 @@ def test_the_columns_a_figure_is_made_of_are_of_those_it_reads(tmp_path, kpi_id,
                    "is_theft"):
         assert reads_column(project, kpi, column) == bool(stored.get(column, {column})
                                                            & reached), column
+
+
+def _whole_counts_project(folder: Path) -> Path:
+    """Two LPAs over 30 months from April 2023: S one row a month; N two a month to March
+    2024, three after, and one more (extra = 'y') in September 2025. By hand, year ending
+    September 2025 against the year ending March 2024: every row, N 37 against 24 and S 12
+    against 12 (mean and median 24.5); rows with extra = 'n', N 36 (mean and median 24).
+    Populations: N 20,000, S 10,000."""
+    rows = ["d,lpa,extra"]
+    for i in range(30):
+        year, month = 2023 + (3 + i) // 12, (3 + i) % 12 + 1
+        rows += [f"{year}-{month:02d}-01,S,n"] + [f"{year}-{month:02d}-02,N,n"] * (
+            2 if i < 12 else 3) + ([f"{year}-{month:02d}-03,N,y"] if i == 29 else [])
+    (folder / "ev.csv").write_text("\n".join(rows) + "\n")
+    (folder / "pop.csv").write_text("lpa,population,year\nN,20000,2023\nS,10000,2023\n")
+    (folder / "kpi.toml").write_text(
+        '[project]\nname = "Whole"\nbaseline = "2024-03"\n[population_by]\nlpa = "pop.csv"\n'
+        '[datasets.ev]\ndate = "d"\n[datasets.ev.columns]\nd = "date"\nlpa = "str"\n'
+        'extra = "str"\n[[priorities]]\nid = "p"\ntitle = "P"\n'
+        '[[kpis]]\nid = "all"\ntitle = "All"\npriority = "p"\nkind = "count"\n'
+        'dataset = "ev"\nbetter = "lower"\nbreakdowns = ["lpa"]\n'
+        '[[kpis]]\nid = "evened"\ntitle = "Evened"\npriority = "p"\nkind = "count"\n'
+        'dataset = "ev"\nfilter = "extra = \'n\'"\nbetter = "lower"\nbreakdowns = ["lpa"]\n')
+    return folder
+
+
+def test_whole_counts_are_whole_in_compares_json_csv_and_frame_as_in_the_summary(tmp_path,
+                                                                                 cli):
+    """`kpi compare --format json` and `csv` wrote a whole count as a float (`30.0`, `mean
+    45.0`) where the summary and `kpi show` write `30`. Every figure of a part now goes
+    through the summary's own functions (kpi.render.window_json, change_json; the mean and
+    median average_json): by hand, N 37 against 24, `37` and `13`, never `37.0`; a mean that
+    is no whole number keeps its fraction (24.5), one that is whole is `24`."""
+    import kpi
+
+    project = _whole_counts_project(tmp_path)
+    assert cli(["--project", project, "ingest", "ev", project / "ev.csv"]).exit_code == 0
+    period = ["--period", "2025-09"]
+
+    def run(*args) -> str:
+        result = cli(["--project", project, *args, *period])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    hand = {"all": {"N": (37, 24), "S": (12, 12)}, "evened": {"N": (36, 24), "S": (12, 12)}}
+    centre = {"all": 24.5, "evened": 24}
+    compared = {k["id"]: k for k in json.loads(
+        run("compare", "--by", "lpa", "--format", "json"))["kpis"]}
+    summary = {k["id"]: k for k in json.loads(run("summary", "--format", "json"))["kpis"]}
+    for kpi_id, parts in hand.items():
+        got = compared[kpi_id]
+        for name in ("mean", "median"):
+            assert got[name] == centre[kpi_id]
+            assert type(got[name]) is type(centre[kpi_id]), (kpi_id, name, got[name])
+        by_part = {p["name"]: p for p in got["parts"]}
+        for name, (now, then) in parts.items():
+            part = by_part[name]
+            written = (part["current"]["value"], part["comparison"]["value"],
+                       part["change"]["absolute"], part["population"])
+            assert written == (now, then, now - then, {"N": 20000, "S": 10000}[name])
+            assert all(type(v) is int for v in written), (kpi_id, name, written)
+        # the summary writes its total as the parts add it, an integer too
+        total = summary[kpi_id]["current"]["value"]
+        assert total == sum(now for now, _ in parts.values()) and type(total) is int
+        shown = json.loads(run("show", kpi_id, "--format", "json"))["breakdowns"]["lpa"]
+        assert {r["part"]: (r["current"], r["comparison"], r["absolute"]) for r in shown} \
+            == {n: (p["current"]["value"], p["comparison"]["value"],
+                    p["change"]["absolute"]) for n, p in by_part.items()}
+        assert all(type(r["current"]) is int for r in shown)
+
+    rows = list(csv.DictReader(run("compare", "--by", "lpa", "--format", "csv").splitlines()))
+    cells = {(r["kpi"], r["part"]): (r["current_value"], r["comparison_value"],
+                                     r["change_absolute"], r["population"], r["group_mean"],
+                                     r["group_median"]) for r in rows}
+    assert cells == {
+        ("all", "N"): ("37", "24", "13", "20000", "24.5", "24.5"),
+        ("all", "S"): ("12", "12", "0", "10000", "24.5", "24.5"),
+        ("evened", "N"): ("36", "24", "12", "20000", "24", "24"),
+        ("evened", "S"): ("12", "12", "0", "10000", "24", "24")}
+
+    # The Python face: each figure column of a type the summary's frame gives its own.
+    opened = kpi.open(project)
+    frame = opened.compare("2025-09", by="lpa")
+    summary_frame = opened.summary("2025-09")
+    for column in ("current_value", "comparison_value", "change_absolute"):
+        assert frame[column].dtype == summary_frame[column].dtype
+    keys = zip(frame["kpi"], frame["part"], strict=True)
+    assert dict(zip(keys, frame["current_value"], strict=True)) == {
+        (k, n): now for k, parts in hand.items() for n, (now, _) in parts.items()}
+
+
+@pytest.mark.parametrize(("kpis", "message", "hint"), [
+    ("", "no KPI can be compared by 'lpa': kpi.toml declares no KPI",
+     "declare one ([[kpis]]) of a dataset holding 'lpa'"),
+    ("hidden = true\n", "no KPI can be compared by 'lpa': every KPI is hidden (hidden = true "
+     "in kpi.toml)", "name one to compare it: --kpi cnt"),
+    ('status = "in_development"\n', "no KPI can be compared by 'lpa': KPI 'cnt': it is in "
+     "development", 'only live KPIs are compared (status = "live" in kpi.toml)'),
+    ('dataset = "other"\n', "no KPI can be compared by 'lpa': no KPI shown reads a dataset "
+     "holding it", "'lpa' is a column of 'ev': declare a KPI of it, or compare by a column of "
+     "a dataset a KPI reads"),
+])
+def test_a_column_no_kpi_can_be_compared_by_is_refused_saying_why(tmp_path, kpis, message,
+                                                                   hint):
+    """`kpi compare --by lpa`, 'lpa' a column of a dataset but no KPI shown one that can be
+    compared by it, said "Hint: did you mean 'lpa'?", the word it refused. It now says why
+    none can be, and what would let one be."""
+    toml = ('[project]\nname = "Z"\nbaseline = "2024-03"\n[datasets.ev]\ndate = "d"\n'
+            '[datasets.ev.columns]\nd = "date"\nlpa = "str"\n[datasets.other]\ndate = "d"\n'
+            '[datasets.other.columns]\nd = "date"\nzone = "str"\n'
+            '[[priorities]]\nid = "p"\ntitle = "P"\n')
+    if kpis:
+        dataset = "" if "dataset" in kpis else 'dataset = "ev"\n'
+        toml += ('[[kpis]]\nid = "cnt"\ntitle = "Count"\npriority = "p"\nkind = "count"\n'
+                 f'better = "lower"\n{dataset}{kpis}')
+    (tmp_path / "kpi.toml").write_text(toml)
+    result = inprocess.run(["--project", tmp_path, "compare", "--period", "2025-09", "--by",
+                            "lpa"])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"Error: {message}", f"Hint: {hint}"]

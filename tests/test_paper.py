@@ -654,6 +654,42 @@ def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
     assert (out.parent / "board-files" / "figure-8-top_outcomes.png").is_file()
 
 
+def test_a_breakdowns_one_part_of_a_total_of_0_is_not_said_to_hold_it(tmp_path, cli):
+    """A count of rare crimes went from 12 (all in S) to 0: the paper said "By LPA, all of it
+    is S." of nothing. By hand: S holds the 12 rare rows of the year ending March 2024 and
+    none after; N holds the 30 common rows a year of each window. Where it was is said of the
+    window that held it; a total the one part holds now (common: N, 12 against 12) is still
+    all of it there."""
+    rows = ["d,lpa,kind"]
+    for i in range(30):
+        year, month = 2023 + (3 + i) // 12, (3 + i) % 12 + 1
+        rows.append(f"{year}-{month:02d}-01,N,common")
+        if i < 12:
+            rows.append(f"{year}-{month:02d}-02,S,rare")
+    (tmp_path / "ev.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "kpi.toml").write_text(
+        '[project]\nname = "Seven"\nbaseline = "2024-03"\n[datasets.ev]\ndate = "d"\n'
+        '[datasets.ev.columns]\nd = "date"\nlpa = "str"\nkind = "str"\n'
+        '[[priorities]]\nid = "p"\ntitle = "P"\n'
+        + "".join(f'[[kpis]]\nid = "{k}"\ntitle = "{k.title()} count"\npriority = "p"\n'
+                  f'kind = "count"\ndataset = "ev"\nfilter = "kind = \'{k}\'"\n'
+                  'better = "lower"\nbreakdowns = ["lpa"]\n' for k in ("rare", "common")),
+        encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "ev", tmp_path / "ev.csv"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    paragraphs = {k: next(line for line in out.read_text(encoding="utf-8").splitlines()
+                          if f"**{k} count.**" in line) for k in ("Rare", "Common")}
+    assert "A total of 0 was recorded in the year ending September 2025, a decrease of 12 " \
+        "from the baseline of 12" in paragraphs["Rare"]
+    assert "all of it is" not in paragraphs["Rare"]
+    assert "By LPA, all of it was S in the year ending March 2024." in paragraphs["Rare"]
+    assert "A total of 12 was recorded" in paragraphs["Common"]
+    assert "By LPA, all of it is N." in paragraphs["Common"]
+
+
 def test_year_on_year_wording(project, tmp_path, cli):
     _, folder = project
     out = tmp_path / "yoy.md"

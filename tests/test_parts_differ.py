@@ -22,6 +22,7 @@ import json
 import math
 import re
 
+import duckdb
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -295,6 +296,44 @@ def test_show_says_it_ranks_on_the_figures_where_compare_ranks_per_1000(tmp_path
     plain = _loaded(tmp_path / "q")
     shown = cli(["--project", plain, "show", "incidents", "--period", "2025-09"])
     assert shown.exit_code == 0 and "kpi compare ranks" not in shown.stderr
+
+
+def test_show_says_compare_ranks_per_1000_only_where_compare_does(tmp_path, cli):
+    """The population file has none for Walsall: `kpi compare` ranks the LPAs on their values
+    ("no population for Walsall: ranked on the values", `ranked_on` "value"), as `kpi show`
+    does, but `kpi show`'s note said compare ranks them per 1,000, read off the declaration
+    alone. It now says what compare does (`compare.ranks_per_1000`): nothing here, and the
+    ranks of each part in the two are one, SQL's RANK() over the figures; with Walsall's
+    population the note is back (the test above)."""
+    from test_parts_agree import _loaded, _oracle
+
+    root = _loaded(tmp_path / "p", populations=True)
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1000000,2025\nCoventry,100000,2025\n"
+        "Dudley,30000,2025\nSandwell,30000,2025\n", encoding="utf-8")
+    compared = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--kpi", "incidents", "--format", "json"])
+    assert compared.exit_code == 0, compared.output
+    (got,) = json.loads(compared.stdout)["kpis"]
+    assert got["ranked_on"] == "value"
+    assert "no population for Walsall: ranked on the values" in got["note"]
+    shown = cli(["--project", root, "show", "incidents", "--period", "2025-09", "--format",
+                 "json"])
+    assert shown.exit_code == 0, shown.output
+    assert "kpi compare ranks" not in shown.stderr, shown.stderr
+    # lower is better: the fewest incidents first, equal counts sharing a rank
+    counts = {lpa: now for lpa, (now, _) in _oracle(root, "true").items() if lpa is not None}
+    by_sql = dict(duckdb.sql(
+        "SELECT lpa, rank() OVER (ORDER BY n) FROM (VALUES "
+        + ", ".join(f"('{lpa}', {n})" for lpa, n in counts.items())
+        + ") AS t(lpa, n)").fetchall())
+    assert {p["name"]: p["rank"] for p in got["parts"]} == by_sql
+    assert {p["part"]: p["rank"] for p in json.loads(shown.stdout)["breakdowns"]["lpa"]
+            if p["part"] is not None} == by_sql
+    assert kpi.open(root).detail("incidents", "2025-09").per_1000_ranked == ()
+    (root / "pop.csv").write_text((root / "pop.csv").read_text(encoding="utf-8")
+                                  + "Walsall,25000,2025\n", encoding="utf-8")
+    assert kpi.open(root).detail("incidents", "2025-09").per_1000_ranked == ("lpa",)
 
 
 def test_a_percentage_snapshots_parts_are_tested_in_compare_as_in_the_paper(tmp_path, cli):

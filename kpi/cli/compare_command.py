@@ -112,14 +112,6 @@ def compare(
     emit_document(document, format, output)
 
 
-def _window(measured) -> dict[str, Any] | None:
-    if measured is None:
-        return None
-    return {"value": measured.value, "start": str(measured.window.start),
-            "end": str(measured.window.end), "numerator": measured.numerator,
-            "denominator": measured.denominator}
-
-
 def _test(result) -> dict[str, Any] | None:
     from kpi.compare import judged_among
     from kpi.stats import NOT_TESTED
@@ -136,9 +128,20 @@ def _test(result) -> dict[str, Any] | None:
 
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
+    from kpi.catalogue import Unit
     from kpi.engine import no_change
-    from kpi.render import covers_json, population_fields, unit_name
+    from kpi.render import (
+        average_json,
+        change_json,
+        covers_json,
+        json_number,
+        population_fields,
+        unit_name,
+        window_json,
+    )
 
+    # Every figure through the functions the summary writes its own with (kpi.render), so a
+    # whole count is `30` here as there, never `30.0`.
     return {
         "period": str(result.period),
         "comparison": result.vs.value,
@@ -152,19 +155,19 @@ def comparison_json(result) -> dict[str, Any]:
             "id": k.kpi.id, "title": k.kpi.title, "unit": k.kpi.unit.value,
             "unit_label": unit_name(k.kpi) or None,
             "better": k.kpi.better.value, "ranked_on": k.ranked_on,
-            "mean": k.mean, "median": k.median,
+            "mean": average_json(k.mean, k.kpi), "median": average_json(k.median, k.kpi),
             "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,
             "note": k.note,
             # where the populations its parts' per 1,000 divide by come from (kpi.render)
             **population_fields(k.population),
             "parts": [{
                 "name": p.name, "focus": p.name == k.focus,
-                "current": _window(p.current), "comparison": _window(p.comparison),
-                "change": {"absolute": p.change.absolute if p.change else None,
-                           "percent": p.change.percent if p.change else None,
-                           "points": p.change.points if p.change else None,
-                           "note": no_change(p)},
-                "status": p.status, "rank": p.rank, "population": p.population,
+                "current": window_json(p.current, k.kpi, labelled=False),
+                "comparison": window_json(p.comparison, k.kpi, labelled=False),
+                "change": change_json(p.change, k.kpi, no_change(p)),
+                "status": p.status, "rank": p.rank,
+                # people, as the summary's denominator of a figure per 1,000 is
+                "population": json_number(p.population, Unit.COUNT),
                 "per_1000": p.per_1000,
                 "vs_rest": _test(p.vs_rest), "vs_focus": _test(p.vs_focus),
                 "change_vs_rest": _test(p.change_vs_rest),

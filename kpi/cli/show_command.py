@@ -81,15 +81,13 @@ def show(
     check_format_output(format, output)
     project = open_project(output)
     got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)
-    from kpi.compare import per_population
-
-    for column in got.breakdowns:
-        if per_population(project.definition, got.result.kpi, column):
-            # Ranked on the figures it prints, where `kpi compare` ranks the same parts per
-            # 1,000 people: said, so the two ranks of one part are not read as one.
-            note(f"Note: by {column}, the parts are ranked on their figures; kpi compare "
-                 f"ranks them per 1,000 population ([population_by] {column}), so a part's "
-                 "rank there may differ")
+    for column in got.per_1000_ranked:
+        # Ranked on the figures it prints, where `kpi compare` ranks the same parts per 1,000
+        # people (its own answer: not where a part has no population, and it ranks them on
+        # the values as this does): said, so the two ranks of one part are not read as one.
+        note(f"Note: by {column}, the parts are ranked on their figures; kpi compare ranks "
+             f"them per 1,000 population ([population_by] {column}), so a part's rank there "
+             "may differ")
     for column, (parts, why) in got.unranked.items():
         # Listed with their figures, never ranked beside parts holding the whole window.
         note(f"Note: by {column}, {', '.join(parts)} listed but not ranked, as kpi compare "
