@@ -4,6 +4,7 @@ Expected values are computed by hand with the standard library, not by kpi."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -137,6 +138,78 @@ def test_a_parquet_instant_in_a_date_column_is_held_to_the_date_of_its_own_zone(
     else:
         days = ingest.read_extracts(spec, [path]).frame["day"].to_list()
         assert days == [date(2025, 8, 10), date(2025, 9, 1)]
+
+
+# Zone-aware Parquet instants in a `date` column near a month's end, each a wall-clock time in
+# the zone its file labels it with, and what a load of it does, worked out by hand from the
+# offsets (summer: BST +1, CEST +2, EDT -4; winter: GMT +0, CET +1, EST -5): the month it is
+# stored in where its UK date is the date in its label, else the UK date the refusal names.
+# The same in a dataset of any `time_zone`: the date column is held to the file's own date.
+LABELLED_INSTANTS = [
+    ("UTC", "2025-06-30 23:30", ("refused", "2025-07-01")),  # 00:30 BST on 1 July
+    ("UTC", "2025-07-01 00:30", ("stored", "2025-07")),  # 01:30 BST on 1 July
+    ("UTC", "2025-12-31 23:30", ("stored", "2025-12")),  # 23:30 GMT, the same
+    ("UTC", "2026-01-01 00:30", ("stored", "2026-01")),
+    ("Europe/London", "2025-06-30 23:30", ("stored", "2025-06")),  # its own UK date
+    ("Europe/London", "2025-07-01 00:30", ("stored", "2025-07")),
+    ("Europe/London", "2025-12-31 23:30", ("stored", "2025-12")),
+    ("Europe/London", "2026-01-01 00:30", ("stored", "2026-01")),
+    ("Europe/Paris", "2025-06-30 23:30", ("stored", "2025-06")),  # 22:30 BST on 30 June
+    ("Europe/Paris", "2025-07-01 00:30", ("refused", "2025-06-30")),  # 23:30 BST on 30 June
+    ("Europe/Paris", "2025-12-31 23:30", ("stored", "2025-12")),  # 22:30 GMT on 31 December
+    ("Europe/Paris", "2026-01-01 00:30", ("refused", "2025-12-31")),  # 23:30 GMT on 31 Dec
+    ("America/New_York", "2025-06-30 23:30", ("refused", "2025-07-01")),  # 04:30 BST, 1 July
+    ("America/New_York", "2025-07-01 00:30", ("stored", "2025-07")),  # 05:30 BST on 1 July
+    ("America/New_York", "2025-12-31 23:30", ("refused", "2026-01-01")),  # 04:30 GMT, 1 Jan
+    ("America/New_York", "2026-01-01 00:30", ("stored", "2026-01")),  # 05:30 GMT on 1 January
+]
+
+
+@pytest.mark.parametrize("dataset_zone", ["Europe/London", "UTC", "America/New_York"])
+@pytest.mark.parametrize(("label", "wall", "outcome"), LABELLED_INSTANTS)
+def test_a_parquet_instant_in_a_date_column_has_one_date_rule_in_every_dataset_zone(
+        tmp_path, dataset_zone, label, wall, outcome):
+    """A zone-aware Parquet timestamp in a `date` column is held to its date in the zone its
+    file labels it with, whatever `time_zone` the dataset declares. Read in a UTC dataset's
+    zone, a New York file's 23:30 on 30 June (04:30 BST on 1 July) was stored on 1 July, and
+    July's file, replacing the month, dropped it: 61 rows of 62, exit 0; a Paris file's 00:30
+    on 1 July was stored in June unsaid, and a London file's 00:30 on 1 July, its own UK date,
+    was refused. Each case's month or refusal is worked out by hand above (LABELLED_INSTANTS);
+    a refusal's found value shows another date than the UK date it names (its message is
+    true), and nothing is stored."""
+    import inprocess
+    import polars as pl
+
+    zone_line = "" if dataset_zone == "Europe/London" else f'time_zone = "{dataset_zone}"\n'
+    (tmp_path / "kpi.toml").write_text(
+        '[project]\nname = "Zones"\nbaseline = "2024-03"\n\n'
+        f'[datasets.ev]\ndate = "d"\n{zone_line}[datasets.ev.columns]\nd = "date"\n'
+        'tag = "str"\n\n[[priorities]]\nid = "p1"\ntitle = "Calls"\norder = 1\n\n'
+        '[[kpis]]\nid = "c"\ntitle = "Calls"\npriority = "p1"\nkind = "count"\n'
+        'dataset = "ev"\nbetter = "lower"\n', encoding="utf-8")
+    path = tmp_path / "ev.parquet"
+    pl.DataFrame({"d": [datetime.fromisoformat(wall)], "tag": ["x"]}).with_columns(
+        pl.col("d").dt.replace_time_zone(label)).write_parquet(path)
+    # The hand-worked UK date, checked against zoneinfo.
+    uk_day = datetime.fromisoformat(wall).replace(tzinfo=ZoneInfo(label)).astimezone(LONDON)
+    done = inprocess.run(["--project", tmp_path, "ingest", "ev", path],
+                         env={**os.environ, "KPI_NO_CACHE": "1"})
+    kind, expected = outcome
+    if kind == "refused":
+        assert uk_day.date().isoformat() == expected
+        assert done.returncode == 3, done.stdout
+        shown = wall[:10]
+        assert (f"{path}, row 1, column 'd': expected a date such as 2025-09-30 or 30/09/2025, "
+                f"found '{shown} {wall[11:]}:00.000000") in done.stderr
+        assert f"an instant whose UK date is {expected}: declare the column datetime" \
+            in done.stderr
+        assert shown != expected
+        assert not (tmp_path / "data" / "ev").exists()
+    else:
+        assert uk_day.strftime("%Y-%m") == expected == wall[:7]
+        assert done.returncode == 0, done.stderr
+        stored = pl.read_delta(str(tmp_path / "data" / "ev"))
+        assert stored.select("d", "month").rows() == [(date.fromisoformat(wall[:10]), expected)]
 
 
 @pytest.mark.parametrize(("value", "message"), [

@@ -879,13 +879,16 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
             written = (shown.str.strip_chars().str.slice(0, 10)
                        .str.strptime(pl.Date, "%Y-%m-%d", strict=False))
         elif col.type == ColumnType.DATE and instant:
-            # A typed instant (a database's timestamptz, a zone-aware Parquet timestamp) is
-            # written on its date in the dataset's zone, as the source's own extract writes it;
-            # in a UK dataset, on its date in the zone it is labelled with (a Parquet file of a
-            # UTC month's rows, timestamp[us, UTC], held 23:30 UTC on 31 August, 1 September
-            # in the UK, and the next month's file replaced it unseen, as text did).
-            written = (raw.dt.convert_time_zone(spec.time_zone).dt.date()
-                       if spec.time_zone != UK else raw.dt.date())
+            # A typed instant (a zone-aware Parquet timestamp, a database's timestamptz) is
+            # written on its date in the zone it is labelled with, whatever the dataset's zone:
+            # a Parquet file's label is its writer's, and a timestamptz is labelled with the
+            # session's zone, the dataset's, as the database's own extract writes it
+            # (sql_reader._in_session_zone). A Parquet file of a UTC month's rows,
+            # timestamp[us, UTC], held 23:30 UTC on 31 August, 1 September in the UK, and the
+            # next month's file replaced it unseen, as text did; read in a UTC dataset's zone,
+            # a New York file's 23:30 on 30 June was stored on 1 July, lost alike, and a
+            # London file's 00:30 on 1 July, its UK date, was refused.
+            written = raw.dt.date()
         if written is not None:
             rules.append((source, value.is_not_null() & written.is_not_null()
                           & (written != value),
