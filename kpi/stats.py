@@ -1100,6 +1100,14 @@ def bounds_kept(values: Sequence[float | None], floor: float | None,
     return floor, ceiling
 
 
+def unsettled_months(months: Sequence[str], provisional: int) -> tuple[str, ...]:
+    """The months of a monthly series whose figures are not final yet: its last `provisional`
+    (`provisional_months`). The one rule of which months those are, for the chart that leaves
+    them out (`xmr`) and every table that shows them (`kpi show --seasonal` marks them)."""
+    return tuple(str(m) for m in months[max(0, len(months) - provisional):]) \
+        if provisional > 0 else ()
+
+
 def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
         baseline_points: int = BASELINE_POINTS, baseline: tuple[str, str] | None = None,
         rebase: Sequence[str] = (), floor: float | None = None,
@@ -1130,8 +1138,8 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     it had none, "no value for 2025-07" said of a month holding rows."""
     months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
-    keep = max(0, len(values) - provisional)
-    unsettled = tuple(months[keep:])
+    unsettled = unsettled_months(months, provisional)
+    keep = len(values) - len(unsettled)
     values = [*values[:keep], *(None,) * (len(values) - keep)]
     floor, ceiling = bounds_kept(values, floor, ceiling)
     # The chart starts where the data does: months before the first value are not missing

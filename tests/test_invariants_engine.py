@@ -653,6 +653,15 @@ def test_seasonal_rows_of_quarterly_data_are_quarters_never_one_month(tmp_path, 
     text = cli(["--project", root, "show", "returns", "--period", "2025-03", "--seasonal"])
     assert text.exit_code == 0 and "Same quarters a year earlier" in text.stdout
     assert "2024-05" not in text.stdout.split("Same quarters a year earlier")[1]
+    assert not any(r["provisional"] for r in shown["same_months_a_year_earlier"])
+    # Its last month not final (provisional_months = 1): the quarter holding it, January to
+    # March 2025, is marked provisional, not only a quarter whose first month is that month.
+    (root / "kpi.toml").write_text(QUARTERS_TOML + "provisional_months = 1\n", encoding="utf-8")
+    shown = _json(cli, root, "show", "returns", "--period", "2025-03", "--vs", "yoy",
+                  "--seasonal")
+    assert [(r["month"], r["provisional"]) for r in shown["same_months_a_year_earlier"]] == [
+        ("2024-04..2024-06", False), ("2024-07..2024-09", False),
+        ("2024-10..2024-12", False), ("2025-01..2025-03", True)]
 
 
 # ---------------------------------------------------------------------------------------------

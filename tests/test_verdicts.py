@@ -480,6 +480,82 @@ def test_show_seasonal_compares_each_month_with_a_year_earlier(cli):
     assert "Same months a year earlier" in table
 
 
+PROVISIONAL_TOML = """\
+[project]
+name = "Tieshire"
+baseline = "2024-03"
+
+[datasets.ev]
+date = "d"
+[datasets.ev.columns]
+d = "date"
+outcome = "str"
+
+[[priorities]]
+id = "p1"
+title = "Justice"
+order = 1
+
+[[kpis]]
+id = "charged"
+title = "Crimes charged"
+priority = "p1"
+kind = "count"
+dataset = "ev"
+filter = "outcome = 'charged'"
+better = "higher"
+provisional_months = 3
+"""
+
+
+def test_show_seasonal_marks_the_months_not_final_yet(tmp_path, cli):
+    """With provisional_months = 3, `kpi show --seasonal` listed July to September 2025 (12, 8
+    and 5 charged so far, against 20 each a year earlier) as ordinary rows, falls of 40%, 60%
+    and 75%, in the text and the JSON, where the Signal section beside them leaves them out.
+    Each is marked provisional now, by the chart's rule of which months are not final (the
+    last 3 of the series to the period); every other month not. By hand: 20 charged a month
+    from January 2023, the last three months holding 12, 8 and 5."""
+    (tmp_path / "kpi.toml").write_text(PROVISIONAL_TOML, encoding="utf-8")
+    counts = {(2025, 7): 12, (2025, 8): 8, (2025, 9): 5}
+    lines = ["d,outcome"] + [f"{y}-{m:02d}-{1 + j:02d},charged"
+                             for y in (2023, 2024, 2025) for m in range(1, 13)
+                             if (y, m) <= (2025, 9) for j in range(counts.get((y, m), 20))]
+    (tmp_path / "ev.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "ev", tmp_path / "ev.csv"]).exit_code == 0
+    args = ["--project", tmp_path, "show", "charged", "--period", "2025-09", "--vs", "yoy",
+            "--seasonal"]
+    result = cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    expected = [(f"2024-{m}", 20, 20, 0, False) for m in (10, 11, 12)]
+    expected += [(f"2025-{m:02d}", 20, 20, 0, False) for m in range(1, 7)]
+    expected += [("2025-07", 12, 20, -8, True), ("2025-08", 8, 20, -12, True),
+                 ("2025-09", 5, 20, -15, True)]
+    assert [(r["month"], r["value"], r["a_year_earlier"], r["change_absolute"],
+             r["provisional"]) for r in doc["same_months_a_year_earlier"]] == expected
+    # The months the chart leaves out are the ones marked.
+    assert [r["month"] for r in doc["same_months_a_year_earlier"] if r["provisional"]] == \
+        list(stats.unsettled_months([r["month"] for r in doc["trend"]], 3))
+    table = cli(args)
+    assert table.exit_code == 0, table.output
+    seasonal = table.stdout.split("Same months a year earlier")[1].splitlines()
+    assert seasonal[1].split() == ["month", "value", "a_year_earlier", "change_absolute",
+                                   "change_percent", "provisional"]
+    rows = {line.split()[0]: line.split() for line in seasonal[2:] if line.strip()}
+    assert rows["2025-07"] == ["2025-07", "12", "20", "-8", "-40.0%", "yes"]
+    assert rows["2025-09"] == ["2025-09", "5", "20", "-15", "-75.0%", "yes"]
+    assert rows["2025-06"] == ["2025-06", "20", "20", "0", "0.0%", "no"]
+    assert [m for m, row in rows.items() if row[-1] == "yes"] == ["2025-07", "2025-08", "2025-09"]
+
+
+def test_unsettled_months_are_the_last_n_of_a_series():
+    """By hand: the last 3 of 5 months; none for 0; every month where N passes the length."""
+    months = ["2025-05", "2025-06", "2025-07", "2025-08", "2025-09"]
+    assert stats.unsettled_months(months, 3) == ("2025-07", "2025-08", "2025-09")
+    assert stats.unsettled_months(months, 0) == ()
+    assert stats.unsettled_months(months[:2], 3) == ("2025-05", "2025-06")
+
+
 # ---------------------------------------------------------------------------------------------
 # The verdicts on a target agree: met or not beside the assurance, on series that do not vary
 

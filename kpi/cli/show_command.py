@@ -607,14 +607,24 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any],
     """Each of the last 12 months against the same month a year earlier: a seasonal KPI's
     honest month-by-month comparison (the season cancels out). Data of one row per quarter
     is compared quarter by quarter, each labelled with its months as the trend is: its value
-    is the quarter's, stored in its first month, never one month's."""
+    is the quarter's, stored in its first month, never one month's.
+
+    A month whose figure is not final yet (the KPI's `provisional_months`, the months the
+    chart and the test leave out: `stats.unsettled_months`) is marked `provisional`, in a
+    column of its own where the KPI has such months and in every row of the JSON: listed
+    unmarked, July to September's 12, 8 and 5 read as falls of 40% to 75% on a year
+    earlier's 20, where the Signal section beside them leaves them out. A quarter is
+    provisional where any of its months is."""
     from kpi import engine, render
     from kpi.periods import Month
     from kpi.render import Section
+    from kpi.stats import unsettled_months
 
     rows, data = [], []
     stored: list[int | None] = []  # each row's change's places (Change.places)
     values = dict(zip(series.months, series.values, strict=True))
+    unsettled = set(unsettled_months(series.months, kpi.provisional_months))
+    marked = bool(kpi.provisional_months)
     for month in series.months[-12:]:
         if quarterly and Month.parse(month).month % 3 != 1:
             continue  # a quarter's row stands for its three months, stored in its first
@@ -622,21 +632,26 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any],
         before = f"{int(year) - 1:04d}-{number}"
         now, then = values.get(month), values.get(before)
         label = f"{month}..{Month.parse(month) + 2}" if quarterly else month
+        held = [str(Month.parse(month) + i) for i in range(3 if quarterly else 1)]
+        provisional = any(m in unsettled for m in held)
         change = engine.change_between(kpi, now, then)
         cells = {"change_absolute": change.absolute if change else None,
                  "change_percent": change.percent if change else None,
                  "change_points": change.points if change else None}
         columns = _change_columns(kpi)
-        rows.append((label, now, then, *(cells[c] for c in columns)))
+        rows.append((label, now, then, *(cells[c] for c in columns),
+                     *((provisional,) if marked else ())))
         stored.append(change.places if change else None)
         data.append({"month": label, "value": render.figure_json(now, kpi),
                      "a_year_earlier": render.figure_json(then, kpi),
                      **{k: render.figure_json(v, kpi) if k == "change_absolute" else v
-                        for k, v in cells.items()}})
+                        for k, v in cells.items()},
+                     "provisional": provisional})
     section = Section(f"Same {'quarters' if quarterly else 'months'} a year earlier",
-                      ("month", "value", "a_year_earlier",
-                                                      *_change_columns(kpi)), rows,
-                      shown={**shown, "a_year_earlier": shown["value"]},
+                      ("month", "value", "a_year_earlier", *_change_columns(kpi),
+                       *(("provisional",) if marked else ())), rows,
+                      shown={**shown, "a_year_earlier": shown["value"],
+                             "provisional": lambda v: "yes" if v else "no"},
                       paired={"value": ("a_year_earlier", _beside(kpi, True)),
                               "a_year_earlier": ("value", _beside(kpi, False))},
                       **_stored_changes(kpi, _change_columns(kpi), rows, 1, 2, stored))
