@@ -1235,6 +1235,8 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     # "consistently fails" beside months that each meet it.
     centre = sum(base, Fraction(0)) / len(base)
     moving_range, screened = _screened_mean_range(moving, [months[i] for i in base_idx[1:]])
+    if not moving_range:
+        return without(_no_spread(span), span)
     top, bottom = centre + _LIMIT * moving_range, centre - _LIMIT * moving_range
     top2, bottom2 = centre + _SIGMA2 * moving_range, centre - _SIGMA2 * moving_range
     if floor is not None:
@@ -1291,16 +1293,32 @@ def _segment(months: list[str], values: list[float | None], better: Better,
                     trial, note, screened), points)
 
 
+def _no_spread(span: tuple[str, str]) -> str:
+    """Why a baseline whose mean moving range is 0 (every month the same value) gives no
+    limits: limits of no width sit on the mean, and every later month off it read as a special
+    cause. Twelve months of no death in custody, then one, read "special cause: concern,
+    outside the process limits". The spread of a process that has not varied is not known, so
+    no month can be judged against it (NHSRplotthedots' screen leaves a flat baseline no moving
+    range, and its limits are not numbers)."""
+    return (f"no limits: the baseline ({span[0]} to {span[1]}) has no variation (every month "
+            "the same value), so the spread of the process is not known")
+
+
 def _screened_mean_range(moving: list[Fraction], months: list[str]
                          ) -> tuple[Fraction, tuple[str, ...]]:
     """The mean moving range the limits are computed from, and the months whose moving range
     it leaves out: those at or above SCREEN_FACTOR times the mean of all of them, in one pass
     (NHSRplotthedots' ptd_spc_standard: keeps `mr < 3.267 * amr`, then takes the mean of those
-    kept), exactly: a range of exactly 3.267 times the mean is left out. A baseline whose
-    ranges are all 0 keeps them (mean 0), as no range stands out."""
+    kept), exactly: a range of exactly 3.267 times the mean is left out. The screen leaves
+    out a range only where a range above 0 is kept: a baseline of noughts but one month of 1
+    has two ranges of 1 and nine of 0, and with the 1s left out its limits sat on the mean
+    (0.083 to 0.083) and read 23 of its 24 months as special causes (NHSRplotthedots' limits
+    there); the mean of every range (2 / 11) is the only spread the baseline shows. A
+    baseline whose ranges are all 0 keeps them (mean 0, from which `_segment` gives no
+    limits)."""
     everything = sum(moving, Fraction(0)) / len(moving)
     kept = [r for r in moving if r < _SCREEN * everything]
-    if not kept:
+    if not any(kept):
         return everything, ()
     out = tuple(m for m, r in zip(months, moving, strict=True)
                 if not r < _SCREEN * everything)
@@ -1392,8 +1410,8 @@ def judged(value: float | None, target: float | None, chart: Xmr | None,
     overrules them in one case only: limits that say the target will consistently be passed
     while the figure misses it (or consistently failed while it meets it), where every month
     the figure reads is one the limits are drawn for (`describes`), no longer describe the
-    process the figure comes from: its months ran outside them (limits collapsed to one value
-    on a stretch of months that did not vary, then a step). The process has then both met and
+    process the figure comes from: its months ran outside them (narrow limits of a baseline that
+    hardly varied, then a step). The process has then both met and
     missed the target, and its assurance is hit and miss. A figure holding months the limits
     do not describe overrules nothing: 18 months at 75% then 6 at 97% from a recalculation
     have limits 93.3% to 100%, and a target of 90% is consistently passed though the 12

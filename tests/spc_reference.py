@@ -19,9 +19,14 @@ deliberate difference:
 - the mean is of the months' figures as written (decimals), rounded once: a baseline that
   does not vary has its value as mean and limits, where a float sum divided by the count is
   a bit off it and read every month as outside its own limits;
-- a baseline whose moving ranges are all 0 keeps them (mean moving range 0, limits on the
-  mean): NHSRplotthedots' screen (`mr < 3.267 * amr`) drops every one of them, leaving no
-  mean moving range and no limits;
+- a baseline whose moving ranges are all 0 (every month the same) gives no limits, and so no
+  rule and no verdict: the spread of the process is not known. NHSRplotthedots' screen
+  (`mr < 3.267 * amr`) drops every range of it, leaving a mean moving range and limits that
+  are not numbers, so no month is outside them (it still reads shifts and trends about the
+  mean; kpi reads nothing without limits);
+- the screen drops ranges only where a range above 0 is kept: where it would keep only
+  ranges of 0 (noughts but one month of 1), NHSRplotthedots' limits sit on the mean and every
+  other month is outside them; kpi takes the mean of every range, the only spread there is;
 - a point in two trends (a shared peak or trough) takes the later trend's direction
   (NHSRplotthedots: "use right side"); a point in one trend only takes that trend's direction
   (NHSRplotthedots reads the step after the last point of a trend when the next month starts
@@ -116,7 +121,9 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
     # case_when(mr < 3.267 * amr ~ mr, TRUE ~ NA), then mean(mr, na.rm = TRUE)
     screened = [r if r < SCREEN * amr else None for r in mrs]
     kept = [r for r in screened if r is not None]
-    mr = sum(kept, Fraction(0)) / len(kept) if kept else amr  # all 0: see the module's note
+    mr = sum(kept, Fraction(0)) / len(kept) if any(kept) else amr
+    if mr == 0:
+        return None  # no spread known: see the module's note
     lower, upper = mean - LIMIT * mr, mean + LIMIT * mr
     lower2, upper2 = mean - CLOSE * mr, mean + CLOSE * mr
     if floor is not None:

@@ -1101,9 +1101,12 @@ def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_ch
                      str(LAST): (5, 60)}
     year = _json(cli, root, "summary", "--period", "2024-06", "--vs", "previous")
     assert year["kpis"][0]["current"]["value"] == 36
-    # A flat 5 a month is common-cause variation, never a special cause.
-    assert shown["kpi"]["variation"]["verdict"] == "common_cause"
-    assert shown["signal"]["xmr"]["baseline"] == [str(LAST - 11), str(LAST)]
+    # A flat 5 a month has no limits (no spread known), never a special cause; the chart
+    # reads Essex's 12 months alone.
+    assert shown["kpi"]["variation"] is None
+    assert shown["signal"]["xmr"]["months"] == [str(LAST - 11), str(LAST)]
+    assert f"the baseline ({LAST - 11} to {LAST}) has no variation" in (
+        shown["signal"]["xmr"]["note"])
     assert shown["signal"]["xmr"]["signals"] == []
 
 

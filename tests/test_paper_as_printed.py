@@ -136,9 +136,11 @@ parts = ["calls_answered", "calls_unanswered"]
 """
 
 
-def _one_year(folder, extra: str = ""):
-    """Crimes in every month of 2025 only (Aston 30 a month), and `extra` added to kpi.toml."""
-    rows = [(month, "Aston", 1.0) for month in _months((2025, 1), 12) for _ in range(30)]
+def _one_year(folder, extra: str = "", large: int = 0):
+    """Crimes in every month of 2025 only (Aston 30 a month), and `extra` added to kpi.toml;
+    `large` of January's with a loss of 6, the rest 1."""
+    rows = [(month, "Aston", 6.0 if month == "2025-01" and n < large else 1.0)
+            for month in _months((2025, 1), 12) for n in range(30)]
     _project(folder, rows)
     toml = folder / "kpi.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + extra, encoding="utf-8")
@@ -439,8 +441,9 @@ def test_months_not_final_name_no_process_chart_or_test_the_kpi_does_not_have(tm
     rows = next(x for x in text.splitlines() if x.startswith("- **No process chart"))
     assert "Crimes with a large loss" in rows
     (tmp_path / "three").mkdir()
-    charted = _line(_paper(cli, _one_year(tmp_path / "three", SHARE), period="2025-12"),
-                    "Crimes with a large loss")
+    # (one large loss in January: a share of 0.0% every month has no process limits)
+    charted = _line(_paper(cli, _one_year(tmp_path / "three", SHARE, large=1),
+                           period="2025-12"), "Crimes with a large loss")
     assert charted.endswith("The figures of the last 3 months (October to December 2025) are "
                             "not final yet and will change as records are updated: the "
                             "12-month figure includes them; the process chart leaves them "
@@ -485,9 +488,10 @@ def test_a_kpi_with_no_comparison_reads_no_comparison_in_the_significance_column
     body = text.split("## Appendix")[0]
     rows = [line for line in body.splitlines() if line.startswith("| Total recorded crime |")
             or line.startswith("| Money lost |")]
-    assert rows == ["| Total recorded crime | 360 | no comparison | no comparison | normal "
-                    "variation | no target |",
-                    "| Money lost | 360 | no comparison | no comparison | normal variation | "
+    # (30 a month every month: no process limits, so no chart verdict)
+    assert rows == ["| Total recorded crime | 360 | no comparison | no comparison | no chart | "
+                    "no target |",
+                    "| Money lost | 360 | no comparison | no comparison | no chart | "
                     "no target |"]
 
 

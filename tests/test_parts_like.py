@@ -92,6 +92,17 @@ def _kpi(folder: Path, *args: str) -> str:
     return out.stdout
 
 
+def _flat_chart(folder: Path, kpi_id: str) -> int:
+    """The months the KPI's process chart runs over (`kpi show`'s JSON, first to last), where
+    its values are flat: no limits (no spread known), so no special cause and no verdict."""
+    chart = json.loads(_kpi(folder, "show", kpi_id, "--period", PERIOD, "--format",
+                            "json"))["signal"]["xmr"]
+    assert chart["mean"] is None and chart["signals"] == [], chart
+    assert "has no variation" in chart["note"], chart
+    (y1, m1), (y2, m2) = (map(int, month.split("-")) for month in chart["months"])
+    return (y2 - y1) * 12 + m2 - m1 + 1
+
+
 def _duckdb_counts(extract: Path) -> dict[tuple[str, str], int]:
     """(year, force) -> crimes, by DuckDB over the extract."""
     import duckdb
@@ -130,9 +141,9 @@ def test_the_summary_leaves_out_a_comparison_of_other_parts(stopped):
     assert crime["change"]["percent"] is None and crime["status"] == "no_data"
     assert crime["note"].startswith(UNLIKE)
     assert crime["significance"]["significant"] is None
-    # The process chart is of the months adding the same forces as the latest year's: A's.
-    assert crime["variation"]["points"] == 12
-    assert crime["variation"]["verdict"] == "common_cause"
+    # The process chart is of the months adding the same forces as the latest year's: A's,
+    # flat at 10, so no limits and no verdict.
+    assert _flat_chart(stopped, "crime") == 12 and crime["variation"] is None
     assert crime["covers"] == [{"column": "force", "label": "force", "parts": ["A"]}]
 
 
@@ -239,7 +250,7 @@ better = "lower"
     mine = got["a_crime"]
     assert (mine["current"]["value"], mine["comparison"]["value"]) == (120, 120)
     assert mine["change"]["absolute"] == 0 and mine["note"] is None
-    assert mine["variation"]["points"] == 24
+    assert _flat_chart(folder, "a_crime") == 24 and mine["variation"] is None
     both = got["ab_crime"]
     assert both["current"]["value"] == 120 and both["comparison"] is None
     assert both["note"].startswith(UNLIKE)
@@ -286,10 +297,10 @@ def test_a_force_that_stops_in_june_leaves_the_comparison_out(tmp_path):
     assert [rolling[f"2025-{m:02d}"] for m in range(1, 13)] == [360] * 6 + [None] * 6
     assert rolling["2024-12"] == counts[("2024", "A")] + counts[("2024", "B")] + counts[
         ("2024", "C")] == 360
-    # so no process chart reads the fall as a special cause of improvement: the chart is of
-    # the 18 months adding A, B and C, flat at 30
-    assert crime["variation"]["points"] == 18
-    assert crime["variation"]["verdict"] == "common_cause"
+    # so no process chart reads the fall as a special cause of improvement: the chart runs 24
+    # months, its 18 values those adding A, B and C (the last 6 have none, above), flat at 30
+    # (so no limits and no verdict)
+    assert _flat_chart(folder, "crime") == 24 and crime["variation"] is None
     _kpi(folder, "export", "markdown", "--period", PERIOD, "--output", folder / "p.md")
     paper = (folder / "p.md").read_text(encoding="utf-8")
     assert "special cause of improvement" not in paper and "-16.7" not in paper
@@ -601,8 +612,7 @@ def test_the_chart_and_rolling_line_hold_a_started_force_to_its_months(starts_in
             assert all(values[f"2024-{m:02d}"] is None for m in range(1, 13))
     crime = json.loads(_kpi(folder, "summary", "--period", PERIOD, "--format",
                             "json"))["kpis"][0]
-    assert crime["variation"]["points"] == 9
-    assert crime["variation"]["verdict"] == "common_cause"
+    assert _flat_chart(folder, "crime") == 9 and crime["variation"] is None
     series = kpi.open(folder).series("crime", PERIOD, months=12)
     assert series.filter(pl_month_is("2025-12"))["rolling_12"].to_list() == [None]
     assert series.filter(pl_month_is("2025-03"))["value"].to_list() == [None]

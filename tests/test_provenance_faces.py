@@ -131,6 +131,9 @@ def _write(folder, text: str = PROJECT) -> None:
     rows = "".join(f"{m}-{d:02d},{'Black' if d <= 3 else 'White'},"
                    f"{'North' if d <= 4 else 'South'},{'yes' if d <= 4 else 'no'}\n"
                    for m in months for d in range(1, 10))
+    # One more search, nothing found, in the first month: a find rate that never varied would
+    # have no process limits (no spread known), and so no assurance to print beside a target.
+    rows += "2023-10-10,White,South,no\n"
     (folder / "s.csv").write_text("day,ethnicity,lpa,found\n" + rows, encoding="utf-8")
     (folder / "lpa-population.csv").write_text("lpa,population,year\nNorth,2000,2025\n"
                                                "South,4000,2025\n", encoding="utf-8")

@@ -55,9 +55,13 @@ def test_a_settled_change_running_the_other_way_is_not_counted(tmp_path):
     (folder / "extracts").mkdir(parents=True)
     (folder / "kpi.toml").write_text(CHARGED, encoding="utf-8")
     rows = ["ref,date,charged"]
+    # (101 and 99 charged in July and August 2024: a baseline that never varied would give
+    # the process chart no limits)
+    odd = {(2024, 7): 101, (2024, 8): 99}
     for y, m in _months((2023, 4), 30):
-        share = 0.5 if (y, m) <= (2024, 9) else 0.4 if (y, m) <= (2025, 6) else 0.95
-        rows += [f"R{y}{m:02d}{j},{y}-{m:02d}-{1 + j % 28:02d},{'Y' if j < 200 * share else 'N'}"
+        charged = odd.get((y, m), 100) if (y, m) <= (2024, 9) else 80 if (y, m) <= (2025, 6) \
+            else 190
+        rows += [f"R{y}{m:02d}{j},{y}-{m:02d}-{1 + j % 28:02d},{'Y' if j < charged else 'N'}"
                  for j in range(200)]
     (folder / "extracts" / "o.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     _run(folder, "ingest", "outcomes", folder / "extracts" / "o.csv")

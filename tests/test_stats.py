@@ -377,6 +377,70 @@ def test_a_missing_baseline_month_gives_no_limits_with_the_reason():
     assert got.note == "no limits: the baseline (2024-01 to 2024-12) has no value for 2024-06"
 
 
+def test_a_baseline_with_no_variation_gives_no_limits_and_no_special_cause():
+    """Twelve months of no death in custody, then 1, 0, 0, 2, ...: every baseline moving range
+    is 0, so limits 2.66 x 0 either side of the mean 0 sat on it, and each later month of 1
+    or 2 read "outside the process limits", a special cause of concern. With no spread
+    known, the chart has no limits, no special cause, no variation verdict and no assurance,
+    and says why."""
+    values = [0.0] * 12 + [1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    months = [str(Month.parse("2024-01") + i) for i in range(24)]
+    got = stats.xmr(months, values, Better.LOWER, floor=0.0)
+    assert (got.mean, got.lower_limit, got.upper_limit, got.mean_moving_range) == (None,) * 4
+    assert got.signals == () and stats.variation(got) is None
+    assert stats.assurance(0.0, got, Better.LOWER) is None
+    assert got.note == ("no limits: the baseline (2024-01 to 2024-12) has no variation (every "
+                        "month the same value), so the spread of the process is not known")
+    # The same value every month of 95.0%: no limits either, whatever follows.
+    flat = stats.xmr(months, [95.0] * 12 + [85.0] * 12, Better.HIGHER)
+    assert flat.mean is None and flat.signals == () and flat.note is not None
+
+
+def test_a_baseline_varying_only_in_ranges_the_screen_would_leave_out_is_not_screened():
+    """Noughts but one month of 1 (June): its two moving ranges of 1 against a mean of 2 / 11
+    are each at or above 3.267 x 2 / 11 = 0.59, and left out they left a mean moving range of
+    0: limits on the mean, 1 / 12 = 0.083 to 0.083, and every month of 0 after read "below the
+    lower process limit", 23 of 24 months special causes. The screen leaves a range out only
+    where a range above 0 is kept, so the mean moving range is 2 / 11 and the limits 0 (the
+    floor) to 1 / 12 + 2.66 x 2 / 11 = 0.567, by hand: June is the one month outside them,
+    and the 18 months of 0 after it, below the mean, are a shift (the first five, too few)."""
+    from fractions import Fraction
+
+    values = [0.0] * 5 + [1.0] + [0.0] * 18
+    months = [str(Month.parse("2024-01") + i) for i in range(24)]
+    got = stats.xmr(months, values, Better.LOWER, floor=0.0)
+    assert got.mean_moving_range == float(Fraction(2, 11))
+    assert got.segments[-1].screened == ()
+    assert (got.lower_limit, got.upper_limit) == (
+        0.0, float(Fraction(1, 12) + Fraction("2.66") * Fraction(2, 11)))
+    assert fired_at(got) == [("2024-06", stats.LIMITS, stats.CONCERN)] + [
+        (m, stats.SHIFT, stats.IMPROVEMENT) for m in months[6:]]
+    # A baseline varying in a range the screen keeps is screened as ever: 0, then ten of 1,
+    # then 6 has the ranges 1, nine of 0 and 5 (mean 6 / 11, the screen 1.78: the 5 is left
+    # out, the 1 kept), so the mean moving range is 1 / 10 and the limits 0.266 about 16 / 12.
+    step = [0.0] + [1.0] * 10 + [6.0]
+    kept = stats.xmr(months[:12], step, Better.LOWER)
+    assert kept.mean_moving_range == 0.1 and kept.segments[-1].screened == ("2024-12",)
+    assert kept.upper_limit == pytest.approx(16 / 12 + 0.266)
+
+
+def fired_at(chart: stats.Xmr) -> list[tuple[str, str | None, str | None]]:
+    return [(p.month, p.rule, p.signal) for p in chart.points if p.rule]
+
+
+def test_a_flat_segment_after_a_recalculation_has_no_limits_the_one_before_keeps_its_own():
+    """Limits are a segment's own: a flat stretch after `spc_rebase` has none (and no special
+    cause), while the segment before keeps the limits of its varying baseline (10, 12, ...:
+    5.68 to 16.32)."""
+    values = BASE + [7.0] * 12
+    months = [str(Month.parse("2023-10") + i) for i in range(24)]
+    got = stats.xmr(months, values, Better.LOWER, rebase=["2024-10"])
+    first, last = got.segments
+    assert (first.lower_limit, first.upper_limit) == pytest.approx((5.68, 16.32))
+    assert last.mean is None and last.note is not None and "no variation" in last.note
+    assert got.mean is None and stats.variation(got) is None and got.signals == ()
+
+
 def test_a_missing_month_has_no_moving_range_and_breaks_runs():
     got = chart([11.0] + [12.5] * 3 + [None] + [12.5] * 3)
     assert fired(got) == []

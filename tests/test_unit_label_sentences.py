@@ -78,13 +78,16 @@ def _kpi(project: Path, *args) -> str:
 
 def write_project(folder: Path) -> Path:
     """The working-days project in `folder`: its kpi.toml and its cases extract (a case a
-    month for each force in 2024 and 2025, its days one more in 2025), not yet loaded."""
+    month for each force in 2024 and 2025, its days one more in 2025, and half a day more in
+    every other month of 2024, so that the process chart's baseline varies), not yet
+    loaded."""
     (folder / "kpi.toml").write_text(PROJECT)
     rows = ["Date,Force,Days"]
     for year in (2024, 2025):
         for month in range(1, 13):
             for force, days in DAYS.items():
-                rows.append(f"{year}-{month:02d}-10,{force},{days + year - 2024}")
+                more = 0.5 * (month % 2) if year == 2024 else 1
+                rows.append(f"{year}-{month:02d}-10,{force},{days + more}")
     (folder / "cases.csv").write_text("\n".join(rows) + "\n")
     return folder / "cases.csv"
 

@@ -588,11 +588,14 @@ def _flat_series(draw):
 @settings(max_examples=400, deadline=None)
 @given(_flat_series(), st.sampled_from([Better.HIGHER, Better.LOWER]),
        st.sampled_from([Unit.PERCENT, Unit.PER_1000, Unit.RATIO]))
-def test_met_and_assurance_never_contradict(drawn, better, unit):
-    """A target consistently passed is met by the current figure, one consistently failed is
-    missed; a series that does not vary has its value as mean and limits, and no month of it
-    is a special cause. 12 months of 0.7 had the mean 0.6999999999999998: every month read as
-    above the upper limit, and a target of 0.7 as "consistently fails" beside "met"."""
+def test_a_baseline_that_does_not_vary_gives_no_limits_and_no_verdict_on_them(drawn, better,
+                                                                               unit):
+    """A baseline that does not vary tells nothing of the spread of the process: the chart
+    has no limits, so no month of it is a special cause and no assurance is given, whatever
+    the months after it; the target is still met or not by the current figure. Limits of no
+    width on the mean read every later month off it as outside them (12 months of 0.7 then
+    0.8: a special cause), and 95.0% every month then 85.0% "consistently passes" a target
+    of 90 beside "not met"."""
     values, current, target = drawn
     # A percentage target under 1 is written with its sign, so it is never read two ways.
     kpi = KpiDef("k", "K", "p", Kind.RATE, unit, better, dataset="d", target=target,
@@ -601,38 +604,29 @@ def test_met_and_assurance_never_contradict(drawn, better, unit):
                               verdicts.Series(tuple(months(24)), tuple(values)))
     met = current >= target if better == Better.HIGHER else current <= target
     assert got.target_met is met
-    if got.assurance == stats.CONSISTENTLY_PASS:
-        assert met, (values, current, target)
-    if got.assurance == stats.CONSISTENTLY_FAIL:
-        assert not met, (values, current, target)
-    flat = values[0]
-    assert (got.chart.mean, got.chart.lower_limit, got.chart.upper_limit) == (flat,) * 3
-    if len(set(values)) == 1:
-        assert got.variation.verdict == stats.COMMON_CAUSE
-        assert not got.chart.signals
-        assert got.assurance == (stats.HIT_AND_MISS if flat == target else
-                                 stats.CONSISTENTLY_PASS if met else stats.CONSISTENTLY_FAIL)
+    assert (got.chart.mean, got.chart.lower_limit, got.chart.upper_limit) == (None,) * 3
+    assert got.chart.note is not None and "has no variation" in got.chart.note
+    assert got.variation is None and got.assurance is None and not got.chart.signals
 
 
-@pytest.mark.parametrize(("values", "better", "target", "current", "met", "assurance"), [
-    # 12 months of 0.7: the limits are 0.7, every month meets a target of 0.7 and none is
-    # special (the float mean 0.6999999999999998 made each one a special cause).
-    ([0.7] * 24, Better.HIGHER, 0.7, 0.7, True, stats.HIT_AND_MISS),
-    ([0.1] * 24, Better.LOWER, 0.1, 0.1, True, stats.HIT_AND_MISS),
-    ([0.7] * 24, Better.HIGHER, 0.65, 0.7, True, stats.CONSISTENTLY_PASS),
-    # A baseline of 95.0% every month, then 85.0%: the limits (95.0 to 95.0) pass a target of
-    # 90, the current figure misses it: the process has done both.
-    ([95.0] * 12 + [85.0] * 12, Better.HIGHER, 90.0, 85.0, False, stats.HIT_AND_MISS),
-    ([5.0] * 12 + [15.0] * 12, Better.LOWER, 10.0, 15.0, False, stats.HIT_AND_MISS),
-    ([85.0] * 12 + [95.0] * 12, Better.HIGHER, 90.0, 95.0, True, stats.HIT_AND_MISS),
+@pytest.mark.parametrize(("values", "better", "target", "current", "met"), [
+    # 12 months of 0.7: no limits, the target of 0.7 met (the float mean 0.6999999999999998
+    # once made each month a special cause).
+    ([0.7] * 24, Better.HIGHER, 0.7, 0.7, True),
+    ([0.1] * 24, Better.LOWER, 0.1, 0.1, True),
+    # A baseline of 95.0% every month, then 85.0%: limits 95.0 to 95.0 "consistently passed"
+    # a target of 90 that the current figure misses, and read every later month as a special
+    # cause of concern.
+    ([95.0] * 12 + [85.0] * 12, Better.HIGHER, 90.0, 85.0, False),
+    ([5.0] * 12 + [15.0] * 12, Better.LOWER, 10.0, 15.0, False),
+    ([85.0] * 12 + [95.0] * 12, Better.HIGHER, 90.0, 95.0, True),
 ])
-def test_a_flat_baseline_and_its_target(values, better, target, current, met, assurance):
+def test_a_flat_baseline_and_its_target(values, better, target, current, met):
     kpi = KpiDef("k", "K", "p", Kind.RATE, Unit.PERCENT, better, dataset="d", target=target)
     got = verdicts.verdict_of(_result(kpi, current, current),
                               verdicts.Series(tuple(months(24)), tuple(values)))
-    assert (got.target_met, got.assurance) == (met, assurance)
-    if len(set(values)) == 1:
-        assert got.variation.verdict == stats.COMMON_CAUSE
+    assert (got.target_met, got.assurance, got.variation) == (met, None, None)
+    assert got.chart.signals == ()
 
 
 @pytest.mark.parametrize(("old", "new", "better", "target", "current", "met", "assurance",
@@ -672,15 +666,17 @@ def test_a_window_across_a_recalculation_does_not_overrule_the_limits_that_apply
 
 
 def test_a_window_inside_the_recalculated_limits_still_overrules_them():
-    """The limits recalculated from 2024-04 on twelve months of 95.0% (95.0 to 95.0) pass a
-    target of 90; six months of 80.0% follow. The current window (2024-10 to 2025-09) lies
-    wholly after the recalculation, and its figure, (6 x 95 + 6 x 80) / 12 = 87.5%, misses the
-    target: the process the limits describe has both met and missed it, hit and miss."""
+    """The limits recalculated from 2024-04 on twelve months of 95.0% and 96.0% in turn (mean
+    95.5, every moving range 1: 92.84 to 98.16) pass a target of 90; six months of 80.0%
+    follow. The current window (2024-10 to 2025-09) lies wholly after the recalculation, and
+    its figure, (3 x 95 + 3 x 96 + 6 x 80) / 12 = 87.75%, misses the target: the process the
+    limits describe has both met and missed it, hit and miss."""
     kpi = KpiDef("k", "K", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER, dataset="d",
                  target=90.0, spc_rebase=(Month.parse("2024-04"),))
-    series = verdicts.Series(tuple(months(24)), tuple([60.0] * 6 + [95.0] * 12 + [80.0] * 6))
-    got = verdicts.verdict_of(_result(kpi, 87.5, 87.5), series)
-    assert (got.chart.lower_limit, got.chart.upper_limit) == (95.0, 95.0)
+    series = verdicts.Series(tuple(months(24)),
+                             tuple([60.0] * 6 + [95.0, 96.0] * 6 + [80.0] * 6))
+    got = verdicts.verdict_of(_result(kpi, 87.75, 87.75), series)
+    assert (got.chart.lower_limit, got.chart.upper_limit) == (92.84, 98.16)
     assert (got.target_met, got.assurance) == (False, stats.HIT_AND_MISS)
 
 

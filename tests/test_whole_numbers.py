@@ -649,7 +649,10 @@ def test_a_process_charts_signal_past_2_53_is_never_written_as_a_whole_number_no
     spike = MONTHS[-3]
     rows = [(f"{m}-1{d}", "North" if d else "South", 1 if d == 2 else 2**53)
             for m in MONTHS for d in range(3 if m == spike else 1)]
-    rows += [(f"{m}-20", "South", 1) for m in MONTHS if m != spike]
+    # 1 and 3 in turn (the floats 2**53 and 2**53 + 4): months that never varied would give
+    # the chart no limits, and so no signal
+    small = {m: 1 + 2 * (i % 2) for i, m in enumerate(MONTHS)}
+    rows += [(f"{m}-20", "South", small[m]) for m in MONTHS if m != spike]
     folder = _project(tmp_path / "p", rows)
     signals = _json(folder, "show", "total")["signal"]["xmr"]["signals"]
     series = dict(kpi.open(folder).series("total", "2025-09", months=24)
@@ -657,7 +660,7 @@ def test_a_process_charts_signal_past_2_53_is_never_written_as_a_whole_number_no
     assert spike in {s["month"] for s in signals}
     for signal in signals:
         exact = _duckdb(folder, "SUM(i)", [signal["month"]])
-        assert exact == (2**54 + 1 if signal["month"] == spike else 2**53 + 1)
+        assert exact == (2**54 + 1 if signal["month"] == spike else 2**53 + small[signal["month"]])
         assert series[signal["month"]] == exact  # the Python face's month, every digit
         assert signal["value"] == float(exact)
         assert not isinstance(signal["value"], int), signal  # no float holds it whole
