@@ -665,7 +665,7 @@ class InPart:
         """'its rows start on 11 October 2024', "the rows of force 'C' end on 15 September
         2025": where the rows of a month cut short run."""
         whose = f"the rows of {self.part}" if self.part else "its rows"
-        return f"{whose} {self._span()}"
+        return f"{whose} {self.span()}"
 
     def remedy(self, month: Month) -> str:
         """What makes the month whole."""
@@ -673,10 +673,11 @@ class InPart:
             return f"load {month}'s extract again once it has ended"
         return (f"load the whole of {month}" + (f" for {self.part}" if self.part else "")
                 + " (a query bounded by whole months, not a rolling window of days), or, where "
-                f"its records really {self._span()}, declare it whole_months = "
+                f"its records really {self.span()}, declare it whole_months = "
                 f'["{month}"] in the dataset\'s table of kpi.toml')
 
-    def _span(self) -> str:
+    def span(self) -> str:
+        """'start on 11 October 2024', 'end on 1 October 2025': where the rows run."""
         from kpi.periods import day_words
 
         return " and ".join(([f"start on {day_words(self.start)}"] if self.start else []) + (
@@ -743,8 +744,6 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     Kept per table version. The months kpi.toml declares whole as stored (`whole_months`) are
     left out; with `declared`, they alone are given (`kpi datasets` lists them). Without
     `parts`, only the dataset's own bounds are judged (no scan: what a load says of itself)."""
-    import polars as pl
-
     spec = project.datasets.get(dataset_id)
     column = _dated_by_day(spec)
     if spec is None or column is None:
@@ -755,40 +754,7 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
     if state is not None and key in _CUT_SHORT:
         return _not_declared(spec, _CUT_SHORT[key], declared)
     table = _table(project, dataset_id, as_of)
-    kind = pl.Schema(table.schema()).get(column.name)
-    # An instant's bound is UTC (its UK day is asked); an earlier kpi's wall-clock time is
-    # the UK's already.
-    wall = isinstance(kind, pl.Datetime) and kind.time_zone is None
-    actions = pl.DataFrame(table.get_add_actions(flatten=True))
-    low, high = f"min.{column.name}", f"max.{column.name}"
-    spans: dict[str, list[Any]] = {}
-    if actions.height and low in actions.columns and high in actions.columns:
-        for month, first, last, rows in actions.select(
-                "partition.month", low, high, "num_records").iter_rows():
-            if first is None or last is None:
-                spans[month] = [None, None, 0]  # a file without bounds: the month not judged
-                continue
-            first, last = _uk_day(first, wall), _uk_day(last, wall)
-            span = spans.setdefault(month, [first, last, 0])
-            if span[0] is not None:
-                span[0], span[1] = min(span[0], first), max(span[1], last)
-            span[2] += int(rows or 0)
-    # Months whose files carry no bounds of the date column (Delta keeps statistics of a
-    # table's first 32 columns: a date column declared after them has none) are read from
-    # the rows, one scan of the month and the date column: taken as whole, a month of rows
-    # from the 11th read as a year of 355 days, "improving", exit 0.
-    listed = set(actions["partition.month"].to_list()) if actions.height else set()
-    unbounded = sorted(m for m in listed if spans.get(m, [None])[0] is None)
-    if unbounded:
-        got = (pl.scan_pyarrow_dataset(table.to_pyarrow_dataset())
-               .filter(pl.col("month").is_in(unbounded))
-               .group_by("month").agg(pl.col(column.name).min().alias("first"),
-                                      pl.col(column.name).max().alias("last"),
-                                      pl.len().alias("rows"))
-               .collect())
-        for month, first, last, rows in got.iter_rows():
-            spans[month] = ([None, None, 0] if first is None or last is None
-                            else [_uk_day(first, wall), _uk_day(last, wall), int(rows)])
+    spans = _stored_spans(table, column)
     out = {month: InPart(start=start, end=end) for month, (start, end) in _cut({
         Month.parse(text): (first, last, rows) for text, (first, last, rows) in spans.items()
         if first is not None and Month.parse(text) not in early}).items()}
@@ -807,6 +773,105 @@ def cut_short(project: Project, dataset_id: str, as_of: AsOf | None = None,
             _CUT_SHORT.clear()
         _CUT_SHORT[key] = dict(out)
     return _not_declared(spec, out, declared)
+
+
+def _stored_spans(table: Any, column: ColumnSpec) -> dict[str, list[Any]]:
+    """Each month partition of a table version with the first and last UK day its rows are
+    dated and its rows ([None, None, 0] where they cannot be told): from the date column's
+    bounds in each file's add action (no data scan), the rule of `cut_short`."""
+    import polars as pl
+
+    kind = pl.Schema(table.schema()).get(column.name)
+    # An instant's bound is UTC (its UK day is asked); an earlier kpi's wall-clock time is
+    # the UK's already.
+    wall = isinstance(kind, pl.Datetime) and kind.time_zone is None
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    low, high = f"min.{column.name}", f"max.{column.name}"
+    spans: dict[str, list[Any]] = {}
+    if actions.height and low in actions.columns and high in actions.columns:
+        spans = _spans(actions.select("partition.month", low, high, "num_records").iter_rows(),
+                       wall)
+    # Months whose files carry no bounds of the date column (Delta keeps statistics of a
+    # table's first 32 columns: a date column declared after them has none) are read from
+    # the rows, one scan of the month and the date column: taken as whole, a month of rows
+    # from the 11th read as a year of 355 days, "improving", exit 0.
+    listed = set(actions["partition.month"].to_list()) if actions.height else set()
+    unbounded = sorted(m for m in listed if spans.get(m, [None])[0] is None)
+    if unbounded:
+        got = (pl.scan_pyarrow_dataset(table.to_pyarrow_dataset())
+               .filter(pl.col("month").is_in(unbounded))
+               .group_by("month").agg(pl.col(column.name).min().alias("first"),
+                                      pl.col(column.name).max().alias("last"),
+                                      pl.len().alias("rows"))
+               .collect())
+        for month, first, last, rows in got.iter_rows():
+            spans[month] = ([None, None, 0] if first is None or last is None
+                            else [_uk_day(first, wall), _uk_day(last, wall), int(rows)])
+    return spans
+
+
+def _spans(files: Iterator[tuple[Any, ...]], wall: bool = False) -> dict[str, list[Any]]:
+    """Each month of data files given as (month, first, last, rows) with the first and last
+    UK day of its rows and their count; [None, None, 0] where a file has no bounds (the month
+    not judged)."""
+    spans: dict[str, list[Any]] = {}
+    for month, first, last, rows in files:
+        if first is None or last is None:
+            spans[month] = [None, None, 0]
+            continue
+        first, last = _uk_day(first, wall), _uk_day(last, wall)
+        span = spans.setdefault(month, [first, last, 0])
+        if span[0] is not None:
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        span[2] += int(rows or 0)
+    return spans
+
+
+def cut_by_load(project: Project, spec: DatasetSpec, staged: dict[str, list[DataFile]],
+                edges: list[str]) -> dict[Month, InPart]:
+    """The months of `edges` (a query result's first and last) that the table a load of the
+    `staged` files makes would hold cut short, by `cut_short`'s rule over the months it would
+    hold: those the store keeps, and those the load writes (each as its own files bound it,
+    where the dataset is loaded whole by month; with the stored part's bounds where it is
+    loaded part by part). Asked before the commit, whatever the store holds, so that a query
+    cut within its first (or last) month is refused on its first load as on every later
+    one: loaded into an empty store, a year and the first hour of October (a query run at
+    00:30 UTC on 1 October, its month of October ended) stored October's hour without a word.
+    A month not ended now is held in part anyway (`unfinished`), and one the project declares
+    whole (`whole_months`) is counted as its rows hold it: neither is given."""
+    column = _dated_by_day(spec)
+    if column is None or not edges:
+        return {}
+    spans: dict[str, list[Any]] = {}
+    early: set[Month] = set()
+    if exists(project, spec.id):
+        table = _table(project, spec.id)
+        spans = _stored_spans(table, column)
+        early = set(unfinished(project, spec.id))
+        if not spec.replace_by:  # each month the load writes is its rows alone, loaded now
+            spans = {m: span for m, span in spans.items() if m not in staged}
+            early = {m for m in early if str(m) not in staged}
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for month, files in staged.items():
+        loaded = _spans(iter([(month, f.stats.get("minValues", {}).get(column.name),
+                               f.stats.get("maxValues", {}).get(column.name), f.rows)
+                              for f in files]))
+        span = loaded.get(month)
+        if span is None:
+            continue
+        held = spans.get(month)
+        if held is not None and (held[0] is None or span[0] is None):
+            spans[month] = [None, None, 0]
+        elif held is not None:
+            spans[month] = [min(held[0], span[0]), max(held[1], span[1]), held[2] + span[2]]
+        else:
+            spans[month] = span
+        if not _ended(spec, Month.parse(month), now):
+            early.add(Month.parse(month))
+    cut = _cut({Month.parse(m): (first, last, rows) for m, (first, last, rows) in spans.items()
+                if first is not None and Month.parse(m) not in early})
+    return _not_declared(spec, {month: InPart(start=start, end=end)
+                                for month, (start, end) in cut.items() if str(month) in edges})
 
 
 def _dated_by_day(spec: DatasetSpec | None) -> ColumnSpec | None:
@@ -951,7 +1016,10 @@ def _uk_day(value: Any, wall: bool = False) -> date:
         return instant.astimezone(_uk()).date()
     if isinstance(value, date):
         return value
-    return date.fromisoformat(str(value)[:10])
+    text = str(value)
+    if len(text) > 10:  # a staged file's instant, as Delta's log writes it (`_stat_value`)
+        return _uk_day(datetime.fromisoformat(text.replace("Z", "+00:00")), wall)
+    return date.fromisoformat(text)
 
 
 def loaded_files(table: Any) -> dict[str, dict[int, list[str]]]:

@@ -580,9 +580,11 @@ def test_timestamps_fall_in_the_uk_month_the_database_puts_them_in(tmp_path, war
                                                                    column, expected):
     project = typed_project(tmp_path / "p", f"SELECT ref, {column} AS day FROM typed", "",
                             'kind = "count"', day="datetime", decimals=0)
-    out, value = load_and_value(project, warehouse["uri"])
+    # at_naive's first month holds only 30 September 2024's row: a month cut short, which the
+    # load refuses without --allow-shrink (and no window of the year to 2025-09 reads)
+    out = run(project, "ingest", "w", "--from-source", "--allow-shrink", uri=warehouse["uri"])
     assert out.returncode == 0, out.stderr
-    assert value == int(warehouse["sql"](expected))
+    assert summary(project)["k"] == int(warehouse["sql"](expected))
 
 
 @pytest.mark.parametrize(("expression", "day"), [
@@ -1177,7 +1179,8 @@ def test_each_row_of_a_date_or_instant_lands_in_the_month_of_the_same_rows_in_a_
     extra = "" if zone == "Europe/London" else f'time_zone = "{zone}"'
     source = typed_project(tmp_path / "q", f"SELECT ref, {expression} AS day FROM typed", "",
                            'kind = "count"', day=declared, extra=extra, decimals=0)
-    out = run(source, "ingest", "w", "--from-source",
+    # (--allow-shrink: a first month holding only 30 September 2024's row is cut short)
+    out = run(source, "ingest", "w", "--from-source", "--allow-shrink",
               uri=_with_options(warehouse["uri"], "TimeZone=Asia/Tokyo"))
     refused = (expression in ("at_naive", "at_tz", "at_tz::text") and declared == "date"
                and zone != "Europe/London")
@@ -1217,7 +1220,8 @@ def test_a_month_truncated_in_the_query_is_the_uk_month_or_refused_in_another_zo
     expression = "date_trunc('month', at_tz)"
     source = typed_project(tmp_path / "uk", f"SELECT ref, {expression} AS day FROM typed", "",
                            'kind = "count"', day="month", decimals=0)
-    out = run(source, "ingest", "w", "--from-source",
+    # (--allow-shrink: a first month holding only 30 September 2024's row is cut short)
+    out = run(source, "ingest", "w", "--from-source", "--allow-shrink",
               uri=_with_options(warehouse["uri"], "TimeZone=Asia/Tokyo"))
     assert out.returncode == 0, out.stderr
     import polars as pl
@@ -1509,6 +1513,48 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
         "Error: no KPI has data for 2025-09: k: year ending September 2025 is incomplete: it "
         "holds 2024-10 only in part (its rows start on 11 October 2024, where its other months "
         "run from their first day to their last)")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_result_whose_last_month_is_cut_is_refused_whatever_the_store_holds(
+        tmp_path, request, database, stored):
+    """A query to a time within a month (run at 00:30 on 1 October, or bounded by a UTC
+    midnight) holds that month's first hours: here the year to 30 September 2025, a row a day,
+    and 1 October's row. Loaded into a store holding the year, October was noted as held in
+    part; loaded into an empty store it was stored the same, and so was any result a store
+    could not yet show cut, where a stored October was refused. One rule now, whatever the
+    store holds: the load is refused, naming the month and the day its rows end, and nothing
+    stored changes; --allow-shrink loads it, October held in part (its missing 30 days would
+    hold 30 rows at the year's rate of one a day, counted by hand)."""
+    uri = _a_year_of_days(tmp_path, request, database)
+    october = "'2025-10-01'" if database == "sqlite" else "date '2025-10-01'"
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                            decimals=0)
+    toml = project / "kpi.toml"
+    whole = toml.read_text(encoding="utf-8")
+    if stored:
+        out, value = load_and_value(project, uri)
+        assert out.returncode == 0, out.stderr
+        assert value == 365
+    before = snapshot(project)
+    toml.write_text(whole.replace("FROM typed", f"FROM typed UNION ALL SELECT 'X1', {october}"),
+                    encoding="utf-8")
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr) == (
+        "Error: dataset 'w' query (kpi.toml): its rows end on 1 October 2025, where the other "
+        "months it would hold run from their first day to their last: 2025-10 would be held "
+        "only in part")
+    assert "date_trunc('month', current_date) - interval '12 months'" in out.stderr
+    assert snapshot(project).same_as(before) if stored else snapshot(project).version is None
+    out = run(project, "ingest", "w", "--from-source", "--allow-shrink", uri=uri)
+    assert out.returncode == 0, out.stderr
+    assert "Note: 'w' holds 2025-10 only in part (its rows end on 1 October 2025" in out.stderr
+    assert summary(project)["k"] == 365
+    done = run(project, "summary", "--period", "2025-10", "--format", "json")
+    assert done.returncode == 3, done.stdout
+    assert "holds 2025-10 only in part (its rows end on 1 October 2025" in one_error(done.stderr)
 
 
 def test_a_result_cut_within_its_first_day_is_refused_by_the_instant(tmp_path, warehouse):

@@ -139,6 +139,42 @@ def _check_left_stale(project, spec: DatasetSpec, extract: Extract) -> None:
 
 
 def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
+    """Refuse a database query's load whose first (or last) month it holds only in part, the
+    one rule of a result cut short, whatever the store holds: where the month is stored and
+    shrinks, from the stored rows outside the result's stretch (`_cut_stored`); and where the
+    table the load makes would hold it cut short by `store.cut_short`'s rule (its missing days
+    would hold 10 rows or more at the rate of the months that run whole,
+    `store.cut_by_load`), first load or not. Loaded into an empty store, a year and the first
+    hour of the next month (a query to 00:00 UTC on 1 October, 01:00 UK time) was stored and
+    only noted, where loaded over the stored month it was refused. `--allow-shrink` loads it,
+    the month then held in part (no window counts it) until it is loaded whole."""
+    from kpi import store
+
+    if not any("query" in source for source in extract.sources):
+        return
+    if extract.covered is None or extract.starts is None or not extract.months:
+        return
+    if before.height:
+        _cut_stored(project, spec, extract, before)
+    edges = [extract.months[0], extract.months[-1]]
+    cut = store.cut_by_load(project, spec, extract.data, edges)
+    if not cut:
+        return
+    month, why = min(cut.items())
+    files = ", ".join(dict.fromkeys(str(f) for f in extract.covered.filter(
+        pl.col("month") == str(month))[FILE].to_list()))
+    raise DataError(f"{files}: {why.rows()}, where the other months it would hold run from "
+                    f"their first day to their last: {month} would be held only in part",
+                    hint="a query's WHERE over a rolling window (day >= current_date - 365), "
+                         "or to a time within a month, cuts its first or last month. Bound it "
+                         "by whole UK months (day >= date_trunc('month', current_date) - "
+                         f"interval '12 months'), or pass {flag('--allow-shrink')} to load it "
+                         "held in part (no window counts it until it is loaded whole), or, "
+                         f"where its records really {why.span()}, declare it whole_months = "
+                         f'["{month}"] in the dataset\'s table of kpi.toml')
+
+
+def _cut_stored(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
     """Refuse a database query's load whose rows start after the first (or end before the
     last) stored row of its first (or last) month, where that month shrinks: the stored rows
     outside the result's stretch would go with the month it replaces. Where a row falls is
@@ -154,10 +190,7 @@ def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFram
     another date) is as common as one cut short."""
     from kpi import store
 
-    if not any("query" in source for source in extract.sources):
-        return
-    if extract.covered is None or extract.starts is None or not extract.months:
-        return
+    assert extract.covered is not None
     keys = ["month", *spec.replace_by]
     after = extract.covered.group_by(keys).agg(pl.col("rows").sum().alias("after"),
                                                pl.col(FILE).unique(maintain_order=True))
@@ -512,8 +545,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         _check_left_stale(project, spec, extract)
         if not allow_shrink:
             _check_shrink(spec, replaced)
+            _check_cut(project, spec, extract, before)
             if version > 0:
-                _check_cut(project, spec, extract, before)
                 _check_apart(project, spec, extract, before)
         kept = (_kept_rows(store.stored_rows(project, dataset_id), spec, keys)
                 if version > 0 else None)
