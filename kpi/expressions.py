@@ -180,7 +180,7 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
             _check_chained(node)
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
-        _check_uk_time(node, columns, dataset, schema)
+        _check_uk_time(node, dataset, schema)
         if epochs:
             _check_clocks(node, dataset, schema, followed)
         _check_function(node)
@@ -245,6 +245,8 @@ def _check_division(node: Any) -> None:
             divisor = divisor.this
         if isinstance(divisor, exp.Nullif):
             continue
+        if isinstance(divisor, exp.Neg) and isinstance(divisor.this, exp.Literal):
+            divisor = divisor.this
         if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.this) != 0:
             continue
         raise ExpressionProblem(
@@ -387,6 +389,30 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
                 "it is below 1 (DuckDB counts a negative start from the end, Polars and "
                 "PostgreSQL from before the start): write the start as a whole number from 1, "
                 f"or RIGHT({node.this.sql()}, n) for the last n characters")
+        length = node.args.get("length")
+        whole = length is None or _type_or_none(length, dataset, schema) is None \
+            or _type_or_none(length, dataset, schema).is_integer()
+        if length is not None and not (_whole_from_zero(length) and whole):
+            shown = length.sql()
+            raise ExpressionProblem(
+                f"takes SUBSTR for {shown} characters, which SQL databases read differently "
+                "where it is below 0 (DuckDB counts back from the start, PostgreSQL stops "
+                f"with an error, Polars gives ''): write GREATEST(0, {shown}), '' where it "
+                "is below 0 in each, or the length as a whole number from 0")
+
+
+def _whole_from_zero(node: Any) -> bool:
+    """Whether a length is a whole number from 0 written out, or GREATEST of one and anything
+    (which is never below it, and SQL's GREATEST and Polars' pass over a NULL alike)."""
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return node.is_int and int(node.this) >= 0
+    return isinstance(node, exp.Greatest) and any(
+        isinstance(n, exp.Literal) and n.is_int and int(n.this) >= 0
+        for n in (node.this, *node.expressions))
 
 
 # A regular expression's classes that match ASCII only in DuckDB's RE2 and every Unicode
@@ -601,7 +627,11 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
       Spark in seconds;
     - text cast to a date, which Polars stops on when the rows are read, or to a number,
       which it stops on at the first text that is not a number written out (and DuckDB
-      rounds '10.5' to 11 where PostgreSQL stops)."""
+      rounds '10.5' to 11 where PostgreSQL stops), or to true/false, which it cannot do;
+    - arithmetic on a true/false value (`b + 0`, `-b`), which DuckDB and PostgreSQL refuse
+      and Polars reads as 1 or 0;
+    - a date written with a time's fields (`STRFTIME(day, '%H:%M')`), which Polars stops on
+      when the rows are read (a row of blanks passes)."""
     import polars as pl
     from sqlglot import exp
 
@@ -609,6 +639,17 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
         return _kind(_type_or_none(node, dataset, schema))
 
     for node in reversed(list(tree.walk())):  # the innermost first
+        _check_bool_arithmetic(node, dataset, schema)
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "STRFTIME" \
+                and len(node.expressions) == 2 and isinstance(node.expressions[1], exp.Literal) \
+                and _TIME_FIELD.search(node.expressions[1].this) \
+                and _is_date(node.expressions[0], dataset, schema):
+            day, fields = node.expressions[0].sql(), node.expressions[1].this
+            raise ExpressionProblem(
+                f"writes the date {day} with a time's fields ('{fields}'), which Polars "
+                "stops on when the rows are read, where SQL databases write its midnight: "
+                f"write the date's own fields, STRFTIME({day}, '%Y-%m-%d'), and || ' 00:00' "
+                "if a time is wanted")
         if isinstance(node, exp.Case):
             branches = [i.args.get("true") for i in node.args.get("ifs") or ()]
             branches.append(node.args.get("default"))
@@ -672,6 +713,13 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
                    if _is_date(node.this, dataset, schema) else
                    f"for seconds write DATE_PART('epoch', {shown}), or the difference of two "
                    "times, b - a, as a duration"))
+        elif isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.BOOLEAN) \
+                and kind(node.this) == "text":
+            raise ExpressionProblem(
+                f"casts the text {node.this.sql()} to {node.to.sql()}, which Polars does not "
+                "do (it stops when the rows are read): compare the text with the values "
+                f"meant, {node.this.sql()} IN ('Y', 'Yes', '1'), or declare the column bool "
+                "in the dataset's columns")
         elif isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES,
                                                             *exp.DataType.NUMERIC_TYPES) \
                 and not isinstance(node.this, exp.Literal) and kind(node.this) == "text":
@@ -683,6 +731,31 @@ def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -
                    "the column a number (type = \"int\" or \"float\")" if number else
                    "Polars does not do: declare the column a date (or datetime)")
                 + " in the dataset's columns")
+
+
+# A time's fields in a STRFTIME format (hours, minutes, seconds, fractions, AM/PM, or a
+# time written whole), which a date has not in Polars.
+_TIME_FIELD = re.compile(r"%[-_0^#]?[0-9]?[HIklMSpPfTRXcrsLz]|%\.?[0-9]f")
+# The operators and functions of numbers, which SQL databases refuse a true/false value.
+_ARITHMETIC = ("Add", "Sub", "Mul", "Div", "Mod", "IntDiv", "Pow", "Neg", "Abs", "Round",
+               "Floor", "Ceil", "Sign")
+
+
+def _check_bool_arithmetic(node: Any, dataset: str,
+                           schema: tuple[tuple[str, Any], ...]) -> None:
+    """Arithmetic on a true/false value (`b + 0`, `b * 1`, `-b`, `ABS(b)`): DuckDB and
+    PostgreSQL refuse it, Polars reads true as 1 and false as 0, so the same file gives a
+    figure in kpi and an error in SQL. Refused, with the conversion to write."""
+    if type(node).__name__ not in _ARITHMETIC:
+        return
+    for operand in (node.this, node.args.get("expression")):
+        if operand is not None and not isinstance(operand, (str, bool)) \
+                and _is_bool(operand, dataset, schema):
+            shown = operand.sql()
+            raise ExpressionProblem(
+                f"does arithmetic on the true/false value {shown}, which SQL databases refuse "
+                f"and Polars reads as 1 or 0: write CASE WHEN {shown} THEN 1 ELSE 0 END for "
+                "1 or 0")
 
 
 def _check_remainder(node: Any) -> None:
@@ -752,6 +825,7 @@ def _check_date_arithmetic(node: Any, dataset: str,
     kinds = [_kind(dtype) for dtype in types]
     if "a date or time" not in kinds:
         return
+    _check_zoned_offset(node, sides, types, dataset, schema)
     dated = sides[kinds.index("a date or time")]
     other = sides[1 - kinds.index("a date or time")]
     if kinds[sides.index(other)] == "a number":
@@ -769,6 +843,63 @@ def _check_date_arithmetic(node: Any, dataset: str,
                 f"adds {other.sql()} to {dated.sql()}, which Polars keeps a date (dropping "
                 "hours and minutes) where SQL makes it a time: add whole days, weeks, months "
                 "or years, one unit (INTERVAL '7 days')")
+
+
+# The units of an INTERVAL that are not a fixed number of seconds on the UK's clock: a day
+# is 23 or 25 hours at a clock change, so SQL adds them to a UK time as calendar units.
+_CALENDAR_UNITS = ("DAY", "WEEK", "MONTH", "YEAR", "QUARTER", "DECADE", "CENTUR", "MILLEN")
+
+
+def _check_zoned_offset(node: Any, sides: list[Any], types: list[Any], dataset: str,
+                        schema: tuple[tuple[str, Any], ...]) -> None:
+    """A duration added to or taken from a UK time (a datetime column) other than an
+    INTERVAL written out after the + or -. SQL databases add days, weeks and months to a UK
+    time as calendar units (the same clock time a day later, 23 or 25 hours across a clock
+    change), and Polars does so only for `t + INTERVAL '1 day'` as written: a computed,
+    multiplied or bracketed interval (`t + n * INTERVAL '1 day'`, `t + (INTERVAL '1 day')`,
+    `INTERVAL '1 day' + t`), a duration column, or the difference of two times, it adds as
+    24-hour blocks, an hour out across the clock change. Refused, unless the duration is made
+    only of hours, minutes and seconds written out (the same in every reading)."""
+    import polars as pl
+    from sqlglot import exp
+
+    zoned = [i for i, dtype in enumerate(types) if _is_uk_time(dtype)]
+    if len(zoned) != 1 or not isinstance(types[1 - zoned[0]], pl.Duration):
+        return
+    timed, other = sides[zoned[0]], sides[1 - zoned[0]]
+    if zoned[0] == 0 and isinstance(other, exp.Interval):
+        return
+    if _in_seconds(other, dataset, schema):
+        return
+    sign = "+" if isinstance(node, exp.Add) else "-"
+    raise ExpressionProblem(
+        f"adds {other.sql()} to the UK time {timed.sql()} as a duration, which Polars counts "
+        "in 24-hour days where SQL databases add calendar days (the same clock time, 23 or 25 "
+        "hours on at a clock change): write the interval out after the datetime, "
+        f"{timed.sql()} {sign} INTERVAL '3 days', which kpi adds as calendar days, or count "
+        f"hours, {timed.sql()} {sign} n * INTERVAL '24 hours', if 24-hour blocks are meant")
+
+
+def _in_seconds(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether a duration is made only of INTERVALs of hours, minutes or seconds written out,
+    and numbers: the same length of time on any day, however it is added."""
+    from sqlglot import exp
+
+    for sub in node.walk():
+        if isinstance(sub, exp.Interval):
+            unit = sub.args.get("unit")
+            text = unit.name if unit is not None else str(sub.this.name if sub.this else "")
+            if any(word.upper().startswith(_CALENDAR_UNITS)
+                   for word in re.findall(r"[A-Za-z]+", text)):
+                return False
+        elif isinstance(sub, exp.Column):
+            dtype = _type_or_none(sub, dataset, schema)
+            if dtype is None or not dtype.is_numeric():
+                return False
+        elif not isinstance(sub, (exp.Literal, exp.Paren, exp.Neg, exp.Mul, exp.Div, exp.Add,
+                                  exp.Sub, exp.Var, exp.Identifier)):
+            return False
+    return True
 
 
 def _check_bool_as_text(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
@@ -899,16 +1030,19 @@ def _is_uk_time(dtype: Any) -> bool:
     return isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
 
 
-def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
-                   schema: tuple[tuple[str, Any], ...]) -> None:
+def _check_uk_time(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
     """A datetime column is an instant read as UK time, and Polars reads its UK hour, day and
     month (DATE_PART, STRFTIME) but takes it in UTC where it is cast to a date or time
-    (`opened::date`), or set against a date or a time without a zone (`opened >= DATE
-    '2025-07-01'`, `opened - day`): an hour out all summer, a row counted on the wrong day.
-    Refused, with the UK reading to write (its UK date is DATE(STRFTIME(opened, '%Y-%m-%d')))."""
+    (`opened::date`), or set against a date or a time without a zone: compared (`opened >=
+    DATE '2025-07-01'`), subtracted (`opened - day`), or brought to one type with it by any
+    function whose answer may be either (`COALESCE(closed_at, closed_on)`, CASE, IF,
+    GREATEST, LEAST, NULLIF), where Polars makes the date its midnight in UTC and SQL
+    databases its UK midnight: an hour out all summer, a row counted on the wrong day or
+    hour. Refused wherever it appears (a derived column's expression is checked as one),
+    with the UK reading to write (its UK date is DATE(STRFTIME(opened, '%Y-%m-%d')))."""
     from sqlglot import exp
 
-    if not any(columns.get(c.name) == "datetime" for c in node.find_all(exp.Column)):
+    if not _holds_uk_time(node, schema):
         return
     import polars as pl
 
@@ -921,34 +1055,84 @@ def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
                 f"write DATE(STRFTIME({shown}, '%Y-%m-%d')), for its hour DATE_PART('hour', "
                 f"{shown})")
         return
-    sides = _compared(node)
-    if not sides and isinstance(node, (exp.Sub, exp.Add)):
-        sides = [node.this, node.expression]
-    types = [_type_or_none(side, dataset, schema) for side in sides]
-    if not any(_is_uk_time(t) for t in types):
-        return
-    timed = next(side.sql() for side, dtype in zip(sides, types, strict=True)
-                 if _is_uk_time(dtype))
-    for side, dtype in zip(sides, types, strict=True):
-        if isinstance(node, exp.Sub) and dtype == pl.Date:
-            # A difference of a datetime and a date reads two ways (the time since the date's
-            # midnight, whose UK midnight Polars would not take; or the days between the two
-            # dates): refused with the one kpi can compute.
+    for sides, joins in _unified(node):
+        types = [_type_or_none(side, dataset, schema) for side in sides]
+        if not any(_is_uk_time(t) for t in types):
+            continue
+        timed = next(side.sql() for side, dtype in zip(sides, types, strict=True)
+                     if _is_uk_time(dtype))
+        for side, dtype in zip(sides, types, strict=True):
+            if isinstance(node, exp.Sub) and dtype == pl.Date:
+                # A difference of a datetime and a date reads two ways (the time since the
+                # date's midnight, whose UK midnight Polars would not take; or the days
+                # between the two dates): refused with the one kpi can compute.
+                raise ExpressionProblem(
+                    f"takes the date {side.sql()} and the datetime {timed} one from the "
+                    "other, which reads two ways (the time since the date's midnight, which "
+                    "Polars takes in UTC, an hour out in summer, or the days between the two "
+                    f"dates): for the days between their UK dates write DATE(STRFTIME({timed}, "
+                    f"'%Y-%m-%d')) in place of {timed}, a duration in whole days; for the "
+                    f"seconds since the date's UK midnight, DATE_PART('epoch', {timed}) - "
+                    f"DATE_PART('epoch', {_uk_reading(side, dtype)})")
+            if not (dtype == pl.Date
+                    or (isinstance(dtype, pl.Datetime) and dtype.time_zone is None)):
+                continue
+            if not joins:
+                raise ExpressionProblem(
+                    f"sets a datetime against {side.sql()}, a date or time without a zone, "
+                    "which Polars takes in UTC (an hour out in summer), not as the UK's clock "
+                    f"reads it: compare its UK date, DATE(STRFTIME({timed}, '%Y-%m-%d')) >= "
+                    f"DATE '2025-07-01', or its UK time as text, STRFTIME({timed}, "
+                    "'%Y-%m-%d %H:%M') >= '2025-07-01 08:00'")
+            function = "CASE" if isinstance(node, exp.Case) \
+                else node.sql_name() if isinstance(node, exp.Func) else node.key.upper()
+            same = (f"UK dates on every side, DATE(STRFTIME({timed}, '%Y-%m-%d')) in place "
+                    f"of {timed}" if dtype == pl.Date else
+                    f"UK times as text on every side, STRFTIME({timed}, '%Y-%m-%d %H:%M') in "
+                    f"place of {timed}")
             raise ExpressionProblem(
-                f"takes the date {side.sql()} and the datetime {timed} one from the other, "
-                "which reads two ways (the time since the date's midnight, which Polars "
-                "takes in UTC, an hour out in summer, or the days between the two dates): for "
-                f"the days between their UK dates write DATE(STRFTIME({timed}, '%Y-%m-%d')) "
-                f"in place of {timed}, a duration in whole days; for the seconds since the "
-                f"date's UK midnight, DATE_PART('epoch', {timed}) - DATE_PART('epoch', "
-                f"{_uk_reading(side, dtype)})")
-        if dtype == pl.Date or (isinstance(dtype, pl.Datetime) and dtype.time_zone is None):
-            raise ExpressionProblem(
-                f"sets a datetime against {side.sql()}, a date or time without a zone, which "
-                "Polars takes in UTC (an hour out in summer), not as the UK's clock reads it: "
-                f"compare its UK date, DATE(STRFTIME({timed}, '%Y-%m-%d')) >= DATE "
-                f"'2025-07-01', or its UK time as text, STRFTIME({timed}, '%Y-%m-%d %H:%M') "
-                ">= '2025-07-01 08:00'")
+                f"gives the datetime {timed} and {side.sql()}, a date or time without a zone, "
+                f"as one value ({function}), which Polars makes a time of the UTC clock (a "
+                "date its midnight in UTC, an hour out in summer) and SQL databases of the "
+                f"UK's: use {same}, or the seconds since 1970 of each, DATE_PART('epoch', "
+                f"{timed}) and DATE_PART('epoch', {_uk_reading(side, dtype)})")
+
+
+def _holds_uk_time(node: Any, schema: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether `node` names a column that is an instant read as UK time (declared, or a
+    derived column that gives one), or makes one (AT TIME ZONE, a cast to TIMESTAMPTZ)."""
+    from sqlglot import exp
+
+    zoned = {name for name, dtype in schema if _is_uk_time(dtype)}
+    return any(isinstance(n, exp.Column) and n.name in zoned
+               or isinstance(n, exp.AtTimeZone)
+               or isinstance(n, exp.Cast) and n.to.is_type(exp.DataType.Type.TIMESTAMPTZ)
+               for n in node.walk())
+
+
+def _unified(node: Any) -> list[tuple[list[Any], bool]]:
+    """The groups of operands that `node` sets against each other and SQL brings to one
+    type, each with whether its answer is one of them (True: COALESCE, GREATEST, LEAST, the
+    answers of CASE and IF; False: the sides of a comparison, a simple CASE's operand and its
+    WHENs, NULLIF's two, + and -). [] for any other node."""
+    from sqlglot import exp
+
+    groups: list[tuple[list[Any], bool]] = []
+    if sides := _compared(node):
+        groups.append((sides, False))
+    if isinstance(node, exp.Case):
+        ifs = node.args.get("ifs") or ()
+        groups.append(([i.args.get("true") for i in ifs] + [node.args.get("default")], True))
+        if node.this is not None:
+            groups.append(([node.this, *(i.this for i in ifs)], False))
+    elif isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
+        groups.append(([node.args.get("true"), node.args.get("false")], True))
+    elif isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
+        groups.append(([node.this, *node.expressions], True))
+    elif isinstance(node, (exp.Nullif, exp.Add, exp.Sub)):
+        groups.append(([node.this, node.expression], False))
+    return [([s.unnest() if isinstance(s, exp.Paren) else s for s in sides if s is not None],
+             joins) for sides, joins in groups]
 
 
 def _names_any(tree: Any, derived: tuple[tuple[str, str], ...]) -> bool:
@@ -1576,7 +1760,10 @@ def _standard(node: dict[str, Any]) -> Any:
     - UPPER('straße') is 'STRAẞE', one letter for one, as DuckDB writes it (Polars wrote
       'STRASSE', a letter longer, equal to no text DuckDB compares it with);
     - LOWER('İ') is 'i' and LOWER('ΑΣ') is 'ασ', one letter for one whatever follows, as
-      DuckDB writes them (Polars wrote 'i̇', two letters, and a word's last Σ as 'ς').
+      DuckDB writes them (Polars wrote 'i̇', two letters, and a word's last Σ as 'ς');
+    - a UK time plus or minus an INTERVAL of days or months (Polars' `offset_by`) whose clock
+      time the spring change skips is the time that far past the change, as DuckDB and
+      PostgreSQL read it (`_offset_template`).
     """
     function = node.get("Function")
     if not isinstance(function, dict):
@@ -1618,6 +1805,10 @@ def _standard(node: dict[str, Any]) -> Any:
         return {"Function": {**function, "input": [
             _put(_template("lower"), {_ARG: inputs[0]}),
             {"Literal": {"Scalar": {"String": flags.replace("i", "") + ")" + lowered}}}]}}
+    if kind == {"TemporalExpr": "OffsetBy"} and len(inputs) == 2 \
+            and (by := _literal_text(inputs[1])) is not None \
+            and (offset := _offset_template(by)) is not None:
+        return _put(offset, {_ARG: inputs[0], _SUB: node})
     if isinstance(kind, dict) and len(kind) == 1:
         ((family, name),) = kind.items()
         if isinstance(name, str) and (family, name) in _NARROW:
@@ -1752,6 +1943,68 @@ def _find(node: Any) -> tuple[Any, Any] | None:
 
 
 _ARG, _SUB = "\0arg", "\0sub"
+# The units of Polars' offsets (`offset_by`, as its SQL writes an INTERVAL): whole months
+# (y, q, mo), whole days on the clock (w, d), and microseconds (the rest).
+_OFFSET_UNITS = {"y": (12, 0, 0), "q": (3, 0, 0), "mo": (1, 0, 0), "w": (0, 7, 0),
+                 "d": (0, 1, 0), "h": (0, 0, 3_600_000_000), "m": (0, 0, 60_000_000),
+                 "s": (0, 0, 1_000_000), "ms": (0, 0, 1_000), "us": (0, 0, 1)}
+_OFFSET_PART = r"(\d+)(mo|ms|us|[yqwdhms])"
+
+
+@cache
+def _offset_template(by: str) -> Any | None:
+    """Polars' `offset_by(by)` (placeholder _SUB, of _ARG) as DuckDB reads an INTERVAL added
+    to a UK time: the months on the UK's clock, then the days, then the hours and less as
+    elapsed time (taken off, the hours and less first). Where the clock time a month or day
+    lands on is one the spring change skips (01:30 on 30 March 2025, a day after 01:30 on
+    the 29th), it is read that far past the change (02:30 BST), as DuckDB and PostgreSQL
+    read it; Polars gave 00:30 GMT, an hour early. Where it is one the autumn change
+    repeats, it is read by the UK offset the time had after a whole number of days (01:30
+    BST a day after 01:30 BST), and as GMT after months, as DuckDB reads it (PostgreSQL
+    reads GMT after either). A date or a time without a zone keeps Polars' offset. None for
+    an offset of any other form (left as it is)."""
+    import polars as pl
+    import polars.selectors as cs
+
+    found = re.fullmatch(rf"(-?)((?:{_OFFSET_PART})+)", by)
+    if found is None:
+        return None
+    sign = -1 if found.group(1) else 1
+    months = days = micros = 0
+    for amount, unit in re.findall(_OFFSET_PART, found.group(2)):
+        m, d, u = _OFFSET_UNITS[unit]
+        months, days, micros = months + m * int(amount), days + d * int(amount), \
+            micros + u * int(amount)
+    arg, polars_own = pl.col(_ARG), pl.col(_SUB)
+    moved = arg.cast(pl.Datetime("us", UK_ZONE), strict=False)
+    steps: list[Callable[[Any], Any]] = [
+        lambda at: _on_uk_clock(at, f"{sign * months}mo", keep=False) if months else at,
+        lambda at: _on_uk_clock(at, f"{sign * days}d", keep=True) if days else at,
+        lambda at: at + pl.duration(microseconds=sign * micros) if micros else at]
+    for step in steps if sign > 0 else steps[2:] + steps[:2]:
+        moved = step(moved)
+    zoned = pl.dtype_of(arg).matches(cs.datetime(time_zone=UK_ZONE))
+    expr = pl.when(zoned).then(moved.cast(pl.dtype_of(polars_own), strict=False)) \
+        .otherwise(polars_own)
+    return json.loads(expr.meta.serialize(format="json"))
+
+
+def _on_uk_clock(instant: Any, step: str, keep: bool) -> Any:
+    """A UK time moved by whole days or months (`step`, as `offset_by` writes them) on the
+    UK's clock: a clock time the spring change skips is read an hour on (the clock changes by
+    an hour); one the autumn change repeats by the time's own offset (`keep`, BST where it was
+    BST) or as GMT, the later of the two."""
+    import polars as pl
+
+    clock = instant.dt.replace_time_zone(None).dt.offset_by(step)
+    later = pl.lit("latest")
+    ambiguous = (pl.when(instant.dt.dst_offset() > pl.duration(hours=0))
+                 .then(pl.lit("earliest")).otherwise(later) if keep else later)
+    placed = clock.dt.replace_time_zone(UK_ZONE, ambiguous=ambiguous, non_existent="null")
+    hour = pl.duration(hours=1)
+    skipped = (clock - hour).dt.replace_time_zone(UK_ZONE, ambiguous="earliest",
+                                                  non_existent="null") + hour
+    return pl.coalesce(placed, skipped)
 
 
 @cache

@@ -199,6 +199,19 @@ REFUSED_AT_LOAD = [
     # a float made text: 0.00001 in Polars, 1e-05 in DuckDB (24 counted of DuckDB's 12)
     ("float_text", "count", "filter", "CAST(x AS VARCHAR) LIKE '0.%'",
      "compare the number itself"),
+    # The fifth pass: a SUBSTRING length below 0 on some row ('' in Polars, counted back from
+    # the start in DuckDB, an error in PostgreSQL: 3 counted of DuckDB's 1); arithmetic on a
+    # true/false value (refused by DuckDB and PostgreSQL); and what passed the check and
+    # stopped the summary: a date written with a time's fields, text cast to true/false.
+    ("substr_length", "count", "filter", "SUBSTRING(s, 2, LENGTH(s) - 3) = ''",
+     "GREATEST(0, LENGTH(s) - 3)"),
+    ("substr_column", "count", "filter", "SUBSTRING(s, 1, i) = 'A'", "GREATEST(0, i)"),
+    ("bool_plus", "sum", "value", "b + 0", "CASE WHEN b THEN 1 ELSE 0 END"),
+    ("bool_times", "sum", "value", "i * b", "CASE WHEN b THEN 1 ELSE 0 END"),
+    ("bool_negated", "sum", "value", "-b", "CASE WHEN b THEN 1 ELSE 0 END"),
+    ("date_clock", "count", "filter", "STRFTIME(d, '%H:%M') = '00:00'",
+     "STRFTIME(d, '%Y-%m-%d')"),
+    ("text_bool", "count", "filter", "TRY_CAST(t AS BOOLEAN)", "declare the column bool"),
 ]
 # Refused before, now with what to write (the old message was Polars' own).
 HINTED = [
@@ -330,7 +343,9 @@ def test_what_the_refusals_say_to_write_gives_duckdbs_rows(typed):
     """The forms the refusals point to are read as DuckDB reads them: the epoch of a date's
     midnight (UTC's, and the UK's), a date plus whole days, REGEXP_LIKE as DuckDB's
     REGEXP_MATCHES, TRIM of given characters, a remainder by NULLIF(j, 0), a date against a
-    DATE literal."""
+    DATE literal, a SUBSTRING length no lower than 0, a true/false value as 1 or 0, a date's
+    midnight as text; and a division by a negative number written out, which is never 0 (it
+    was refused as if it could be)."""
     con = duckdb_table()
     for written in ["DATE_PART('epoch', CAST(d AS TIMESTAMP))",
                     "DATE_PART('epoch', CAST(d AS TIMESTAMP) AT TIME ZONE 'Europe/London')",
@@ -338,7 +353,10 @@ def test_what_the_refusals_say_to_write_gives_duckdbs_rows(typed):
                     "d - INTERVAL '1 month' < DATE '2025-01-01'", "REGEXP_LIKE(s, 'b')",
                     "TRIM(BOTH 'a' FROM s)", "MOD(i * 0.15, NULLIF(j, 0))",
                     "d >= DATE '2025-01-01'", "CONCAT(s, NULL, t)", "SPLIT_PART(s, 'b', 2)",
-                    "LOWER(s)", "(d - DATE '2025-01-01') / 7"]:
+                    "LOWER(s)", "(d - DATE '2025-01-01') / 7",
+                    "SUBSTRING(s, 2, GREATEST(0, LENGTH(s) - 3)) = ''",
+                    "SUBSTRING(s, 1, GREATEST(0, i))", "CASE WHEN b THEN 1 ELSE 0 END + i",
+                    "i / -3 > 1", "STRFTIME(d, '%Y-%m-%d') || ' 00:00'"]:
         kind, ours, theirs = verdict(written, typed, con)
         assert kind == "same", (written, ours, theirs)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from zoneinfo import ZoneInfo
 import inprocess
 import polars as pl
 import pytest
+
+from kpi.expressions import ExpressionProblem, check
 
 UK = ZoneInfo("Europe/London")
 
@@ -646,3 +649,218 @@ def test_the_epoch_of_a_uk_time_less_a_dates_uk_midnight_is_the_time_since_it(tm
                  - day.replace(tzinfo=UK).astimezone(UTC)).total_seconds()
         assert trend[reported[:7]] == since, (reported, trend)
     assert [trend[r[:7]] for r, _ in rows] == [32400, 32400, 28800, 36000]
+
+
+# A dataset of UK times, a date and a number (`check` reads the columns as kpi.toml declares
+# them and as the store holds them).
+ZONED = (("opened", pl.Datetime("us", "Europe/London")),
+         ("closed_at", pl.Datetime("us", "Europe/London")), ("closed_on", pl.Date),
+         ("days", pl.Int64), ("b", pl.Boolean))
+ZONED_TYPES = {"opened": "datetime", "closed_at": "datetime", "closed_on": "date",
+               "days": "int", "b": "bool"}
+
+
+@pytest.mark.parametrize(("expression", "says"), [
+    ("COALESCE(closed_at, closed_on) > opened", "as one value (COALESCE)"),
+    ("EXTRACT(HOUR FROM COALESCE(closed_at, closed_on)) = 0", "as one value (COALESCE)"),
+    ("CASE WHEN b THEN closed_at ELSE closed_on END > opened", "as one value (CASE)"),
+    ("GREATEST(closed_at, closed_on) > opened", "as one value (GREATEST)"),
+    ("LEAST(closed_on, closed_at) IS NULL", "as one value (LEAST)"),
+    ("IF(b, closed_on, closed_at) > opened", "as one value (IF)"),
+    ("COALESCE(closed_at, TIMESTAMP '2025-07-01 00:30') > opened", "as one value (COALESCE)"),
+    ("NULLIF(closed_at, closed_on) IS NULL", "which Polars takes in UTC"),
+    ("CASE closed_on WHEN closed_at THEN 1 ELSE 0 END = 1", "which Polars takes in UTC"),
+])
+def test_a_date_made_one_value_with_a_uk_time_is_refused_wherever_it_appears(expression,
+                                                                              says):
+    """A date brought to one type with a UK time (COALESCE, CASE, GREATEST, LEAST, IF, NULLIF)
+    is its midnight in UTC in Polars and its UK midnight in DuckDB and PostgreSQL, so
+    `COALESCE(closed_at, closed_on) > created_at` counted 13 where DuckDB counts 9, and the
+    hour of it 0 where DuckDB counts 4: refused as `closed_on > created_at` is, with the UK
+    date and the seconds since 1970 to write."""
+    with pytest.raises(ExpressionProblem, match=re.escape(says)) as refused:
+        check(expression, "rows", ZONED_TYPES, ZONED)
+    assert "STRFTIME(closed_at, '%Y-%m-%d" in str(refused.value)
+
+
+REPRO_PROJECT = """[project]
+name = "Repro"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[datasets.incidents]
+date = "created_at"
+
+[datasets.incidents.columns]
+ref = "str"
+created_at = "datetime"
+resolved_at = { type = "datetime", required = false }
+closed_at = { type = "datetime", required = false }
+closed_on = { type = "date", required = false }
+sla_days = { type = "int", required = false }
+"""
+
+
+def _repro(folder: Path, kpis: dict[str, str], rows: list[str], derived: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(
+        REPRO_PROJECT + (f"\n[datasets.incidents.derived]\n{derived}\n" if derived else "")
+        + "".join(f'\n[[kpis]]\nid = "{k}"\ntitle = "{k}"\npriority = "p"\nkind = "count"\n'
+                  f'dataset = "incidents"\nfilter = "{f}"\n' for k, f in kpis.items()),
+        encoding="utf-8")
+    (folder / "incidents.csv").write_text(
+        "ref,created_at,resolved_at,closed_at,closed_on,sla_days\n" + "\n".join(rows) + "\n",
+        encoding="utf-8")
+    return folder
+
+
+def _duckdb_counts(folder: Path, kpis: dict[str, str]) -> dict[str, int]:
+    """Each filter's count in DuckDB, the times read as UK time (TimeZone Europe/London)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/London'")
+    con.execute(f"""CREATE TABLE incidents AS SELECT ref, created_at::TIMESTAMPTZ AS created_at,
+        NULLIF(resolved_at, '')::TIMESTAMPTZ AS resolved_at,
+        NULLIF(closed_at, '')::TIMESTAMPTZ AS closed_at, NULLIF(closed_on, '')::DATE AS closed_on,
+        NULLIF(sla_days, '')::BIGINT AS sla_days
+        FROM read_csv('{(folder / "incidents.csv").as_posix()}', all_varchar = true)""")
+    return {k: con.execute(f"SELECT count(*) FILTER (WHERE {f}) FROM incidents").fetchone()[0]
+            for k, f in kpis.items()}
+
+
+# Nine incidents, October 2024 to June 2025, closed two hours after they were opened, and four
+# in summer closed on a date (no time) after being opened in the first hour of that day.
+CLOSED_ON_A_DATE = [
+    *(f"A{n},{y}-{m:02d}-10 10:00,,{y}-{m:02d}-10 12:00,," for n, (y, m) in enumerate(
+        [(2024, 10), (2024, 11), (2024, 12), (2025, 1), (2025, 2), (2025, 3), (2025, 4),
+         (2025, 5), (2025, 6)])),
+    "B1,2025-07-01 00:20,,,2025-07-01,", "B2,2025-07-15 00:40,,,2025-07-15,",
+    "B3,2025-08-01 00:10,,,2025-08-01,", "B4,2025-09-01 00:30,,,2025-09-01,"]
+
+
+def test_a_date_made_one_value_with_a_uk_time_is_refused_in_a_derived_column_too(tmp_path):
+    """A derived column `closed = "COALESCE(closed_at, closed_on)"` (whose `closed >
+    created_at` would have counted 13, each B's date taken as its UTC midnight, 01:00 BST,
+    after the time opened; DuckDB 9) is refused at load, naming the derived column. What the
+    refusal says to write counts as DuckDB does, by hand: by UK date, none closed on a later
+    day than opened, all 13 on the same day or later; by the seconds since 1970, the nine
+    closed at noon, not the four whose UK midnight is before the time opened."""
+    folder = _repro(tmp_path / "derived", {"after": "closed > created_at"}, CLOSED_ON_A_DATE,
+                    derived='closed = "COALESCE(closed_at, closed_on)"')
+    done = _kpi(folder, "catalogue")
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert "derived.closed" in done.stderr and "as one value (COALESCE)" in done.stderr
+    uk_day = "DATE(STRFTIME(created_at, '%Y-%m-%d'))"
+    kpis = {"after": f"COALESCE(DATE(STRFTIME(closed_at, '%Y-%m-%d')), closed_on) > {uk_day}",
+            "same_day": f"COALESCE(DATE(STRFTIME(closed_at, '%Y-%m-%d')), closed_on) >= "
+                        f"{uk_day}",
+            "later_in_seconds": "COALESCE(DATE_PART('epoch', closed_at), DATE_PART('epoch', "
+                                "CAST(closed_on AS TIMESTAMP) AT TIME ZONE 'Europe/London')) "
+                                "> DATE_PART('epoch', created_at)"}
+    folder = _repro(tmp_path / "written", kpis, CLOSED_ON_A_DATE)
+    assert _kpi(folder, "ingest", "incidents", "incidents.csv").returncode == 0
+    done = _kpi(folder, "summary", "--period", "2025-09", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    got = {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
+    # by hand: the UK midnight of each B date is before the time opened, the noon after it
+    assert got == {"after": 0, "same_day": 13, "later_in_seconds": 9}
+    assert _duckdb_counts(folder, kpis) == got
+
+
+@pytest.mark.parametrize("expression", [
+    "closed_at <= opened + days * INTERVAL '1 day'",
+    "closed_at <= opened + (INTERVAL '1 day')",
+    "closed_at <= INTERVAL '1 day' + opened",
+    "closed_at <= opened + INTERVAL '1 day' * 2",
+    "closed_at <= opened - (INTERVAL '1 week')",
+    "closed_at <= opened + (closed_at - opened)",
+    "closed_at <= opened + (closed_on - DATE '2025-01-01')",
+])
+def test_a_computed_interval_of_days_added_to_a_uk_time_is_refused(expression):
+    """SQL adds days to a UK time as calendar days (the same clock time, 23 hours on across
+    the spring change), and Polars does so only for an INTERVAL written out after the time:
+    `created_at + sla_days * INTERVAL '1 day'` and `created_at + (INTERVAL '1 day')` added
+    24-hour days (13 and 12 resolved in time, DuckDB 11). Refused, with what to write."""
+    with pytest.raises(ExpressionProblem, match=re.escape("which kpi adds as calendar days")):
+        check(expression, "rows", ZONED_TYPES, ZONED)
+
+
+@pytest.mark.parametrize("expression", [
+    "closed_at <= opened + INTERVAL '1 day'", "closed_at <= opened - INTERVAL '2 weeks'",
+    "closed_at <= opened + days * INTERVAL '1 hour'",
+    "closed_at <= opened + (INTERVAL '90 minutes')", "closed_at <= opened + INTERVAL '24 hours'",
+])
+def test_an_interval_written_out_or_of_hours_added_to_a_uk_time_is_read(expression):
+    assert check(expression, "rows", ZONED_TYPES, ZONED)
+
+
+def test_a_uk_time_plus_days_is_read_by_the_uk_clock_as_duckdb_reads_it(tmp_path):
+    """Days added to a UK time keep its clock time, 23 hours on across the spring change,
+    and a clock time the change skips (01:30 on 30 March 2025, a day after 01:30 on the
+    29th) is read as 02:30 BST, an hour past it, as DuckDB and PostgreSQL read it (kpi gave
+    00:30 GMT: 11 resolved within a day where DuckDB counts 13). By hand: the eleven plain
+    rows within two hours; S1 and S2, opened at 01:30 and 01:10 GMT on the 29th, resolved
+    at 00:45 and 00:50 GMT on the 30th, before 02:30 and 02:10 BST: 13. And the sum of days
+    of the SLA written per row is refused, not counted in 24-hour days."""
+    rows = [*(f"A{n},{y}-{m:02d}-10 10:00,{y}-{m:02d}-10 12:00,,,1"
+              for n, (y, m) in enumerate([(2024, 10), (2024, 11), (2024, 12), (2025, 1),
+                                          (2025, 2), (2025, 4), (2025, 5), (2025, 6),
+                                          (2025, 7), (2025, 8), (2025, 9)])),
+            "S1,2025-03-29 01:30,2025-03-30 00:45,,,1", "S2,2025-03-29 01:10,2025-03-30 00:50,,,1"]
+    kpis = {"within_a_day": "resolved_at <= created_at + INTERVAL '1 day'",
+            "within_a_day_back": "resolved_at - INTERVAL '1 day' <= created_at"}
+    folder = _repro(tmp_path / "gap", kpis, rows)
+    assert _kpi(folder, "ingest", "incidents", "incidents.csv").returncode == 0
+    done = _kpi(folder, "summary", "--period", "2025-09", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    got = {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
+    # back from 00:45 GMT on the 30th is 00:45 GMT on the 29th, before both: 11 + 2
+    assert got == {"within_a_day": 13, "within_a_day_back": 13}
+    assert _duckdb_counts(folder, kpis) == got
+    (folder / "kpi.toml").write_text((folder / "kpi.toml").read_text(encoding="utf-8").replace(
+        "INTERVAL '1 day'\"", "sla_days * INTERVAL '1 day'\"", 1), encoding="utf-8")
+    done = _kpi(folder, "summary", "--period", "2025-09", "--format", "json")
+    assert done.returncode == 3 and "KPI 'within_a_day'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("interval", [
+    "1 day", "2 days", "1 week", "6 days", "30 days", "1 month", "2 months", "1 year",
+    "1 day 30 minutes", "1 day 2 hours", "1 month 1 day", "5 months 3 days 4 hours",
+    "3 hours", "90 minutes"])
+@pytest.mark.parametrize("sign", ["+", "-"])
+def test_every_uk_time_plus_an_interval_is_duckdbs_instant(interval, sign):
+    """Every quarter hour of the days around both changes of the clocks (and of days a month
+    or a year from them) plus or minus an INTERVAL written out is the instant DuckDB gives
+    (TimeZone Europe/London): the months on the UK clock, then the days, then the hours as
+    elapsed time (taken off: the hours first); a clock time the spring change skips read an
+    hour on; one the autumn change repeats by the offset the time had, after days, and as
+    GMT after months, as DuckDB reads them."""
+    import duckdb
+
+    from kpi.expressions import polars_expr
+
+    days = ["2025-03-28", "2025-03-29", "2025-03-30", "2025-03-31", "2025-10-24",
+            "2025-10-25", "2025-10-26", "2025-10-27", "2025-01-30", "2025-02-28",
+            "2025-08-26", "2025-09-26", "2025-11-26", "2024-10-27", "2025-04-26", "2025-11-02"]
+    clock = pl.DataFrame({"t": [datetime.fromisoformat(f"{d} {h:02d}:{m:02d}")
+                                for d in days for h in range(24) for m in (0, 15, 30, 45)]})
+    earlier = clock.select(pl.col("t").dt.replace_time_zone(
+        "Europe/London", ambiguous="earliest", non_existent="null")).drop_nulls()
+    later = clock.select(pl.col("t").dt.replace_time_zone(
+        "Europe/London", ambiguous="latest", non_existent="null")).drop_nulls()
+    frame = pl.concat([earlier, later]).unique().with_row_index("i")
+    text = f"t {sign} INTERVAL '{interval}'"
+    ours = frame.select(polars_expr(text, ("t",)).dt.epoch("us"))["t"].to_list()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/London'")
+    instants = frame.select("i", pl.col("t").dt.epoch("us").alias("us"))  # noqa: F841
+    theirs = [r[0] for r in con.execute(
+        f"SELECT epoch_us({text}) FROM (SELECT i, make_timestamptz(us) AS t FROM instants) "
+        "ORDER BY i").fetchall()]
+    assert len(ours) == len(theirs) > 1500
+    wrong = [(str(t), (o - d) / 3.6e9) for t, o, d in zip(frame["t"], ours, theirs, strict=True)
+             if o != d]
+    assert not wrong, wrong[:5]
