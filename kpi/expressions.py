@@ -392,7 +392,12 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
         length = node.args.get("length")
         whole = length is None or _type_or_none(length, dataset, schema) is None \
             or _type_or_none(length, dataset, schema).is_integer()
-        if length is not None and not (_whole_from_zero(length) and whole):
+        if length is not None and not whole:
+            raise ExpressionProblem(
+                f"takes SUBSTR for {length.sql()} characters, not a whole number, which "
+                "DuckDB and PostgreSQL refuse: write a length of a whole-number column or a "
+                "whole number written out, GREATEST(0, n)")
+        if length is not None and not _whole_from_zero(length):
             shown = length.sql()
             raise ExpressionProblem(
                 f"takes SUBSTR for {shown} characters, which SQL databases read differently "
