@@ -1798,3 +1798,241 @@ def test_a_sqlite_uri_asking_for_more_than_reading_is_refused(tmp_path, request,
     line = one_error(out.stderr)
     assert params[1:] in line and "read-only" in line, line
     assert snapshot(project, "w").version is None
+
+
+# --- What a query makes in the session, or on the machine, is read in the zone it was made in --
+
+# One call a month at noon UTC on the 15th, January 2023 to December 2025, and three just after
+# midnight BST on 1 October 2025 (23:10 to 23:50 UTC on 30 September): the year to September
+# 2025 holds 12 of them in the UK's months, where 30 September's wall clock in UTC makes 15.
+_CALLS = ([(f"C{i}", f"{2023 + i // 12}-{i % 12 + 1:02d}-15 12:00:00") for i in range(36)]
+          + [("C100", "2025-09-30 23:10:00"), ("C101", "2025-09-30 23:30:00"),
+             ("C102", "2025-09-30 23:50:00")])
+
+
+def _uk_year_to_september(times_utc: list[str]) -> int:
+    """The rows whose UTC time falls in October 2024 to September 2025 in the UK, by hand."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    uk = ZoneInfo("Europe/London")
+    start, end = datetime(2024, 10, 1, tzinfo=uk), datetime(2025, 10, 1, tzinfo=uk)
+    return sum(start <= datetime.fromisoformat(t).replace(tzinfo=UTC) < end
+               for t in times_utc)
+
+
+@pytest.fixture(scope="module")
+def calls(postgres):
+    values = ", ".join(f"('{ref}', timestamptz '{at}+00')" for ref, at in _CALLS)
+    postgres["sql"](f"CREATE TABLE calls (ref text, booked_at timestamptz); "
+                    f"INSERT INTO calls VALUES {values}")
+    postgres["sql"]("GRANT SELECT ON calls TO analyst")
+    return postgres
+
+
+def _calls_project(folder: Path, expression: str) -> Path:
+    """A dataset of the system's UTC times whose `day` column declares UK time of its own."""
+    project = typed_project(folder, f"SELECT ref, {expression} AS day FROM calls", "",
+                            'kind = "count"', day="datetime", extra='time_zone = "UTC"',
+                            decimals=0)
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'day = "datetime"', 'day = { type = "datetime", time_zone = "Europe/London" }'),
+        encoding="utf-8")
+    return project
+
+
+@pytest.mark.parametrize("expression", ["to_char(booked_at, 'YYYY-MM-DD HH24:MI')",
+                                        "booked_at::timestamp", "booked_at::date"])
+def test_a_wall_clock_time_made_in_the_session_is_refused_in_a_column_of_another_zone(
+        tmp_path, calls, expression):
+    """The session's TimeZone is the dataset's (UTC), and a time the query makes without an
+    offset is that zone's wall clock; the column reads it in its own zone (the UK's), so the
+    three calls after midnight BST on 1 October were stored on 30 September: the year's 15
+    where the database holds 12, exit 0. Refused in one line naming the column, with the
+    instant to give instead."""
+    project = _calls_project(tmp_path / "p", expression)
+    out, _ = load_and_value(project, calls["uri"])
+    assert out.returncode == 3, out.stderr
+    line = one_error(out.stderr)
+    assert "column 'day': a time without an offset" in line, line
+    assert "its own time_zone (Europe/London)" in line and "the dataset's (UTC)" in line, line
+    assert "day::timestamp AT TIME ZONE 'Europe/London' AS day" in out.stderr
+    assert snapshot(project, "w").version is None
+
+
+@pytest.mark.parametrize("expression", [
+    "booked_at",  # the instant itself
+    # a UK wall-clock time held as written, made the instant as the hint says
+    "(booked_at AT TIME ZONE 'Europe/London')::timestamp AT TIME ZONE 'Europe/London'"])
+def test_an_instant_in_a_column_of_another_zone_than_the_session_counts_its_uk_months(
+        tmp_path, calls, expression):
+    project = _calls_project(tmp_path / "p", expression)
+    out, value = load_and_value(project, calls["uri"])
+    assert out.returncode == 0, out.stderr
+    expected = int(calls["sql"]("SET TimeZone = 'Europe/London'; SELECT count(*) FROM calls "
+                                "WHERE booked_at >= '2024-10-01' AND booked_at < '2025-10-01'"
+                                ).split()[-1])
+    assert value == expected == _uk_year_to_september([at for _, at in _CALLS]) == 12
+
+
+def _calls_db(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE calls (ref TEXT, created_utc TEXT)")
+        db.executemany("INSERT INTO calls VALUES (?, ?)", _CALLS)
+    return sqlite_uri(path)
+
+
+def _run_in_zone(project: Path, zone: str, uri: str, *args: str) -> subprocess.CompletedProcess:
+    """kpi in a process of its own whose TZ is `zone`: SQLite's 'localtime' reads the
+    process's zone, set when it starts."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env.update({"KPI_NO_CACHE": "1", ENV: uri, "TZ": zone})
+    return subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), *args],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("modifier", ["localtime", "UTC"])
+def test_a_sqlite_query_asking_for_the_machines_time_zone_is_refused(tmp_path, modifier):
+    """`datetime(created_utc, 'localtime')` is the time in the zone of the process running
+    the query, kpi's: the year's calls were 15 under TZ=UTC or America/New_York and 12 under
+    Europe/London, each exit 0. Refused under every zone, in one line naming the modifier;
+    the stored UTC text read in a declared UTC gives the UK months' 12 under every zone."""
+    uri = _calls_db(tmp_path / "w.db")
+    project = typed_project(tmp_path / "p", f"SELECT ref, datetime(created_utc, '{modifier}') "
+                                            "AS day FROM calls", "", 'kind = "count"',
+                            day="datetime", decimals=0)
+    plain = typed_project(tmp_path / "plain", "SELECT ref, created_utc AS day FROM calls", "",
+                          'kind = "count"', day="datetime", extra='time_zone = "UTC"',
+                          decimals=0)
+    for zone in ("UTC", "Europe/London"):
+        out = _run_in_zone(project, zone, uri, "ingest", "w", "--from-source")
+        assert out.returncode == 3, out.stderr
+        line = one_error(out.stderr)
+        assert f"names SQLite's '{modifier.lower()}' modifier" in line, line
+        assert snapshot(project, "w").version is None
+        shutil.rmtree(plain / "data", ignore_errors=True)
+        assert _run_in_zone(plain, zone, uri, "ingest", "w", "--from-source").returncode == 0
+        shown = _run_in_zone(plain, zone, uri, "summary", "--period", "2025-09",
+                             "--format", "json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["kpis"][0]["current"]["value"] == \
+            _uk_year_to_september([at for _, at in _CALLS]) == 12
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("SELECT datetime(at, 'localtime') FROM t", "localtime"),
+    ("SELECT datetime(at, ' LocalTime ') FROM t", "localtime"),
+    ("SELECT strftime('%Y-%m', at, 'utc') FROM t", "utc"),
+    ("SELECT at FROM t -- not 'localtime'", None),
+    ('SELECT "localtime", at FROM t', None),
+    ("SELECT datetime(at) AS at, 'UTC time' AS note FROM t", None),
+])
+def test_only_a_string_naming_a_local_time_modifier_is_refused(text, refused):
+    from kpi.errors import ConfigError
+    from kpi.ingest import sql_reader
+
+    query = sql_reader.Query("w", text, ENV, "kpi.toml", "dataset 'w' query (kpi.toml)")
+    if refused is None:
+        sql_reader._without_local_time(query)
+        return
+    with pytest.raises(ConfigError, match=f"names SQLite's '{refused}' modifier"):
+        sql_reader._without_local_time(query)
+
+
+# --- Bytes and booleans in a text column ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bytes_table(warehouse):
+    warehouse["sql"]("CREATE TABLE bin AS SELECT ref, day, (CASE WHEN flag THEN 'Coventry' "
+                     "ELSE 'Dudley' END)::bytea AS lpa FROM typed")
+    warehouse["sql"]("GRANT SELECT ON bin TO analyst")
+    return warehouse
+
+
+@pytest.mark.parametrize("options", [None, "bytea_output=escape"])
+def test_bytea_is_read_as_the_text_it_holds_and_its_hex_text_is_refused(
+        tmp_path, bytes_table, options):
+    """A bytea holding text: kpi's hint was `lpa::text AS lpa`, whose text is the bytes' hex
+    ('\\x436f76656e747279') under the default bytea_output, so a filter lpa = 'Coventry'
+    counted 0 rows where the database holds 121, exit 0 (and under a role's
+    bytea_output = escape, 121). The session's bytea_output is kpi's, hex; text that is all
+    a bytea's hex is refused, and the hint's convert_from counts the database's rows."""
+    uri = _with_options(bytes_table["uri"], options)
+    kpi = "kind = \"count\"\nfilter = \"lpa = 'Coventry'\""
+    raw = typed_project(tmp_path / "raw", "SELECT ref, day, lpa FROM bin", 'lpa = "str"', kpi,
+                        decimals=0)
+    out, _ = load_and_value(raw, uri)
+    assert out.returncode == 3, out.stderr
+    assert "column 'lpa': expected text, found a column of type bytea" in one_error(out.stderr)
+    assert "convert_from(lpa, 'UTF8') AS lpa" in out.stderr
+    cast = typed_project(tmp_path / "cast", "SELECT ref, day, lpa::text AS lpa FROM bin",
+                         'lpa = "str"', kpi, decimals=0)
+    out, _ = load_and_value(cast, uri)
+    assert out.returncode == 3, out.stderr
+    line = one_error(out.stderr)
+    assert "row 1, column 'lpa': found bytes written as hex ('\\x" in line, line
+    assert "convert_from(lpa, 'UTF8') AS lpa" in out.stderr
+    assert snapshot(cast, "w").version is None
+    text = typed_project(tmp_path / "text", "SELECT ref, day, convert_from(lpa, 'UTF8') AS lpa "
+                                            "FROM bin", 'lpa = "str"', kpi, decimals=0)
+    out, value = load_and_value(text, uri)
+    assert out.returncode == 0, out.stderr
+    expected = int(bytes_table["sql"]("SELECT count(*) FROM bin WHERE convert_from(lpa, "
+                                      "'UTF8') = 'Coventry'"))
+    assert value == expected == 121
+    # One value written as bytes' hex among text is text, and loads as written.
+    mixed = typed_project(tmp_path / "mixed", "SELECT ref, day, CASE WHEN ref = 'R1' THEN "
+                                              "lpa::text ELSE convert_from(lpa, 'UTF8') END "
+                                              "AS lpa FROM bin", 'lpa = "str"', kpi,
+                          decimals=0)
+    out, value = load_and_value(mixed, uri)
+    assert out.returncode == 0, out.stderr
+    assert value == expected
+
+
+def test_a_sqlite_blob_of_text_is_refused_with_sqlites_cast(tmp_path):
+    path = tmp_path / "w.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day TEXT, lpa BLOB)")
+        db.executemany("INSERT INTO w VALUES (?, ?, ?)",
+                       [(f"R{n}", str(date(2024, 10, 1) + timedelta(days=n)),
+                         ("Coventry" if n % 3 == 0 else "Dudley").encode()) for n in range(365)])
+    kpi = "kind = \"count\"\nfilter = \"lpa = 'Coventry'\""
+    raw = typed_project(tmp_path / "raw", "SELECT ref, day, lpa FROM w", 'lpa = "str"', kpi,
+                        decimals=0)
+    out = run(raw, "ingest", "w", "--from-source", uri=sqlite_uri(path))
+    assert out.returncode == 3, out.stderr
+    assert "column 'lpa': expected text, found a column of type binary" in one_error(out.stderr)
+    assert "CAST(lpa AS TEXT) AS lpa" in out.stderr
+    cast = typed_project(tmp_path / "cast", "SELECT ref, day, CAST(lpa AS TEXT) AS lpa FROM w",
+                         'lpa = "str"', kpi, decimals=0)
+    out, value = load_and_value(cast, sqlite_uri(path))
+    assert out.returncode == 0, out.stderr
+    assert value == oracle(path, "SELECT count(*) FROM w WHERE CAST(lpa AS TEXT) = "
+                                 "'Coventry'") == 122
+
+
+def test_a_boolean_in_a_text_column_is_refused_and_its_case_counts_the_databases_rows(
+        tmp_path, warehouse):
+    """A boolean in a `str` column was stored as 'true' (boolean::text) where psql and
+    COPY ... CSV write 't', so a filter flag = 't' counted 0 rows where the database counts
+    121, exit 0. A boolean has no one text, from a database as from a Parquet file: refused,
+    with the hint to declare it bool or write the text wanted, whose filter counts the
+    database's rows."""
+    kpi = "kind = \"count\"\nfilter = \"flag = 't'\""
+    project = typed_project(tmp_path / "p", "SELECT ref, day, flag FROM typed", 'flag = "str"',
+                            kpi, decimals=0)
+    out, _ = load_and_value(project, warehouse["uri"])
+    assert out.returncode == 3, out.stderr
+    assert "column 'flag': expected text, found a column of type bool" in one_error(out.stderr)
+    assert "declare the column bool" in out.stderr
+    assert snapshot(project, "w").version is None
+    case = typed_project(tmp_path / "case", "SELECT ref, day, CASE WHEN flag THEN 't' WHEN NOT "
+                                            "flag THEN 'f' END AS flag FROM typed",
+                         'flag = "str"', kpi, decimals=0)
+    out, value = load_and_value(case, warehouse["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == int(warehouse["sql"]("SELECT count(*) FROM typed WHERE flag = 't'")) == 121

@@ -118,14 +118,15 @@ def without_one_text(kind) -> str | None:
     """Why the values of a typed column (an Arrow type) have no one text, so that none may be
     stored in a `str` column, or None where each value has one: an integer (its digits), an
     exact decimal (its digits to its scale, '12.00'), a date (ISO 8601, '2025-09-29', as every
-    writer of a typed file and every database writes it) and text itself.
+    writer of a typed file and every database writes it) and text itself. A boolean has none:
+    PostgreSQL's boolean::text is 'true', its psql and COPY ... CSV 't'.
 
     The rule for every reader of typed values (a Parquet file, a database query): kpi's text
     of the others is one writer's among several, so a filter written as the source shows a
     value missed every row stored another way (`beat = '12'` counted 0 of 18 rows whose 12.0
     kpi stored as '12.0', exit 0, where the same extract as CSV counts 18). A reader that
-    knows the text its source writes (the database's `real::text`, `time::text`,
-    `boolean::text`) makes that text first, and asks this of what is left."""
+    knows the text its source writes (the database's `real::text`, `time::text`) makes that
+    text first, and asks this of what is left."""
     import pyarrow as pa
 
     t = pa.types

@@ -165,6 +165,7 @@ def _connect(query: Query) -> Any:
         # have deleted them; SQLite now refuses it ("attempt to write a readonly database").
         target = "file:" + quote(str(Path(_sqlite_path(query, uri)).absolute())) + "?mode=ro"
         query.sqlite = True
+        _without_local_time(query)
     try:
         connection = driver.connect(target)
     except Exception as exc:  # noqa: BLE001 - every driver error is one line, scrubbed
@@ -183,9 +184,11 @@ def _connect(query: Query) -> Any:
 # (`day::text` was '09/03/2025' under DateStyle 'SQL, MDY', read as 9 March) and how a slashed
 # date in the query is read (day first, as kpi reads one); a double written as text in full
 # (extra_float_digits below 1 rounds 0.30000000000000004 to '0.3'); an interval's text; and
-# to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE).
+# to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE); and
+# bytea's text (`col::text` is '\x436f76' under bytea_output hex, 'Cov' under escape), hex,
+# which `_bytes_as_hex_text` refuses in a text column.
 _SESSION = (("DateStyle", "ISO, DMY"), ("IntervalStyle", "postgres"),
-            ("extra_float_digits", "1"), ("lc_numeric", "C"))
+            ("extra_float_digits", "1"), ("lc_numeric", "C"), ("bytea_output", "hex"))
 
 
 def _settle_session(query: Query, connection: Any) -> None:
@@ -203,11 +206,41 @@ def _settle_session(query: Query, connection: Any) -> None:
         raise DataError(f"{query.label}: cannot set the session's time zone ({query.time_zone}) "
                         f"and formats ({_reason(query, exc)})",
                         hint="kpi sets TimeZone to the dataset's time_zone, DateStyle, "
-                             "IntervalStyle, extra_float_digits and lc_numeric "
+                             "IntervalStyle, extra_float_digits, lc_numeric and bytea_output "
                              "so that no server or role default changes a figure; nothing "
                              "stored was changed") from None
     finally:
         cursor.close()
+
+
+# SQLite's date and time functions' modifiers that read the zone of the machine running the
+# query: 'localtime' (a UTC time as local time) and 'utc' (a local time as UTC).
+_LOCAL_TIME_MODIFIERS = frozenset({"localtime", "utc"})
+
+
+def _without_local_time(query: Query) -> None:
+    """Refuse a SQLite query that names a modifier reading the machine's zone, 'localtime'
+    or 'utc' (`datetime(created_utc, 'localtime')`): SQLite takes the zone of the process
+    running it, kpi's, so a figure depended on the machine's TZ (calls at 00:10 to 00:50 BST
+    on 1 July were in June under TZ=UTC or America/New_York and in July under
+    Europe/London: a year's 15 or 12, each exit 0). PostgreSQL's session zone is set by kpi
+    (`_settle_session`); a process's zone cannot be set for one query on every system
+    (Windows has no tzset). Every string literal of either word is refused, wherever it
+    stands: which literal reaches a date function is not told without parsing the query."""
+    for match in _QUOTED.finditer(query.text):
+        literal = match.group(0)
+        if literal[:1] in "Ee" and literal[1:2] == "'":
+            literal = literal[1:]
+        if not literal.startswith("'"):
+            continue
+        word = literal[1:-1].replace("''", "'").strip().lower()
+        if word in _LOCAL_TIME_MODIFIERS:
+            raise ConfigError(f"{query.label}: names SQLite's '{word}' modifier, which reads "
+                              "the time zone of the machine running kpi, so that a figure "
+                              "would depend on where it runs",
+                              hint="leave the time as stored (UTC text, read in the dataset's "
+                                   "time_zone: declare time_zone = \"UTC\" for the dataset "
+                                   "or the column) and let kpi read it in its zone")
 
 
 def _close(cursor: Any, connection: Any) -> None:
@@ -538,25 +571,26 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):
             column = _numeric_text(column)  # a NUMERIC of no declared scale: its text already
-        elif col is not None and col.type == ColumnType.STR and pa.types.is_boolean(kind):
-            column, kind = pc.cast(column, pa.string()), pa.string()  # boolean::text's 'true'
         reason = without_one_text(kind) if _readable(kind) else None
         if col is not None and col.type == ColumnType.STR and reason is not None:
-            # A double or a time has no one text (common.without_one_text): kpi's (12.0,
-            # 1.5e-7, '2025-09-30 23:30:00.000000') is not the database's (12, 1.5e-07,
+            # A double, a time or a boolean has no one text (common.without_one_text): kpi's
+            # (12.0, 1.5e-7, '2025-09-30 23:30:00.000000') is not the database's (12, 1.5e-07,
             # '2025-09-30 23:30:00'), so a filter beat = '12' counted 0 rows where the
-            # database counts 18. The texts the database's own are read as above.
+            # database counts 18; a boolean is 'true' as boolean::text writes it and 't' as
+            # psql and COPY ... CSV write it, and a filter urgent = 't' counted 0 rows where
+            # the database counts 8. The texts the database's own are read as above.
             raise DataError(located(Path(query.label), f"expected text, found a column of "
                                     f"type {described}, whose values have no one text "
                                     f"({reason})", column=name),
-                            hint=f"read the database's text in the query: CAST({_show(name)} "
-                                 f"AS TEXT) AS {_show(name)}, or declare the column float or "
-                                 "datetime in kpi.toml; nothing stored was changed")
+                            hint=_without_one_text_hint(name, kind))
+        if col is not None and not query.sqlite:
+            _made_in_session_zone(query, name, column, col, described, start)
         if not _readable(kind) or described in NAMED_BY_OID:
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
                                         f"found a column of type {described}", column=name),
-                                hint=f"convert it in the query: {_conversion(name, kind)}, "
+                                hint=f"convert it in the query: "
+                                     f"{_conversion(name, kind, described, query.sqlite)}, "
                                      "or fix the column's type in kpi.toml; nothing stored "
                                      "was changed")
             column = pa.nulls(len(column), pa.string())
@@ -566,8 +600,82 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = pc.cast(column, pa.string())
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             column = _utf8(query, name, column, col is not None, start)
+            if col is not None and col.type == ColumnType.STR and not query.sqlite:
+                _bytes_as_hex_text(query, name, column, start)
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _without_one_text_hint(name: str, kind: Any) -> str:
+    """The hint for a typed column in a `str` column whose values have no one text: declare
+    the type that holds the value, or make the text wanted in the query."""
+    import pyarrow as pa
+
+    shown = _show(name)
+    if pa.types.is_boolean(kind):
+        return (f"declare the column bool in kpi.toml (a filter then reads {shown} or NOT "
+                f"{shown}), or write the text wanted in the query: CASE WHEN {shown} THEN 'Y' "
+                f"WHEN NOT {shown} THEN 'N' END AS {shown}; nothing stored was changed")
+    return (f"read the database's text in the query: CAST({shown} AS TEXT) AS {shown}, or "
+            "declare the column float or datetime in kpi.toml; nothing stored was changed")
+
+
+def _made_in_session_zone(query: Query, name: str, column: Any, col: ColumnSpec,
+                          described: str, start: int) -> None:
+    """Refuse a PostgreSQL column the dataset reads as `datetime` in a zone of its own (its
+    `time_zone`, not the dataset's) that arrives as a time without an offset: a `timestamp`,
+    a date or text. The session has one TimeZone, the dataset's, and a query makes its
+    wall-clock times in it (`to_char(booked_at, ...)`, `booked_at::timestamp`,
+    `booked_at::date`), where the column's own zone reads them: with the dataset's UTC and the
+    column's Europe/London, calls at 00:10 to 00:50 BST on 1 July were stored at 23:10 to 23:50
+    on 30 June, a year's 15 where it is 12, exit 0. Whether a time without an offset was made
+    in the session or is held as written, the result does not say; an instant (a
+    `timestamptz`) is the same whatever the session's zone, and is read."""
+    import pyarrow as pa
+
+    kind = column.type
+    if (col.type != ColumnType.DATETIME or col.time_zone == query.time_zone
+            or not len(column) or column.null_count == len(column)
+            or (pa.types.is_timestamp(kind) and kind.tz is not None)
+            or not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)
+                    or pa.types.is_string(kind) or pa.types.is_large_string(kind))):
+        return
+    shown = _show(name)
+    raise DataError(located(Path(query.label), f"a time without an offset ({described}) in a "
+                            f"column read in its own time_zone ({col.time_zone}), where kpi's "
+                            f"session, and any time the query makes, is in the dataset's "
+                            f"({query.time_zone})", row=start + 1, column=name),
+                    hint=f"give the instant in the query: the timestamptz itself, or "
+                         f"{shown}::timestamp AT TIME ZONE '{col.time_zone}' AS {shown} of a "
+                         f"time held as {col.time_zone}'s wall clock; or declare the dataset's "
+                         "time_zone as the column's; nothing stored was changed")
+
+
+# A value as PostgreSQL writes a bytea's text under kpi's bytea_output (`_SESSION`): '\x' and
+# two lowercase hex digits a byte (none for no bytes).
+_BYTEA_HEX = r"^\\x(?:[0-9a-f]{2})*$"
+
+
+def _bytes_as_hex_text(query: Query, name: str, column: Any, start: int) -> None:
+    """Refuse a PostgreSQL text column every value of which (in a batch of the result) is a
+    bytea's text, '\\x436f76656e747279': `lpa::text` of bytes holding 'Coventry' writes them
+    in hex, and a filter lpa = 'Coventry' counted 0 rows where the database holds 12, exit 0
+    (and under a role's bytea_output = escape, 12: kpi's session now pins it to hex). Text
+    that is all of that form is bytes written out, not what the bytes hold."""
+    values = pl.from_arrow(column)
+    assert isinstance(values, pl.Series)
+    held = values.is_not_null().arg_true()
+    written = values.gather(held)
+    if (not held.len() or not written.str.contains(_BYTEA_HEX).all()
+            or not (written.str.len_bytes() > 2).any()):
+        return
+    shown = _show(name)
+    raise DataError(located(Path(query.label), f"found bytes written as hex "
+                            f"('{_show(values[int(held[0])], 40)}', as PostgreSQL writes a "
+                            "bytea as text) in every row of a text column",
+                            row=start + int(held[0]) + 1, column=name),
+                    hint=f"read the text the bytes hold in the query: convert_from({shown}, "
+                         f"'UTF8') AS {shown}; nothing stored was changed")
 
 
 def _mapped(spec: DatasetSpec, names: list[str]) -> dict[str, ColumnSpec]:
@@ -827,11 +935,17 @@ def float4_text(bits: int, start: int = 1) -> str:
             + ("e-" if top < 0 else "e+") + f"{abs(top):02d}")
 
 
-def _conversion(name: str, kind: Any) -> str:
-    """The query's expression that reads a column of a type kpi does not read, for a hint."""
+def _conversion(name: str, kind: Any, described: str = "", sqlite: bool = False) -> str:
+    """The query's expression that reads a column of a type kpi does not read, for a hint:
+    bytes are read as the UTF-8 text they hold (PostgreSQL's bytea::text is their hex,
+    '\\x436f76', which no filter written as the text matches)."""
     import pyarrow as pa
 
     shown = _show(name)
+    if sqlite and (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        return f"CAST({shown} AS TEXT) AS {shown} (the text the bytes hold)"
+    if described == "bytea":
+        return f"convert_from({shown}, 'UTF8') AS {shown} (the text the bytes hold)"
     if pa.types.is_interval(kind) or pa.types.is_duration(kind):
         return f"EXTRACT(EPOCH FROM {shown}) AS {shown} (its seconds)"
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
