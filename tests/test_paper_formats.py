@@ -729,13 +729,16 @@ def crowded(tmp_path_factory) -> Path:
 def word_printed(sample, crowded, tmp_path_factory, office_profile) -> dict[str, Path]:
     """The module's Word papers converted to PDF by LibreOffice in one start (each document
     opened and printed on its own, as `_libreoffice_pdfs` does; a start costs about a second
-    of CPU): the sample's ("sample"), the crowded sample's ("crowded") and the headings
+    of CPU): the sample's ("sample"), the crowded sample's ("crowded"), the headings
     paper without a template and with a house template whose Heading 1 does not keep with
-    the next paragraph ("plain", "house"). Each test reads its PDF."""
+    the next paragraph ("plain", "house"), and the sample's paper with a house template
+    whose styles are numbered, and that template ("numbered", "numbered-template",
+    `_numbered_papers`). Each test reads its PDF."""
     folder = tmp_path_factory.mktemp("word-printed")
     papers = {"sample": folder / "sample.docx", "crowded": crowded.parent / "crowded.docx"}
     shutil.copyfile(sample["docx"], papers["sample"])
     papers |= _headings_papers(folder)
+    papers |= _numbered_papers(folder)
     return dict(zip(papers, _libreoffice_pdfs(list(papers.values()), folder / "pdf",
                                               office_profile), strict=True))
 
@@ -1080,6 +1083,94 @@ def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_
         text = _pdf_words(pdf)[0]
         assert text.count("\f") >= 5 and "Heading number 48" in text
         assert _pages_ending_with_a_heading(pdf) == [], name
+
+
+def _numbered_template(path: Path) -> None:
+    """A house template whose paragraph styles are tied to numbered lists, as many
+    organisations' are (Word's Multilevel List "1 Heading 1 / 1.1 Heading 2"): Heading 1 and
+    2 numbered "§1" and "§1.1", Normal (and so every style based on it, Header and Footer
+    among them) "¶1", "¶2", ..., Title, Subtitle and Caption each by a list of its own ("†1",
+    "‡1", "¤1"); List Bullet keeps its bullet. Its own text, which the paper drops, is a
+    paragraph in each of those styles."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls, qn
+
+    house = docx.Document()
+    numbering = house.part.numbering_part.element
+    levels = {90: ("§%1", "§%1.%2"), 91: ("¶%1",), 92: ("†%1",), 93: ("‡%1",), 94: ("¤%1",)}
+    for number, texts in levels.items():
+        lvls = "".join(
+            f'<w:lvl w:ilvl="{level}"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="left"/></w:lvl>'
+            for level, text in enumerate(texts))
+        first = numbering.find(qn("w:num"))  # every abstractNum comes before the nums
+        abstract = parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{number}">'
+                             f'<w:multiLevelType w:val="multilevel"/>{lvls}</w:abstractNum>')
+        if first is not None:
+            first.addprevious(abstract)
+        else:
+            numbering.append(abstract)
+        numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="{number}">'
+                                   f'<w:abstractNumId w:val="{number}"/></w:num>'))
+    for name, number, level in (("Heading 1", 90, 0), ("Heading 2", 90, 1), ("Normal", 91, 0),
+                                ("Title", 92, 0), ("Subtitle", 93, 0), ("Caption", 94, 0)):
+        numbered = house.styles[name].element.get_or_add_pPr().get_or_add_numPr()
+        numbered.get_or_add_ilvl().val = level
+        numbered.get_or_add_numId().val = number
+        house.add_paragraph(f"House {name.lower()}", style=name)
+    house.add_paragraph("House bullet", style="List Bullet")
+    house.save(str(path))
+
+
+def _numbered_papers(folder: Path) -> dict[str, Path]:
+    """The sample's Word paper exported with `_numbered_template` ("numbered"), and the
+    template itself ("numbered-template"), written into `folder`."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    template = folder / "numbered-template.docx"
+    _numbered_template(template)
+    paper = folder / "numbered.docx"
+    result = CliRunner().invoke(app, ["--project", "sample", "export", "docx", "--period",
+                                      "2025-09", "--output", str(paper), "--template",
+                                      str(template)])
+    assert result.exit_code == 0, result.output
+    return {"numbered": paper, "numbered-template": template}
+
+
+def test_a_template_whose_styles_are_numbered_adds_no_number_to_the_paper(sample,
+                                                                           word_printed):
+    """A house template whose Heading 1 and 2 are tied to a numbered list printed each of the
+    paper's sections with two numbers, the template's ahead of the paper's ("3 2. Priority
+    one"), so "section 3" quoted from the front page's "See 3.6" was another section. The
+    paper switches the numbering off on every style it sets its paragraphs in (headings,
+    body, title, captions, table text, header and footer) but the bulleted list's: read
+    through LibreOffice, the template numbers its own paragraphs and none of the paper's."""
+    own = _pdf_words(word_printed["numbered-template"])[0]
+    printed = [" ".join(line.split()) for line in own.splitlines()]
+    for line in ("§1 House heading 1", "§1.1 House heading 2", "¶1 House normal",
+                 "†1 House title", "‡1 House subtitle", "¤1 House caption"):
+        assert line in printed, own
+    text = _pdf_words(word_printed["numbered"])[0]
+    markdown = sample["markdown"].read_text(encoding="utf-8")
+    for mark in "§¶†‡¤":
+        assert mark not in markdown and mark not in text, mark
+    # The paper's own numbers are printed as the Markdown's, each section's heading at the
+    # start of its line, and its bullets still bulleted.
+    lines = [line.strip() for line in text.splitlines()]
+    headings = re.findall(r"^## (\d+\. .+)$", markdown, re.MULTILINE)
+    assert len(headings) >= 5
+    for heading in headings:
+        assert any(line.startswith(heading[:25]) for line in lines), heading
+    bullet = "\uf0b7"  # Word's bullet, a Symbol font character, as pdftotext reads it
+    with zipfile.ZipFile(word_printed["numbered"].parent.parent / "numbered.docx") as archive:
+        body = archive.read("word/document.xml").decode()
+    # A bulleted item: List Bullet, and no numbering of its own (a marked item's switches the
+    # bullet off).
+    bulleted = len(re.findall(r'<w:pPr><w:pStyle w:val="ListBullet"/>(?!<w:numPr>)', body))
+    assert bullet in own and bulleted >= 2 and text.count(bullet) == bulleted
 
 
 def test_no_page_ends_with_a_heading_in_the_browser(tmp_path):

@@ -4,7 +4,9 @@ Built with python-docx on its default template, or on an organisation's own temp
 (`--template house.docx`): the template's styles, page set-up, headers and footers are kept
 and its body text is dropped. The paper uses Word's built-in styles (Title, Subtitle,
 Heading 2, List Bullet, Caption, Table Grid), so a house template restyles it; a template
-that has never used one of them gets python-docx's definition of it.
+that has never used one of them gets python-docx's definition of it. A style the paper
+sets its paragraphs in has the template's list numbering switched off, but the bulleted
+list's (`_unnumbered`): the only numbers printed are the paper's own.
 
 Numbered paragraphs keep their number as text ("2.4.") with a hanging indent, so the numbers
 a board member quotes are the numbers in the Markdown and HTML papers. Figures are embedded
@@ -380,7 +382,7 @@ def write(document: Document, base: Path, template: Path | None = None,
     from docx.shared import Pt
 
     doc = _open(template)
-    _page_furniture(doc, document)
+    written = _page_furniture(doc, document)
     _runs(_add(doc, "Title"), document.title)
     if document.subtitle:
         _runs(_add(doc, "Subtitle"), document.subtitle)
@@ -438,12 +440,59 @@ def write(document: Document, base: Path, template: Path | None = None,
                         paragraph.paragraph_format.keep_with_next = True
             else:
                 raise TypeError(f"not a block: {block!r}")
+    _unnumbered(doc, [doc.element.body, *written])
     _properties(doc, document)
     if places:
         _record(doc, document)
     buffer = io.BytesIO()
     doc.save(buffer)
     return _stable_zip(buffer.getvalue())
+
+
+def _unnumbered(doc, parts) -> None:
+    """Each paragraph style the paper's paragraphs in `parts` are set in, but the bulleted
+    list's, with a template's list numbering switched off (numId 0, which `_marked` sets on
+    one paragraph): every number the paper prints is in its text. A house template whose
+    Heading 1 and 2 are tied to a numbered list printed each section with two numbers, the
+    template's ahead of the paper's ("3 2. Priority one"), and a board member quoting
+    "section 3" from the front page's "See 3.6" turned to the wrong one. Set on the style, so
+    a paragraph typed into the paper later in that style is not numbered either."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    styles = {s.get(f"{_W}styleId"): s for s in doc.styles.element.iter(f"{_W}style")
+              if s.get(f"{_W}type") == "paragraph"}
+    default = next((key for key, s in styles.items()
+                    if s.get(f"{_W}default") in ("1", "true", "on")), None)
+    # A bulleted item's bullet is its style's numbering.
+    bullet = doc.part.get_style_id("List Bullet", WD_STYLE_TYPE.PARAGRAPH)
+    used = set()
+    for part in parts:
+        for paragraph in part.iter(f"{_W}p"):
+            if paragraph.find(f"{_W}pPr/{_W}numPr/{_W}numId") is not None:
+                continue  # numbered, or not, by the paragraph itself
+            style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+            key = style.get(f"{_W}val") if style is not None else None
+            # A style the template does not define is read as its default one.
+            used.add(key if key in styles else default)
+    for key in sorted(used - {bullet, None}):
+        if _numbering(styles, key) not in (None, "0"):
+            numbering = styles[key].get_or_add_pPr().get_or_add_numPr()
+            numbering.get_or_add_numId().val = 0
+
+
+def _numbering(styles: dict, key: str | None) -> str | None:
+    """The list a paragraph style numbers its paragraphs by (its numId, "0" for none), its
+    own or the one of the style it is based on; None when no style in the line says."""
+    seen = set()
+    while key in styles and key not in seen:
+        seen.add(key)
+        style = styles[key]
+        number = style.find(f"{_W}pPr/{_W}numPr/{_W}numId")
+        if number is not None:
+            return number.get(f"{_W}val")
+        based = style.find(f"{_W}basedOn")
+        key = based.get(f"{_W}val") if based is not None else None
+    return None
 
 
 def _introduces(following) -> bool:
@@ -677,11 +726,13 @@ def _typed_outside(body, hashes: list[str]) -> list[str]:
     return out
 
 
-def _page_furniture(doc, document: Document) -> None:
+def _page_furniture(doc, document: Document) -> list:
     """Header: the paper's title, and its marking at the right; footer: the marking, and
-    "Page N of M" at the right. A template's own header or footer is kept."""
+    "Page N of M" at the right. A template's own header or footer is kept. Returns the
+    headers' and footers' elements the paper wrote."""
     from docx.enum.text import WD_TAB_ALIGNMENT
 
+    written = []
     title = running_title(document)
     for section in doc.sections:
         right = section.page_width - section.left_margin - section.right_margin
@@ -690,6 +741,7 @@ def _page_furniture(doc, document: Document) -> None:
             if _has_content(part):
                 continue
             part.is_linked_to_previous = False
+            written.append(part._element)
             paragraph = part.paragraphs[0]
             stops = paragraph.paragraph_format.tab_stops
             # The style's own stops (a centre one mid-page) would catch the tab first.
@@ -710,6 +762,7 @@ def _page_furniture(doc, document: Document) -> None:
                         _small(paragraph.add_run(text))
             else:
                 _small(paragraph.add_run(_text(document.marking)), bold=True)
+    return written
 
 
 def _has_content(part) -> bool:
