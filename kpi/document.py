@@ -89,7 +89,8 @@ class Align(StrEnum):
 
 @dataclass(frozen=True)
 class Column:
-    title: str
+    # A name from the project's data (a glossary's column) is a `Name`, printed as it is.
+    title: str | Name
     align: Align = Align.LEFT
 
 

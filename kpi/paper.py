@@ -45,6 +45,7 @@ from kpi.document import (
     Column,
     Document,
     Figure,
+    Inline,
     Inlines,
     Name,
     Paragraph,
@@ -3011,13 +3012,13 @@ class _Builder:
     def _appendices(self, priorities) -> list[Section]:
         out: list[Section] = []
 
-        def add(title: str, blocks) -> None:
+        def add(title: str | Name, blocks) -> None:
             out.append(Section(f"Appendix {len(out) + 1}:", inlines(title), tuple(blocks),
                                appendix=True))
 
         add("How to read this paper", [Paragraph(inlines(t)) for t in self._method()])
         for glossary in self.config.glossaries:
-            add(glossary.title, [Table(tuple(Column(c) for c in glossary.columns),
+            add(Name(glossary.title), [Table(tuple(Column(Name(c)) for c in glossary.columns),
                                        tuple(tuple(inlines(Name(v)) for v in row)
                                              for row in glossary.rows))])
         if self.full:
@@ -3030,17 +3031,19 @@ class _Builder:
             self._revision_appendix = out[-1].label.rstrip(":")
         return out
 
-    def _method(self) -> list[str]:
+    def _method(self) -> list[str | Inlines]:
         """The method the board can look up: rounding, lagging sources, statuses and how the
-        verdicts are reached."""
-        texts = [
-            "Where a source lags, a KPI reports the latest complete window its data covers "
-            "and names that window, saying how many months before the period it ends; a "
-            "window with missing months is never reported as if "
-            f"complete. {self._precision()} Changes in rates are given in percentage "
-            "points (pp), and changes of a count (of crimes, calls, people) on a base below "
-            f"{SMALL_BASE} as numbers rather than percentages. A negative change carries a "
-            "minus sign (\u2212).",
+        verdicts are reached. A KPI's title in it is a `Name`, printed as it is."""
+        texts: list[str | Inlines] = [
+            inlines(
+                "Where a source lags, a KPI reports the latest complete window its data covers "
+                "and names that window, saying how many months before the period it ends; a "
+                "window with missing months is never reported as if complete. ",
+                self._precision(),
+                " Changes in rates are given in percentage "
+                "points (pp), and changes of a count (of crimes, calls, people) on a base below "
+                f"{SMALL_BASE} as numbers rather than percentages. A negative change carries a "
+                "minus sign (\u2212)."),
             "Improving, deteriorating and stable follow each KPI's declared better direction "
             "and stable band, a policy choice, and are said only of a change that is "
             "statistically significant: the tables, the sentences and each section's count "
@@ -3062,14 +3065,14 @@ class _Builder:
                 f"{'theirs' if count > 1 else 'its'} is tested for significance: the two "
                 "windows are not independent samples, and the change is the difference of "
                 "the months they do not share.")
-        trusted = [r.kpi.title for r in self._visible()
+        trusted = [Name(r.kpi.title) for r in self._visible()
                    if render.trusted_test(r.kpi, self.verdicts.get(r.kpi.id))]
         if trusted:
-            texts.append(
-                f"The change of {_and_list(trusted)} is tested as a proportion of cases "
+            texts.append(inlines(
+                "The change of ", _and_names(trusted), " is tested as a proportion of cases "
                 "because the catalogue declares that every case its numerator counts is one "
                 "its denominator counts; the two are separate totals with no records in common "
-                "to check that against, so the test rests on that declaration.")
+                "to check that against, so the test rests on that declaration."))
         # The examples are no project's own: a police.uk paper has no LPAs.
         floors = (self.config.standout_change_points, self.config.standout_points)
         standing = ("A part of a count (an area, a type of crime) stands out when its "
@@ -3118,7 +3121,7 @@ class _Builder:
                 "breakdowns is tested for standing out.")
         return texts
 
-    def _precision(self) -> str:
+    def _precision(self) -> Inlines:
         """What the paper's rounding is, from the KPIs it prints (render.places): 'Each KPI's
         figures and changes are shown to one precision wherever they appear: percentages to
         one decimal place; ...'."""
@@ -3131,43 +3134,49 @@ class _Builder:
         shown = [r.kpi for r in self._visible() if r.current is not None]
         parts = []
         for name, chosen in kinds:
-            places: dict[int, list[str]] = {}
+            places: dict[int, list[Name]] = {}
             for kpi in shown:
                 if chosen(kpi) and kpi.unit not in (Unit.SECONDS, Unit.GBP):
-                    places.setdefault(render.places(kpi), []).append(kpi.title)
+                    places.setdefault(render.places(kpi), []).append(Name(kpi.title))
             if not places:
                 continue
             usual = max(places, key=lambda n: len(places[n]))
             text = f"{name} {precision_words(usual)}"
-            others = [f"{precision_words(n)} for {'; '.join(titles)}"
+            others = [inlines(f"{precision_words(n)} for ",
+                              [inlines("; " if k else "", t) for k, t in enumerate(titles)])
                       for n, titles in sorted(places.items()) if n != usual]
-            parts.append(text + (f" ({', '.join(others)})" if others else ""))
+            parts.append(inlines(text, " (", [inlines(", " if k else "", o)
+                                              for k, o in enumerate(others)], ")")
+                         if others else inlines(text))
         if any(k.unit == Unit.SECONDS for k in shown):
-            parts.append("durations to the second")
+            parts.append(inlines("durations to the second"))
         if any(k.unit == Unit.GBP for k in shown):
-            parts.append("amounts in pounds to the pound, or to \u00a30.1m from a million")
+            parts.append(inlines("amounts in pounds to the pound, or to \u00a30.1m from a "
+                                 "million"))
         if not parts:
-            return ""
+            return ()
+        listed = [inlines("; " if k else "", part) for k, part in enumerate(parts)]
         wider = self._wider_figures()
         # Lists of a breakdown's parts (ranked, or named highest and lowest) printed to more
         # places where two parts that differ would read alike (render.ranked_digits).
-        ranked = [r.kpi.title for r in self._visible() if r.kpi.title in self.widened]
+        ranked = [Name(r.kpi.title) for r in self._visible() if r.kpi.title in self.widened]
         if not wider and not ranked:
-            return ("Each KPI's figures and changes are shown to one precision wherever they "
-                    "appear: " + "; ".join(parts) + ".")
+            return inlines("Each KPI's figures and changes are shown to one precision wherever "
+                           "they appear: ", listed, ".")
         parted = (", or, in a list of a breakdown's parts ranked by their figures or changes, "
                   "as another part's" if ranked else "")
-        return ("Each KPI's figures and changes are shown to these places wherever they "
-                "appear: " + "; ".join(parts) + ". A figure is given to more decimal places "
-                "only where, rounded to these, it would look the same as its target, or as "
-                f"the figure it is compared with{parted}, while it is not: whether a target "
-                "is met and how a figure changed are worked out before rounding."
-                + (" Here that is " + _and_list(wider) + "." if wider else "")
-                + (" Parts are listed so for " + _and_list(ranked) + "." if ranked else "")
-                + (" A figure and the one it is compared with are also given to more places, "
-                   "and their change with them, where rounded to these they would look "
-                   "different while their change would look like none."
-                   if self._changes_wider() else ""))
+        return inlines(
+            "Each KPI's figures and changes are shown to these places wherever they "
+            "appear: ", listed, ". A figure is given to more decimal places "
+            "only where, rounded to these, it would look the same as its target, or as "
+            f"the figure it is compared with{parted}, while it is not: whether a target "
+            "is met and how a figure changed are worked out before rounding.",
+            (" Here that is ", _and_names(wider), ".") if wider else None,
+            (" Parts are listed so for ", _and_names(ranked), ".") if ranked else None,
+            " A figure and the one it is compared with are also given to more places, "
+            "and their change with them, where rounded to these they would look "
+            "different while their change would look like none."
+            if self._changes_wider() else None)
 
     def _changes_wider(self) -> bool:
         """Whether a KPI's change is printed to more places than its KPI's, beside two
@@ -3176,7 +3185,7 @@ class _Builder:
         return any(render.change_digits(r) > render.own_places(r.kpi)
                    for r in self._visible() if r.change is not None)
 
-    def _wider_figures(self) -> list[str]:
+    def _wider_figures(self) -> list[Inlines]:
         """The paper's window figures printed to more places than their KPI's (by
         `kpi.rounding.places_apart`, the one rule): 'Answered (89.96% against a target of
         90.0%)', 'Small rate (0.48 per 1,000 population against 0.50)'."""
@@ -3194,11 +3203,12 @@ class _Builder:
                 continue
             shown = kpi_value(now.value, kpi, beside=other)
             if kpi.target is not None and places_beside(now.value, kpi.target, own) > own:
-                found.append(f"{kpi.title} ({shown} against a target of "
-                             f"{kpi_value(kpi.target, kpi)})")
+                found.append(inlines(Name(kpi.title), f" ({shown} against a target of "
+                                     f"{kpi_value(kpi.target, kpi)})"))
             elif other is not None:
-                found.append(f"{kpi.title} ({shown} against "
-                             f"{kpi_value(other.figure, kpi, beside=Beside.current(now.value))})")
+                found.append(inlines(
+                    Name(kpi.title), f" ({shown} against "
+                    f"{kpi_value(other.figure, kpi, beside=Beside.current(now.value))})"))
         return found
 
     def _definitions(self, priorities) -> Table:
@@ -3976,6 +3986,16 @@ def _largest_change(largest: list[KpiResult]) -> Inlines:
 def _and_list(items: list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _and_names(items: Sequence[Inline | Inlines]) -> Inlines:
+    """'A', 'A and B', 'A, B and C' (`_and_list`) of names, or of inlines holding them: a
+    name stays a `Name`, which the writers print as it is (`writers.printed`). Joined into
+    plain text, a KPI title "Share -2 theft" was printed "Share \u22122 theft"."""
+    out: list = []
+    for n, item in enumerate(items):
+        out += [(", " if n < len(items) - 1 else " and ") if n else "", item]
+    return inlines(out)
 
 
 def _figure_list(numbers: list[int]) -> str:

@@ -478,3 +478,233 @@ def test_a_part_named_like_the_focus_mark_is_told_from_the_focus(tmp_path, cli):
     assert len(alts) == 1 and alts[0].endswith(
         "largest first: Avon 120; Avon (focus) 72; Bure 60; group mean 84. The focus is "
         "Avon."), alts
+
+
+# ---------------------------------------------------------------------------------------------
+# Every name from the project, as written, wherever the paper joins it into a sentence
+
+
+def _renamed_paper_project(folder: Path) -> list[str]:
+    """The paper tests' project (`fixtures.paper_project`) with every KPI, priority, table,
+    chart and glossary title, the project's name and every LPA and neighbourhood ending in
+    " -9", which reads as a negative number; returns the names as renamed. One count is
+    printed to a decimal, so the appendix names it among the KPIs printed to other places."""
+    import csv
+
+    from fixtures.paper_project import write_paper_project
+
+    toml = write_paper_project(folder)
+    names: list[str] = []
+
+    def renamed(match: re.Match) -> str:
+        names.append(match.group(2) + " -9")
+        return f'{match.group(1)}"{names[-1]}"'
+
+    text = re.sub(r'^((?:title|name|table) = )"([^"]*)"', renamed,
+                  toml.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    text = text.replace("filter = \"offence = 'homicide'\"\n",
+                        "filter = \"offence = 'homicide'\"\ndecimals = 1\n", 1)
+    toml.write_text(text, encoding="utf-8")
+    for path in (folder / "extracts").glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as file:
+            rows = list(csv.reader(file))
+        for column in ("lpa", "neighbourhood"):
+            if column in rows[0]:
+                at = rows[0].index(column)
+                for row in rows[1:]:
+                    names.append(row[at] + " -9")
+                    row[at] = names[-1]
+        with path.open("w", encoding="utf-8", newline="") as file:
+            csv.writer(file).writerows(rows)
+    return sorted(set(names))
+
+
+def _plain_strings(document):
+    """Every plain string (not a `Name`) of a paper's document: the text the HTML and Word
+    writers set a true minus sign in."""
+    from kpi.document import BulletList, Emph, Figure, Name, Paragraph, Slot, Strong, Table
+
+    def walk(content):
+        for item in content:
+            if isinstance(item, str):
+                yield item
+            elif isinstance(item, Strong | Emph):
+                yield from walk(item.content)
+            else:
+                assert isinstance(item, Name), item
+
+    yield from walk((*document.title, *document.subtitle,
+                     *(i for fact in document.facts for i in fact)))
+    for section in document.sections:
+        yield from walk(section.title)
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                yield from walk(block.content)
+            elif isinstance(block, Table):
+                yield from walk(c.title for c in block.columns)
+                yield from walk(i for row in block.rows for cell in row for i in cell)
+                yield from walk(block.caption or ())
+            elif isinstance(block, BulletList):
+                yield from walk(i for item in block.items for i in item)
+            elif isinstance(block, Figure):
+                yield from walk(block.caption)
+            elif isinstance(block, Slot):
+                yield from walk(i for p in block.paragraphs for i in p.content)
+
+
+RANKED_TOML = """\
+[project]
+name = "Minus force -9"
+baseline = "2024-09"
+
+[population_by]
+lpa = "ref/pop.csv"
+
+[peers.near]
+column = "lpa"
+members = ["Route -9", "Zone -9", "North -9", "South -9"]
+
+[datasets.crimes]
+date = "recorded"
+[datasets.crimes.columns]
+recorded = "date"
+lpa = "str"
+offence = "str"
+loss = "float"
+
+[[priorities]]
+id = "p1"
+title = "Tier priorities -9"
+
+[[kpis]]
+id = "total"
+title = "Crime on Route -9"
+priority = "p1"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+breakdowns = ["lpa", "offence"]
+
+[[kpis]]
+id = "share"
+title = "Share theft -9"
+priority = "p1"
+kind = "rate"
+dataset = "crimes"
+numerator = "offence = 'Theft -9'"
+better = "lower"
+breakdowns = ["lpa", "offence"]
+
+[[kpis]]
+id = "loss"
+title = "Money lost -9"
+priority = "p1"
+kind = "sum"
+dataset = "crimes"
+value = "loss"
+unit = "gbp"
+better = "lower"
+breakdowns = ["lpa"]
+"""
+
+
+def _ranked_project(folder: Path) -> list[str]:
+    """Six LPAs and three offences, every name (and every title) ending in " -9", whose
+    theft shares by LPA are close enough that their ranking is printed to more places, which
+    the appendix says naming the KPI; returns the names. Seeded: the same rows each time."""
+    import csv
+    import random
+
+    folder.mkdir(parents=True)
+    (folder / "ref").mkdir()
+    (folder / "kpi.toml").write_text(RANKED_TOML, encoding="utf-8")
+    rng = random.Random(7)
+    lpas = {"Route -9": 30, "Zone -9": 12, "North -9": 20, "South -9": 25, "East -9": 8,
+            "West -9": 15}
+    offences = ["Theft -9", "Assault -9", "Damage -9"]
+    with (folder / "c.csv").open("w", encoding="utf-8", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["recorded", "lpa", "offence", "loss"])
+        for m in range(24):
+            year, month = 2023 + (9 + m) // 12, (9 + m) % 12 + 1
+            for lpa, base in lpas.items():
+                trend = 3 if lpa == "Route -9" else -1 if lpa == "Zone -9" else 0
+                for k in range(max(base + m * trend + rng.randint(-2, 2), 1)):
+                    offence = offences[k % 2] if lpa == "Route -9" else offences[(k + m) % 3]
+                    out.writerow([f"{year}-{month:02d}-{1 + k % 28:02d}", lpa, offence,
+                                  round(rng.uniform(-50, 500), 2)])
+    with (folder / "ref" / "pop.csv").open("w", encoding="utf-8", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["lpa", "population", "year"])
+        out.writerows([lpa, 5000 + 1000 * n, 2024] for n, lpa in enumerate(lpas))
+    titles = re.findall(r'^(?:title|name) = "([^"]*)"', RANKED_TOML, re.MULTILINE)
+    return sorted({*titles, *lpas, *offences})
+
+
+def _printed_as_written(folder: Path, tmp_path: Path, cli, names: list[str], full: bool,
+                        wanted: list[str]) -> None:
+    """No plain string of the paper of September 2025 holds one of `names` (each ending in
+    " -9"), and each face (Markdown, HTML and Word) prints them as written, never "\u22129",
+    and says each of `wanted`."""
+    import docx
+
+    import kpi
+    from kpi import board, paper
+    from kpi.periods import Comparison, Month
+
+    model = board.build(kpi.open(folder).definition, Month.of(2025, 9), Comparison.BASELINE,
+                        full=full)
+    document = paper.build_paper(model).document
+    holding = {(name, text) for text in _plain_strings(document) for name in names
+               if name in text}
+    assert holding == set(), sorted(holding)[:5]
+    paths = {fmt: tmp_path / f"board.{fmt}" for fmt in ("markdown", "html", "docx")}
+    for fmt, path in paths.items():
+        result = cli(["--project", folder, "export", fmt, "--period", "2025-09", "--output",
+                      path, *(["--full"] if full else [])])
+        assert result.exit_code == 0, result.output
+    word = docx.Document(str(paths["docx"]))
+    texts = {"markdown": _shown(PARSER.render(paths["markdown"].read_text(encoding="utf-8"))),
+             "html": _shown(paths["html"].read_text(encoding="utf-8")),
+             "docx": "\n".join([p.text for p in word.paragraphs] + [
+                 p.text for t in word.tables for c in t._cells for p in c.paragraphs])}
+    for fmt, text in texts.items():
+        text = re.sub("[\u2060\u200b\u200e]", "", text)
+        for name in names:
+            assert name.replace(" -9", " \u22129") not in text, (fmt, name)
+        printed = [name for name in names if name in text]
+        assert len(printed) >= len(names) // 2, (fmt, printed)
+        for said in wanted:
+            assert said in text, (fmt, said)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_every_name_from_the_project_is_printed_as_written_in_every_face(tmp_path, cli, full):
+    """A KPI title holding " -2" ("Share -2 theft") printed with a true minus sign in
+    Appendix 1 of the HTML and Word papers ("Parts are listed so for Share \u22122 theft."),
+    as written everywhere else: the sentence joined the KPIs' titles into plain text, which
+    the writers set minus signs in; so did the appendix's list of KPIs printed to other
+    places, and a glossary's title (its appendix's heading) and column headings were plain
+    text too. Every name from the project travels as a `Name` (`writers.printed`): with
+    every title, part and the project's name ending in " -9", no plain string of the paper
+    holds one, and every face prints each as written, never "\u22129"."""
+    folder = tmp_path / "project"
+    names = _renamed_paper_project(folder)
+    for dataset in ("crimes", "incidents", "workforce", "training"):
+        result = cli(["--project", folder, "ingest", dataset, "-q"])
+        assert result.exit_code == 0, result.output
+    _printed_as_written(folder, tmp_path, cli, names, full, [
+        "counts to whole numbers (to one decimal place for Homicides -9)",
+        "Appendix 2: Outcome codes glossary -9"])
+
+
+def test_a_ranked_kpis_title_is_printed_as_written_in_the_appendix(tmp_path, cli):
+    """The sentence naming the KPIs whose parts are ranked to more places ("Parts are listed
+    so for Share theft -9.") prints the title as written in every face
+    (`_printed_as_written`)."""
+    folder = tmp_path / "project"
+    names = _ranked_project(folder)
+    result = cli(["--project", folder, "ingest", "crimes", folder / "c.csv", "-q"])
+    assert result.exit_code == 0, result.output
+    _printed_as_written(folder, tmp_path, cli, names, True,
+                        ["Parts are listed so for Share theft -9."])

@@ -98,6 +98,11 @@ WIDE_TABLE = 6
 _ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
 
 
+def _head(title: str | Name) -> str:
+    """A table's column heading: the paper's own as it is written, a name as `printed`."""
+    return escape(title if isinstance(title, str) else printed(title), quote=False)
+
+
 def inline(content, in_table: bool = False, verbatim: bool = False) -> str:
     out = []
     for item in content:
@@ -134,7 +139,7 @@ def _table(table: Table) -> list[str]:
     if table.caption:
         lines.append(f"<caption>{inline(table.caption)}</caption>")
     lines.append("<thead><tr>" + "".join(
-        f'<th scope="col"{_align(c.align)}>{escape(c.title, quote=False)}</th>'
+        f'<th scope="col"{_align(c.align)}>{_head(c.title)}</th>'
         for c in table.columns) + "</tr></thead>")
     lines.append("<tbody>")
     for row in table.rows:

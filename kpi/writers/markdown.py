@@ -83,7 +83,7 @@ def delimited(mark: str, content: tuple[Inline, ...] | list[Inline], *,
 
 
 def _table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(escape_markdown(c.title, cell=True)
+    lines = ["| " + " | ".join(inline((c.title,), cell=True)
                                for c in table.columns) + " |",
              "|" + "|".join("--:" if c.align == Align.RIGHT else "---"
                             for c in table.columns) + "|"]

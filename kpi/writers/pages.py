@@ -76,7 +76,8 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 
 
 def column_widths(block: Table, usable: int, size: float,
-                  typeset: Callable[[str, bool], str] = lambda text, in_table: text
+                  typeset: Callable[[str | Name, bool], str] = (
+                      lambda text, in_table: plain_text((text,)))
                   ) -> tuple[float, list[int]]:
     """The font size and column widths (twips) a table is set in. Every column is at least
     as wide as its longest word, so no word is broken (at a smaller size, down to 7 pt, if
@@ -267,7 +268,7 @@ def _table(block: Table, m: Metrics) -> list[Box]:
     size, widths = column_widths(block, m.column, 8.5 if len(block.columns) > 6 else 9)
     if m is HTML:
         size = 7.5 if len(block.columns) > 6 else 9
-    rows = [tuple(c.title for c in block.columns),
+    rows = [tuple(plain_text((c.title,)) for c in block.columns),
             *(tuple(plain_text(cell) for cell in row) for row in block.rows)]
     laid = [Box(0.0, max(wrapped_lines(text, width - CELL_PADDING, size)
                          for text, width in zip(row, widths, strict=True))
