@@ -733,12 +733,14 @@ def word_printed(sample, crowded, tmp_path_factory, office_profile) -> dict[str,
     paper without a template and with a house template whose Heading 1 does not keep with
     the next paragraph ("plain", "house"), and the sample's paper with a house template
     whose styles are numbered, and that template ("numbered", "numbered-template",
-    `_numbered_papers`). Each test reads its PDF."""
+    `_numbered_papers`), and with a template whose text is in Verdana ("verdana",
+    `_verdana_paper`). Each test reads its PDF."""
     folder = tmp_path_factory.mktemp("word-printed")
     papers = {"sample": folder / "sample.docx", "crowded": crowded.parent / "crowded.docx"}
     shutil.copyfile(sample["docx"], papers["sample"])
     papers |= _headings_papers(folder)
     papers |= _numbered_papers(folder)
+    papers["verdana"] = _verdana_paper(folder)
     return dict(zip(papers, _libreoffice_pdfs(list(papers.values()), folder / "pdf",
                                               office_profile), strict=True))
 
@@ -1171,6 +1173,46 @@ def test_a_template_whose_styles_are_numbered_adds_no_number_to_the_paper(sample
     # bullet off).
     bulleted = len(re.findall(r'<w:pPr><w:pStyle w:val="ListBullet"/>(?!<w:numPr>)', body))
     assert bullet in own and bulleted >= 2 and text.count(bullet) == bulleted
+
+
+def _verdana_paper(folder: Path) -> Path:
+    """The sample's Word paper exported with a template whose Normal style is Verdana, a font
+    wider than Arial (not installed here: LibreOffice sets it in DejaVu Sans)."""
+    import docx
+    from docx.oxml.ns import qn
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    house = docx.Document()
+    style = house.styles["Normal"]
+    style.font.name = "Verdana"
+    for attribute in ("w:eastAsia", "w:cs"):
+        style.element.rPr.rFonts.set(qn(attribute), "Verdana")
+    template = folder / "verdana.docx"
+    house.save(str(template))
+    paper = folder / "verdana-paper.docx"
+    result = CliRunner().invoke(app, ["--project", "sample", "export", "docx", "--period",
+                                      "2025-09", "--output", str(paper), "--template",
+                                      str(template)])
+    assert result.exit_code == 0, result.output
+    return paper
+
+
+def test_a_template_in_a_wider_font_breaks_no_word_in_its_tables(word_printed):
+    """Table columns were measured in Arial whatever the template's font: with a template in
+    Verdana the sample's tables printed "Chang/e" and "Significa/nt", broken mid-word. They
+    are measured in the template's font where it is installed, else at each character in
+    the wider of Arial and DejaVu Sans (`pages.measure`): read through LibreOffice, every
+    printed word is one of the paper's."""
+    from kpi.writers.docx import _open, _table_font
+
+    assert _table_font(_open(word_printed["verdana"].parent.parent / "verdana.docx")) \
+        == "Verdana"
+    text = _pdf_words(word_printed["verdana"])[0]
+    assert re.search(r"Baseline +Current +Change +Variation", text)
+    _check_typography(text, _docx_words(word_printed["verdana"].parent.parent
+                                        / "verdana-paper.docx"))
 
 
 def test_no_page_ends_with_a_heading_in_the_browser(tmp_path):

@@ -13,11 +13,11 @@ a board member quotes are the numbers in the Markdown and HTML papers. Figures a
 with their alt text and a caption.
 
 Set to be sent as it is: each table's columns are as wide as their content needs (measured
-with Arial's widths, the paper's font; no column narrower than its longest word, so no word
-or id is broken mid-word), header rows repeat on each page and no row splits across pages;
-a negative number has a true minus sign joined to it; every page has a header (the paper's
-title and protective marking) and a footer (the marking and "Page N of M"). A template with
-a header or footer of its own keeps them.
+in the table's font, Arial or a template's, `pages.measure`; no column narrower than its
+longest word, so no word or id is broken mid-word), header rows repeat on each page and no
+row splits across pages; a negative number has a true minus sign joined to it; every page
+has a header (the paper's title and protective marking) and a footer (the marking and "Page
+N of M"). A template with a header or footer of its own keeps them.
 
 Each place for the analyst's commentary is a Word content control (a rich-text `w:sdt`
 tagged `kpi-commentary:<key>`, an empty one saying in plain words that no commentary was given,
@@ -314,7 +314,8 @@ def _table(doc, block: Table) -> None:
     table = doc.add_table(rows=1 + len(block.rows), cols=len(block.columns))
     table.style = doc.styles["Table Grid"]
     usable = int(_usable_width(doc) / 635)  # EMU to twips
-    size, widths = column_widths(block, usable, 8.5 if len(block.columns) > 6 else 9)
+    size, widths = column_widths(block, usable, 8.5 if len(block.columns) > 6 else 9,
+                                 _table_font(doc))
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
         column.width = Twips(width)
@@ -354,10 +355,59 @@ def _table(doc, block: Table) -> None:
         _runs(_add(doc, "Caption"), block.caption)
 
 
-def column_widths(block: Table, usable: int, size: float) -> tuple[float, list[int]]:
+def column_widths(block: Table, usable: int, size: float,
+                  font: str | None = FONT) -> tuple[float, list[int]]:
     """The font size and column widths (twips) a table is set in (`pages.column_widths`,
-    its cells' text as Word sets it)."""
-    return pages.column_widths(block, usable, size, _typeset)
+    its cells' text as Word sets it, measured in `font`: `pages.measure`)."""
+    return pages.column_widths(block, usable, size, _typeset, pages.measure(font))
+
+
+def _table_font(doc) -> str | None:
+    """The font a table's text is set in: the paper's own (Arial), or a template's, which its
+    Normal style gives (the cells' paragraphs' style), else its Table Grid style, else its
+    default for the document; a theme's font ("minorHAnsi") looked up in its theme. None
+    where none is named. Looked up once per document."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    found = doc.__dict__.get("_kpi_table_font", "")
+    if found != "":
+        return found
+    styles = {s.get(f"{_W}styleId"): s for s in doc.styles.element.iter(f"{_W}style")}
+    default = next((key for key, s in styles.items() if s.get(f"{_W}type") == "paragraph"
+                    and s.get(f"{_W}default") in ("1", "true", "on")), None)
+    found = None
+    for key in (default, doc.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE)):
+        seen = set()
+        while found is None and key in styles and key not in seen:
+            seen.add(key)
+            fonts = styles[key].find(f"{_W}rPr/{_W}rFonts")
+            found = _font_named(doc, fonts) if fonts is not None else None
+            based = styles[key].find(f"{_W}basedOn")
+            key = based.get(f"{_W}val") if based is not None else None
+    if found is None:
+        fonts = doc.styles.element.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr/{_W}rFonts")
+        found = _font_named(doc, fonts) if fonts is not None else None
+    doc.__dict__["_kpi_table_font"] = found
+    return found
+
+
+def _font_named(doc, fonts) -> str | None:
+    """The font a w:rFonts sets Latin text in: its theme font where it names one (which
+    Word takes first), else its own."""
+    import lxml.etree as etree
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    theme = fonts.get(f"{_W}asciiTheme") or fonts.get(f"{_W}hAnsiTheme")
+    if theme:
+        which = "majorFont" if theme.startswith("major") else "minorFont"
+        for relation in doc.part.rels.values():
+            if relation.reltype == RELATIONSHIP_TYPE.THEME and not relation.is_external:
+                drawing = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+                latin = etree.fromstring(relation.target_part.blob).find(
+                    f".//{drawing}fontScheme/{drawing}{which}/{drawing}latin")
+                if latin is not None and latin.get("typeface"):
+                    return latin.get("typeface")
+    return fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi") or None
 
 
 def _figure(doc, block: Figure, base: Path) -> None:

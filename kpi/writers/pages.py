@@ -21,11 +21,13 @@ it.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kpi.document import (
     BulletList,
@@ -75,21 +77,74 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     return total / 1000 * size * 20 * SLACK * (BOLD if bold else 1)
 
 
+# Fonts set with Arial's widths (metric-compatible with it): measured as Arial.
+ARIAL_WIDTHS = frozenset({"arial", "helvetica", "liberation sans", "arimo"})
+# What LibreOffice sets a font it does not have in, and as wide as Verdana, the widest of the
+# common fonts of a house style; shipped with matplotlib, so it is always here to measure.
+STAND_IN = "DejaVu Sans"
+
+
+def measure(font: str | None) -> Callable[[str, float, bool], float]:
+    """How wide text set in `font` is (as `text_width`, in twips): Arial's widths for Arial
+    and the fonts that share them (and where no font is named); the font's own widths where
+    it is installed here; else, at each character, the wider of Arial and DejaVu Sans, as
+    wide as Verdana. A template's table text in Verdana measured in Arial broke words
+    mid-word in print ("Chang/e", "Significa/nt")."""
+    if font is None or font.strip().lower() in ARIAL_WIDTHS:
+        return text_width
+    own = _font_widths(font.strip())
+    stand_in = (_font_widths(STAND_IN) or {}) if own is None else {}
+
+    def em(code: int) -> float:
+        arial = (_ARIAL[code - 32] if 32 <= code < 127 else 600) / 1000
+        if own is not None:
+            return own.get(code, arial)
+        return max(arial, stand_in.get(code, 0.0))
+
+    def width(text: str, size: float, bold: bool = False) -> float:
+        total = sum(em(ord(char)) for char in text if char not in "\u200b\u2060")
+        return total * size * 20 * SLACK * (BOLD if bold else 1)
+
+    return width
+
+
+@functools.cache
+def _font_widths(family: str) -> dict[int, float] | None:
+    """Each character's advance width, in em, of the font `family` where it is installed here
+    (the file matplotlib's list of fonts finds for it, read with fontTools); None where it is
+    not, or its file cannot be read."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    try:
+        path = font_manager.findfont(font_manager.FontProperties(family=family),
+                                     fallback_to_default=False)
+        with TTFont(path, fontNumber=0, lazy=True) as file:
+            head: Any = file["head"]
+            advances: Any = file["hmtx"]
+            return {code: advances.metrics[glyph][0] / head.unitsPerEm
+                    for code, glyph in (file.getBestCmap() or {}).items()}
+    except Exception:  # not installed, or a file fontTools cannot read: measured as absent
+        return None
+
+
 def column_widths(block: Table, usable: int, size: float,
                   typeset: Callable[[str | Name, bool], str] = (
-                      lambda text, in_table: plain_text((text,)))
+                      lambda text, in_table: plain_text((text,))),
+                  width: Callable[[str, float, bool], float] = text_width
                   ) -> tuple[float, list[int]]:
     """The font size and column widths (twips) a table is set in. Every column is at least
     as wide as its longest word, so no word is broken (at a smaller size, down to 7 pt, if
     the longest words do not fit the page at the first); the rest of the width goes, a
     fortieth at a time, to the column where it saves the most lines, so the table is as short
-    as it can be: short figures stay on one line and the KPI titles get the room."""
+    as it can be: short figures stay on one line and the KPI titles get the room. Words are
+    measured by `width` (the table's font, `measure`)."""
     texts = [[(typeset(c.title, True), True)] for c in block.columns]
     for row in block.rows:
         for number, content in enumerate(row):
             texts[number].append((typeset(plain_text(content), True), _is_bold(content)))
     while True:
-        cells = [[[text_width(w, size, bold) for w in _TOKEN.findall(text)] or [0.0]
+        cells = [[[width(w, size, bold) for w in _TOKEN.findall(text)] or [0.0]
                   for text, bold in column] for column in texts]
         least = [max(max(words) for words in column) + CELL_PADDING for column in cells]
         if sum(least) <= usable or size <= SMALLEST:
@@ -97,7 +152,7 @@ def column_widths(block: Table, usable: int, size: float,
         size -= 0.5
     if sum(least) > usable:  # words longer than the page is wide even at 7 pt
         return size, [int(low * usable / sum(least)) for low in least]
-    space = text_width(" ", size)
+    space = width(" ", size, False)
     widths = list(least)
     lines = [[_fitted(words, w - CELL_PADDING, space) for words in column]
              for column, w in zip(cells, widths, strict=True)]
