@@ -395,8 +395,8 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
         if length is not None and not whole:
             raise ExpressionProblem(
                 f"takes SUBSTR for {length.sql()} characters, not a whole number, which "
-                "DuckDB and PostgreSQL refuse: write a length of a whole-number column or a "
-                "whole number written out, GREATEST(0, n)")
+                "DuckDB and PostgreSQL refuse: write the length as a whole number written out, "
+                "or GREATEST(0, n) of a whole-number column n")
         if length is not None and not _whole_from_zero(length):
             shown = length.sql()
             raise ExpressionProblem(
