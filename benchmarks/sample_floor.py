@@ -4,8 +4,8 @@
     python benchmarks/sample_floor.py columns.json STORE          # the floor, timed by the caller
 
 The first form lists, for each dataset of the sample, the stored columns that the summary's
-KPIs read (`kpi.engine.columns_read` of every KPI the summary evaluates, a derived column
-replaced by the stored columns its expression reads, and the month), with the folder of the
+KPIs read (`kpi.engine.columns_read` of every KPI the summary evaluates, which names a derived
+column by the stored columns it is derived from, and the month), with the folder of the
 sample's store. The second imports Polars and deltalake and, in one `collect_all`, reads those
 columns of every stored month of every dataset (the summary's windows, baseline and process
 charts span all 30 months of the sample), grouped by month: a sum of each number or flag, a
@@ -22,8 +22,6 @@ import sys
 
 def columns() -> dict:
     """The columns of each dataset the sample's summary reads, and where its store is."""
-    import polars as pl
-
     import kpi
     from kpi import engine, store
 
@@ -33,14 +31,8 @@ def columns() -> dict:
         if k.hidden or k.status != "live":  # as `kpi summary`: every visible KPI with figures
             continue
         for measure in engine.measures_of(project, k):
-            spec = project.datasets[measure.source]
-            names = read.setdefault(measure.source, {"month"})
-            for name in engine.columns_read(project, measure):
-                derived = next((d for d in spec.derived if d.name == name), None)
-                if derived is None:
-                    names.add(name)
-                else:
-                    names.update(pl.sql_expr(derived.expression).meta.root_names())
+            read.setdefault(measure.source, {"month"}).update(
+                engine.columns_read(project, measure))
     stored = {d: set(store.scan(project, d).collect_schema().names()) for d in read}
     return {"store": str(project.data_dir),
             "rows": sum(store.row_count(project, d) for d in read),

@@ -611,7 +611,8 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
     (`engine.measured_columns`). `scanned` are the months the query reads: when the KPI's
     windows are all of them, no month mask is needed."""
     exprs: list[pl.Expr] = []
-    if plan[0] is not None and spec is not None and (read := engine.measured_columns(kpi)):
+    if plan[0] is not None and spec is not None and (
+            read := engine.measured_columns(kpi, spec)):
         schema = frame.collect_schema()
         counted = engine.rows_of(kpi, plan[0])
         exprs.append(counted.sum().alias(f"{kpi.id}:{CURRENT_ROWS}"))
@@ -747,10 +748,7 @@ def reads_column(project: Project, kpi: KpiDef, by: str) -> bool:
     `by` (`engine.columns_read`; directly or through a derived column; for a rate of two
     KPIs, either's): a KPI that picks its rows by the column compared (`lpa = 'Birmingham'`
     compared by lpa, a burglary count by offence) is about its own parts only."""
-    read: set[str] = set()
-    for measure in engine.measures_of(project, kpi):
-        read |= engine._sources(project.datasets[measure.source],
-                                engine.columns_read(project, measure, breakdowns=False))
+    read = set(engine.columns_read(project, kpi, breakdowns=False))
     return bool(read & engine._sources(project.datasets[kpi.source], [by]))
 
 
@@ -858,7 +856,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             partly.append(said)
             continue
         if row.get(f"{kpi.id}:{CURRENT_ROWS}") and (blank_in := [
-                c for c in engine.measured_columns(kpi)
+                c for c in engine.measured_columns(kpi, project.datasets.get(kpi.source))
                 if row.get(f"{kpi.id}:{KNOWN}{c}") == 0]):
             # An absence of data is no figure: 0 of its crimes "closed with no suspect" where
             # the force publishes no outcomes would be ranked and tested as a performance.

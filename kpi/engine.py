@@ -1571,9 +1571,15 @@ def constant_part(dataset: DatasetSpec, column: str) -> str | None:
     return value.item() if value.len() == 1 else None
 
 
+def stored_columns(spec: DatasetSpec, names: Iterable[str]) -> list[str]:
+    """The stored columns `names` read, a derived column by the columns it is derived from
+    (followed through derived columns), in the order first met."""
+    return through_derived(spec, names, lambda e: _sql(e).meta.root_names())[0]
+
+
 def _sources(spec: DatasetSpec, names: Iterable[str]) -> set[str]:
-    """The stored columns `names` read, a derived column by the columns it is derived from."""
-    return set(through_derived(spec, names, lambda e: _sql(e).meta.root_names())[0])
+    """The stored columns `names` read (`stored_columns`), as a set."""
+    return set(stored_columns(spec, names))
 
 
 def derived_read(spec: DatasetSpec, names: Iterable[str]) -> list[str]:
@@ -2261,12 +2267,11 @@ READ_KEYS = ("filter", "value", "numerator", "denominator")
 MEASURED_KEYS = ("numerator", "value")
 
 
-def expression_columns(kpi: KpiDef, keys: Iterable[str] = READ_KEYS) -> list[str]:
-    """The columns a KPI's expressions of `keys` read, in the order met, as the dataset (with
-    derived columns) names them, each expression read as its figures read it (`_sql`). The
-    one reading of which columns a KPI's expressions name, for `columns_read` (the columns
-    read, whose blanks the quality notes count) and `measured_columns` (those its figure is
-    made of, a part blank in each of which has no figure in `kpi compare`)."""
+def names_read(kpi: KpiDef, keys: Iterable[str] = READ_KEYS) -> list[str]:
+    """The names a KPI's expressions of `keys` read, in the order met, as written: a derived
+    column by its own name (each expression read as its figures read it, `_sql`). What the
+    rows are read with (a figures file's definition names the derived columns reached,
+    `revisions.reading`); what they are judged by is `expression_columns`."""
     names: dict[str, None] = {}
     for key in keys:
         if text := getattr(kpi, key):
@@ -2274,27 +2279,58 @@ def expression_columns(kpi: KpiDef, keys: Iterable[str] = READ_KEYS) -> list[str
     return list(names)
 
 
-def measured_columns(kpi: KpiDef) -> list[str]:
-    """The columns a KPI's numerator and value read (`MEASURED_KEYS`), of those it reads
-    (`columns_read`); none of a KPI without a dataset (a rate of two KPIs: its parts are its
-    KPIs'; one in development not yet given its data). A part whose rows the KPI counts are
-    blank on every one in such a column has no figure of the KPI: police.uk publishes no
-    outcomes for PSNI, whose 0.0% of crimes "closed with no suspect" was ranked first and
-    tested as differing from the rest."""
-    return [] if kpi.dataset is None else expression_columns(kpi, MEASURED_KEYS)
+def expression_columns(spec: DatasetSpec, kpi: KpiDef,
+                       keys: Iterable[str] = READ_KEYS) -> list[str]:
+    """The stored columns of `spec` (the KPI's dataset) a KPI's expressions of `keys` read, in
+    the order met: a derived column by the stored columns it is derived from, followed through
+    derived columns (`stored_columns`). The one reading of which columns a KPI's figure is
+    made of, for every judgement of the data's quality: `columns_read` (whose blanks the
+    quality notes count) and `measured_columns` (a part blank in each of which has no figure
+    in `kpi compare`). Its stored columns, not its names: a numerator written
+    `CASE WHEN outcome IN ('OC1', 'OC2') THEN 1 ELSE 0 END` through a derived column read a
+    force with no outcome on any row as 0.0%, ranked and averaged, where the same numerator
+    written on `outcome` left it out, so whether a KPI's checks passed hung on its spelling."""
+    return stored_columns(spec, names_read(kpi, keys))
+
+
+def measured_columns(kpi: KpiDef, spec: DatasetSpec | None) -> list[str]:
+    """The stored columns a KPI's numerator and value read (`MEASURED_KEYS`,
+    `expression_columns`; `spec` is its dataset), of those it reads (`columns_read`); none
+    of a KPI without a dataset (a rate of two KPIs: its parts are its KPIs'; one in
+    development not yet given its data). A part whose rows the KPI counts are blank on every
+    one in such a column has no figure of the KPI: police.uk publishes no outcomes for PSNI,
+    whose 0.0% of crimes "closed with no suspect" was ranked first and tested as differing
+    from the rest."""
+    if kpi.dataset is None or spec is None:
+        return []
+    return expression_columns(spec, kpi, MEASURED_KEYS)
+
+
+def _columns(project: Project, kpi: KpiDef, breakdowns: bool, stored: bool) -> list[str]:
+    """`columns_read` (`stored`) or `columns_named`: the walk they share."""
+    names: dict[str, None] = {}
+    for measure in measures_of(project, kpi):
+        read = [*names_read(measure), *([measure.weight_key] if measure.weight_key else ()),
+                *(measure.breakdowns if breakdowns else ())]
+        if stored and measure.dataset in project.datasets:
+            read = stored_columns(project.datasets[measure.source], read)
+        names.update(dict.fromkeys(read))
+    return list(names)
 
 
 def columns_read(project: Project, kpi: KpiDef, breakdowns: bool = True) -> list[str]:
-    """The columns a KPI's filter, value, numerator, denominator (`expression_columns`),
-    weight key and breakdowns (without `breakdowns`, not those) read (for a rate of two KPIs,
-    theirs), as the dataset (with derived columns) names them."""
-    names: dict[str, None] = {}
-    for measure in measures_of(project, kpi):
-        names.update(dict.fromkeys(expression_columns(measure)))
-        for name in (measure.weight_key, *(measure.breakdowns if breakdowns else ())):
-            if name:
-                names[name] = None
-    return list(names)
+    """The stored columns a KPI's filter, value, numerator, denominator
+    (`expression_columns`), weight key and breakdowns (without `breakdowns`, not those) read
+    (for a rate of two KPIs, theirs), a derived column by the stored columns it is derived
+    from: those whose blanks the quality notes count, whatever way the KPI is written."""
+    return _columns(project, kpi, breakdowns, stored=True)
+
+
+def columns_named(project: Project, kpi: KpiDef, breakdowns: bool = True) -> list[str]:
+    """The names `columns_read` follows to the stored columns, as written: a derived column
+    by its own name (`names_read`), for what reads the derived columns themselves (a figures
+    file's definition, `revisions.reading`)."""
+    return _columns(project, kpi, breakdowns, stored=False)
 
 
 def blank_in(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:

@@ -180,7 +180,7 @@ def reading(project: Project, kpi, dataset: DatasetSpec, by: str | None = None) 
     # figure but by `replace_by`, which is read on its own)
     parts = engine.telling_apart(project, dataset) \
         if dataset.as_at == "last" or not dataset.sparse else []
-    names = [*engine.columns_read(project, kpi, breakdowns=False), *parts, dataset.date,
+    names = [*engine.columns_named(project, kpi, breakdowns=False), *parts, dataset.date,
              *([by] if by else [])]
     derived = {d.name: d.expression for d in dataset.derived}
     read: dict = {"date": [dataset.date, dataset.date_parts],

@@ -1592,27 +1592,30 @@ better = "higher"
 """
 
 
-@pytest.mark.parametrize(("kpi_id", "measured", "read", "without_breakdowns"), [
-    ("drugs", [], ["offence", "force"], ["offence"]),
-    # (Polars names a CASE's answer before its condition)
-    ("charged", ["victims", "outcome"], ["is_theft", "victims", "outcome"],
-     ["is_theft", "victims", "outcome"]),
+@pytest.mark.parametrize(("kpi_id", "measured", "read", "without_breakdowns", "named"), [
+    ("drugs", [], ["offence", "force"], ["offence"], ["offence"]),
+    # (Polars names a CASE's answer before its condition; `is_theft` is read of offence)
+    ("charged", ["victims", "outcome"], ["offence", "victims", "outcome"],
+     ["offence", "victims", "outcome"], ["is_theft", "victims", "outcome"]),
     # the epochs of instants read as UK time, which `kpi.zoned` rewrites (`polars_expr`):
     # the same columns whichever reading names them
-    ("open_for", ["closed", "opened"], ["closed", "opened"], ["closed", "opened"]),
-    ("quick", ["hours"], ["hours"], ["hours"]),
-    ("harm", [], ["offence", "force"], ["offence"]),
-    ("per_drug", [], ["is_theft", "victims", "outcome", "offence", "force"],
-     ["is_theft", "victims", "outcome", "offence"]),
+    ("open_for", ["closed", "opened"], ["closed", "opened"], ["closed", "opened"],
+     ["closed", "opened"]),
+    # `hours` is derived of closed and opened: its figure is made of them
+    ("quick", ["closed", "opened"], ["closed", "opened"], ["closed", "opened"], ["hours"]),
+    ("harm", [], ["offence", "force"], ["offence"], ["offence"]),
+    ("per_drug", [], ["offence", "victims", "outcome", "force"],
+     ["offence", "victims", "outcome"], ["is_theft", "victims", "outcome", "offence"]),
 ])
 def test_the_columns_a_figure_is_made_of_are_of_those_it_reads(tmp_path, kpi_id, measured,
-                                                               read, without_breakdowns):
+                                                               read, without_breakdowns, named):
     """`kpi compare`'s columns a part blank in has no figure (a numerator's and a value's) and
-    the columns every figure reads (whose blanks the quality notes count, and whose derived
-    columns a figures file's definition names) are one reading of the KPI's expressions
-    (`engine.expression_columns`), by hand for each shape of KPI: its filter picks rows and
-    its denominator is the base, so neither is measured; a weight key is never blank (refused
-    as it is loaded); a breakdown splits rows."""
+    the columns every figure reads (whose blanks the quality notes count) are one reading of
+    the KPI's expressions (`engine.expression_columns`), the stored columns a derived column
+    is derived from, by hand for each shape of KPI: its filter picks rows and its denominator
+    is the base, so neither is measured; a weight key is never blank (refused as it is
+    loaded); a breakdown splits rows. A figures file's definition names the derived columns
+    themselves (`engine.columns_named`)."""
     from kpi import engine
     from kpi.compare import reads_column
 
@@ -1620,16 +1623,18 @@ def test_the_columns_a_figure_is_made_of_are_of_those_it_reads(tmp_path, kpi_id,
     (tmp_path / "weights.csv").write_text("offence,weight\nTheft,10\nDrugs,5\n")
     project = parse_project_file(tmp_path / "kpi.toml")
     kpi = project.kpi(kpi_id)
-    assert engine.measured_columns(kpi) == measured
+    assert engine.measured_columns(kpi, project.datasets.get(kpi.dataset or "")) == measured
     assert engine.columns_read(project, kpi) == read
     assert engine.columns_read(project, kpi, breakdowns=False) == without_breakdowns
+    assert engine.columns_named(project, kpi, breakdowns=False) == named
     assert set(measured) <= set(read)
     if kpi.dataset is None:
         return  # a rate of two KPIs is not compared by parts (`splittable`)
     # whether the KPI picks its rows by a column compared: through its derived columns, to
     # the stored ones (`hours` is read of opened and closed); a breakdown picks no rows
     stored = {"hours": {"opened", "closed"}, "is_theft": {"offence"}}
-    reached = {c for name in without_breakdowns for c in stored.get(name, {name})}
+    reached = {c for name in named for c in stored.get(name, {name})}
+    assert reached == set(without_breakdowns)
     for column in ("opened", "closed", "force", "offence", "outcome", "victims", "hours",
                    "is_theft"):
         assert reads_column(project, kpi, column) == bool(stored.get(column, {column})

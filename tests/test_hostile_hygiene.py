@@ -192,6 +192,28 @@ def test_a_required_number_column_of_nulls_in_parquet_is_refused(project):
         "of the 1 rows")
 
 
+@pytest.mark.parametrize("derived", [
+    'counted = "COALESCE(victims, 0)"',
+    'counted = "CASE WHEN victims IS NULL THEN 0 ELSE victims END"',
+    # one derived column of another
+    'known = "COALESCE(victims, 0)"\ncounted = "known"',
+])
+def test_a_number_column_a_kpi_reads_through_a_derived_column_is_refused_blank(project,
+                                                                               derived):
+    """The KPIs' columns the load's checks read are the stored ones, a derived column followed
+    to the columns it is derived from (`columns_read_by_kpis`): a sum of victims written
+    through `COALESCE(victims, 0)` loaded a file blank in Victims on every row, its months
+    summed as 0, where the same sum written on `victims` refused it."""
+    toml = project / "kpi.toml"
+    text = toml.read_text().replace('value = "victims"', 'value = "counted"')
+    toml.write_text(text + f"\n[datasets.incidents.derived]\n{derived}\n")
+    path = project / "blank.csv"
+    path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,,\nB2,2025-03-02,Walsall, ,\n")
+    assert _refused(project, path) == (
+        f"Error: {path}, column 'Victims': expected a whole number, found a blank on every one "
+        "of the 2 rows")
+
+
 def test_a_number_column_no_kpi_reads_may_be_blank_throughout(project):
     # As police.uk coordinates are, in every file of a force that publishes none.
     toml = project / "kpi.toml"

@@ -1074,6 +1074,123 @@ def test_the_quality_thresholds_are_settable(tmp_path, cli):
     assert "[quality], key 'blank_jump': must be a number from 0 to 1" in refused.output
 
 
+SPELLED_TOML = """\
+[project]
+name = "Spellings"
+baseline = "2024-03"
+
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+force = "str"
+outcome = {{ type = "str", required = false }}
+age = {{ type = "str", required = false }}
+[datasets.crimes.derived]
+{derived}
+[peers.all]
+column = "force"
+members = ["A", "B", "C"]
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "solved"
+title = "Solved"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+numerator = "{numerator}"
+better = "higher"
+
+[[kpis]]
+id = "children"
+title = "Children"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+filter = "{filter}"
+better = "neutral"
+"""
+
+
+@pytest.mark.parametrize(("derived", "numerator", "filter_"), [
+    # each column read directly
+    ("", "outcome IN ('OC1', 'OC2')", "age = 'under 18'"),
+    ("positive = \"CASE WHEN outcome IN ('OC1', 'OC2') THEN 1 ELSE 0 END\"\n"
+     "is_child = \"CASE WHEN age = 'under 18' THEN true ELSE false END\"",
+     "positive = 1", "is_child"),
+    ("hit = \"IF(outcome IN ('OC1', 'OC2'), 1, 0)\"\n"
+     "is_child = \"IF(age = 'under 18', true, false)\"", "hit = 1", "is_child"),
+    ("said = \"COALESCE(outcome, 'none')\"\nsaid_age = \"COALESCE(age, '')\"",
+     "said IN ('OC1', 'OC2')", "said_age = 'under 18'"),
+    # derived columns of derived columns
+    ("solved_row = \"outcome IN ('OC1', 'OC2')\"\n"
+     "positive = \"CASE WHEN solved_row THEN 1 ELSE 0 END\"\n"
+     "is_child = \"CASE WHEN age = 'under 18' THEN true ELSE false END\"\n"
+     "young = \"is_child\"", "positive = 1", "young"),
+], ids=["direct", "case", "if", "coalesce", "chained"])
+def test_a_kpis_data_quality_is_judged_on_its_stored_columns_however_it_is_written(
+        tmp_path, cli, derived, numerator, filter_):
+    """Every data-quality judgement reads the stored columns a KPI's figure is made of,
+    following derived columns to their sources (`engine.expression_columns`), so a KPI written
+    through a derived column (a CASE, IF or COALESCE, or one derived column of another) is
+    judged as the same KPI written on its stored columns. Force B writes no outcome on any row
+    (as police.uk for PSNI); age is blank on every row of 2025-09. Through a derived column,
+    `kpi compare` ranked B at 0.0% (a mean of 16.7% where A and C are 25% and 50%) and
+    `kpi check` passed, where written directly B was left out and the check failed.
+
+    By hand, 4 rows a month for each force from 2023-04: A has 1 solved (OC1) and C 2 (OC1,
+    OC2); 1 row of each force a month is a child's, none in 2025-09 (age blank). The year to
+    September 2025: A 12 of 48, C 24 of 48, B 0 of 48 with no outcome; 36 of 144 together;
+    11 children a force."""
+    root = tmp_path / "spelled"
+    root.mkdir()
+    (root / "kpi.toml").write_text(SPELLED_TOML.format(derived=derived, numerator=numerator,
+                                                       filter=filter_), encoding="utf-8")
+    lines = ["day,force,outcome,age"]
+    for month in _months(Month.parse("2023-04"), Month.parse("2025-09")):
+        for force in "ABC":
+            solved = {"A": 1, "B": 0, "C": 2}[force]
+            for i in range(4):
+                outcome = "" if force == "B" else ("OC1", "OC2")[i] if i < solved else "OC9"
+                age = "" if str(month) == "2025-09" else "under 18" if i == 0 else "18-24"
+                lines.append(f"{month}-{i + 1:02d},{force},{outcome},{age}")
+    (root / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "crimes", root / "crimes.csv"]).exit_code == 0
+
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-09")["kpis"]}
+    current = got["solved"]["current"]
+    assert (current["numerator"], current["denominator"], current["value"]) == (36, 144, 25.0)
+    assert got["solved"]["quality"] == [
+        "column 'outcome' is blank on every one of the 48 rows of B (force) in year ending "
+        "September 2025, where the figure of every part together reads no value of it from "
+        "that part"]
+    assert got["children"]["current"]["value"] == 3 * 11
+    assert got["children"]["quality"] == [
+        "column 'age' is blank on 100.0% of the rows of 2025-09 (a median of 0.0% in the "
+        "months around it)"]
+
+    compared = _json(cli, root, "compare", "--period", "2025-09", "--by", "force")
+    kpis = {k["id"]: k for k in compared["kpis"]}
+    parts = {p["name"]: p["current"] for p in kpis["solved"]["parts"]}
+    assert {n: (p["numerator"], p["denominator"]) for n, p in parts.items()} == {
+        "A": (12, 48), "C": (24, 48)}
+    assert kpis["solved"]["mean"] == 37.5
+    assert kpis["solved"]["note"] == (
+        "left out, blank on every row counted in the year ending September 2025 in the column "
+        "the figure reads, so no figure: B ('outcome')")
+    assert {p["name"]: p["current"]["value"] for p in kpis["children"]["parts"]} == {
+        "A": 11, "B": 11, "C": 11}
+
+    checked = cli(["--project", root, "check", "--period", "2025-09", "--format", "json"])
+    assert checked.exit_code == 1
+    failed = {c["id"] for c in json.loads(checked.stdout)["checks"] if not c["passed"]}
+    assert failed == {"quality_solved", "quality_children"}
+
+
 def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_chart(
         tmp_path, cli):
     """Kent loaded for 24 months, Essex (3 + 2 a month together) for the last 12 only, as

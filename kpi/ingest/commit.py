@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from kpi.catalogue import SHRINK_SHARE, UK, ColumnType, DatasetSpec
+from kpi.catalogue import SHRINK_SHARE, UK, ColumnType, DatasetSpec, through_derived
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -613,21 +613,27 @@ def _kept_rows(stored: pl.LazyFrame, spec: DatasetSpec, keys: pl.DataFrame) -> p
 
 
 def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:
-    """The dataset's columns that some KPI's filter, value, numerator, denominator or weight
-    key reads."""
-    names: set[str] = set()
+    """The dataset's stored columns that some KPI's filter, value, numerator, denominator or
+    weight key reads, a derived column by the stored columns it is derived from (as every
+    data-quality judgement reads them, `engine.expression_columns`): a count summed through
+    `COALESCE(n, 0)` of a derived column is a count of `n`, whose file blank throughout is
+    refused whichever way the KPI is written."""
+    def roots(text: str) -> list[str]:
+        try:
+            return pl.sql_expr(text).meta.root_names()
+        except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+            return []
+
+    names: list[str] = []
     for kpi in project.kpis:
         if kpi.dataset != dataset_id:
             continue
         for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator):
             if text:
-                try:
-                    names.update(pl.sql_expr(text).meta.root_names())
-                except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
-                    continue
+                names += roots(text)
         if kpi.weight_key:
-            names.add(kpi.weight_key)
-    return frozenset(names)
+            names.append(kpi.weight_key)
+    return frozenset(through_derived(project.datasets[dataset_id], names, roots)[0])
 
 
 def _shown_path(project, path: Path | None) -> str | None:
