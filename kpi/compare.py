@@ -39,7 +39,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured
-from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
+from kpi.errors import ConfigError, DataError, KpiError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed, held, mean_of, median_of, quotient
@@ -255,11 +255,17 @@ def ranks_per_1000(project: Project, kpi: KpiDef, by: str, period: Month, vs: Co
     every part with a figure has a population and the KPI has a better direction. A part the
     `[population_by]` file has no population for ranks them all on the values ("no
     population for C: ranked on the values"), which the declaration alone cannot tell. The
-    one answer `kpi show` gives of how compare ranks the parts it ranks on their figures."""
+    one answer `kpi show` gives of how compare ranks the parts it ranks on their figures.
+    Where compare refuses the comparison (a population file it cannot read, a window it
+    will not cut), it ranks nothing, so no: `kpi show`'s own figures do not rest on it, and
+    `kpi compare` says why."""
     if not per_population(project, kpi, by) or splittable(project, kpi, by) is not None:
         return False
-    return compare(project, period, by, vs, [kpi], as_of=as_of).kpis[0].ranked_on == \
-        "per_1000"
+    try:
+        return compare(project, period, by, vs, [kpi], as_of=as_of).kpis[0].ranked_on == \
+            "per_1000"
+    except KpiError:
+        return False
 
 
 def _none_by(project: Project, by: str) -> UsageError:

@@ -336,6 +336,26 @@ def test_show_says_compare_ranks_per_1000_only_where_compare_does(tmp_path, cli)
     assert kpi.open(root).detail("incidents", "2025-09").per_1000_ranked == ("lpa",)
 
 
+def test_show_reads_its_figures_where_compare_refuses_the_population_file(tmp_path, cli):
+    """`kpi show` asks compare how it ranks the parts (`compare.ranks_per_1000`); a
+    population file compare refuses (a heading it cannot name) refuses `kpi compare`, and
+    leaves `kpi show`'s own figures, which do not rest on it, to be shown with no note of a
+    ranking compare does not make."""
+    from test_parts_agree import _loaded
+
+    root = _loaded(tmp_path / "p", populations=True)
+    (root / "pop.csv").write_text("lpa,residents,year\nBirmingham,1000000,2025\n",
+                                  encoding="utf-8")
+    compared = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--kpi", "incidents"])
+    assert compared.exit_code == 3, compared.output
+    shown = cli(["--project", root, "show", "incidents", "--period", "2025-09", "--format",
+                 "json"])
+    assert shown.exit_code == 0, shown.output
+    assert "kpi compare ranks" not in shown.stderr, shown.stderr
+    assert json.loads(shown.stdout)["breakdowns"]["lpa"]
+
+
 def test_a_percentage_snapshots_parts_are_tested_in_compare_as_in_the_paper(tmp_path, cli):
     """A percentage snapshot's parts (different people, so independent samples) were tested
     against each other by the paper and not by `kpi compare` ("no test for a snapshot in
