@@ -976,15 +976,15 @@ def _shift_start(chart, high: bool) -> str:
 
 def _run_start(chart, month: str, high: bool) -> str:
     """The first month of the run of months on one side of the mean (`high`: above) that
-    `month` ends, as the chart's rules count runs: a month with no value or a recalculation
-    of the limits breaks it."""
+    `month` ends, as the chart's rules count runs: a month with no value, one on the mean or
+    a recalculation of the limits breaks it. Each month's side is the chart's own
+    (`stats.XmrPoint.side`, compared exactly), never its float against the mean's."""
     points = [p for p in chart.points if p.month <= month]
     first = next((s.start for s in reversed(chart.segments) if s.start <= month),
                  points[0].month)
     start = month
     for point in reversed(points):
-        if point.value is None or point.mean is None or point.month < first \
-                or (point.value > point.mean) != high or point.value == point.mean:
+        if point.side is None or point.month < first or point.side != (1 if high else -1):
             break
         start = point.month
     return start

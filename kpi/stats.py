@@ -1012,6 +1012,10 @@ class XmrPoint:
     lower: float | None = None
     upper: float | None = None
     high: bool | None = None  # the special cause ran high (or rising); None without one
+    # The month's side of its mean, compared exactly (`_segment`): 1 above, -1 below, 0 on it;
+    # None without a value or a mean. What every run on one side is read from (the paper's
+    # start of a shift), so no face finds a month on the mean, or off it, that the chart did not.
+    side: int | None = None
 
 
 @dataclass(frozen=True)
@@ -1092,10 +1096,10 @@ def bounds_kept(values: Sequence[float | None], floor: float | None,
     """The floor and ceiling of a chart's limits that its months keep to: one a month passes
     (a value below the floor, above the ceiling) is dropped, so the limits are never cut
     inside the data they describe and the mean always lies within them."""
-    seen = [v for v in values if v is not None]
-    if floor is not None and any(v < floor for v in seen):
+    seen = [as_written(v) for v in values if v is not None]
+    if floor is not None and any(v < as_written(floor) for v in seen):
         floor = None
-    if ceiling is not None and any(v > ceiling for v in seen):
+    if ceiling is not None and any(v > as_written(ceiling) for v in seen):
         ceiling = None
     return floor, ceiling
 
@@ -1135,9 +1139,15 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     them out (no value, no rule), and each segment's limits come from its months before them,
     trial limits where those are fewer than `baseline_points`. They are not missing months: a
     baseline of 14 months whose last 3 are not final has trial limits from its first 11, where
-    it had none, "no value for 2025-07" said of a month holding rows."""
+    it had none, "no value for 2025-07" said of a month holding rows.
+
+    Each month is read as the number it stands for (`as_written`), as the mean and limits made
+    from the months are: a share of 10 of 30 is 100/3 exactly (the `Exact` the engine makes),
+    never the float nearest it. Made from the floats' decimals, months of 10 and 20 of 30
+    averaged 50.000000000000003, and months of 15 of 30, exactly 50%, on the mean, read as a
+    shift below it (special cause of concern)."""
     months = [str(m) for m in months]
-    values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    values = [None if v is None or not math.isfinite(v) else v for v in values]
     unsettled = unsettled_months(months, provisional)
     keep = len(values) - len(unsettled)
     values = [*values[:keep], *(None,) * (len(values) - keep)]
@@ -1184,12 +1194,15 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     # Every limit and every comparison with one is worked from the months as written, exactly
     # (`as_written`): a month of 12.52% on an upper limit of exactly 7.2 + 2.66 x 2.0 = 12.52
     # was beyond the floats' 12.519999999999998, a special cause; a moving range of exactly
-    # 3.267 times the mean was kept below the floats' product, the limits too wide.
+    # 3.267 times the mean was kept below the floats' product, the limits too wide. A month
+    # that is an `Exact` (a share, 10 of 30) is the number it stands for, 100/3, not the
+    # decimal of the float nearest it (`xmr`).
     exact = [None if v is None else as_written(v) for v in values]
     exact_ranges = [None if i == 0 or a is None or b is None else abs(b - a)
                     for i, (a, b) in enumerate(zip([None, *exact], exact, strict=False))]
     ranges = [None if r is None else _carried(r) for r in exact_ranges]
-    bare = [XmrPoint(m, v, r) for m, v, r in zip(months, values, ranges, strict=True)]
+    bare = [XmrPoint(m, None if v is None else float(v), r)
+            for m, v, r in zip(months, values, ranges, strict=True)]
 
     def without(note: str, span: tuple[str, str] | None = None) -> tuple[Segment, list]:
         return (Segment(months[0], months[-1], span, None, None, None, None, None, None,
@@ -1281,11 +1294,12 @@ def _segment(months: list[str], values: list[float | None], better: Better,
         for i in range(first, last + 1):
             fired[i][TREND] = high
     points = []
-    for point, rules in zip(bare, fired, strict=True):
+    for point, rules, v in zip(bare, fired, exact, strict=True):
         rule = next((r for r in PRIORITY if r in rules), None)
         signal = _signal(better, rules[rule]) if rule else None
         points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal,
-                               mean, lower, upper, rules[rule] if rule else None))
+                               mean, lower, upper, rules[rule] if rule else None,
+                               None if v is None else (v > centre) - (v < centre)))
     final = " whose figures are final" if unsettled and baseline is None else ""
     note = (f"trial limits: {len(base_idx)} months{final}, fewer than the {baseline_points} a "
             "baseline needs" if trial else None)

@@ -813,3 +813,68 @@ def test_a_moving_range_exactly_at_the_screen_is_screened():
     assert chart.upper_limit == float(mean + Fraction("2.66") * Fraction("77.33"))
     assert chart.points[-1].rule == stats.LIMITS and chart.points[-1].high
     assert stats.variation(chart).verdict == stats.SPECIAL_CONCERN
+
+
+def test_a_share_on_its_exact_mean_starts_no_run():
+    """Months of 10 and 20 of 30 alternating (33.3% and 66.7%), then twelve of 15 of 30: by
+    hand the mean is (100/3 + 200/3) / 2 = 50 exactly, and each later month, 15/30 = 50%,
+    is on it, which starts no run. The engine carries each share as the number it stands for
+    (`Exact`, from `quotient`); read as the decimals of its floats (33.333333333333336 and
+    66.66666666666667) the mean was 50.000000000000003 and every later month "a shift of 7"
+    below it, a special cause of concern."""
+    from fractions import Fraction
+
+    from kpi.rounding import quotient
+
+    values = [quotient(k, 30, 100) for k in [10, 20] * 6 + [15] * 12]
+    chart = stats.xmr(_months_from("2023-10", len(values)), values, Better.HIGHER)
+    baseline = [Fraction(k * 100, 30) for k in [10, 20] * 6]
+    mean = sum(baseline, Fraction(0)) / 12
+    assert mean == 50 and chart.mean == 50.0
+    assert stats.as_written(chart.mean) == mean
+    assert chart.signals == ()
+    assert [p.side for p in chart.points[12:]] == [0] * 12
+    assert [p.side for p in chart.points[:2]] == [-1, 1]
+    assert stats.variation(chart).verdict == stats.COMMON_CAUSE
+    # The months themselves are printed as the floats nearest them.
+    assert chart.points[0].value == 100 / 3 and type(chart.points[0].value) is float
+
+
+def test_a_share_exactly_on_a_limit_is_no_special_cause():
+    """2 and 3 of 7 alternating: by hand the mean is 5/14 of 100 = 250/7, every moving range
+    100/7, so the upper limit is 250/7 + 2.66 x 100/7 = 516/7, exactly 129 of 175. That
+    month is on the limit, not beyond it; read as its float's decimal (73.71428571428571)
+    against limits made of the other months' decimals it was outside the limits. 130 of
+    175 is beyond."""
+    from fractions import Fraction
+
+    from kpi.rounding import quotient
+
+    def chart_of(last: int):
+        values = [quotient(k, 7, 100) for k in [2, 3] * 6] + [quotient(last, 175, 100)]
+        return stats.xmr(_months_from("2024-01", len(values)), values, Better.LOWER)
+
+    upper = Fraction(250, 7) + Fraction("2.66") * Fraction(100, 7)
+    assert upper == Fraction(129 * 100, 175)
+    on = chart_of(129)
+    assert stats.as_written(on.upper_limit) == upper and on.points[-1].rule is None
+    beyond = chart_of(130)
+    assert beyond.points[-1].rule == stats.LIMITS and beyond.points[-1].high
+
+
+def test_a_share_repeated_in_other_terms_is_no_step_of_a_trend():
+    """A trend is six strict steps between consecutive months, read exactly: 1 of 3 and 10 of
+    30 are one value (100/3), so a rise through them is no trend of 7. Rising by hand over
+    7 months with a repeat at the fourth: 5 steps up and one of none. (The baseline, 4 and 18
+    of 30, has its mean at 11 of 30 and limits past 0 and 100%: no other rule fires.)"""
+    from kpi.rounding import quotient
+
+    base = [quotient(k, 30, 100) for k in [4, 18] * 6]
+    rising = [quotient(k, n, 100) for k, n in
+              [(8, 30), (9, 30), (1, 3), (10, 30), (11, 30), (12, 30), (13, 30)]]
+    chart = stats.xmr(_months_from("2023-10", 19), base + rising, Better.HIGHER)
+    assert not any(p.rule == stats.TREND for p in chart.points)
+    # Without the repeat (10 of 30 replaced by 10.5 of 30, 35%), the same months are a trend.
+    rising[3] = quotient(21, 60, 100)
+    chart = stats.xmr(_months_from("2023-10", 19), base + rising, Better.HIGHER)
+    assert [p.rule for p in chart.points[12:]] == [stats.TREND] * 7
