@@ -1246,10 +1246,16 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult] | _Pool,
                           pool.outside, pool.uncounted)
         result = stats.rate_significance(kpi, one.current, pooled)
         return replace(result, note=f"against {other_name}: {result.note}")
-    if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
+    if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
+        # The others pooled as one window (their totals, and their rows that are no whole
+        # count of events), judged with the part by the summary's one rule of a count of
+        # events (stats.count_of_events), which reads the rows, not only the totals.
+        pooled = Measured(one.current.window, None if pool.count_not_whole else pool.value,
+                          uncounted=pool.uncounted)
+        if not stats.count_of_events(kpi, (one.current, pooled)):
+            return stats.not_tested(stats.NOT_EVENTS)
         n1 = _whole(one.current.value)
-        if n1 is None or n1 < 0 or pool.count_not_whole:
-            return stats.not_tested("the values are not whole counts of events")
+        assert n1 is not None, "a count of events has whole totals"
         if one.population is None or pool.no_population:
             return stats.not_tested("counts of parts of different sizes are compared per "
                                     "population, which this part or the rest has none of: "
@@ -1329,7 +1335,7 @@ def _changes_tested(kpi: KpiDef, parts: list[PartResult],
     the rule the board paper finds a part whose change stands out by (`stats.against_rest`:
     the floor of events in the comparison window, 0.05/m); none for another kind, or where
     no part has a comparison (no change to test)."""
-    if not stats.count_of_events(kpi) or not parts:
+    if not stats.count_of_events(kpi, None) or not parts:
         return {}
     if untested is not None:
         return {p.name: untested for p in parts}
@@ -1341,11 +1347,16 @@ def _changes_tested(kpi: KpiDef, parts: list[PartResult],
         return {p.name: stats.not_tested(shared) for p in parts}
     rows = [(p.name, p.current.value if p.current else None,
              p.comparison.value if p.comparison else None) for p in parts]
-    tests = stats.against_rest([r for r in rows if r[1] is not None and r[2] is not None],
-                               share=False)
+    # Each part is tested against all the others pooled: every window of the parts tested
+    # is read by the summary's one rule of a count of events (stats.count_of_events).
+    measured = [w for p in parts if p.current is not None and p.comparison is not None
+                and p.current.value is not None and p.comparison.value is not None
+                for w in (p.current, p.comparison)]
+    tests = (stats.against_rest([r for r in rows if r[1] is not None and r[2] is not None],
+                                share=False)
+             if stats.count_of_events(kpi, measured) else None)
     if tests is None:
-        return {p.name: stats.not_tested("the values are not whole counts of events")
-                for p in parts}
+        return {p.name: stats.not_tested(stats.NOT_EVENTS) for p in parts}
     found = {t.part: t.test for t in tests}
     return {name: found.get(name) or stats.not_tested(
         "needs a comparison" if before is None else "no events in either window")
@@ -1365,7 +1376,8 @@ def _cases(kpi: KpiDef, test: stats.Significance | None,
         return None
     else:
         denominator, value = side.current.denominator, side.current.value
-    return denominator if kpi.unit == Unit.PERCENT else value
+    # (a rate's cases are its denominator whatever unit it is printed in)
+    return denominator if stats.proportion_of_cases(kpi) else value
 
 
 # ---------------------------------------------------------------------------------------------

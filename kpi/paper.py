@@ -401,8 +401,9 @@ def _part_rows(result: KpiResult, column: str,
     """The parts the paper tests against each other: a proportion's as (part, numerator,
     denominator) in the current window, a count's as (part, current, comparison); None where
     it tests none (another kind, a breakdown not read, one `no_standouts` names, a KPI with
-    months not final, a count with no comparison or windows sharing months, a proportion
-    whose rows do not meet the rule of a test of proportions)."""
+    months not final, a count with no comparison or windows sharing months or that is no
+    count of events, a proportion whose rows do not meet the rule of a test of
+    proportions)."""
     kpi = result.kpi
     if result.current is None or not (_countable(kpi) or _proportion(kpi)):
         return None
@@ -427,6 +428,12 @@ def _part_rows(result: KpiResult, column: str,
     if comparison is None or stats.windows_shared(result):
         # A part's change against the rest's takes its windows as independent samples,
         # as every test of a change does (stats.windows_shared).
+        return None
+    if result.comparison is None or not stats.count_of_events(
+            kpi, (result.current, result.comparison)):
+        # Rows that are no whole counts of events (1.5 hours; +3 and -1 netted) in the
+        # windows, whose parts hold them: the summary's one rule, by which `kpi compare`
+        # tests no part's change either.
         return None
     return [(r["part"], r["current"], r["comparison"]) for r in frame.iter_rows(named=True)]
 
@@ -3592,9 +3599,10 @@ def _capital(text: str) -> str:
 
 
 def _countable(kpi: KpiDef) -> bool:
-    """A count of events whose parts can be tested against each other (stats.part_vs_rest),
-    by the one rule `kpi compare` tests a part's change by (stats.count_of_events)."""
-    return stats.count_of_events(kpi)
+    """A count that can be one of events, whose parts can be tested against each other
+    (stats.part_vs_rest), by its definition (stats.count_of_events); whether its rows are
+    whole counts of events is for the windows to say (`_part_rows`)."""
+    return stats.count_of_events(kpi, None)
 
 
 def _counted(kpi: KpiDef) -> bool:

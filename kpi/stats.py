@@ -419,14 +419,10 @@ def significance(result: KpiResult) -> Significance:
     if kpi.kind in (Kind.RATE, Kind.WITHIN):
         return rate_significance(kpi, current, comparison)
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
-        n1, n2 = _whole(current.value), _whole(comparison.value)
-        if kpi.multiplier != 1.0 or n1 is None or n2 is None \
-                or current.uncounted or comparison.uncounted:
-            # (a row's value that is not a whole number: totals that happen to be whole are
-            # no count of events either)
-            return not_tested("the values are not whole counts of events")
-        return poisson_test(n1, len(current.window.months()), n2,
-                            len(comparison.window.months()))
+        if not count_of_events(kpi, (current, comparison)):
+            return not_tested(NOT_EVENTS)
+        return poisson_test(_events(current), len(current.window.months()),
+                            _events(comparison), len(comparison.window.months()))
     if kpi.is_snapshot:
         return not_tested("a snapshot is a stock at one date, not events over time")
     return not_tested(f"no test for a {kpi.kind.value} in {kpi.unit.value}")
@@ -479,6 +475,8 @@ def _wholes(*windows: Measured) -> list[int] | None:
 class Measured(Protocol):
     """What a test reads of a window (`engine.Measured`)."""
 
+    @property
+    def value(self) -> float | None: ...
     @property
     def numerator(self) -> float | None: ...
     @property
@@ -940,21 +938,54 @@ def differing(parts: Sequence[tuple[object, float | None, float | None]], share:
             if t.test.significant]
 
 
-def count_of_events(kpi: KpiDef) -> bool:
-    """A count of events whose parts' changes are tested against each other's
-    (`part_vs_rest`): by `kpi compare` (`change_vs_rest`) and the board paper alike."""
-    return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+NOT_EVENTS = "the values are not whole counts of events"
+
+
+def count_of_events(kpi: KpiDef, windows: Sequence[Measured] | None) -> bool:
+    """Whether a KPI's figure over `windows` is a count of events, the one rule of every test
+    of a count or of its parts (docs/statistics.md, "Not tested"): the summary's test of its
+    change (`significance`), `kpi compare`'s tests of its parts per population (`vs_rest`,
+    `vs_focus`) and of their changes (`change_vs_rest`), and the board paper's parts that
+    stand out (`standouts`). A `count` in the unit count with no multiplier, each window's
+    total a whole number of at least 0, and, for a count of a `value`, no row of any window
+    a value that is not a whole number of at least 0 (the engine's UNCOUNTED count, known
+    and 0): rows of 1.5 and 0.5 hours, or of +3 and -1 netted, total whole numbers and are no
+    count of events. Tested on their totals, such parts "stood out" in the paper and "differed
+    from the rest" in `kpi compare` beside a summary that said "not tested". `windows` are
+    those the test reads (a part's and its rest's); None asks only whether the KPI can be one
+    by its definition (which breakdowns the paper reads)."""
+    if not (kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0):
+        return False
+    if windows is None:
+        return True
+    for window in windows:
+        total = _whole(window.value)
+        if total is None or total < 0:
+            return False
+        if kpi.value is not None and window.uncounted != 0:
+            return False  # (None: its rows were not checked)
+    return True
+
+
+def _events(window: Measured) -> int:
+    """A window's events, of a count `count_of_events` has found one."""
+    events = _whole(window.value)
+    assert events is not None, "a count of events has whole totals"
+    return events
 
 
 def proportion_of_cases(kpi: KpiDef) -> bool:
-    """A proportion of cases (a numerator within its denominator, in percent) whose parts'
-    proportions in one window are tested against each other's (`share_vs_rest`), where its
-    rows meet the rule of a test of proportions (`rate_rule`): by `kpi compare` (`vs_rest`)
-    and the board paper alike. A percentage snapshot's parts are different people, so
-    independent samples, as two snapshots of one force are not."""
-    return kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and (
-        kpi.kind in (Kind.RATE, Kind.WITHIN)
-        or (kpi.kind == Kind.SNAPSHOT and kpi.numerator is not None))
+    """A rate of cases (a `rate`, `within` or percentage `snapshot`: a numerator over a
+    denominator) whose parts in one window are tested against each other by the test its rows
+    get (`rate_rule`: two proportions, `share_vs_rest`, where they are nested): by `kpi
+    compare` (`vs_rest`) and the board paper alike. Decided by what the figure counts, as the
+    summary's test of its change is (`significance`), never by the unit or multiplier it is
+    printed in: per 1,000 (multiplier 10) or as a ratio (0.01) the same rows were "no test for
+    a rate in per_1000" in `kpi compare` and in no sentence of the paper, where in percent
+    they differed from the rest (p < 0.001). A percentage snapshot's parts are different
+    people, so independent samples, as two snapshots of one force are not."""
+    return kpi.kind in (Kind.RATE, Kind.WITHIN) or (
+        kpi.kind == Kind.SNAPSHOT and kpi.numerator is not None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -262,6 +262,9 @@ def settled_significance(project: Project, result: KpiResult,
     current, comparison = result.current, result.comparison
     assert current is not None and comparison is not None, "a tested KPI has both windows"
     keys = SUMMED.get(kpi.kind)
+    if keys is not None and kpi.kind == Kind.COUNT and kpi.value is not None:
+        # (its rows that are no whole count of events: `stats.count_of_events` reads them)
+        keys = (*keys, engine.UNCOUNTED)
     if keys is None or kpi.is_derived:
         return stats.not_tested(f"{not_final(months)}, and a {kpi.kind.value} cannot be "
                                 f"tested without {_them(months)}"), None

@@ -190,7 +190,7 @@ def test_compare_and_the_paper_call_the_same_parts_of_the_sample_different(sampl
             if splittable(project, k, column) is not None:
                 continue
             compared = compare(project, period, column, kpis=[k]).kpis[0]
-            field = "change_vs_rest" if stats.count_of_events(k) else "vs_rest"
+            field = "change_vs_rest" if stats.count_of_events(k, None) else "vs_rest"
             differs = {p.name for p in compared.parts
                        if (t := getattr(p, field)) is not None and t.significant}
             label = {"lpa": "LPA"}.get(column, column.replace("_", " "))
@@ -200,7 +200,7 @@ def test_compare_and_the_paper_call_the_same_parts_of_the_sample_different(sampl
                 # documented: the project turned the breakdown off, or months not final
                 assert not named, where
                 continue
-            if stats.count_of_events(k):
+            if stats.count_of_events(k, None):
                 # A count's parts stand out step by step from the rest their sentence names,
                 # which may hold a part far off that `kpi compare`'s test of all the others
                 # pooled does not set aside; every part compare says differs is said to.
@@ -387,3 +387,123 @@ def _snapshot_toml() -> str:
                              'threshold = 900\n',
                              'kind = "snapshot"\ndataset = "incidents"\n'
                              'numerator = "seconds <= 900"\n')
+
+
+def _valued_project(folder, provisional: int = 0):
+    """Aston, Brierley and Coventry, each of whose crimes carries two values: `hours`, 1.5
+    and 0.5 in turn (no row a whole number of events), and `items`, 2 and 0 in turn (each
+    row a whole number of at least 0); both total the rows counted. Aston 100 rows in the
+    baseline year and 160 in the year ending September 2025, the others 100 in each."""
+    from test_paper_standouts import COMPARISON, CURRENT
+
+    months = f"provisional_months = {provisional}\n" if provisional else ""
+    toml = KPI_TOML.replace('lpa = "str"\n', 'lpa = "str"\nhours = "float"\nitems = "int"\n')
+    toml = toml.split("[[kpis]]")[0]
+    for kpi_id, title, value in (("hours", "Hours of overtime", "hours"),
+                                 ("items", "Items seized", "items")):
+        toml += (f'[[kpis]]\nid = "{kpi_id}"\ntitle = "{title}"\npriority = "crime"\n'
+                 f'kind = "count"\ndataset = "crimes"\nvalue = "{value}"\nbetter = "lower"\n'
+                 f'breakdowns = ["lpa"]\n{months}\n')
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    rows = ["crime_id,recorded,lpa,hours,items"]
+    for lpa, before, now in (("Aston", 100, 160), ("Brierley", 100, 100),
+                             ("Coventry", 100, 100)):
+        for window, count in ((COMPARISON, before), (CURRENT, now)):
+            for i in range(count):
+                rows.append(f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
+                            f"{0.5 if i % 2 else 1.5},{0 if i % 2 else 2}")
+    (folder / "crimes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_count_of_values_not_whole_has_no_part_tested_by_any_face(tmp_path, cli):
+    """A count of a `value` whose rows are 1.5 and 0.5 hours totals whole numbers (Aston 100
+    to 160, Brierley and Coventry 100 each), and is no count of events: the summary says "not
+    tested", and `kpi compare` and the paper said on the totals that Aston's change "differs
+    from the rest's" and "stands out". One rule now (`stats.count_of_events`): none of its
+    parts is tested. The same totals of rows of 2 and 0 items are tested, by hand: Aston 160
+    of 260 events in the current window against 200 of 400, pooled 360/660 = 0.54545,
+    sqrt(0.54545 x 0.45455 x (1/260 + 1/400)) = 0.039666, z = (0.61538 - 0.5) / 0.039666 =
+    2.9089, p = 0.00363 < 0.05/3."""
+    folder = _valued_project(tmp_path)
+    paper = _full_paper(cli, folder, "crimes")
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    kpis = {k["id"]: {p["name"]: p for p in k["parts"]}
+            for k in json.loads(result.stdout)["kpis"]}
+    assert _z_p(160, 260, 200, 400) == pytest.approx(0.00363, abs=5e-6)
+    items = kpis["items"]["Aston"]["change_vs_rest"]
+    assert items["p_value"] == pytest.approx(_z_p(160, 260, 200, 400), rel=1e-9)
+    assert (items["tests"], items["significant"]) == (3, True)
+    for name, part in kpis["hours"].items():
+        assert part["change_vs_rest"]["p_value"] is None, name
+        assert part["change_vs_rest"]["note"] == stats.NOT_EVENTS, name
+    summary = json.loads(cli(["--project", folder, "summary", "--period", "2025-09",
+                              "--format", "json"]).stdout)
+    tests = {k["id"]: k["significance"] for k in summary["kpis"]}
+    assert tests["hours"]["test"] is None and tests["hours"]["reason"] == stats.NOT_EVENTS
+    assert tests["items"]["test"] == stats.POISSON_EXACT
+    lines = {kpi_id: next(x for x in paper.splitlines() if f"**{title}.**" in x)
+             for kpi_id, title in (("hours", "Hours of overtime"), ("items", "Items seized"))}
+    assert "By LPA, Aston (+60.0%) stands out from the other 2 (0.0%)" in lines["items"]
+    assert "stands out" not in lines["hours"] and "differ" not in lines["hours"], lines
+
+
+def test_a_count_of_values_not_whole_is_not_tested_without_its_months_not_final(tmp_path,
+                                                                                cli):
+    """A count with `provisional_months` is tested on its windows without those months, summed
+    again from its months (`verdicts.settled_significance`), by the one rule of a count of
+    events (`stats.count_of_events`), which reads its rows that are no whole count: they are
+    summed again with the months, so 2 and 0 items are tested (its events in the 11 months
+    kept of each window, summed by hand below), where without them the windows could not
+    say, and 1.5 and 0.5 hours are not."""
+    folder = _valued_project(tmp_path, provisional=1)
+    assert cli(["--project", folder, "ingest", "crimes", folder / "crimes.csv"]).exit_code == 0
+    summary = json.loads(cli(["--project", folder, "summary", "--period", "2025-09",
+                              "--format", "json"]).stdout)
+    tests = {k["id"]: k["significance"] for k in summary["kpis"]}
+    assert tests["hours"]["test"] is None and tests["hours"]["reason"] == stats.NOT_EVENTS
+    assert tests["items"]["test"] == stats.POISSON_EXACT
+    shown = json.loads(cli(["--project", folder, "show", "items", "--period", "2025-09",
+                            "--format", "json"]).stdout)
+    # By hand: the rows of each window's last month left out, each part's i-th row falling
+    # in month i % 12, and i % 2 deciding 2 items or 0.
+    def kept(count: int) -> int:
+        return sum(2 for i in range(count) if i % 12 != 11 and i % 2 == 0)
+
+    now, before = kept(160) + 2 * kept(100), 3 * kept(100)
+    assert shown["signal"]["note"].startswith(f"{now:,} events in 11 months against "
+                                              f"{before:,} in 11"), shown["signal"]
+
+
+@pytest.mark.parametrize(("unit", "multiplier"), [("percent", None), ("per_1000", 10),
+                                                  ("ratio", 0.01)])
+def test_a_shares_parts_are_tested_whatever_unit_it_is_printed_in(tmp_path, cli, unit,
+                                                                  multiplier):
+    """One share, incidents attended within 15 minutes, in percent, per 1,000 (multiplier 10)
+    or as a ratio (multiplier 0.01): the summary tests its change as two proportions in each,
+    and `kpi compare` and the paper tested its parts in percent only ("no test for a rate in
+    per_1000"). What it counts decides now (`stats.proportion_of_cases`): by hand, Aston 60
+    of 100 against the others' 160 of 200, z = -3.693, p = 0.00022 < 0.05/3, in every unit;
+    the paper gives the proportions in percent."""
+    from test_paper_standouts import RATE_TOML
+
+    scale = f'unit = "{unit}"\n' + (f"multiplier = {multiplier}\n" if multiplier else "")
+    toml = RATE_TOML.replace("threshold = 900\n", f"threshold = 900\n{scale}")
+    folder = _rate_project(tmp_path, 60, toml=toml)
+    paper = _full_paper(cli, folder, "incidents")
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p["vs_rest"] for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert _z_p(60, 100, 160, 200) == pytest.approx(0.00022, abs=5e-6)
+    assert parts["Aston"]["test"] == stats.TWO_PROPORTIONS
+    assert parts["Aston"]["p_value"] == pytest.approx(_z_p(60, 100, 160, 200), rel=1e-9)
+    assert (parts["Aston"]["tests"], parts["Aston"]["significant"]) == (3, True)
+    summary = json.loads(cli(["--project", folder, "summary", "--period", "2025-09",
+                              "--format", "json"]).stdout)
+    assert summary["kpis"][0]["significance"]["test"] == stats.TWO_PROPORTIONS
+    line = next(x for x in paper.splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+    assert "By LPA, Aston (60.0%) stands out from the other 2 (80.0% together)" in line

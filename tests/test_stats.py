@@ -167,6 +167,32 @@ def test_a_count_gets_the_poisson_test():
     assert got.p_value == pytest.approx(scipy_poisson_p(361, 12, 321, 12))
 
 
+def test_a_count_of_events_is_decided_by_its_rows_not_its_totals():
+    """`stats.count_of_events`, the one rule of every test of a count and of its parts: a
+    count of rows is one; a count of a `value` is one only where no row of the windows read
+    is a value that is not a whole number of at least 0 (UNCOUNTED 0, and known): 400 rows
+    of 1.5 total 600, a whole number, and are none. A multiplier, or a total that is no whole
+    number or is below 0, is none either; without windows, the KPI's definition alone."""
+    valued = dataclasses.replace(COUNT, value="hours")
+    whole, halves = Measured(YE25, 600, uncounted=0), Measured(YE25, 600, uncounted=400)
+    assert stats.count_of_events(COUNT, [Measured(YE25, 361), Measured(YE24, 321)])
+    assert stats.count_of_events(valued, [whole, whole])
+    assert not stats.count_of_events(valued, [whole, halves])
+    assert not stats.count_of_events(valued, [whole, Measured(YE24, 600)])  # rows unchecked
+    assert not stats.count_of_events(valued, [whole, Measured(YE24, -3, uncounted=0)])
+    assert not stats.count_of_events(valued, [whole, Measured(YE24, 2.5, uncounted=0)])
+    assert not stats.count_of_events(dataclasses.replace(COUNT, multiplier=2.0), [whole])
+    assert stats.count_of_events(valued, None)
+    assert not stats.count_of_events(dataclasses.replace(COUNT, unit=Unit.PERCENT), None)
+    # The summary's test asks it: the same totals tested as events, or not at all.
+    tested = stats.significance(result_of(valued, Measured(YE25, 600, uncounted=0),
+                                          Measured(YE24, 540, uncounted=0)))
+    assert tested.p_value == pytest.approx(scipy_poisson_p(600, 12, 540, 12))
+    untested = stats.significance(result_of(valued, Measured(YE25, 600, uncounted=400),
+                                            Measured(YE24, 540, uncounted=0)))
+    assert untested.test == stats.NOT_TESTED and untested.note == stats.NOT_EVENTS
+
+
 def test_windows_that_share_months_are_not_tested_as_two_samples():
     """The year ending September against the year ending August (`--vs previous`) share 11
     months: the Poisson test read 299,579 against 300,261 crimes as two samples, "not
