@@ -2508,80 +2508,203 @@ def zero_one_scale_problem(kind: Kind, unit: Unit, multiplier: float) -> str | N
             f"{float(written * times * Fraction(1, 4)):g}{sign}: {fix}")
 
 
-# The units a `unit_label` can name, by the words that name them: a time (a word after "per"
-# or "a" is a rate's period, "per year", not the figure's unit), a percentage, a rate per so
-# many ("per 1,000", "per 10,000") and pounds.
+# The units a `unit_label` can name, by the words that name them: a time, a percentage, a rate
+# per so many ("per 1,000", "per 10,000", "per 1k") and pounds. An abbreviation of a time is
+# one only in small letters ("24 hrs"; "HR referrals" are of human resources).
 _TIME_WORDS = {"second": "seconds", "seconds": "seconds", "sec": "seconds", "secs": "seconds",
                "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",
                "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours",
                "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
                "month": "months", "months": "months", "year": "years", "years": "years"}
-_PER = re.compile(r"\bper[\s_]*(?:(\d[\d,]*)|(hundred|thousand|million)\b)")
+_ABBREVIATED = frozenset({"sec", "secs", "min", "mins", "hr", "hrs"})
+# Words saying a figure is a rate per a time ("monthly crimes"), as "per month" does.
+_PERIOD_WORDS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month",
+                 "yearly": "year", "annual": "year", "annually": "year", "annum": "year"}
 _PER_WORDS = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-# What a KPI's figure is counted in, where kpi computes it (`unit_label_problem`), as a unit
-# its label may name, and a label naming it.
-_LABELLED_UNITS = {Unit.DAYS: ("days", "working days"),
-                   Unit.PER_1000: ("per 1,000", "per 1,000 residents")}
+_PER_NUMBER = re.compile(r"(\d[\d,]*)(k|m)?")
+# The words that end a label's head, the words naming its unit: what follows qualifies it
+# (who: "victims aged 18 and over"; which: "incidents within 24 hours", "days to charge"; of
+# what: "% of crimes charged"), as do brackets, a comma, colon or semicolon and a spaced dash.
+_QUALIFIERS = frozenset({
+    "within", "aged", "to", "of", "in", "for", "from", "after", "before", "over", "under",
+    "since", "by", "at", "on", "with", "without", "between", "during", "until", "where", "who",
+    "which", "that", "when", "whose", "than", "excluding", "including", "not", "as"})
+# Words before a head that say which figure it is, not its unit ("average number of days").
+_LEADING = frozenset({"average", "mean", "median", "total", "number", "count", "amount",
+                      "typical", "of"})
+
+
+def _label_head(label: str) -> list[tuple[str, str]]:
+    """A `unit_label`'s head, the words naming the unit its figures are in, each (as written,
+    in small letters): the words before the first qualifier (`_QUALIFIERS`, a bracket, a
+    comma, colon or semicolon, a spaced dash), after any words saying which figure it is
+    ("average number of"). A word joined by a hyphen is one word ("same-day", "12-month"),
+    and "/" reads "per" ("crimes/month")."""
+    text = re.split(r"[(\[{;:]|,(?!\d)|\s[-\u2013\u2014]\s", label.replace("/", " per "))[0]
+    words = [(w.strip(".'\u2019\""), w.strip(".'\u2019\"").casefold()) for w in text.split()]
+    words = [w for w in words if w[1]]
+    while words and words[0][1] in _LEADING:
+        words = words[1:]
+    end = next((i for i, (_, w) in enumerate(words) if w in _QUALIFIERS), len(words))
+    return words[:end]
+
+
+def _per_number(word: str) -> int | None:
+    """The number a rate is per, written after "per": 1,000, 10000, 1k; None for a word."""
+    if (found := _PER_NUMBER.fullmatch(word)) is None:
+        return _PER_WORDS.get(word)
+    return int(found[1].replace(",", "")) * {"k": 1000, "m": 1_000_000, None: 1}[found[2]]
+
+
+def label_names(label: str) -> tuple[list[str], list[str]]:
+    """The units a `unit_label` names in its head (`_label_head`), each once in the order first
+    named ('days', 'hours' (a time), 'percent', 'per 1,000' or 'per 10,000' (a rate per so
+    many), 'pounds'), and the times it names a rate per ('month' for "crimes per month", "a
+    month", "monthly"). A time anywhere after the head says who or which rows are counted,
+    not the unit: "victims aged 18 years and over", "crimes (rolling 12 months)"."""
+    head = _label_head(label)
+    named: list[str] = []
+    periods: list[str] = []
+    skip = False
+    for i, (written, word) in enumerate(head):
+        after = head[i + 1][1] if i + 1 < len(head) else ""
+        if skip:
+            skip = False
+        elif word in ("per", "a", "an", "each", "every") and after in _TIME_WORDS:
+            periods.append(_TIME_WORDS[after].removesuffix("s"))
+            skip = True
+        elif word == "per" and after == "cent":
+            named.append("percent")
+            skip = True
+        elif word == "per" and (per := _per_number(after)) is not None:
+            named.append(f"per {per:,}")
+            skip = True
+        elif (per := _per_number(word.removeprefix("per_"))) is not None \
+                and word.startswith("per_"):
+            named.append(f"per {per:,}")
+        elif word in _PERIOD_WORDS:
+            periods.append(_PERIOD_WORDS[word])
+        elif word in _TIME_WORDS and not (word in _ABBREVIATED and written.isupper()):
+            named.append(_TIME_WORDS[word])
+        elif "%" in word or word in ("percent", "percentage", "pp"):
+            named.append("percent")
+        elif "\u00a3" in word or word in ("pound", "pounds", "gbp", "pence"):
+            named.append("pounds")
+    return list(dict.fromkeys(named)), list(dict.fromkeys(periods))
 
 
 def units_named(label: str) -> list[str]:
-    """The units a `unit_label` names, each once in the order first named: 'days', 'hours'
-    (a time), 'percent', 'per 1,000' (or 'per 10,000', any rate per so many), 'pounds'."""
-    text = label.casefold()
-    named: list[str] = []
-    for digits, word in _PER.findall(text):
-        per = int(digits.replace(",", "")) if digits else _PER_WORDS[word]
-        named.append(f"per {per:,}")
-    words = re.findall(r"[a-z]+", _PER.sub(" ", text))
-    for before, word in zip(["", *words], words, strict=False):
-        if word in _TIME_WORDS and before not in ("per", "a", "an", "each", "every"):
-            named.append(_TIME_WORDS[word])
-    if "%" in text or {"percent", "percentage", "pp"} & set(words) or re.search(
-            r"\bper\s+cent\b", text):
-        named.append("percent")
-    if "\u00a3" in text or {"pound", "pounds", "gbp", "pence"} & set(words):
-        named.append("pounds")
-    return list(dict.fromkeys(named))
+    """The units a `unit_label` names (`label_names`), a rate's period aside."""
+    return label_names(label)[0]
 
 
-def unit_label_problem(label: str, unit: Unit, rows: bool = False) -> str | None:
-    """Why a KPI's `unit_label` would name its figures in another unit than they are, or
-    None: the one rule of what a label may name. Every face prints the label after a figure
-    in place of its unit's own name (kpi.render.unit_name), and it scales nothing, so a mean
-    of 3 days labelled "minutes" was printed "3.0 minutes", a count of 24 rows "24 hours" and
-    a rate of 12.0 per 1,000 "12.0 percent", exit 0. A figure with its own sign (%, pounds,
-    m:ss) takes no label; one in days or per 1,000 (which kpi works out: a duration is
-    converted to days, a count divided by the population) a label naming that unit and no
-    other ("working days", "per 1,000 residents"); a ratio, and a count of rows (`rows`), one
-    naming no unit ("officers"). A label is free where kpi does not know the unit (`number`,
-    `score`, a count or mean of a `value`): "per 10,000 population", "million days"."""
+# A figure in days that kpi worked out from a duration, times a multiplier, in another time.
+_DAYS_TIMES = ((24, "hours"), (1440, "minutes"), (86_400, "seconds"), (1 / 7, "weeks"))
+# A duration kpi worked out in seconds, times a multiplier, in another time.
+_SECONDS_TIMES = ((1 / 60, "minutes"), (1 / 3600, "hours"), (1 / 86_400, "days"))
+_EXAMPLES = {"days": "working days", "hours": "hours", "minutes": "minutes",
+             "seconds": "seconds", "weeks": "weeks"}
+
+
+def figure_unit(kind: Kind, unit: Unit, multiplier: float = 1.0, *, rows: bool = False,
+                duration: bool = False) -> str | None:
+    """The unit a KPI's figures are in where kpi knows it, as a `unit_label` names it, or None
+    where the label is what says it. Keyed on the kind first, which fixes what the figure is:
+    a `per_1000` KPI's is per 1,000 people, or per 10,000 with multiplier 10 (whatever its
+    `unit`: in `number` or `count` it is still a rate); then the unit: 'per 1,000' for a
+    share or mean per 1,000, 'days' for a KPI in days, or, where kpi worked the days out from
+    a `duration` itself, the time its multiplier makes them (24: 'hours'; 1,440: 'minutes';
+    86,400: 'seconds'; 1/7: 'weeks'; '?' for another, a time kpi cannot name); 'rows' for rows
+    counted (`rows`: a count or snapshot without a value, or of a value 0 or 1 on every row)
+    with no multiplier; 'ratio' for a ratio. A multiplier on a value that is not a duration
+    gives it in the unit ("60 for a mean of minutes in seconds")."""
+    if kind == Kind.PER_1000:
+        per = 1000 * as_written(multiplier)
+        return f"per {int(per):,}" if per.denominator == 1 else None
+    if unit == Unit.PER_1000:
+        return "per 1,000"
+    if unit == Unit.DAYS:
+        if not duration or multiplier == 1:
+            return "days"
+        return next((name for times, name in _DAYS_TIMES
+                     if math.isclose(multiplier, times, rel_tol=1e-6)), "?")
+    if rows and multiplier == 1:
+        return "rows"
+    if unit == Unit.RATIO:
+        return "ratio"
+    return None
+
+
+def unit_label_problem(label: str, kind: Kind, unit: Unit, multiplier: float = 1.0, *,
+                       rows: bool = False, duration: bool = False) -> tuple[str, str] | None:
+    """The key and why a KPI's `unit_label` (or, with none, its multiplier) would name its
+    figures in another unit than they are, or None: the one rule of what a label may name.
+    Every face prints the label after a figure in place of its unit's own name
+    (kpi.render.unit_name), and it scales nothing, so a mean of 3 days labelled "minutes" was
+    printed "3.0 minutes", a count of 24 rows "24 hours" and a rate of 12.0 per 1,000 "12.0
+    percent", exit 0. A figure with its own sign (%, pounds, m:ss) takes no label. Where kpi
+    knows the unit (`figure_unit`) the label's head (`label_names`) names that unit and no
+    other: days ("working days"), hours for days times 24 ("hours"), a rate per 1,000 ("per
+    1,000 residents", "rate per 1k"); a ratio and rows counted name no unit ("officers"), and
+    rows counted no rate per a time either (24 rows of 12 months are not "24 crimes per
+    month"). A label is free where kpi does not know the unit (`number`, `score`, a sum or
+    mean of a `value`). A duration kpi works out in days or seconds that a multiplier makes
+    another time is never printed in days or as m:ss: in days it takes a label naming that
+    time, in seconds unit = "number" with one."""
+    if unit == Unit.SECONDS and duration and multiplier != 1:
+        made = next((name for times, name in _SECONDS_TIMES
+                     if math.isclose(multiplier, times, rel_tol=1e-6)), None)
+        return "multiplier", (
+            f"is {multiplier:g}, so this KPI's figures (a duration kpi works out in seconds) "
+            f"are in {made or 'a unit kpi cannot name'}, seconds x {multiplier:g}, which a "
+            f"KPI in seconds prints as m:ss: give unit = \"number\" and unit_label = "
+            f"\"{made or 'the unit they are in'}\", or leave the multiplier out")
+    own = figure_unit(kind, unit, multiplier, rows=rows, duration=duration)
     if not label.strip():
-        return None
+        if own is None or own in ("days", "rows", "ratio") or own.startswith("per"):
+            return None
+        made = (f"{own}, days x {multiplier:g}" if own != "?" else
+                f"days x {multiplier:g}, a unit kpi cannot name")
+        return "multiplier", (
+            f"is {multiplier:g}, so this KPI's figures (a duration kpi works out in days) are in "
+            f"{made}, which every face would name \"days\" with no unit_label: "
+            + (f"give unit_label = \"{own}\"" if own != "?" else
+               "give a unit_label naming their unit") + ", or leave the multiplier out")
     if unit in SIGNED_UNITS:
         # after a figure that carries its own sign it would read "45.0% working days",
         # "£82.2m officers", or name a chart's axis of m:ss in "working days"
-        return (f"names the unit after a figure, but a KPI in {unit.value} prints its own "
-                f"({SIGNED_UNITS[unit]}): leave unit_label out")
-    named = units_named(label)
-    own, example = _LABELLED_UNITS.get(unit, (None, None))
-    if own is None and not (unit == Unit.RATIO or (unit == Unit.COUNT and rows)):
+        return "unit_label", (f"names the unit after a figure, but a KPI in {unit.value} prints "
+                              f"its own ({SIGNED_UNITS[unit]}): leave unit_label out")
+    if own is None or own == "?":
         return None
+    named, periods = label_names(label)
     other = [u for u in named if u != own]
-    what, figure, number = ((own if own.startswith("per") else f"in {own}", f"3.0 {own}", "3.0")
-                            if own is not None else
-                            ("a ratio", "a ratio of 3.0", "3.0") if unit == Unit.RATIO else
-                            ("a number of rows", "24 rows", "24"))
-    fix = (f"name {own} (\"{example}\")" if own is not None
+    timed = own in _EXAMPLES
+    what, figure, number = (
+        (f"in {own}" + (f" (days x {multiplier:g})" if own != "days" else ""), f"3.0 {own}",
+         "3.0") if timed else
+        (own, f"3.0 {own}", "3.0") if own.startswith("per") else
+        ("a ratio", "a ratio of 3.0", "3.0") if own == "ratio" else
+        ("a number of rows", "24 rows", "24"))
+    example = _EXAMPLES.get(own, f"{own} residents")
+    fix = (f"name {own} (\"{example}\")" if own not in ("rows", "ratio")
            else "name what is counted (\"officers\")") + " or leave unit_label out"
+    said = f"{number} {' '.join(label.split())}"
     if other:
-        timed = other[0] in _TIME_WORDS.values()
-        return (f"names {' and '.join(other)}, but this KPI's figures are {what}, and a label "
-                f"scales nothing ({figure} would print \"{number} {' '.join(label.split())}\"):"
-                f" {fix}" + (f", or give the value in {other[0]} with unit = \"number\""
-                             if timed else ""))
-    if own is not None and own not in named:
-        return (f"names no unit, but every face prints it in place of \"{own}\" after this "
-                f"KPI's figures, which are {what}: {fix}")
+        return "unit_label", (
+            f"names {' and '.join(other)}, but this KPI's figures are {what}, and a label "
+            f"scales nothing ({figure} would print \"{said}\"): {fix}"
+            + (f", or give the value in {other[0]} with unit = \"number\""
+               if other[0] in _EXAMPLES and own in ("days", "rows") else ""))
+    if own == "rows" and periods:
+        return "unit_label", (
+            f"names a rate per {periods[0]}, but this KPI's figures are a number of rows, all "
+            f"those of its window (12 months, or the year to date), and a label scales "
+            f"nothing ({figure} would print \"{said}\"): {fix}")
+    if own not in ("rows", "ratio") and own not in named:
+        return "unit_label", (
+            f"names no unit, but every face prints it in place of \"{own}\" after this KPI's "
+            f"figures, which are {what}: {fix}")
     return None
 
 
@@ -2720,6 +2843,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             "windows are whole quarters")
 
     value_is_duration = False
+    value_counts_rows = False  # a count's, sum's or snapshot's value 0 or 1 on every row
     # The keys whose expression gives every row 0, 1 or a blank (`expressions.zero_or_one`).
     zero_one: set[str] = set()
     if dataset is not None:
@@ -2734,11 +2858,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 value_is_duration |= key == "value" and dtype == "duration"
                 asked = (key == "value" and kind in (Kind.MEAN, Kind.MEDIAN, Kind.PERCENTILE)) \
                     or (key == "numerator" and kind in (Kind.RATE, Kind.SNAPSHOT))
-                if asked and dtype is not None and not message and (
+                summed = key == "value" and kind in (Kind.COUNT, Kind.SUM, Kind.SNAPSHOT)
+                if (asked or summed) and dtype is not None and not message and (
                         dtype == "bool" or zero_or_one(item[key], dataset.id,
                                                        _scan_schema(dataset),
                                                        _derived_texts(dataset))):
-                    zero_one.add(key)
+                    if asked:
+                        zero_one.add(key)
+                    value_counts_rows |= summed
         if kind in NOT_SPLIT and item.get("breakdowns"):
             # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
             # force's 12.0, a part per 1,000 of no one's population.
@@ -2826,10 +2953,15 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
     # Text, or left out by _refuse_non_text.
     texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
+    # Rows counted: a count or snapshot without a value, or of a value 0 or 1 on every row
+    # (`outcome = 'Charged'` summed is the rows charged, as a filter of it counts them).
+    rows = "numerator" not in item and (
+        (kind in (Kind.COUNT, Kind.SNAPSHOT) and "value" not in item)
+        or (kind in (Kind.COUNT, Kind.SUM, Kind.SNAPSHOT) and value_counts_rows))
     if isinstance(texts["unit_label"], str) and (misnamed := unit_label_problem(
-            texts["unit_label"], unit, rows=kind in (Kind.COUNT, Kind.SNAPSHOT)
-            and "value" not in item and "numerator" not in item)):
-        bad("unit_label", misnamed)
+            texts["unit_label"], kind, unit, float(numbers["multiplier"]), rows=rows,
+            duration=value_is_duration)):
+        bad(*misnamed)
         texts["unit_label"] = ""
     flags = {}
     for key in ("target_illustrative", "cumulative", "hidden"):

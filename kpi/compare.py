@@ -182,8 +182,10 @@ def _population_columns(path: Path, names: list[str], column: str) -> tuple[str,
     'nbhd,year,population') took each year as the population and each population as the
     year: where the populations lay in 1900 to 2100 (a neighbourhood's) nothing was refused
     and Avon's 18 crimes were 8.9 per 1,000 of "2,024 people" where its 1,990 give 9.0, exit
-    0. A heading naming none of them, one of them twice, or a file without one, is refused
-    on row 1: the one rule of which column is which."""
+    0. Any other column is not read (a file's source, the blank column of a trailing comma
+    Excel writes), so 'lpa,population,year,source' reads as 'lpa,population,year'; a file
+    without one of the three names, or naming one twice, is refused on row 1: the one rule
+    of which column is which."""
     def folded(name: str) -> str:
         return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
@@ -192,15 +194,15 @@ def _population_columns(path: Path, names: list[str], column: str) -> tuple[str,
     hint = (f"name the columns {own}{' (or part)' if own != 'part' else ''}, population and "
             "year, in any order")
     bound: dict[str, str] = {}
+    unread: list[str] = []
     for name in names:
         # a heading written twice is kept apart by a suffix (kpi.text.reference_table)
         written = re.sub(r"_duplicated_\d+$", "", name)
         written = written if written != name and written in names else name
         role = next((r for r, known in spellings.items() if folded(written) in known), None)
         if role is None:
-            raise ConfigError(f"{path}, row 1, column '{written}': kpi reads a population "
-                              f"file's columns by their names, and this one names none of "
-                              f"them", hint=hint)
+            unread.append(written)
+            continue
         if role in bound:
             raise ConfigError(f"{path}, row 1, column '{written}': names the {role} again, "
                               f"after column '{bound[role]}'", hint=hint)
@@ -208,7 +210,10 @@ def _population_columns(path: Path, names: list[str], column: str) -> tuple[str,
     missing = [role for role in spellings if role not in bound]
     if missing:
         said = [f"'{own if role == 'part' else role}'" for role in missing]
-        raise ConfigError(f"{path}, row 1: no column {' or '.join(said)}", hint=hint)
+        others = [f"'{name}'" for name in dict.fromkeys(unread) if name.strip()]
+        raise ConfigError(f"{path}, row 1: no column {' or '.join(said)}"
+                          + (f" (kpi does not read {', '.join(others)})" if others else ""),
+                          hint=hint)
     return bound["part"], bound["population"], bound["year"]
 
 

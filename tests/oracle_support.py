@@ -3046,18 +3046,23 @@ ROWS_LABELS = ("officers", "incidents", "people")
 
 def labels_for(k: Kpi) -> tuple[str, str, str]:
     """The `unit_label`s a KPI not in days may be drawn with (docs/catalogue.md): a label
-    names no other unit than the figure is in, so a rate per 1,000's names it, rows counted
-    in `count` are named by what is counted, and a figure whose unit kpi does not know (a
-    score, a count or mean of a `value`) takes any. As many of each, so the draws after it
-    are those of before."""
+    names no other unit than the figure is in, so a rate per 1,000's names it (a `per_1000`
+    KPI's in any unit), rows counted (a count or snapshot without a value, or of a condition,
+    with no multiplier) are named by what is counted, and a figure whose unit kpi does not
+    know (a score, a sum or mean of a `value`) takes any. As many of each, so the draws after
+    it are those of before."""
     unit = k.written_unit or {"per_1000": "per_1000", "weighted_score": "score"}.get(
         k.kind, "count")
-    if unit == "per_1000":
+    if unit == "per_1000" or k.kind == "per_1000":
         return PER_1000_LABELS
-    if unit == "count" and k.kind in ("count", "snapshot") and k.value is None \
-            and k.numerator is None:
+    condition = k.value is not None and re.search(
+        r"[<>=]", DERIVED.get(k.value, k.value)) is not None
+    if k.kind in ("count", "snapshot") and (k.value is None or condition) \
+            and k.numerator is None and k.multiplier == 1.0:
         return ROWS_LABELS
     return UNIT_LABELS
+
+
 TARGET_SOURCES = ("the national 999 standard (Home Office)", "an illustration: forces set "
                   "their own", "the plan, para 2.4")
 POPULATION_SOURCES = ("ONS Census 2021, table TS021", "round figures of the area's order", "")

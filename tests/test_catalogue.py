@@ -776,7 +776,6 @@ def test_a_unit_label_naming_another_unit_than_the_figures_is_refused(tmp_path, 
     ("per_1000", 'population = "force"', "per 1,000 residents per year"),
     ("per_1000", 'population = "force"', "per thousand people"),
     ("count", "", "officers"),
-    ("count", "", "incidents per day"),
     ("sum", 'value = "cost"', "hours"),
     ("mean", 'value = "cost"\nunit = "number"', "minutes"),
     ("weighted_score", 'weights = "w.csv"\nweight_key = "lpa"\nmultiplier = 0.000001',
@@ -793,6 +792,126 @@ def test_a_unit_label_of_the_figures_unit_or_of_a_unit_kpi_does_not_know_is_kept
                     f'kind = "{kind}"\ndataset = "crimes"\n{extra}\nunit_label = "{label}"\n',
                     encoding="utf-8")
     assert parse_project_file(path).kpi("k").unit_label == label
+
+
+# A dataset of cases with two dates, whose difference kpi works out in days (or seconds).
+CASES = HEAD.replace('cost = "float"', 'cost = "float"\nopened = "date"\nclosed = "date"\n'
+                     'outcome = "str"')
+
+
+def _labelled(tmp_path: Path, kind: str, extra: str, label: str | None):
+    """The KPI 'k' of `kind` on the cases, with `extra` keys and `unit_label` (none if None):
+    the KPI parsed, or the problems refusing it."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(CASES + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n'
+                    f'kind = "{kind}"\ndataset = "crimes"\n{extra}\n'
+                    + (f'unit_label = "{label}"\n' if label is not None else ""),
+                    encoding="utf-8")
+    try:
+        return parse_project_file(path).kpi("k")
+    except ConfigError as refused:
+        return refused.message.split("\n")
+
+
+DAYS = 'value = "closed - opened"\nunit = "days"'
+
+
+@pytest.mark.parametrize("kind, extra, label", [
+    # a time or a percentage after the head says who or which rows are counted, not the
+    # unit (each refused by the rule before, which read any time word anywhere as the unit)
+    ("count", "", "HR referrals"),
+    ("count", "", "same-day visits"),
+    ("count", "", "victims aged 18 years and over"),
+    ("count", "", "incidents within 24 hours"),
+    ("count", "", "crimes (rolling 12 months)"),
+    ("count", "", "crimes (year to date)"),
+    ("count", "", "crimes (up 5% on last year)"),
+    ("mean", DAYS, "days (12-month average)"),
+    ("mean", DAYS, "days to charge (12 months)"),
+    ("mean", DAYS, "average number of days to charge"),
+    ("per_1000", 'population = "force"', "per 1,000 population (12 months to March)"),
+    ("per_1000", 'population = "force"', "rate per 1,000 (rolling 12 months)"),
+    ("per_1000", 'population = "force"', "per 1k population"),
+    # a count of a condition counts rows, named by what is counted
+    ("count", "value = \"outcome = 'Charged'\"", "crimes charged"),
+    # a rate per 1,000 times 10 is one per 10,000, whatever its unit
+    ("per_1000", 'population = "force"\nunit = "number"\nmultiplier = 10',
+     "per 10,000 population"),
+    # a duration in days times 24 is in hours, times 1,440 in minutes; another multiplier
+    # gives a unit kpi cannot name, which the label says
+    ("mean", DAYS + "\nmultiplier = 24", "hours"),
+    ("mean", DAYS + "\nmultiplier = 1440", "minutes to close"),
+    ("mean", DAYS + "\nmultiplier = 0.0328767", "years"),
+    # a value that is no duration is given in days by its multiplier (hours / 24)
+    ("mean", 'value = "cost"\nunit = "days"\nmultiplier = 0.041666667', "days"),
+    # rows times a multiplier are in a unit kpi does not know: a monthly mean of them
+    ("count", 'unit = "number"\nmultiplier = 0.083333333', "crimes per month"),
+])
+def test_a_unit_label_names_its_unit_in_its_head(tmp_path, kind, extra, label):
+    """A label's unit is named by its head, the words before a qualifier (a bracket, 'within',
+    'aged', 'to', 'of' ...); a time, a percentage or a rate in the qualifier says who or which
+    window is counted. Keyed on the kind, which fixes what the figure is."""
+    kpi = _labelled(tmp_path, kind, extra, label)
+    assert not isinstance(kpi, list), kpi
+    assert kpi.unit_label == label
+
+
+@pytest.mark.parametrize("kind, extra, label, key, message", [
+    # rows counted through a condition as value are rows, as through a filter: 6 of 24 crimes
+    # charged printed "6 % of crimes charged"
+    ("count", "value = \"outcome = 'Charged'\"", "% of crimes charged", "unit_label",
+     "names percent, but this KPI's figures are a number of rows, and a label scales nothing "
+     "(24 rows would print \"24 % of crimes charged\")"),
+    ("sum", "value = \"outcome = 'Charged'\"", "hours", "unit_label",
+     "names hours, but this KPI's figures are a number of rows"),
+    # 6 crimes charged in 12 months printed "6 crimes charged per month" (0.5 a month)
+    ("count", "", "crimes charged per month", "unit_label",
+     "names a rate per month, but this KPI's figures are a number of rows, all those of its "
+     "window (12 months, or the year to date), and a label scales nothing (24 rows would "
+     "print \"24 crimes charged per month\"): name what is counted (\"officers\") or leave "
+     "unit_label out"),
+    ("count", "", "incidents per day", "unit_label", "names a rate per day, but"),
+    ("count", "", "monthly crimes", "unit_label", "names a rate per month, but"),
+    ("count", "", "24 hrs", "unit_label", "names hours, but"),
+    # a rate per 1,000 of 9.0 in unit number printed "9.0 per 10,000 population" (90), and in
+    # unit count "9.0 crimes"
+    ("per_1000", 'population = "force"\nunit = "number"', "per 10,000 population",
+     "unit_label", "names per 10,000, but this KPI's figures are per 1,000, and a label "
+     "scales nothing (3.0 per 1,000 would print \"3.0 per 10,000 population\")"),
+    ("per_1000", 'population = "force"\nunit = "count"', "crimes", "unit_label",
+     "names no unit, but every face prints it in place of \"per 1,000\" after this KPI's "
+     "figures, which are per 1,000: name per 1,000 (\"per 1,000 residents\") or leave "
+     "unit_label out"),
+    ("per_1000", 'population = "force"\nunit = "number"\nmultiplier = 10', "per 1,000",
+     "unit_label", "names per 1,000, but this KPI's figures are per 10,000"),
+    # a mean of 3 days times 24 printed "72.0 working days", and with no label "72.0 days"
+    ("mean", DAYS + "\nmultiplier = 24", "working days", "unit_label",
+     "names days, but this KPI's figures are in hours (days x 24), and a label scales "
+     "nothing (3.0 hours would print \"3.0 working days\"): name hours (\"hours\") or leave "
+     "unit_label out"),
+    ("mean", DAYS + "\nmultiplier = 24", "shifts", "unit_label",
+     "names no unit, but every face prints it in place of \"hours\""),
+    ("mean", DAYS + "\nmultiplier = 24", None, "multiplier",
+     "is 24, so this KPI's figures (a duration kpi works out in days) are in hours, days x "
+     "24, which every face would name \"days\" with no unit_label: give unit_label = "
+     "\"hours\", or leave the multiplier out"),
+    ("mean", DAYS + "\nmultiplier = 3", None, "multiplier",
+     "are in days x 3, a unit kpi cannot name, which every face would name \"days\""),
+    # a duration in seconds divided by 60 is in minutes, which m:ss would print as seconds
+    ('mean', 'value = "closed - opened"\nunit = "seconds"\nmultiplier = 0.016666667', None,
+     "multiplier", "are in minutes, seconds x 0.0166667, which a KPI in seconds prints as "
+     "m:ss: give unit = \"number\" and unit_label = \"minutes\""),
+])
+def test_a_unit_label_naming_what_the_kind_makes_another_unit_is_refused(
+        tmp_path, kind, extra, label, key, message):
+    """The kind fixes what a figure is (rows counted, through a filter or a condition summed;
+    a rate per 1,000 times its multiplier), and a duration kpi works out in days, times a
+    multiplier, is in the time it makes: a label naming another unit, a rate per a time on
+    rows of 12 months, or none where the figure would be named "days", is refused."""
+    found = _labelled(tmp_path, kind, extra, label)
+    assert isinstance(found, list) and len(found) == 1, found
+    assert f"KPI 'k', key '{key}': " in found[0] and message in found[0], found
+
 
 
 MONTH_FROM_TOML = """\

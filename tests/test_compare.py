@@ -419,9 +419,10 @@ def test_a_population_file_is_read_by_its_columns_names_in_any_order(project, tm
     population as the year: with populations of 1,950 to 2,010 (a neighbourhood's, inside the
     years' range) nothing was refused, and every force was "per 1,000 of 2,024 people", exit
     0; names kpi did not know ('area,people,est') were read as the order they stood in. Each
-    column is now bound by its name alone, in any order and case; a heading that names none
-    of them, names one twice or leaves one out is refused on row 1 naming the file and the
-    column, with the names kpi reads."""
+    column is now bound by its name alone, in any order and case, and a column naming none of
+    them is not read (a source, a trailing comma's blank column); a heading that names one
+    twice or leaves one out is refused on row 1 naming the file and the column, with the
+    names kpi reads."""
     import shutil
 
     from kpi.compare import read_populations
@@ -433,15 +434,19 @@ def test_a_population_file_is_read_by_its_columns_names_in_any_order(project, tm
     population = copy / "reference" / "force-population.csv"
 
     def written(heading: str) -> None:
-        cells = {"force": "{name}", "part": "{name}", "population": "{n}", "year": "2024"}
+        cells = {"force": "{name}", "part": "{name}", "population": "{n}", "year": "2024",
+                 "source": "ONS mid-2024", "": ""}
         row = ",".join(cells.get(h.strip().lower(), "{n}") for h in heading.split(","))
         population.write_text(heading + "\n" + "".join(
             row.format(name=name, n=n) + "\n" for name, n in people.items()),
             encoding="utf-8")
         read_populations.cache_clear()
 
+    # a column naming none of the three is not read: a file's source, the blank column of
+    # the trailing comma Excel writes (both refused at row 1 by the rule before)
     for heading in ("force,year,population", "year,force,population", "Population,Year,PART",
-                    " force , population , year "):
+                    " force , population , year ", "force,population,year,source",
+                    "force,population,year,", "source,year,force,population"):
         written(heading)
         total = next(k for k in _compare(copy, "--period", "2025-12", "--by", "force")["kpis"]
                      if k["id"] == "total_crime")
@@ -450,10 +455,12 @@ def test_a_population_file_is_read_by_its_columns_names_in_any_order(project, tm
             {n: current[n] / people[n] * 1000 for n in current}), heading
     hint = "Hint: name the columns force (or part), population and year, in any order"
     for heading, message in (
-            ("force,period,residents", "row 1, column 'period': kpi reads a population file's "
-             "columns by their names, and this one names none of them"),
-            ("area,people,est", "row 1, column 'area': kpi reads a population file's columns "
-             "by their names, and this one names none of them"),
+            ("force,period,residents", "row 1: no column 'population' or 'year' (kpi does "
+             "not read 'period', 'residents')"),
+            ("area,people,est", "row 1: no column 'force' or 'population' or 'year' (kpi does "
+             "not read 'area', 'people', 'est')"),
+            ("force,population,year,Year", "row 1, column 'Year': names the year again, after "
+             "column 'year'"),
             ("force,population,year,population", "row 1, column 'population': names the "
              "population again, after column 'population'"),
             ("part,population,force,year", "row 1, column 'force': names the part again, "
@@ -491,14 +498,23 @@ def test_a_population_file_in_another_order_gives_the_rate_counted_by_hand(tmp_p
     assert {p["name"]: (p["current"]["value"], p["population"], p["per_1000"])
             for p in crime["parts"]} == {"Avon": (18, 1990, pytest.approx(18 / 1990 * 1000)),
                                          "Bure": (12, 2010, pytest.approx(12 / 2010 * 1000))}
+    # a fourth column, the source, and the blank one of a trailing comma are not read (they
+    # were refused at row 1 where 'force,population,year' was read)
+    for text in ("force,population,year,source\nAvon,1990,2024,ONS\nBure,2010,2024,ONS\n",
+                 "force,population,year,\nAvon,1990,2024,\nBure,2010,2024,\n"):
+        (folder / "reference" / "pop.csv").write_text(text, encoding="utf-8")
+        (crime,) = _compare(folder, "--period", "2025-06", "--by", "force")["kpis"]
+        assert {p["name"]: (p["population"], p["per_1000"]) for p in crime["parts"]} == {
+            "Avon": (1990, pytest.approx(18 / 1990 * 1000)),
+            "Bure": (2010, pytest.approx(12 / 2010 * 1000))}, text
     (folder / "reference" / "pop.csv").write_text(
         "force,year,residents\nAvon,2024,1990\nBure,2024,2010\n", encoding="utf-8")
     refused = inprocess.run(["--project", folder, "compare", "--period", "2025-06",
                              "--by", "force"])
     assert refused.returncode == 3 and refused.stdout == ""
     assert refused.stderr.splitlines()[0] == (
-        f"Error: {folder / 'reference' / 'pop.csv'}, row 1, column 'residents': kpi reads a "
-        "population file's columns by their names, and this one names none of them")
+        f"Error: {folder / 'reference' / 'pop.csv'}, row 1: no column 'population' (kpi does "
+        "not read 'residents')")
 
 
 @pytest.mark.parametrize("expression, message", [

@@ -225,3 +225,36 @@ def test_a_label_naming_another_unit_than_the_figures_is_refused(tmp_path):
     assert (f"Error: {tmp_path / 'kpi.toml'}:{line}: KPI 'to_close', key 'unit_label': names "
             "minutes, but this KPI's figures are in days, and a label scales nothing (3.0 days "
             "would print \"3.0 minutes\")") in refused.output
+
+
+def test_a_duration_in_days_times_24_is_named_in_hours(tmp_path):
+    """By hand: two cases a month, closed 2 and 4 days after they opened, a mean of 3 days,
+    times `multiplier = 24`, 72 hours. Labelled "hours" it was refused by the rule before,
+    whose hint ("working days", or no label) printed "72.0 working days" and "72.0 days",
+    exit 0. Now "hours" prints 72.0 hours, and "working days" or no label is refused."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    rows = ["Opened,Closed"] + [
+        f"{year}-{month:02d}-{opened:02d},{year}-{month:02d}-{opened + days:02d}"
+        for year in (2024, 2025) for month in range(1, 13)
+        for opened, days in ((1, 2), (5, 4))]
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    scaled = DURATION_PROJECT.replace('unit = "days"', 'unit = "days"\nmultiplier = 24')
+    (tmp_path / "kpi.toml").write_text(scaled.replace("LABEL", "hours"), encoding="utf-8")
+    _kpi(tmp_path, "ingest", "cases", tmp_path / "cases.csv")
+    (kpi,) = json.loads(_kpi(tmp_path, "summary", "--period", "2025-12", "--format",
+                             "json"))["kpis"]
+    assert (kpi["current"]["value"], kpi["unit_label"]) == (3.0 * 24, "hours")
+    assert "72.0 hours" in _kpi(tmp_path, "summary", "--period", "2025-12")
+    for toml, key in ((scaled.replace("LABEL", "working days"), "unit_label"),
+                      (scaled.replace('unit_label = "LABEL"\n', ""), "multiplier")):
+        (tmp_path / "kpi.toml").write_text(toml, encoding="utf-8")
+        refused = CliRunner().invoke(app, ["--project", str(tmp_path), "summary", "--period",
+                                           "2025-12"])
+        assert refused.exit_code == 3, refused.output
+        assert f"KPI 'to_close', key '{key}': " in refused.output
+        assert "hours" in refused.output and "72.0" not in refused.output
