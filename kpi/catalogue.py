@@ -2702,9 +2702,12 @@ def unit_label_problem(label: str, kind: Kind, unit: Unit, multiplier: float = 1
             f"those of its window (12 months, or the year to date), and a label scales "
             f"nothing ({figure} would print \"{said}\"): {fix}")
     if own not in ("rows", "ratio") and own not in named:
-        return "unit_label", (
-            f"names no unit, but every face prints it in place of \"{own}\" after this KPI's "
-            f"figures, which are {what}: {fix}")
+        if (unit, own) in ((Unit.DAYS, "days"), (Unit.PER_1000, "per 1,000")):
+            return "unit_label", (
+                f"names no unit, but every face prints it in place of \"{own}\" after this "
+                f"KPI's figures, which are {what}: {fix}")
+        return "unit_label", (f"names no unit, but this KPI's figures are {what}, and every "
+                              f"face prints the label after them: {fix}")
     return None
 
 

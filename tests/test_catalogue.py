@@ -879,9 +879,8 @@ def test_a_unit_label_names_its_unit_in_its_head(tmp_path, kind, extra, label):
      "unit_label", "names per 10,000, but this KPI's figures are per 1,000, and a label "
      "scales nothing (3.0 per 1,000 would print \"3.0 per 10,000 population\")"),
     ("per_1000", 'population = "force"\nunit = "count"', "crimes", "unit_label",
-     "names no unit, but every face prints it in place of \"per 1,000\" after this KPI's "
-     "figures, which are per 1,000: name per 1,000 (\"per 1,000 residents\") or leave "
-     "unit_label out"),
+     "names no unit, but this KPI's figures are per 1,000, and every face prints the label "
+     "after them: name per 1,000 (\"per 1,000 residents\") or leave unit_label out"),
     ("per_1000", 'population = "force"\nunit = "number"\nmultiplier = 10', "per 1,000",
      "unit_label", "names per 1,000, but this KPI's figures are per 10,000"),
     # a mean of 3 days times 24 printed "72.0 working days", and with no label "72.0 days"
@@ -890,7 +889,8 @@ def test_a_unit_label_names_its_unit_in_its_head(tmp_path, kind, extra, label):
      "nothing (3.0 hours would print \"3.0 working days\"): name hours (\"hours\") or leave "
      "unit_label out"),
     ("mean", DAYS + "\nmultiplier = 24", "shifts", "unit_label",
-     "names no unit, but every face prints it in place of \"hours\""),
+     "names no unit, but this KPI's figures are in hours (days x 24), and every face prints "
+     "the label after them: name hours (\"hours\") or leave unit_label out"),
     ("mean", DAYS + "\nmultiplier = 24", None, "multiplier",
      "is 24, so this KPI's figures (a duration kpi works out in days) are in hours, days x "
      "24, which every face would name \"days\" with no unit_label: give unit_label = "

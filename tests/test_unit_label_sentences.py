@@ -258,3 +258,67 @@ def test_a_duration_in_days_times_24_is_named_in_hours(tmp_path):
         assert refused.exit_code == 3, refused.output
         assert f"KPI 'to_close', key '{key}': " in refused.output
         assert "hours" in refused.output and "72.0" not in refused.output
+
+
+RATE_PROJECT = """
+[project]
+name = "Rate"
+baseline = "2024-12"
+
+[population]
+force = 2000
+
+[datasets.crimes]
+date = "date"
+[datasets.crimes.columns]
+date = { type = "date", from = ["Date"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "rate"
+title = "Crime rate"
+priority = "p"
+kind = "per_1000"
+population = "force"
+dataset = "crimes"
+better = "lower"
+unit = "number"
+EXTRA
+"""
+
+
+def test_a_rate_per_1000_in_unit_number_is_named_per_its_multiplier(tmp_path):
+    """By hand: 18 crimes in 2025 (one a month, two in each of six months) among 2,000 people,
+    9.0 per 1,000. In unit = "number" its label was free, and "per 10,000 population" printed
+    "9.0 per 10,000 population" for 90, exit 0: a per_1000 KPI's figures are a rate per 1,000
+    times its multiplier whatever its unit. With multiplier = 10 the label prints 90.0."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    rows = ["Date"] + [f"{year}-{month:02d}-{day:02d}" for year in (2024, 2025)
+                       for month in range(1, 13) for day in ((10, 11) if month % 2 else (10,))]
+    (tmp_path / "crimes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    label = 'unit_label = "per 10,000 population"'
+    (tmp_path / "kpi.toml").write_text(
+        RATE_PROJECT.replace("EXTRA", f"multiplier = 10\n{label}"), encoding="utf-8")
+    _kpi(tmp_path, "ingest", "crimes", tmp_path / "crimes.csv")
+    (kpi,) = json.loads(_kpi(tmp_path, "summary", "--period", "2025-12", "--format",
+                             "json"))["kpis"]
+    assert kpi["current"]["value"] == pytest.approx(18 / 2000 * 10_000)
+    _kpi(tmp_path, "export", "markdown", "--period", "2025-12", "--output", tmp_path / "p.md")
+    paper = (tmp_path / "p.md").read_text(encoding="utf-8")
+    assert "90.0 per 10,000 population" in paper and "9.0 per" not in paper
+    for extra in (label, 'unit_label = "crimes"'):
+        (tmp_path / "kpi.toml").write_text(RATE_PROJECT.replace("EXTRA", extra),
+                                           encoding="utf-8")
+        refused = CliRunner().invoke(app, ["--project", str(tmp_path), "summary", "--period",
+                                           "2025-12"])
+        assert refused.exit_code == 3, refused.output
+        assert "KPI 'rate', key 'unit_label': " in refused.output
+        assert "this KPI's figures are per 1,000" in refused.output
