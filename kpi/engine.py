@@ -873,12 +873,15 @@ def _moved(spec: DatasetSpec, parts: Sequence[str], rows: pl.LazyFrame, gone: pl
     month and part, `__part`, its `__last` date and the roll's `__later` one), those not
     proven emptied on it: by `__part`, its `__rows` of its last date and how many of them
     (`__left`) are not listed on the later roll, with the first such row's `__labels`. A row
-    is listed there where the later roll holds exactly one row of its labels (the text and
-    true/false columns other than `parts`: a person's id) in its `replace_by` values and
-    its last date held no other: LPA C's three officers on the roll of the 19th, moved to A
-    for the roll of the 26th. A part's people left, or the roll's file missing the part,
-    leave nothing on it to tell the two apart; nor do labels that are not one row's each (a
-    role, a force's own numbering of its people), so such a part is not proven."""
+    is listed there where an id (`_roll_ids`: a column each of whose values is one row on
+    each of the two dates, a person's) puts it on the later roll, or else where the later
+    roll holds exactly one row of all its labels (the text and true/false columns other than
+    `parts`) and its last date held no other: LPA C's three officers on the roll of the 19th,
+    moved to A for the roll of the 26th, found by their person id though their station moved
+    with them. A part's people left, or the roll's file missing the part, leave nothing on it
+    to tell the two apart; nor do labels that are not one row's each (a role, a force's own
+    numbering of its people, the same id under two parts on one date), so such a part is not
+    proven."""
     labels = [c for c in _roll_labels(spec) if c not in parts]
     keys = ["month", *parts]
     rolled = ["month", *(c for c in parts if c in spec.replace_by)]
@@ -888,23 +891,55 @@ def _moved(spec: DatasetSpec, parts: Sequence[str], rows: pl.LazyFrame, gone: pl
                      ).unique()
     rows = rows.with_columns(snapshot_day(spec).alias(_DAY)).join(
         days.lazy(), on=[*rolled, _DAY], how="semi", nulls_equal=True)
-    if not labels:
+    named = _roll_ids(spec, parts, labels)
+    if not labels and not named:
         listed = rows.select(*keys, _DAY).collect()
         return (listed.join(ids, on=[*keys, _DAY], nulls_equal=True).group_by("__part")
                 .agg(pl.len().alias("__rows"), pl.len().alias("__left"),
                      pl.lit(None).alias("__labels")))
-    listed = rows.group_by(*rolled, _DAY, *labels).agg(pl.len().alias("__n")).collect()
-    mine = (rows.select(*keys, _DAY, *labels).collect()
-            .join(ids, on=[*keys, _DAY], nulls_equal=True)
-            .join(listed, on=[*rolled, _DAY, *labels], nulls_equal=True)
-            .join(listed.rename({_DAY: "__later", "__n": "__m"}),
-                  on=[*rolled, "__later", *labels], how="left", nulls_equal=True)
-            .with_columns(((pl.col("__n") == 1) & (pl.col("__m") == 1))
-                          .fill_null(False).alias("__on")))
-    return (mine.sort(*labels, nulls_last=True).group_by("__part")
+    held = rows.select(*dict.fromkeys([*keys, _DAY, *labels, *named])).collect()
+    mine = (held.join(ids, on=[*keys, _DAY], nulls_equal=True)
+            .with_columns(pl.lit(False).alias("__on")))
+
+    def listed_once(found: pl.DataFrame, by: list[str], on: pl.Expr) -> pl.DataFrame:
+        # each row of `found` on the later roll where `on` holds, its rows by `by` counted
+        # on both dates (`__n` on its own last date, `__m` on the later one)
+        listed = held.group_by(*rolled, _DAY, *by).agg(pl.len().alias("__n"))
+        return (found.join(listed, on=[*rolled, _DAY, *by], how="left", nulls_equal=True)
+                .join(listed.rename({_DAY: "__later", "__n": "__m"}),
+                      on=[*rolled, "__later", *by], how="left", nulls_equal=True)
+                .with_columns((pl.col("__on") | on.fill_null(False)).alias("__on"))
+                .drop("__n", "__m"))
+
+    for column in named:
+        # an id of the two dates: none of its values on two rows of either date
+        once = (held.filter(pl.col(column).is_not_null())
+                .group_by(*rolled, _DAY, column).agg(pl.len().alias("__k"))
+                .group_by(*rolled, _DAY).agg((pl.col("__k").max() == 1).alias("__id")))
+        mine = (mine.join(once, on=[*rolled, _DAY], how="left", nulls_equal=True)
+                .join(once.rename({_DAY: "__later", "__id": "__id2"}),
+                      on=[*rolled, "__later"], how="left", nulls_equal=True))
+        mine = listed_once(mine, [column], pl.col("__id") & pl.col("__id2")
+                           & pl.col(column).is_not_null() & (pl.col("__m") == 1)
+                           ).drop("__id", "__id2")
+    if labels:
+        mine = listed_once(mine, labels, (pl.col("__n") == 1) & (pl.col("__m") == 1))
+    shown = labels or named
+    return (mine.sort(*shown, nulls_last=True).group_by("__part")
             .agg(pl.len().alias("__rows"), (~pl.col("__on")).sum().alias("__left"),
-                 pl.struct(labels).filter(~pl.col("__on")).first().alias("__labels"))
+                 pl.struct(shown).filter(~pl.col("__on")).first().alias("__labels"))
             .filter(pl.col("__left") > 0))
+
+
+def _roll_ids(spec: DatasetSpec, parts: Sequence[str], labels: Sequence[str]) -> list[str]:
+    """The columns `_moved` may find a part's people on a later roll by, one at a time: its
+    `labels` (text and true/false columns other than the parts) and the other columns of a
+    `unique` declared with the date column (`unique = ["person", "as_at"]`: a person's id,
+    of any type), each read as an id only where its rows show it one on both dates compared.
+    A part's column is none (its people's part changes as they move)."""
+    declared = ([c for c in spec.unique_columns if c != spec.date and c not in parts]
+                if spec.date in spec.unique_columns else [])
+    return list(dict.fromkeys([*labels, *declared]))
 
 
 def _not_found(parts: Sequence[str], row: dict[str, Any]) -> str:

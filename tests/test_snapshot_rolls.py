@@ -1169,6 +1169,85 @@ def test_a_part_s_people_are_found_on_a_later_roll_only_by_an_id_of_one_row(tmp_
             cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa"]))
 
 
+def _with_station(folder: Path, part: str, person: str = "str", unique: str = "") -> Path:
+    """The rows `_lpas` or `_national` wrote, each with the station of its part (`part`,
+    'lpa' or 'force'): "C Lane", which moves with an officer moved from LPA C to A, as a
+    roll's other columns do. The person's id declared of type `person`, and `unique` as
+    given."""
+    toml = (folder / "kpi.toml").read_text(encoding="utf-8")
+    toml = toml.replace('person = "str"\n', f'person = "{person}"\nstation = "str"\n')
+    if unique:
+        toml = toml.replace('as_at = "last"\n', f'as_at = "last"\nunique = {unique}\n')
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    with (folder / "staff.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with (folder / "staff.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*rows[0], "station"])
+        writer.writerows([*(row[c].lstrip("P") if c == "person" and person == "int"
+                            else row[c] for c in row), f"{row[part]} Lane"] for row in rows)
+    return folder
+
+
+def test_a_part_s_people_are_found_on_a_later_roll_by_their_id_whatever_moves_with_them(
+        tmp_path, cli):
+    """LPA C's three officers moved to A for the roll of the 26th, each row with its LPA's
+    station: matched by all their labels (person and station), none was found on the 26th
+    (their station moved with them) and the month was refused, where the same rows without
+    the station read 10. A person id each of whose values is one row on each of the two
+    dates finds them: 10, by hand and DuckDB. A force missing from the last file, ids each
+    force numbers from 1 and LPA C's officers who left are refused as before."""
+    import duckdb
+
+    folder = _with_station(_lpas(tmp_path, "moved"), "lpa")
+    _load(cli, folder, "staff")
+    counted = duckdb.connect().execute(
+        f"SELECT count(*), count(DISTINCT person) FROM read_csv('{folder / 'staff.csv'}', "
+        "all_varchar = true) WHERE as_at = '2025-09-26'").fetchone()
+    assert counted == (10, 10)
+    assert _figures(cli, folder)["officers"] == (10, 10)
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert {p["name"]: (p["comparison"]["value"], p["current"]["value"])
+            for p in json.loads(result.stdout)["kpis"][0]["parts"]} == {"A": (4, 7),
+                                                                        "B": (3, 3)}
+    refused = {"national": "(force 'B'), column 'as_at': its last date, 2025-09-19, is a "
+               "roll of other parts whose last is 2025-09-26, and 3 of its 3 rows there are "
+               "not found on their roll of 2025-09-26 (person 'B0', station 'B Lane' first)",
+               "numbered": "(force 'B'), column 'as_at': its last date, 2025-09-19, is a roll "
+               "of other parts whose last is 2025-09-26, and 3 of its 3 rows there are not "
+               "found on their roll of 2025-09-26 (person '1', station 'B Lane' first)",
+               "left": "(lpa 'C'), column 'as_at': its last date, 2025-09-19, is a roll of "
+               "other parts whose last is 2025-09-26, and 3 of its 3 rows there are not found "
+               "on their roll of 2025-09-26 (person 'P0', station 'C Lane' first)"}
+    for case, said in refused.items():
+        (tmp_path / case).mkdir()
+        written = (_lpas(tmp_path / case, "left") if case == "left"
+                   else _national(tmp_path / case, numbered=case == "numbered"))
+        folder = _with_station(written, "lpa" if case == "left" else "force")
+        _load(cli, folder, "staff")
+        line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+        assert said in line, (case, line)
+
+
+def test_a_declared_id_of_a_roll_finds_a_part_s_people_whatever_its_type(tmp_path, cli):
+    """The person's id a number (`int`, no label): the station alone, which moves with the
+    officers, found none of LPA C's three on the roll of the 26th, and the month is refused.
+    Declared `unique = ["person", "as_at"]` (one row a person at each date), the id finds
+    them, and the roll of the 26th reads 10 as it holds."""
+    folder = _with_station(_lpas(tmp_path, "moved"), "lpa", person="int")
+    _load(cli, folder, "staff")
+    assert "3 of its 3 rows there are not found on their roll of 2025-09-26 (station " \
+        "'C Lane' first)" in _refused_line(
+            cli(["--project", folder, "summary", "--period", "2025-09"]))
+    (tmp_path / "declared").mkdir()
+    folder = _with_station(_lpas(tmp_path / "declared", "moved"), "lpa", person="int",
+                           unique='["person", "as_at"]')
+    _load(cli, folder, "staff")
+    assert _figures(cli, folder)["officers"] == (10, 10)
+
+
 def test_roll_names_two_a_day_do_not_hide_the_rolls(tmp_path, cli):
     """Each row naming its roll, two rolls a day ("Officer roll 2025-09-05", "Staff roll
     2025-09-05"): no day held one value of the name, so it was read as a label telling
