@@ -413,6 +413,12 @@ class KpiDef:
     # Where the target is written, "FILE:LINE" ("" for a KPI not read from a file): a refusal
     # of the target names it (`kpi.verdicts.misread_target`). Not part of the definition.
     target_at: str = field(default="", compare=False)
+    # A mean whose figure is printed off the scale of a share (`zero_one_scale_problem`:
+    # percent with no multiplier 100): the refusal its rows give where each is 0 or 1
+    # ("FILE:LINE: KPI 'x', key 'unit': is percent with multiplier 1, ..."), which its
+    # expression does not show (`kpi.stats.unscaled_flags`); "" for any other KPI. Not part
+    # of the definition.
+    flag_scale: str = field(default="", compare=False)
     # A running total or a snapshot of progress (training completed to date): its months are
     # not independent, so it gets no process chart and no verdict on variation.
     cumulative: bool = False
@@ -2303,6 +2309,12 @@ def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, Dataset
         if kpi is not None and kpi.target is not None:
             line = problems.item_line("kpis", kid, "target")
             kpi = replace(kpi, target_at=f"{problems.path}" + (f":{line}" if line else ""))
+        if kpi is not None and kpi.kind == Kind.MEAN and (
+                why := zero_one_scale_problem(kpi.kind, kpi.unit, kpi.multiplier)):
+            key = "multiplier" if "multiplier" in item else "unit"
+            line = problems.item_line("kpis", kid, key)
+            kpi = replace(kpi, flag_scale=f"{problems.path}" + (f":{line}" if line else "")
+                          + f": {where}, key '{key}': {why}")
         if kpi is not None:
             kpis.append(kpi)
     known = {k.id: k for k in kpis}

@@ -894,6 +894,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         per_1000 = quotient(cur.value, population, 1000) if cur is not None else None
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
         settled_of[name] = _measured(project, kpi, settled, "set", row)
+    # a mean its parts' rows prove a share printed off its unit's scale, as a summary refuses
+    stats.unscaled_flags(kpi, [w for p in parts for w in (p.current, p.comparison)
+                               if w is not None])
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
         note = f"{note}; {extra}" if note else extra

@@ -70,6 +70,7 @@ from kpi.rounding import (
     quotient,
     shows_zero,
 )
+from kpi.stats import UNFLAGGED
 from kpi.store import AsOf
 from kpi.text import SPELLINGS, identity_key, identity_keys
 
@@ -95,6 +96,9 @@ class Measured:
     # window's rows whose numerator or denominator is below 0 (or not a number), for
     # `stats.chart_bounds`: with none, the figure cannot be negative. None for other KPIs.
     negative: int | None = None
+    # A mean printed off the scale of a share (`KpiDef.flag_scale`): the window's rows whose
+    # value is neither 0 nor 1 nor a blank, for `stats.unscaled_flags`. None for other KPIs.
+    unflagged: int | None = None
 
 
 @dataclass(frozen=True)
@@ -342,7 +346,13 @@ def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     # Whole numbers (seconds, days) are summed as integers, exactly and at an integer's cost;
     # fractions as any sum of fractions (`_totals`).
     value = _value(kpi)
-    return {"num": pl.when(rows).then(value), "den": rows & value.is_not_null()}
+    parts = {"num": pl.when(rows).then(value), "den": rows & value.is_not_null()}
+    if kpi.flag_scale:
+        # its rows that are not 0, 1 or a blank: with none, a share off its unit's scale
+        # (`stats.unscaled_flags`)
+        number = value.cast(pl.Float64)
+        parts[UNFLAGGED] = rows & ~(number.is_null() | (number == 0.0) | (number == 1.0))
+    return parts
 
 
 def quantile_of(kpi: KpiDef) -> Fraction:
@@ -3515,7 +3525,7 @@ def measured_of(project: Project, kpi: KpiDef, window: Window,
         return None if got is None else int(got)
 
     return Measured(window, value_of(kpi, parts, project), parts.get("num"), parts.get("den"),
-                    count(OUTSIDE), count(UNCOUNTED), count(NEGATIVE))
+                    count(OUTSIDE), count(UNCOUNTED), count(NEGATIVE), count(UNFLAGGED))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -967,50 +969,128 @@ def zero_or_one(text: str, dataset: str, schema: tuple[tuple[str, Any], ...],
                 derived: tuple[tuple[str, str], ...] = ()) -> bool:
     """Whether a checked expression gives every row 0, 1 or a blank, as its text alone proves:
     a true/false condition (a bool column, `outcome = 'OC18'`); a literal 0 or 1; a CASE or
-    IF whose every answer is one of them (SQL's `CASE WHEN ... THEN 1 ELSE 0 END`); a cast to
-    a number, a COALESCE or parentheses of them; a derived column whose expression is one
-    (`derived`, the dataset's (name, expression) pairs, followed as far as they go: a column
-    `isoc = "CASE WHEN ... THEN 1 ELSE 0 END"` is typed a whole number, and read as one its
-    mean of 0.25 printed "0.3%"). Summed, such a value counts rows; averaged, or over no
-    denominator as a rate's numerator, it is a share of rows, from 0 to 1."""
+    IF whose every answer is one of them (SQL's `CASE WHEN ... THEN 1 ELSE 0 END`); a derived
+    column whose expression is one (`derived`, the dataset's (name, expression) pairs,
+    followed as far as they go: a column `isoc = "CASE WHEN ... THEN 1 ELSE 0 END"` is typed
+    a whole number, and read as one its mean of 0.25 printed "0.3%"); and any arithmetic of
+    them whose every answer is 0 or 1 (`_values`: `1 - isoc`, `isoc * 1`, ROUND, ABS, a
+    cast, GREATEST or LEAST of them: `1 - isoc` was read as no share, its mean of 0.75
+    printed "0.8%"). Summed, such a value counts rows; averaged, or over no denominator as a
+    rate's numerator, it is a share of rows, from 0 to 1. What the text does not show, the
+    rows of a mean may (`kpi.engine.value_of`)."""
     import sqlglot
-    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    expressions = dict(derived)
-
-    def flag(node: Any, followed: frozenset[str] = frozenset()) -> bool:
-        if (derived_tree := _derived_of(node, expressions, followed)) is not None:
-            return flag(*derived_tree)
-        if isinstance(node, exp.Paren):
-            return flag(node.this, followed)
-        if isinstance(node, (exp.Null, exp.Boolean)):
-            return True
-        if isinstance(node, exp.Literal):
-            try:
-                return not node.is_string and float(node.this) in (0.0, 1.0)
-            except ValueError:
-                return False
-        if isinstance(node, exp.Case):
-            default = node.args.get("default")
-            return (all(flag(branch.args.get("true"), followed)
-                        for branch in node.args.get("ifs", []))
-                    and (default is None or flag(default, followed)))
-        if isinstance(node, exp.If):
-            other = node.args.get("false")
-            return flag(node.args.get("true"), followed) and (
-                other is None or flag(other, followed))
-        if isinstance(node, (exp.Cast, exp.TryCast)):
-            return node.to.is_type(*exp.DataType.NUMERIC_TYPES) and flag(node.this, followed)
-        if isinstance(node, exp.Coalesce):
-            return flag(node.this, followed) and all(flag(e, followed)
-                                                     for e in node.expressions)
-        return node is not None and _is_bool(node, dataset, schema)
-
     try:
-        return flag(sqlglot.parse_one(text))
+        got = _values(sqlglot.parse_one(text), dataset, schema, dict(derived), frozenset())
     except SqlglotError:
         return False
+    return got is not None and got <= {0, 1}
+
+
+# The most values `_values` follows an expression's answers through (a CASE of many literals
+# times another): past it, the expression is read as one of any value.
+_MOST_VALUES = 64
+
+
+def _values(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...],
+            expressions: Mapping[str, str], followed: frozenset[str]
+            ) -> frozenset[Fraction] | None:
+    """Every value other than a blank a part of an expression can give a row, exactly, as
+    far as its text shows them (`zero_or_one`); None where it does not (a column of numbers,
+    a function not followed, arithmetic on a number that is not whole, a division whose
+    answer is not a whole number, which Polars and SQL databases may take apart). A condition
+    gives 0 or 1; a blank none."""
+    from sqlglot import exp
+
+    def of(part: Any) -> frozenset[Fraction] | None:
+        return _values(part, dataset, schema, expressions, followed)
+
+    def each(parts: list[Any]) -> list[frozenset[Fraction]] | None:
+        got = [of(p) for p in parts if p is not None]
+        return None if any(g is None for g in got) else [g for g in got if g is not None]
+
+    def bounded(got: Any) -> frozenset[Fraction] | None:
+        got = frozenset(got)
+        return got if len(got) <= _MOST_VALUES else None
+
+    if (derived_tree := _derived_of(node, expressions, followed)) is not None:
+        tree, through = derived_tree
+        return _values(tree, dataset, schema, expressions, through)
+    if isinstance(node, exp.Paren):
+        return of(node.this)
+    if isinstance(node, exp.Null):
+        return frozenset()
+    if isinstance(node, exp.Boolean):
+        return frozenset({Fraction(int(node.this))})
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return None
+        try:
+            return frozenset({Fraction(node.this)})
+        except (ValueError, ZeroDivisionError):
+            return None
+    if isinstance(node, (exp.Case, exp.If, exp.Coalesce, exp.Greatest, exp.Least)):
+        if isinstance(node, exp.Case):
+            answers = [b.args.get("true") for b in node.args.get("ifs", [])]
+            answers.append(node.args.get("default"))
+        elif isinstance(node, exp.If):
+            answers = [node.args.get("true"), node.args.get("false")]
+        else:
+            answers = [node.this, *node.expressions]
+        got = each(answers)
+        if got is None:
+            return None
+        if isinstance(node, (exp.Greatest, exp.Least)) and got:
+            # each row's answer is one of its arguments' (or a blank)
+            pick = max if isinstance(node, exp.Greatest) else min
+            combos: set[tuple[Fraction, ...]] = {()}
+            for values in got:
+                combos = {(*c, v) for c in combos for v in values}
+                if len(combos) > _MOST_VALUES:
+                    return None
+            return bounded(pick(c) for c in combos if c)
+        return bounded(v for values in got for v in values)
+    if isinstance(node, exp.Nullif):
+        return of(node.this)
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        got = of(node.this)
+        if not node.to.is_type(*exp.DataType.NUMERIC_TYPES) or got is None:
+            return None
+        whole = node.to.is_type(*exp.DataType.INTEGER_TYPES)
+        return got if not whole or all(v.denominator == 1 for v in got) else None
+    if isinstance(node, (exp.Neg, exp.Abs, exp.Sign, exp.Ceil, exp.Floor, exp.Round)):
+        got = of(node.this)
+        if got is None or (isinstance(node, (exp.Ceil, exp.Floor))
+                           and (node.args.get("decimals") or node.args.get("to"))):
+            return None
+        if isinstance(node, exp.Round):
+            # a whole number rounds to itself, to any places; others are not followed
+            return got if all(v.denominator == 1 for v in got) else None
+        step = {exp.Neg: lambda v: -v, exp.Abs: abs,
+                exp.Sign: lambda v: Fraction((v > 0) - (v < 0)),
+                exp.Ceil: lambda v: Fraction(math.ceil(v)),
+                exp.Floor: lambda v: Fraction(math.floor(v))}[type(node)]
+        return bounded(step(v) for v in got)
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        left, right = of(node.this), of(node.expression)
+        if left is None or right is None or len(left) * len(right) > _MOST_VALUES or any(
+                v.denominator != 1 for v in left | right):
+            # only whole numbers, which floats hold exactly: 0.1 * 3 / 0.3 is 1 as written
+            # and 1.0000000000000002 as floats
+            return None
+        if isinstance(node, exp.Div):
+            if 0 in right:
+                return None
+            got = {a / b for a in left for b in right}
+            # a whole-number quotient is the same whichever division Polars makes
+            return frozenset(got) if all(v.denominator == 1 for v in got) else None
+        act = {exp.Add: lambda a, b: a + b, exp.Sub: lambda a, b: a - b,
+               exp.Mul: lambda a, b: a * b}[type(node)]
+        return bounded(act(a, b) for a in left for b in right)
+    if node is not None and _is_bool(node, dataset, schema):
+        return frozenset({Fraction(0), Fraction(1)})
+    return None
 
 
 def _type_or_none(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> Any:

@@ -22,10 +22,12 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
+from kpi.errors import ConfigError
 from kpi.periods import Month, Window
 from kpi.rounding import as_written, change_percent, figure, fixed, quotient, rounded
 
 if TYPE_CHECKING:
+    from kpi import engine
     from kpi.engine import KpiResult
 
 ALPHA = 0.05
@@ -543,8 +545,36 @@ def proven_share(kpi: KpiDef, windows: Sequence[Measured]) -> bool:
     `KpiDef.share_max`: one by its definition (`KpiDef.share`), or a rate tested as two
     proportions on the rows of its windows (`rate_rule`: each numerator a whole number from 0
     to its row's denominator, answered calls of calls). The one rule of a share's chart
-    bounds (`chart_bounds`) and of its target's scale (`kpi.verdicts.off_share_target`)."""
+    bounds (`chart_bounds`) and of its target's scale (`kpi.verdicts.off_share_target`). A
+    mean its rows prove a share printed off its unit's scale is refused as it is read
+    (`unscaled_flags`)."""
     return kpi.share or (bool(windows) and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
+
+
+# A mean's rows whose value is neither 0 nor 1 nor a blank, counted where its figure would be
+# printed off the scale of a share (`KpiDef.flag_scale`), for `unscaled_flags`.
+UNFLAGGED = "unflagged"
+
+
+def unscaled_flags(kpi: KpiDef, windows: Sequence[engine.Measured]) -> None:
+    """Refuses a mean whose rows in these windows prove it a share printed off its unit's
+    scale (ConfigError, exit 3, in the words of kpi.toml's refusal of one its expression
+    proves, `catalogue.zero_one_scale_problem`): in percent with no multiplier 100, each of
+    its rows read is 0 or 1 (the engine's UNFLAGGED count 0 in every window) and one or more
+    is 1. No walk of an expression's text follows every way to a 0 or 1
+    (`expressions.zero_or_one`), and a column of 0s and 1s declared `int` shows none: its
+    mean of 0.25 printed "0.3%". A mean all of whose rows are 0 is 0 at any scale, and is
+    read. The read's rule beside the share its rows prove (`proven_share`), on the windows
+    of a verdict (`kpi.verdicts.verdict_of`: the summary, `kpi show`, the paper, the board)
+    and every part of `kpi compare` together."""
+    if not kpi.flag_scale or not windows:
+        return
+    unflagged = [w.unflagged for w in windows]
+    if None in unflagged or any(unflagged) or not any(w.numerator for w in windows):
+        return
+    rows = sum(w.denominator or 0 for w in windows)
+    raise ConfigError(f"{kpi.flag_scale}; each of the {rows:,.0f} rows it read is 0 or 1, "
+                      "which its expression does not show", hint="1 problem in the project file")
 
 
 def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:

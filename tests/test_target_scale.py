@@ -252,6 +252,31 @@ DERIVED = (("isoc", CASE), ("isoc2", "COALESCE(isoc, 0)"),
     ("CASE WHEN repeat THEN isoc ELSE 0 END", True),
     ("points", False),
     ("isoc * 2", False),
+    # arithmetic whose every answer is 0 or 1: `1 - isoc` was read as no share, and its mean
+    # of 0.75 printed "0.8%"
+    ("1 - isoc", True),
+    ("1 - CASE WHEN outcome = 'OC18' THEN 1 ELSE 0 END", True),
+    ("isoc * 1", True),
+    ("isoc / 1", True),
+    ("1.0 - isoc2", True),
+    ("ROUND(isoc)", True),
+    ("ABS(isoc)", True),
+    ("CAST(1 - isoc AS DOUBLE)", True),
+    ("GREATEST(isoc, 0)", True),
+    ("LEAST(isoc, repeat)", True),
+    ("isoc * (1 - isoc2)", True),
+    ("ABS(isoc - isoc2)", True),
+    ("CASE WHEN repeat THEN 1 - isoc ELSE isoc END", True),
+    ("-isoc", False),
+    ("isoc - 1", False),
+    ("isoc + isoc2", False),
+    ("isoc / 2", False),  # 0.5, or 0 in whole numbers: not followed
+    ("points / 2", True),  # 2 or 0 halved: 1 or 0 in any division
+    ("points / 4", False),
+    ("GREATEST(isoc, n)", False),
+    ("ROUND(isoc * 0.5)", False),
+    ("0.1 * 3 / 0.3 * isoc", False),  # 1 as written, 1.0000000000000002 as floats
+    ("1 - points", False),
 ])
 def test_a_derived_column_is_0_or_1_where_its_expression_is(text, flag):
     schema = (*SCHEMA, ("isoc", pl.Int64), ("isoc2", pl.Int64), ("points", pl.Int64))
@@ -328,6 +353,13 @@ RATE_TEXT = ("a {} of a numerator each 0 or 1 over no denominator is a share fro
      f"is percent with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
      "rows, 25%, as 0.25%: write multiplier = 100, or kind = \"rate\" with the condition as "
      "its numerator"),
+    # arithmetic whose every answer is 0 or 1 (`1 - isoc`: a mean of 0.75 printed "0.8%")
+    *((f'kind = "mean"\nvalue = "{value}"\nunit = "percent"', "unit",
+       f"is percent with multiplier 1, but {MEAN_TEXT}, which would print a quarter of the "
+       "rows, 25%, as 0.25%: write multiplier = 100, or kind = \"rate\" with the condition "
+       "as its numerator")
+      for value in ("1 - isoc", f"1 - {CASE}", "isoc * 1", "ROUND(isoc)", "ABS(isoc)",
+                    "GREATEST(isoc, 0)")),
     (f'kind = "mean"\nvalue = "{CASE}"\nunit = "percent"\nmultiplier = 10', "multiplier",
      f"is percent with multiplier 10, but {MEAN_TEXT}, which would print a quarter of the "
      "rows, 25%, as 2.5%: write multiplier = 100, or kind = \"rate\" with the condition as "
@@ -414,3 +446,97 @@ def test_a_mean_of_a_derived_column_of_zeros_and_ones_prints_its_share(cli, tmp_
     assert got.exit_code == ConfigError.exit_code, got.output
     assert "KPI 'oc18', key 'unit': is percent with multiplier 1, but a mean of values each 0 " \
         "or 1 is a share" in got.stderr
+
+
+def _crimes(folder: Path) -> None:
+    """One crime of four closed OC18 in every month, each row with `closed` (1 where OC18,
+    else 0), `visits` (2 where OC18, else 0, 1 and 1: not a flag) and `none` (0 on every
+    row)."""
+    with open(folder / "c.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["day", "outcome", "closed", "visits", "none"])
+        for month, _ in fixture_months():
+            for i in range(4):
+                out.writerow([f"{month}-0{i + 1}", "OC18" if i == 0 else "OC1",
+                              1 if i == 0 else 0, (2, 0, 1, 1)[i], 0])
+
+
+def _by_hand(folder: Path, value: str) -> float:
+    """The mean of a value over the year to September 2025, by DuckDB from the file."""
+    import duckdb
+
+    return duckdb.connect().execute(
+        f"SELECT AVG({value}) FROM read_csv('{folder / 'c.csv'}', all_varchar = false) "
+        "WHERE day BETWEEN DATE '2024-10-01' AND DATE '2025-09-30'").fetchone()[0]
+
+
+INT_COLUMNS = 'outcome = "str"\nclosed = "int"\nvisits = "int"\nnone = "int"\n'
+
+
+@pytest.mark.parametrize(("value", "share"), [
+    ("1 - isoc", 0.75), (f"1 - {CASE}", 0.75), ("isoc * 1", 0.25), ("ROUND(isoc)", 0.25),
+    ("ABS(isoc)", 0.25), ("LEAST(1 - isoc, 1)", 0.75)])
+def test_a_mean_of_arithmetic_of_zeros_and_ones_prints_its_share(cli, tmp_path, value,
+                                                                  share):
+    """36 of the year's 48 crimes are not OC18: `1 - isoc` averaged 0.75, printed "0.8%" in
+    percent with no multiplier, exit 0 (refused now, above); with multiplier 100 it prints
+    75.0, and `isoc * 1`, ROUND and ABS of it 25.0, as counted by hand and DuckDB."""
+    _crimes(tmp_path)
+    assert _by_hand(tmp_path, value.replace("isoc", f"({CASE})")) == share
+    (tmp_path / "kpi.toml").write_text(ZERO_ONE_PROJECT.replace(
+        'outcome = "str"\n', INT_COLUMNS).format(
+        kpi=f'kind = "mean"\nvalue = "{value}"\nunit = "percent"\nmultiplier = 100'),
+        encoding="utf-8")
+    got = cli(["--project", tmp_path, "ingest", "c", tmp_path / "c.csv"])
+    assert got.exit_code == 0, got.output
+    assert _summary(cli, tmp_path)["oc18"]["current"]["value"] == share * 100
+
+
+def test_a_mean_its_rows_prove_zeros_and_ones_is_refused_off_its_units_scale(cli,
+                                                                             tmp_path):
+    """A column of 0s and 1s declared `int` (`closed`, 1 on one crime of four) shows no
+    share in its text: its mean in percent with no multiplier printed "0.3%" where 25% of the
+    year's 48 crimes were closed, exit 0. Its rows are each 0 or 1, so every face reading it
+    refuses it as kpi.toml refuses a mean its expression proves one, in the same words (exit
+    3); with multiplier 100 it prints 25.0. A column not each 0 or 1 (`visits`, 0 to 2: a
+    mean of 1.0) and one of 0s alone (a mean of 0 at any scale) are read."""
+    import kpi
+    from kpi.catalogue import Kind, Unit, zero_one_scale_problem
+
+    _crimes(tmp_path)
+    assert (_by_hand(tmp_path, "closed"), _by_hand(tmp_path, "visits"),
+            _by_hand(tmp_path, "none")) == (0.25, 1.0, 0.0)
+
+    def project(value: str, more: str = "") -> None:
+        (tmp_path / "kpi.toml").write_text(ZERO_ONE_PROJECT.replace(
+            'outcome = "str"\n', INT_COLUMNS).format(
+            kpi=f'kind = "mean"\nvalue = "{value}"\nunit = "percent"{more}'),
+            encoding="utf-8")
+
+    project("closed")
+    got = cli(["--project", tmp_path, "ingest", "c", tmp_path / "c.csv"])
+    assert got.exit_code == 0, got.output
+    why = zero_one_scale_problem(Kind.MEAN, Unit.PERCENT, 1)
+    at = (tmp_path / "kpi.toml").read_text(encoding="utf-8").splitlines().index(
+        'unit = "percent"') + 1
+    # the year to September 2025 and the year before, 48 crimes each
+    line = (f"Error: {tmp_path / 'kpi.toml'}:{at}: KPI 'oc18', key 'unit': {why}; each of "
+            "the 96 rows it read is 0 or 1, which its expression does not show")
+    for args in (["summary", "--period", "2025-09"], ["show", "oc18", "--period", "2025-09"],
+                 ["compare", "--period", "2025-09", "--by", "outcome"],
+                 ["export", "markdown", "--period", "2025-09", "--output",
+                  tmp_path / "paper.md"]):
+        got = cli(["--project", tmp_path, *args])
+        assert got.exit_code == ConfigError.exit_code, (args, got.output)
+        assert "Traceback" not in got.output
+        assert [x for x in got.output.splitlines() if x.startswith("Error:")] == [line], args
+        assert "Hint: 1 problem in the project file" in got.output
+    assert not (tmp_path / "paper.md").exists()
+    with pytest.raises(ConfigError, match="each of the 96 rows it read is 0 or 1"):
+        kpi.open(tmp_path / "kpi.toml").summary("2025-09")
+    project("closed", "\nmultiplier = 100")
+    assert _summary(cli, tmp_path)["oc18"]["current"]["value"] == 25.0
+    project("visits")
+    assert _summary(cli, tmp_path)["oc18"]["current"]["value"] == 1.0
+    project("none")
+    assert _summary(cli, tmp_path)["oc18"]["current"]["value"] == 0.0
