@@ -70,7 +70,7 @@ from kpi.rounding import (
     quotient,
     shows_zero,
 )
-from kpi.stats import UNFLAGGED
+from kpi.stats import UNFLAGGED, unscaled_flags
 from kpi.store import AsOf
 from kpi.text import SPELLINGS, identity_key, identity_keys
 
@@ -2286,6 +2286,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         current, compare, note, stale = plan[:4]
         cur = _measured(project, kpi, current, parts)
         cmp = _measured(project, kpi, compare, parts)
+        # a mean its rows prove a share printed off its unit's scale (as `kpi compare` does)
+        unscaled_flags(kpi, [w for w in (cur, cmp) if w is not None])
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
         if change is None:
             note = note or _no_value_note(project, kpi, (current, compare), parts)

@@ -564,9 +564,9 @@ def unscaled_flags(kpi: KpiDef, windows: Sequence[engine.Measured]) -> None:
     is 1. No walk of an expression's text follows every way to a 0 or 1
     (`expressions.zero_or_one`), and a column of 0s and 1s declared `int` shows none: its
     mean of 0.25 printed "0.3%". A mean all of whose rows are 0 is 0 at any scale, and is
-    read. The read's rule beside the share its rows prove (`proven_share`), on the windows
-    of a verdict (`kpi.verdicts.verdict_of`: the summary, `kpi show`, the paper, the board)
-    and every part of `kpi compare` together."""
+    read. The read's rule beside the share its rows prove (`proven_share`), on a KPI's two
+    windows wherever they are worked out (`kpi.engine.evaluate`: the summary, `kpi show`,
+    the paper, the board, `kpi check`) and on every part of `kpi compare` together."""
     if not kpi.flag_scale or not windows:
         return
     unflagged = [w.unflagged for w in windows]

@@ -74,7 +74,6 @@ def verdict_of(result: KpiResult, series: Series | None,
                          *(series.values if series is not None else ())])
     windows = [w for w in (result.current, result.comparison) if w is not None]
     off_share_target(kpi, windows)
-    stats.unscaled_flags(kpi, windows)
     chart = None
     if series is not None and series.quarterly and not kpi.cumulative:
         # Two months in three hold no value of their own: a chart of months would read them

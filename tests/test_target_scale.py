@@ -523,6 +523,7 @@ def test_a_mean_its_rows_prove_zeros_and_ones_is_refused_off_its_units_scale(cli
     line = (f"Error: {tmp_path / 'kpi.toml'}:{at}: KPI 'oc18', key 'unit': {why}; each of "
             "the 96 rows it read is 0 or 1, which its expression does not show")
     for args in (["summary", "--period", "2025-09"], ["show", "oc18", "--period", "2025-09"],
+                 ["check", "--period", "2025-09"],
                  ["compare", "--period", "2025-09", "--by", "outcome"],
                  ["export", "markdown", "--period", "2025-09", "--output",
                   tmp_path / "paper.md"]):
