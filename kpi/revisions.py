@@ -72,7 +72,8 @@ class Revisions:
 # What a KPI's figures do not depend on: how the paper words and places them.
 _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "unit_label",
                            "quotes", "target", "target_source", "target_illustrative",
-                           "target_written_percent", "target_at", "population_source",
+                           "target_written_percent", "target_at", "flag_scale",
+                           "population_source",
                            "population_illustrative",
                            "spc_baseline", "spc_rebase", "provisional_months", "peers",
                            "breakdowns", "status", "hidden", "priority", "stable_band",
