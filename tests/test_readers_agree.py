@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, seed, settings
+from hypothesis import HealthCheck, Phase, event, example, given, seed, settings
 from hypothesis import strategies as st
 
 UK = ZoneInfo("Europe/London")
@@ -1376,6 +1376,7 @@ def test_a_serial_is_read_within_its_day(text, moment):
 
 
 @settings(max_examples=1500, deadline=None)
+@example(day=2_097_152, below=25, digits=None, system=False)
 @given(day=st.integers(min_value=1, max_value=2_950_000), below=st.integers(1, 80),
        digits=st.sampled_from([None, 15, 16, 17, 40]), system=st.booleans())
 def test_a_serial_just_below_midnight_is_read_on_its_day(day, below, digits, system):
@@ -1392,7 +1393,13 @@ def test_a_serial_just_below_midnight_is_read_on_its_day(day, below, digits, sys
     zero = DAY_ZERO_1904 if system else DAY_ZERO_1900
     read = _serial_microseconds(text.encode())
     assert read is not None
-    assert zero + timedelta(microseconds=read) == _by_hand(text, zero), text
+    by_hand = _by_hand(text, zero)
+    got = zero + timedelta(microseconds=read)
+    # or the whole millisecond a few microseconds off that a writer gives this text (the
+    # reader's rule, `_written_as`): far from 1900 a float holds a time only to tens of
+    # microseconds (day 2,097,152's 23:59:59.999 is '2097152.9999999884', by hand .998998)
+    snapped = read % 1000 == 0 and abs(got - by_hand) <= timedelta(microseconds=6)
+    assert got == by_hand or snapped, text
     assert read // 86_400_000_000 == math.floor(Decimal(text)), text
 
 
