@@ -817,6 +817,19 @@ GONE_HINT = ("where each part is rolled on its own days (a force of a national e
 MISSING_HINT = "if the file of the month's last roll is missing the part, load it again whole; "
 
 
+def untold_hint(spec: DatasetSpec, missing: bool = True) -> str:
+    """The hint of a month refused for a part missing from a later roll it shares, one text
+    for the refusal (`refuse_thin_last_rolls`) and `kpi datasets`' note of it: where its rows
+    are not found on that roll (`missing`), that the file may lack the part, and that people
+    known by an id that is no text (a number) are found by it only where `unique` declares it
+    with the date; then where each part is rolled on its own days (GONE_HINT)."""
+    found = (f"where people are known by an id of numbers, declare it with the date, "
+             f"unique = [\"<id>\", \"{spec.date}\"], so they are found on the later roll by "
+             "it; ")
+    return ((MISSING_HINT + found if missing else "")
+            + GONE_HINT.replace("the dataset's table", f"[datasets.{spec.id}]"))
+
+
 def _gone_untold(spec: DatasetSpec, parts: Sequence[str], every: pl.LazyFrame,
                  months: Sequence[str] | None) -> list[tuple[str, str, str, bool]]:
     """The parts of `parts` read as gone from a month's last roll (`catalogue.shared_last`:
@@ -989,8 +1002,7 @@ def refuse_thin_last_rolls(project: Project, dataset_id: str, months: Sequence[s
                         "as_at = \"last\" cannot tell its people gone from "
                         + ("its rows missing from that roll" if missing
                            else "a roll of its own"),
-                        hint=(MISSING_HINT if missing else "") + GONE_HINT.replace(
-                            "the dataset's table", f"[datasets.{dataset_id}]"))
+                        hint=untold_hint(spec, missing))
     thin = _thin_last_rolls(spec, parts, _last_rolls(spec, every, parts, months))
     if thin:
         where, said = thin[0]

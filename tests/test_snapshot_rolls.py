@@ -1103,6 +1103,11 @@ def test_a_force_missing_from_the_last_file_of_a_national_extract_is_refused(tmp
             "2025-09-19, is a roll of other parts whose last is 2025-09-26, and 3 of its 3 "
             "rows there are not found on their roll of 2025-09-26 (person 'B0' first), so "
             "as_at = \"last\" cannot tell its people gone from its rows missing from that roll")
+    hint = ("Hint: if the file of the month's last roll is missing the part, load it again "
+            "whole; where people are known by an id of numbers, declare it with the date, "
+            "unique = [\"<id>\", \"as_at\"], so they are found on the later roll by it; where "
+            "each part is rolled on its own days (a force of a national extract), name its "
+            "column in replace_by of [datasets.staff]")
     for args in (["summary", "--period", "2025-09"],
                  ["compare", "--period", "2025-09", "--by", "force", "--peers", "forces"],
                  ["show", "officers", "--period", "2025-09"],
@@ -1110,9 +1115,7 @@ def test_a_force_missing_from_the_last_file_of_a_national_extract_is_refused(tmp
                   tmp_path / "board.md"]):
         result = cli(["--project", folder, *args])
         assert _refused_line(result) == line, (args, result.output)
-        assert ("Hint: if the file of the month's last roll is missing the part, load it again "
-                "whole; where each part is rolled on its own days (a force of a national "
-                "extract), name its column in replace_by of [datasets.staff]") in result.output
+        assert hint in result.output
     assert not (tmp_path / "board.md").exists()
     import kpi
     from kpi.errors import DataError
@@ -1127,6 +1130,7 @@ def test_a_force_missing_from_the_last_file_of_a_national_extract_is_refused(tmp
          "read_days": []}]
     assert "Note: dataset 'staff' holds in 2025-09 a part missing from a later roll it " \
         "shares" in listed.output
+    assert hint in listed.output  # the refusal's own hint
     assert "2025-09: rolls at 4 dates, refused (a part missing from a later roll it shares)" \
         in cli(["--project", folder, "datasets", "--format", "csv"]).stdout
     # By hand: each force's own last roll, August A 4 + B 3 + C 2 on the 29th; September

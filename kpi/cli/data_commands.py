@@ -167,9 +167,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                  "do: every figure reading such a month is refused\nHint: " + hint)
         untold = [h["month"] for h in r["rolls"] if h["read"] == "untold"]
         if untold:
-            from kpi.engine import GONE_HINT
+            from kpi.engine import untold_hint
 
-            hint = GONE_HINT.replace("the dataset's table", f"[datasets.{r['dataset']}]")
+            hint = untold_hint(project._catalogue().datasets[r["dataset"]])
             note(f"Note: dataset '{r['dataset']}' holds in {_listed(untold, 6)} a part missing "
                  "from a later roll it shares whose rows cannot tell its people gone from it: "
                  "every figure reading such a month is refused (the refusal names the part)"
