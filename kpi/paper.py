@@ -1069,7 +1069,7 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
 
     variation = verdict.variation if verdict else None
     if variation is None:
-        return ""
+        return no_chart_sentence(verdict)
     assert verdict is not None, "a variation comes with its verdict"
     if variation.verdict == stats.COMMON_CAUSE:
         significant = verdict.significance.significant if verdict.significance else None
@@ -1084,6 +1084,23 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         text += (f", against the direction of {verdicts.change_named(result)}: the most "
                  "recent months do not follow it")
     return text + "."
+
+
+def no_chart_sentence(verdict: Verdict | None) -> str:
+    """Why a KPI whose months were charted has no process chart, where its paragraph would
+    have said what the chart shows: 'This KPI has no process chart: the months its limits
+    would come from (January to December 2024) have no variation (every month the same
+    value), so the spread of the process is not known.', in `kpi show`'s words
+    (`stats.NO_SPREAD`, of `stats.no_spread`); the matrix files it under "No process chart".
+    City of London's crimes still under investigation, 0.0% in every month whose outcomes
+    were final, was filed there beside a paragraph that said nothing of its chart. Nothing
+    for a KPI with a chart or with none for another reason."""
+    span = stats.no_spread(verdict.chart if verdict is not None else None)
+    if span is None:
+        return ""
+    first, last = (Month.parse(m) for m in span)
+    return (f"This KPI has no process chart: the months its limits would come from "
+            f"({_span(first, last)}) have {stats.NO_SPREAD}.")
 
 
 def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1472,6 +1489,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
+    no_chart = no_chart_sentence(verdict)  # (where what the months show would be said)
+    if no_chart:
+        text = inlines(text, " " + no_chart)
     return inlines(text, population_sentence(kpi), quality_sentence(result),
                    provisional_sentence(result, verdict))
 
@@ -3398,7 +3418,9 @@ MATRIX_ROWS = (
     # (of the latest month, as Making Data Count's icon: earlier months may be marked, which
     # the KPI's sentence says)
     ("common", "Normal variation (latest month)"),
-    ("uncharted", "No process chart (cumulative, too few months or no data)"),
+    # (every reason a KPI has none: a running total; fewer than 2 months, or a month missing
+    # where its limits come from; no figure; months that all have one value, no spread known)
+    ("uncharted", "No process chart (cumulative, too few months, no data, no variation)"),
 )
 
 

@@ -1368,6 +1368,13 @@ def _segment(months: list[str], values: list[float | None], better: Better,
                     trial, note, screened), points)
 
 
+# Why a baseline whose months all have the same value gives no limits, in the words every
+# face says it in: `kpi show`'s note (`_no_spread`) and the paper's sentence of the KPI
+# (`paper.no_chart_sentence`).
+NO_SPREAD = ("no variation (every month the same value), so the spread of the process is not "
+             "known")
+
+
 def _no_spread(span: tuple[str, str]) -> str:
     """Why a baseline whose mean moving range is 0 (every month the same value) gives no
     limits: limits of no width sit on the mean, and every later month off it read as a special
@@ -1375,8 +1382,17 @@ def _no_spread(span: tuple[str, str]) -> str:
     outside the process limits". The spread of a process that has not varied is not known, so
     no month can be judged against it (NHSRplotthedots' screen leaves a flat baseline no moving
     range, and its limits are not numbers)."""
-    return (f"no limits: the baseline ({span[0]} to {span[1]}) has no variation (every month "
-            "the same value), so the spread of the process is not known")
+    return f"no limits: the baseline ({span[0]} to {span[1]}) has {NO_SPREAD}"
+
+
+def no_spread(chart: Xmr | None) -> tuple[str, str] | None:
+    """The baseline (first and last month) of a chart that has no limits now because that
+    baseline has no variation (`_no_spread`), else None: the one test of that reason, for
+    every face that says it beside a KPI with no process chart (the paper's paragraph, whose
+    matrix files the KPI under "No process chart")."""
+    if chart is None or chart.mean is not None or chart.baseline is None:
+        return None
+    return chart.baseline if chart.note == _no_spread(chart.baseline) else None
 
 
 def _screened_mean_range(moving: list[Fraction], months: list[str]

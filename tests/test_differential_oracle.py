@@ -166,6 +166,8 @@ MATRIX_ROW_WORDS = {"concern": "\u25b2 Special cause of concern",
                     "improvement": "\u25a0 Special cause of improvement",
                     "unusual": "\u25c6 Unusually high or low (no better direction)",
                     "common": "Normal variation (latest month)"}
+# The matrix's row of the KPIs with no process chart, naming every reason it holds.
+UNCHARTED = "No process chart (cumulative, too few months, no data, no variation)"
 ROW_OF_VARIATION = {"special_cause_concern": "concern",
                     "special_cause_improvement": "improvement",
                     "special_cause_neutral_high": "unusual",
@@ -280,6 +282,8 @@ class OracleMachine(RuleBasedStateMachine):
         self.n_files = 0
         self._months_read: dict[tuple[str, int], float | None] = {}
         self._months_of: str | None = None  # the Oracle's rows' state _months_read holds
+        # the shown KPIs whose limits' months all have one value, by id: their first and last
+        self._flat: dict[str, tuple[int, int]] = {}
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
@@ -3011,10 +3015,10 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _check_uncharted_row(self, paper: str, figures: list[dict], period: int,
                              vs: str) -> dict[str, bool | None]:
-        """The front page's matrix row "No process chart (cumulative, too few months or no
-        data)": every shown KPI with no chart (`_uncharted`) is in it, in the column of its
-        target as the model judges its current figure (met, missed, or none without a
-        target), and no other. Where the model cannot tell of some KPI (a quarterly one, a
+        """The front page's matrix row "No process chart (cumulative, too few months, no data,
+        no variation)": every shown KPI with no chart (`_uncharted`) is in it, in the
+        column of its target as the model judges its current figure (met, missed, or none
+        without a target), and no other. Where the model cannot tell of some KPI (a quarterly one, a
         month whose figure is one of several), each count lies between those the model knows
         and as many more; else it is exact. Its list names each and counts the row's KPIs.
         Returns what the model says of each shown KPI (None: it cannot tell)."""
@@ -3025,10 +3029,11 @@ class OracleMachine(RuleBasedStateMachine):
         # The machine keeps no Oracle of its own here, so a copy of its state holds no DuckDB.)
         if self._months_of is not self.oracle.state:
             self._months_read, self._months_of = {}, self.oracle.state
+        self._flat = {}
         said = {k.id: self._uncharted(k, figures, period, vs) for k in shown}
+        self._check_flat_paragraphs(paper, {i: v for i, v in self._flat.items() if said[i]})
         cumulative = [k for k in shown if k.cumulative]
-        row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
-                        r"(.*)\|\s*$", paper, re.MULTILINE)
+        row = re.search(rf"^\| {re.escape(UNCHARTED)} \|(.*)\|\s*$", paper, re.MULTILINE)
         if row is None and not cumulative:
             return said
         cells = [c.strip() for c in row.group(1).split("|")] if row else []
@@ -3069,8 +3074,8 @@ class OracleMachine(RuleBasedStateMachine):
                                     f"not told {sorted(i for i, v in said.items() if v is None)}")
         if counts[5] == 0:
             return said  # an empty row lists no KPI
-        listed = re.search(r"\*\*No process chart \(cumulative, too few months or no data\), "
-                           r"(\d+):\s*\*\*(.*)$", paper, re.MULTILINE)
+        listed = re.search(rf"\*\*{re.escape(UNCHARTED)}, (\d+):\s*\*\*(.*)$", paper,
+                           re.MULTILINE)
         if listed is None or int(listed.group(1)) != counts[5]:
             self.fail("cumulative", f"paper: the list of KPIs with no process chart "
                                     f"({listed and listed.group(0)}) does not count the "
@@ -3083,6 +3088,29 @@ class OracleMachine(RuleBasedStateMachine):
                                         f"listed among those with no process chart, yet "
                                         f"{'has none' if said[k.id] else 'has one'}: {names}")
         return said
+
+    def _check_flat_paragraphs(self, paper: str, flat: dict[str, tuple[int, int]]) -> None:
+        """A KPI the model says has no process chart because the months its limits would come
+        from (`flat`: first and last) all have one value: its paragraph says so, naming those
+        months, in `kpi show`'s words, where it would say what the chart shows, and never
+        calls the KPI or its change normal variation (docs/board-paper.md)."""
+        from kpi.render import escape_markdown
+
+        for kpi_id, (first, last) in flat.items():
+            title = re.escape(escape_markdown(f"KPI {kpi_id}"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            if found is None:
+                continue
+            STATS["paper: paragraphs of a KPI whose baseline does not vary read"] += 1
+            months = _month_span(first, last)
+            said = (f"This KPI has no process chart: the months its limits would come from "
+                    f"({months}) have no variation (every month the same value), so the spread "
+                    "of the process is not known.")
+            if said not in found.group(1) or "normal variation" in found.group(1):
+                self.fail("front_page", f"paper: the KPI {kpi_id}, whose months {text(first)} "
+                                        f"to {text(last)} all have one value, does not say "
+                                        f"{said!r} or says 'normal variation': "
+                                        f"{found.group(1)}")
 
     def _check_matrix_rows(self, paper: str, figures: list[dict],
                            said: dict[str, bool | None]) -> None:
@@ -3244,8 +3272,8 @@ class OracleMachine(RuleBasedStateMachine):
         current window. Else the chart reads the 24 months ending with its current window
         (its last `provisional_months` left out), from its first month with a figure; it has
         limits, and so a row of the matrix by its variation, where the first 12 of those
-        months before the ones not final (all of them, when fewer) have a figure each and are
-        at least 2. None where
+        months before the ones not final (all of them, when fewer) have a figure each, are
+        at least 2 and are not all one value (no spread known: `stats._segment`). None where
         the model cannot tell: a quarterly KPI, a KPI with no current figure whose windows
         may be whole or not, or one whose limits come from months it names (`spc_baseline`,
         `spc_rebase`: a baseline the chart does not hold gives no limits; the process-chart
@@ -3297,7 +3325,19 @@ class OracleMachine(RuleBasedStateMachine):
             # the baseline is of the months before those not final: they are not missing
             base = there[first:len(there) - k.provisional_months][:12] \
                 if first is not None else []
-            possible.add(first is None or len(base) < 2 or not all(base))
+            if first is None or len(base) < 2 or not all(base):
+                possible.add(True)
+                continue
+            # a baseline whose months all have one value has no limits (no spread known);
+            # values a rounding apart may be one value to kpi or not: the model cannot tell
+            values = [self._month_value(k, span[first + i]) for i in range(len(base))]
+            if len(set(values)) > 1 and all(math.isclose(v, values[0], rel_tol=1e-12)
+                                            for v in values):  # (each a float: `there`)
+                STATS["paper: matrix not told: a baseline varying only by a rounding"] += 1
+                return None
+            possible.add(len(set(values)) == 1)
+            if len(ends) == 1 and len(set(values)) == 1:
+                self._flat[k.id] = (span[first], span[first + len(base) - 1])
         if len(possible) != 1:
             STATS["paper: matrix not told: a window whole or not"] += 1
             return None
@@ -4186,6 +4226,21 @@ def _rounds_to(value: float, shown: str) -> bool:
     decimals as it prints by the report's rule (docs/guarantees.md: Excel's, half away from
     zero on 15 significant digits; `oracle_support.excel_text`)."""
     return excel_text(value, len(shown.partition(".")[2])) == shown
+
+
+def _month_span(first: int, last: int) -> str:
+    """Months as the paper names a span of them: 'January to December 2024', 'December 2024
+    to February 2025', 'March 2025'."""
+    import calendar
+
+    def name(m: int) -> str:
+        return f"{calendar.month_name[m % 12 + 1]} {m // 12}"
+
+    if first == last:
+        return name(last)
+    if first // 12 == last // 12:
+        return f"{calendar.month_name[first % 12 + 1]} to {name(last)}"
+    return f"{name(first)} to {name(last)}"
 
 
 def _quoted_figures(paragraph: str) -> dict[str, str]:

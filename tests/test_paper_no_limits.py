@@ -5,6 +5,7 @@ figure being twelve times its months'."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def test_a_target_no_limits_judge_is_not_judged_nor_called_normal_variation(tmp_
     sentence = re.search(r"\*\*Months supplied\.\*\* [^\n]*", paper)
     assert sentence and sentence.group(0).endswith(": not statistically significant."), \
         sentence
+    # (a month missing, not months of one value: the sentence of that reason is not said)
+    assert "This KPI has no process chart" not in paper
 
 
 def test_a_rate_of_a_total_over_a_level_takes_no_target(tmp_path):
@@ -100,3 +103,64 @@ def test_a_rate_of_a_total_over_a_level_takes_no_target(tmp_path):
     assert ("KPI 'per_officer', key 'target': 'crimes' is a count, a total over the window, "
             "and 'officers' a mean, a level, so the rate's figure for a year is twelve times "
             "its months'") in " ".join(done.stderr.split())
+
+
+def _flat_project(folder: Path) -> Path:
+    """2023-10 to 2025-09: a mean wait of 12 and 3 calls in every month of the first year (the
+    months the chart's limits come from), then 4 calls waiting 11 and 2 waiting 14 in turn.
+    Each year's mean wait is 12 and each year holds 36 calls, counted by hand."""
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT.replace('baseline = "2024-03"',
+                                                     'baseline = "2024-09"'), encoding="utf-8")
+    rows = ["month,wait"]
+    for i in range(24):
+        year, month = 2023 + (9 + i) // 12, (9 + i) % 12 + 1
+        wait, calls = (12, 3) if i < 12 else ((11, 4) if i % 2 == 0 else (14, 2))
+        rows += [f"{year}-{month:02d},{wait}"] * calls
+    (folder / "m.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    done = inprocess.run(["--project", folder, "ingest", "m", folder / "m.csv"])
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_a_baseline_that_does_not_vary_is_said_to_give_no_process_chart(tmp_path):
+    """Every month of the first year the same value: the chart has no limits (the spread of
+    the process is not known), and each KPI's paragraph says so where it would say what the
+    chart shows, naming those months, in `kpi show`'s words; never that the KPI or its change
+    is within normal variation. The matrix files both under "No process chart", whose words
+    name the reason."""
+    folder = _flat_project(tmp_path / "flat")
+    reason = ("no variation (every month the same value), so the spread of the process is "
+              "not known")
+    said = ("This KPI has no process chart: the months its limits would come from (October "
+            f"2023 to September 2024) have {reason}.")
+    for kpi_id in ("wait", "months"):
+        shown = inprocess.run(["--project", folder, "show", kpi_id, "--period", "2025-09",
+                               "--format", "json"])
+        assert shown.returncode == 0, shown.stderr
+        xmr = json.loads(shown.stdout)["signal"]["xmr"]
+        assert xmr["mean"] is None and xmr["signals"] == []
+        assert xmr["note"] == f"no limits: the baseline (2023-10 to 2024-09) has {reason}"
+    for full in ((), ("--full",)):
+        out = folder / f"paper{len(full)}.md"
+        done = inprocess.run(["--project", folder, "export", "markdown", "--period",
+                              "2025-09", "--output", out, *full])
+        assert done.returncode == 0, done.stderr
+        paper = out.read_text(encoding="utf-8")
+        wait = re.search(r"\*\*Mean wait\.\*\* [^\n]*", paper)
+        calls = re.search(r"\*\*Months supplied\.\*\* [^\n]*", paper)
+        assert wait and calls, paper
+        # 36 calls in each year: tested, not significant; a mean wait is not tested
+        if not full:
+            assert wait.group(0) == ("**Mean wait.** 12.0, unchanged from 12.0: not tested "
+                                     f"for significance. {said}")
+            assert calls.group(0) == ("**Months supplied.** 36, unchanged from 36: not "
+                                      f"statistically significant. {said}")
+        for sentence in (wait.group(0), calls.group(0)):
+            assert said in sentence and "normal variation" not in sentence, sentence
+        row = next(line for line in paper.splitlines() if line.startswith("| No process chart"))
+        assert [c.strip() for c in row.strip("|").split("|")] == [
+            "No process chart (cumulative, too few months, no data, no variation)", "–", "–",
+            "–", "1", "1", "2"]
+        assert ("- **No process chart (cumulative, too few months, no data, no variation), "
+                "2:** Mean wait (target not judged, no process chart); Months supplied.") in paper

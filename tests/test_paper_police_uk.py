@@ -49,6 +49,8 @@ def city(tmp_path_factory):
     full = out / "paper-2025-12-full.md"
     _kpi(project, "export", "markdown", "--period", "2025-12", "--output", full, "--full")
     before = json.loads(_kpi(project, "summary", "--period", "2025-12", "--format", "json"))
+    show = json.loads(_kpi(project, "show", "under_investigation_share", "--period", "2025-12",
+                           "--format", "json"))
     _kpi(project, "ingest", "street", *sorted(REVISED.glob("*-street.csv")))
     after = json.loads(_kpi(project, "summary", "--period", "2025-12", "--format", "json"))
     second = out / "paper-2025-12-again.md"
@@ -57,7 +59,7 @@ def city(tmp_path_factory):
     return {"first": first.read_text(encoding="utf-8"),
             "full": full.read_text(encoding="utf-8"), "second": second.read_text(
         encoding="utf-8"), "figures": json.loads((out / "paper-2025-12.figures.json").read_text(
-            encoding="utf-8")), "before": before, "after": after,
+            encoding="utf-8")), "before": before, "after": after, "show": show,
             "full_figures": json.loads((out / "paper-2025-12-full.figures.json").read_text(
                 encoding="utf-8"))}
 
@@ -207,14 +209,46 @@ def test_months_not_final_are_never_read_as_a_settled_level_or_a_special_cause(c
     """Crimes still under investigation rose from 0.0% to 2.1% only because the last months'
     outcomes are not recorded yet: the paper says the 12-month figure includes those months
     and never that the level rose and has held since, nor that a month is a special cause;
-    the board's paper and the technical annex alike."""
+    the board's paper and the technical annex alike. Every month whose outcomes are final is
+    0.0% (DuckDB's count below), so the chart has no limits: the paragraph says so, with the
+    months its limits would come from and `kpi show`'s reason, and the matrix files it under
+    "No process chart" for that reason."""
+    import duckdb
+
+    files = str(STREET / "*-street.csv")
+    # Crimes under investigation by month, of those with an outcome (the KPI's filter): none
+    # in any month to September 2025, the last whose outcomes are final.
+    months = duckdb.sql(
+        "SELECT \"Month\", sum(CASE WHEN \"Last outcome category\" = 'Under investigation' "
+        f"THEN 1 ELSE 0 END) FROM read_csv('{files}', header = true, all_varchar = true) "
+        "WHERE \"Crime type\" <> 'Anti-social behaviour' AND \"Last outcome category\" "
+        "IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    assert [m for m, _ in months] == [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
+    assert all(n == 0 for m, n in months if m <= "2025-09")
     text = city[paper]
     under = next(line for line in text.splitlines()
                  if "**Crimes still under investigation.**" in line)
     assert "2.1%" in under and "from 0.0%" in under
-    assert "the 12-month figure includes them; the process chart leaves them out, and so " \
-           "does the test of the change" in under
+    assert ("not statistically significant. This KPI has no process chart: the months its "
+            "limits would come from (January to December 2024) have no variation (every month "
+            "the same value), so the spread of the process is not known. The figures of the "
+            "last 3 months (October to December 2025) are not final yet and will change as "
+            "records are updated: the 12-month figure includes them; they are left out of the "
+            "test of the change") in under
+    # the chart it does not have leaves nothing out, and reads no variation of the months
+    assert "process chart leaves" not in under and "normal variation" not in under
     assert "stable" not in under and "special cause" not in under and "unusual" not in under
+    # `kpi show`'s reason, in its words
+    shown = city["show"]["signal"]["xmr"]
+    assert shown["mean"] is None and shown["signals"] == []
+    assert shown["note"] == ("no limits: the baseline (2024-01 to 2024-12) has no variation "
+                             "(every month the same value), so the spread of the process is "
+                             "not known")
+    # The matrix files it under "No process chart", whose words name this reason.
+    row = next(line for line in text.splitlines()
+               if line.startswith("- **No process chart (cumulative, too few months, no data, "
+                                  "no variation), "))
+    assert "Crimes still under investigation;" in row
     # The step in ASB recording is a change in level in the annex too, never an improvement.
     asb = next(line for line in text.splitlines()
                if "**Anti-social behaviour incidents.**" in line)
@@ -301,10 +335,13 @@ def test_no_finding_rests_on_months_whose_outcomes_are_not_final(city):
     assert ("compares 18.7% in January to September 2025 with 14.6% in January to September "
             "2024.") in lines["Crimes where the suspect could not be prosecuted"]
     # Still under investigation: 2.1% against 0.0% only because of the months not final;
-    # without them both years are 0.0%, so no significant change is claimed.
+    # without them both years are 0.0%, so no significant change is claimed, and with no
+    # process chart (every month final is 0.0%) none says the months vary normally.
     under = lines["Crimes still under investigation"]
-    assert "within normal variation" in under and "significant" not in under
-    assert "compares 0.0% in January to September 2025 with 0.0%" in under
+    assert ": not statistically significant. This KPI has no process chart: " in under
+    assert "normal variation" not in under and "a statistically significant" not in under
+    assert ("they are left out of the test of the change, which compares 0.0% in January to "
+            "September 2025 with 0.0% in January to September 2024.") in under
     # No part of an outcome share is tested for standing out, and the method says why.
     outcomes = text.split("## 4. Outcomes\n")[1].split("\n## ")[0]
     assert "stand out" not in outcomes and "stands out" not in outcomes

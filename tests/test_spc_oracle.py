@@ -44,7 +44,7 @@ MATRIX_ROWS = {
     "improvement": "\u25a0 Special cause of improvement",
     "unusual": "\u25c6 Unusually high or low (no better direction)",
     "common": "Normal variation (latest month)",
-    "uncharted": "No process chart (cumulative, too few months or no data)",
+    "uncharted": "No process chart (cumulative, too few months, no data, no variation)",
 }
 # A KPI in development has no row: a sentence below the matrix counts it (names the one).
 DEVELOPING = "developing"
