@@ -573,7 +573,7 @@ def unscaled_flags(kpi: KpiDef, windows: Sequence[engine.Measured]) -> None:
     if None in unflagged or any(unflagged) or not any(w.numerator for w in windows):
         return
     rows = sum(w.denominator or 0 for w in windows)
-    raise ConfigError(f"{kpi.flag_scale}; each of the {rows:,.0f} rows it read is 0 or 1, "
+    raise ConfigError(f"{kpi.flag_scale}; each of the {int(rows):,} rows it read is 0 or 1, "
                       "which its expression does not show", hint="1 problem in the project file")
 
 
