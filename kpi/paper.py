@@ -1867,8 +1867,7 @@ class _Builder:
                                        results.index(r)))
             lines = self._exception_lines(listed)
             # The marks are a key to scan by, so the key says what each one used means.
-            marks = dict.fromkeys(EXCEPTION_MARKS[self.exceptions[r.kpi.id][0]]
-                                  for r in listed)
+            marks = dict.fromkeys(exception_mark(self.exceptions[r.kpi.id]) for r in listed)
             key = "; ".join(f"{mark} {MARK_WORDS[mark]}" for mark in marks)
             blocks.append(Paragraph(inlines(Strong(inlines(
                 f"Exceptions ({_kpis_in(lines)})")), ": the KPIs the board should look at, "
@@ -2129,7 +2128,7 @@ class _Builder:
         figure = ""
         if result.current is not None and result.current.value is not None:
             figure = figure_words(result, self._usual(kpi)[1])
-        mark = EXCEPTION_MARKS[self.exceptions[kpi.id][0]]
+        mark = exception_mark(self.exceptions[kpi.id])
         where = self.labels.get(kpi.id)
         return inlines(f"{mark} ", Strong(inlines(Name(kpi.title))),
                        f": {figure}; " if figure else ": ", "; ".join(reasons),
@@ -3398,6 +3397,14 @@ EXCEPTION_MARKS = {"no_figure": "\u25cb", "stale": "\u25cb", "concern": "\u25b2"
                    "target_at_risk": "\u25bd", "deterioration": "\u25b2"}
 MARK_WORDS = {"\u25cb": "no figure or stale data", "\u25b2": "concern or deterioration",
               "\u25bc": "target missed", "\u25bd": "target at risk"}
+
+
+def exception_mark(reasons: Sequence[str]) -> str:
+    """An exception's mark on the front page: its most serious reason's (EXCEPTION_ORDER), by
+    which it is ranked (`seriousness`). `verdicts.exceptions` gives a stale source first, the
+    least serious: a stale KPI with a special cause of concern, ranked by its concern, was
+    marked \u25cb, "no figure or stale data"."""
+    return EXCEPTION_MARKS[min(reasons, key=EXCEPTION_ORDER.index)]
 
 
 def seriousness(reasons: Sequence[str]) -> tuple[int, ...]:

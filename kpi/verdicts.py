@@ -379,7 +379,10 @@ def change_status(result: KpiResult) -> str:
 
 
 def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tuple[str, ...]:
-    """Why a live KPI is an exception, most serious first; empty when it is not one. `asked`
+    """Why a live KPI is an exception: no figure alone, or a stale source first (a fact of its
+    data, before what is judged of it), then the rest most serious first; empty when it is not
+    one. The paper ranks and marks an exception by the most serious (`paper.seriousness`,
+    `paper.exception_mark`). `asked`
     is the month its current window should end at (`engine.target_month`: the period less
     the KPI's lag, for quarterly data the end of the last whole quarter by then)."""
     kpi = result.kpi

@@ -930,6 +930,14 @@ def test_a_stale_kpi_that_is_deteriorating_is_listed_for_both():
     assert judge.exceptions(stale, _verdict(True), asked) == (judge.STALE, judge.DETERIORATION)
     assert judge.exceptions(stale, _verdict(False), asked) == (judge.STALE,)
     assert judge.exceptions(worse, _verdict(True), Month.of(2025, 9)) == (judge.DETERIORATION,)
+    # Marked by its most serious reason, by which it is ranked (`paper.seriousness`), not by
+    # the stale source listed first: a deterioration's triangle, not "no figure or stale data".
+    from kpi.paper import exception_mark, seriousness
+
+    both = judge.exceptions(stale, _verdict(True), asked)
+    assert exception_mark(both) == "\u25b2" == exception_mark((judge.DETERIORATION,))
+    assert exception_mark((judge.STALE,)) == "\u25cb"
+    assert seriousness(both) < seriousness((judge.DETERIORATION,)) < seriousness((judge.STALE,))
     # Its own paragraph and its figure's caption say what the front page says: it read "a
     # statistically significant change" there, where the front page read "deterioration".
     from kpi.document import plain_text
