@@ -546,9 +546,22 @@ def _xls_serials(stream: bytes | None, sheet: str, wanted: dict[int, int]
     start = None if stream is None else _biff_sheet_offset(stream, sheet)
     if stream is None or start is None:
         return []
+    cells = _xls_number_cells(stream, start)
+    top = next(cells, None)
+    if top is None:
+        return []
+    return [(row - top, wanted[column], _serial_microseconds(repr(value).encode()))
+            for row, column, _, value in cells if column in wanted]
+
+
+def _xls_number_cells(stream: bytes, start: int) -> Iterator[Any]:
+    """The value cells of an .xls sheet whose records start at `start`: first the row of its
+    first cell holding a value (as fastexcel counts the sheet's rows from it), then each cell
+    holding a number (a NUMBER, RK or MULRK record, or a FORMULA whose result is a number) as
+    (row, column, its XF, the float the record holds). The one walk of a sheet's cells for
+    its serials (`_xls_serials`) and its percentage cells (`_xls_percent_cells`)."""
     pair = struct.Struct("<HH").unpack_from
     top: int | None = None
-    found: list[tuple[int, int, float]] = []
     at = start
     while at + 4 <= len(stream):
         kind, size = pair(stream, at)
@@ -561,22 +574,18 @@ def _xls_serials(stream: bytes | None, sheet: str, wanted: dict[int, int]
         row, column = pair(body)
         if top is None:
             top = row  # the first row holding a value (cells come row by row)
+            yield top
         if kind == _MULRK:  # a run of RK cells: (XF, value) each, six bytes
-            found += [(row, column + i, _rk(body, 6 + 6 * i))
-                      for i in range((len(body) - 6) // 6) if column + i in wanted]
-        elif column not in wanted:
-            continue
+            for i in range((len(body) - 6) // 6):
+                yield (row, column + i, struct.unpack_from("<H", body, 4 + 6 * i)[0],
+                       _rk(body, 6 + 6 * i))
         elif kind == _NUMBER and len(body) >= 14:
-            found.append((row, column, struct.unpack_from("<d", body, 6)[0]))
+            yield row, column, pair(body, 4)[0], struct.unpack_from("<d", body, 6)[0]
         elif kind == _RK and len(body) >= 10:
-            found.append((row, column, _rk(body, 6)))
+            yield row, column, pair(body, 4)[0], _rk(body, 6)
         elif kind == _FORMULA and len(body) >= 14 and body[12:14] != b"\xff\xff":
             # a formula's result is a number unless its last two bytes of eight are FFFF
-            found.append((row, column, struct.unpack_from("<d", body, 6)[0]))
-    if top is None:
-        return []
-    return [(row - top, wanted[column], _serial_microseconds(repr(value).encode()))
-            for row, column, value in found]
+            yield row, column, pair(body, 4)[0], struct.unpack_from("<d", body, 6)[0]
 
 
 def _rk(body: bytes, at: int) -> float:
@@ -1146,32 +1155,12 @@ def _xls_percent_cells(stream: bytes | None, sheet: str, loaded, wanted: set[int
         return set()
     left = columns[0].absolute_index
     absolute = {i + left for i in wanted}
-    top: int | None = None
-    found: list[tuple[int, int]] = []
-    at, cells = start, _VALUE_CELLS
-    while at + 4 <= len(stream):
-        kind, size = pair(stream, at)
-        body = stream[at + 4:at + 4 + size]
-        at += 4 + size
-        if kind == _EOF:
-            break
-        if kind not in cells or len(body) < 6:
-            continue
-        row, column = pair(body)
-        if top is None:
-            top = row  # the first row holding a value (cells come row by row)
-        if kind == _MULRK:  # a run of RK cells: (XF, value) each, six bytes
-            found += [(row, column + i) for i in range((len(body) - 6) // 6)
-                      if column + i in absolute
-                      and struct.unpack_from("<H", body, 4 + 6 * i)[0] in percent]
-        elif kind in (_NUMBER, _RK, _FORMULA) and column in absolute and (
-                struct.unpack_from("<H", body, 4)[0] in percent):
-            # a formula's result is a number unless its last two bytes of eight are FFFF
-            if kind != _FORMULA or (len(body) >= 14 and body[12:14] != b"\xff\xff"):
-                found.append((row, column))
+    cells = _xls_number_cells(stream, start)
+    top = next(cells, None)
     if top is None:
         return set()
-    return {(row - top, column - left) for row, column in found}
+    return {(row - top, column - left) for row, column, style, _ in cells
+            if column in absolute and style in percent}
 
 
 def _column_index(letters: str) -> int:
